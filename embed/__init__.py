@@ -1,0 +1,1 @@
+"""Stage 2: embeddings of tracks and genre predictions."""

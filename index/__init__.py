@@ -1,0 +1,1 @@
+"""Stage 3: FAISS index, a rebuildable cache of the embeddings the database holds."""

@@ -1,0 +1,1 @@
+"""Stage 1: files, tags, labels and listening events into SQL; audio into features."""

@@ -1,0 +1,25 @@
+"""One exception hierarchy for the whole project."""
+
+
+class SoundalikeError(Exception):
+    """Base class of every error Soundalike raises on purpose."""
+
+
+class ConfigError(SoundalikeError):
+    """A setting or parameter has a value we cannot use."""
+
+
+class DecodeError(SoundalikeError):
+    """An audio file cannot be decoded or analysed; the message is the reason recorded."""
+
+
+class NotFoundError(SoundalikeError):
+    """A track, user or file the caller named does not exist."""
+
+
+class InputError(SoundalikeError):
+    """A row or document supplied by the user is malformed."""
+
+
+class IndexMismatchError(SoundalikeError):
+    """A saved index does not match what the caller expects (dimension, model, catalogue)."""

@@ -1,0 +1,1 @@
+"""Stage 4: similar tracks and personalised playlists."""
