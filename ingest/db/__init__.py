@@ -1,0 +1,1 @@
+"""Database: declarative models, engine/session construction and migrations."""

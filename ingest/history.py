@@ -1,0 +1,121 @@
+"""Listening history import: validated, idempotent, bad rows reported with line numbers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from soundalike.ingest.db.models import ListeningEvent, Track
+from soundalike.ingest.errors import InputError
+from soundalike.ingest.repository import get_or_create_user
+from soundalike.ingest.rows import read_rows
+
+_TRUE = {"1", "true", "yes", "y", "t"}
+_FALSE = {"0", "false", "no", "n", "f", ""}
+
+
+@dataclass
+class HistoryReport:
+    """Outcome of one history import."""
+
+    imported: int = 0
+    duplicates: int = 0
+    errors: list[dict[str, object]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON-ready form."""
+        return {"imported": self.imported, "duplicates": self.duplicates, "errors": self.errors}
+
+
+def parse_time(value: object) -> datetime:
+    """ISO 8601 text or Unix seconds as an aware UTC datetime (naive times are taken as UTC)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return datetime.fromtimestamp(float(value), UTC)
+    text = str(value or "").strip()
+    if not text:
+        raise InputError("played_at is missing")
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise InputError(f"played_at {text!r} is not an ISO 8601 time") from exc
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def parse_bool(value: object) -> bool:
+    """Booleans written as true/false, yes/no or 1/0."""
+    if isinstance(value, bool):
+        return value
+    text = str(value if value is not None else "").strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise InputError(f"skipped {value!r} is not a boolean")
+
+
+def parse_ms(value: object) -> int | None:
+    """Milliseconds played: a non-negative integer, or None when absent."""
+    if value is None or str(value).strip() == "":
+        return None
+    try:
+        ms = int(float(str(value)))
+    except ValueError as exc:
+        raise InputError(f"ms_played {value!r} is not a number") from exc
+    if ms < 0:
+        raise InputError(f"ms_played {ms} is negative")
+    return ms
+
+
+def resolve_track(session: Session, ref: object, base: Path) -> int:
+    """Track id from a reference: an id, or a path (absolute or relative to ``base``)."""
+    text = str(ref if ref is not None else "").strip()
+    if not text:
+        raise InputError("track is missing")
+    if text.isdigit():
+        track_id = session.scalar(select(Track.id).where(Track.id == int(text)))
+    else:
+        path = Path(text) if Path(text).is_absolute() else (base / text)
+        track_id = session.scalar(select(Track.id).where(Track.path == str(path.absolute())))
+    if track_id is None:
+        raise InputError(f"unknown track {text!r}")
+    return int(track_id)
+
+
+def import_history(session: Session, path: Path) -> HistoryReport:
+    """Load listening events from CSV or JSON lines (user, track, played_at, [ms_played], [skipped])."""
+    report = HistoryReport()
+    base = path.parent.absolute()
+    for line, row in read_rows(path):
+        try:
+            if isinstance(row, str):
+                raise InputError(row)
+            user = get_or_create_user(session, str(row.get("user") or ""))
+            track_id = resolve_track(session, row.get("track"), base)
+            played_at = parse_time(row.get("played_at"))
+            ms_played = parse_ms(row.get("ms_played"))
+            skipped = parse_bool(row.get("skipped"))
+        except InputError as exc:
+            report.errors.append({"line": line, "reason": str(exc)})
+            continue
+        exists = session.scalar(
+            select(ListeningEvent.id).where(
+                ListeningEvent.user_id == user.id,
+                ListeningEvent.track_id == track_id,
+                ListeningEvent.played_at == played_at,
+            )
+        )
+        if exists is not None:
+            report.duplicates += 1
+            continue
+        session.add(
+            ListeningEvent(
+                user_id=user.id, track_id=track_id, played_at=played_at, ms_played=ms_played, skipped=skipped
+            )
+        )
+        session.flush()
+        report.imported += 1
+    return report

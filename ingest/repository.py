@@ -1,0 +1,118 @@
+"""Repository functions for the catalogue; every function takes the session it works in."""
+
+from __future__ import annotations
+
+import numpy as np
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from soundalike.ingest.db.models import GENRE_SOURCES, Feature, Genre, Track, TrackGenre, User
+from soundalike.ingest.db.vectors import from_blob, to_blob
+from soundalike.ingest.errors import InputError, NotFoundError
+from soundalike.ingest.tags import normalise_genre
+
+
+def get_track(session: Session, track_id: int) -> Track:
+    """The track with this id, or NotFoundError."""
+    track = session.get(Track, track_id)
+    if track is None:
+        raise NotFoundError(f"no track with id {track_id}")
+    return track
+
+
+def track_by_path(session: Session, path: str) -> Track | None:
+    """The track stored under this absolute path, if any."""
+    return session.scalars(select(Track).where(Track.path == path)).one_or_none()
+
+
+def get_or_create_genre(session: Session, name: str) -> Genre:
+    """The genre row of a (normalised) name, created on first use."""
+    normalised = normalise_genre(name)
+    if not normalised:
+        raise InputError(f"empty genre name {name!r}")
+    genre = session.scalars(select(Genre).where(Genre.name == normalised)).one_or_none()
+    if genre is None:
+        genre = Genre(name=normalised)
+        session.add(genre)
+        session.flush()
+    return genre
+
+
+def set_track_genre(
+    session: Session,
+    track_id: int,
+    genre_name: str,
+    *,
+    source: str,
+    confidence: float | None = None,
+    model_version: str | None = None,
+) -> TrackGenre:
+    """Attach a genre to a track from a source; repeating it updates confidence and version."""
+    if source not in GENRE_SOURCES:
+        raise InputError(f"genre source {source!r} is not one of {GENRE_SOURCES}")
+    genre = get_or_create_genre(session, genre_name)
+    row = session.scalars(
+        select(TrackGenre).where(
+            TrackGenre.track_id == track_id, TrackGenre.genre_id == genre.id, TrackGenre.source == source
+        )
+    ).one_or_none()
+    if row is None:
+        row = TrackGenre(track_id=track_id, genre_id=genre.id, source=source)
+        session.add(row)
+    row.confidence = confidence
+    row.model_version = model_version
+    session.flush()
+    return row
+
+
+def clear_track_genres(session: Session, track_id: int, *, source: str) -> None:
+    """Remove the genres of one source from a track (e.g. before re-reading its tags)."""
+    session.execute(delete(TrackGenre).where(TrackGenre.track_id == track_id, TrackGenre.source == source))
+
+
+def set_feature(session: Session, track_id: int, name: str, version: str, vector: np.ndarray) -> None:
+    """Store (or replace) a named feature vector of a track."""
+    row = session.scalars(
+        select(Feature).where(Feature.track_id == track_id, Feature.name == name)
+    ).one_or_none()
+    if row is None:
+        row = Feature(track_id=track_id, name=name)
+        session.add(row)
+    row.version = version
+    row.dim = int(vector.shape[0])
+    row.vector = to_blob(vector)
+
+
+def feature_matrix(session: Session, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """(track_ids, vectors) of one named feature over all tracks with status ok, ordered by id."""
+    rows = session.execute(
+        select(Feature.track_id, Feature.dim, Feature.vector)
+        .join(Track, Track.id == Feature.track_id)
+        .where(Feature.name == name, Track.status == "ok")
+        .order_by(Feature.track_id)
+    ).all()
+    if not rows:
+        return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
+    ids = np.array([r.track_id for r in rows], dtype=np.int64)
+    return ids, np.stack([from_blob(r.vector, r.dim) for r in rows])
+
+
+def get_or_create_user(session: Session, name: str) -> User:
+    """The user with this external name, created on first use."""
+    cleaned = name.strip()
+    if not cleaned:
+        raise InputError("empty user name")
+    user = session.scalars(select(User).where(User.name == cleaned)).one_or_none()
+    if user is None:
+        user = User(name=cleaned)
+        session.add(user)
+        session.flush()
+    return user
+
+
+def get_user(session: Session, name: str) -> User:
+    """The user with this external name, or NotFoundError."""
+    user = session.scalars(select(User).where(User.name == name)).one_or_none()
+    if user is None:
+        raise NotFoundError(f"no user named {name!r}")
+    return user
