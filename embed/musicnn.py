@@ -25,6 +25,7 @@ PATCH_FRAMES = 187
 BN_EPS = 1e-3
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
+
 MSD_TAGS: tuple[str, ...] = (
     "rock", "pop", "alternative", "indie", "electronic", "female vocalists", "dance", "00s",
     "alternative rock", "jazz", "beautiful", "metal", "chillout", "male vocalists", "classic rock", "soul",

@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from soundalike.ingest.db.models import ListeningEvent, Track, TrackGenre
+from soundalike.ingest.history import import_history
+from soundalike.ingest.labels import import_labels
+from soundalike.ingest.pipeline import ingest
+from soundalike.ingest.settings import Settings
+
+
+def ingested(library: Path, tmp_path: Path, settings: Settings, factory: sessionmaker[Session]) -> Path:
+    folder = tmp_path / "music"
+    shutil.copytree(library / "drone", folder)
+    ingest(factory, [folder], settings=settings, workers=1)
+    return folder
+
+
+def test_history_csv_by_id_and_relative_path_is_idempotent(
+    library: Path, tmp_path: Path, settings: Settings, factory: sessionmaker[Session]
+) -> None:
+    folder = ingested(library, tmp_path, settings, factory)
+    with factory() as session:
+        first_id = session.scalars(select(Track.id).order_by(Track.id)).first()
+    csv = folder / "history.csv"
+    csv.write_text(
+        "user,track,played_at,ms_played,skipped\n"
+        f"ann,{first_id},2025-01-01T10:00:00Z,180000,false\n"
+        "ann,drone_02.flac,2025-01-02T10:00:00,,yes\n"
+        "bob,missing.ogg,2025-01-02T10:00:00,,no\n"
+        "bob,drone_02.flac,not-a-time,,no\n"
+        ",drone_02.flac,2025-01-02T10:00:00,,no\n"
+    )
+    with factory() as session:
+        report = import_history(session, csv)
+        session.commit()
+    assert report.imported == 2 and report.duplicates == 0
+    assert [e["line"] for e in report.errors] == [4, 5, 6]
+    assert "unknown track 'missing.ogg'" in str(report.errors[0]["reason"])
+    with factory() as session:
+        again = import_history(session, csv)
+        session.commit()
+        events = session.scalars(select(ListeningEvent).order_by(ListeningEvent.played_at)).all()
+    assert again.imported == 0 and again.duplicates == 2
+    assert len(events) == 2
+    assert events[0].ms_played == 180000 and events[0].skipped is False
+    assert events[1].ms_played is None and events[1].skipped is True
+
+
+def test_history_json_lines_reports_bad_lines(
+    library: Path, tmp_path: Path, settings: Settings, factory: sessionmaker[Session]
+) -> None:
+    folder = ingested(library, tmp_path, settings, factory)
+    path = folder / "history.jsonl"
+    good = {"user": "cy", "track": str(folder / "drone_04.ogg"), "played_at": 1735725600, "skipped": False}
+    path.write_text(json.dumps(good) + "\n{broken\n" + json.dumps([1, 2]) + "\n")
+    with factory() as session:
+        report = import_history(session, path)
+        session.commit()
+    assert report.imported == 1
+    assert [e["line"] for e in report.errors] == [2, 3]
+
+
+def test_labels_import_attaches_label_genres(
+    library: Path, tmp_path: Path, settings: Settings, factory: sessionmaker[Session]
+) -> None:
+    folder = ingested(library, tmp_path, settings, factory)
+    csv = folder / "labels.csv"
+    csv.write_text("path,genre\ndrone_00.wav,Ambient\ndrone_06.mp3,ambient\nnope.wav,Rock\n")
+    with factory() as session:
+        report = import_labels(session, csv)
+        session.commit()
+        labelled = session.scalar(
+            select(func.count()).select_from(TrackGenre).where(TrackGenre.source == "label")
+        )
+    assert report.imported == 2 and labelled == 2
+    assert report.errors == [{"line": 4, "reason": "unknown track 'nope.wav'"}]

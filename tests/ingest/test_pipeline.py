@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from soundalike.ingest.db.models import Feature, Genre, IngestRun, Track, TrackGenre
+from soundalike.ingest.pipeline import ingest
+from soundalike.ingest.settings import Settings
+
+
+def count(session: Session, model: type) -> int:
+    return int(session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def test_ingest_stores_tracks_features_tags_and_records_failures(
+    library: Path, settings: Settings, factory: sessionmaker[Session]
+) -> None:
+    report = ingest(factory, [library], settings=settings, workers=2)
+    assert (report.added, report.updated, report.skipped, report.failed) == (12, 0, 0, 1)
+    assert report.failures[0]["path"].endswith("notes.mp3")
+    assert "cannot decode" in report.failures[0]["reason"]
+    with factory() as session:
+        assert count(session, Track) == 13
+        assert count(session, Feature) == 12
+        failed = session.scalars(select(Track).where(Track.status == "failed")).one()
+        assert failed.error and failed.path.endswith("notes.mp3")
+        flac = session.scalars(select(Track).where(Track.path.like("%drone_02.flac"))).one()
+        assert (flac.title, flac.artist, flac.album, flac.year) == ("drone 2", "drone artist", "Drone Album 2", 2024)
+        assert flac.duration is not None and abs(flac.duration - 8.0) < 0.01
+        genres = session.scalars(
+            select(Genre.name).join(TrackGenre).where(TrackGenre.track_id == flac.id, TrackGenre.source == "tag")
+        ).all()
+        assert genres == ["drone"]
+        run = session.get(IngestRun, report.run_id)
+        assert run is not None and run.status == "finished" and run.added == 12 and run.failed == 1
+
+
+def test_reingest_of_unchanged_folder_adds_nothing(
+    library: Path, settings: Settings, factory: sessionmaker[Session]
+) -> None:
+    ingest(factory, [library], settings=settings, workers=1)
+    again = ingest(factory, [library], settings=settings, workers=1)
+    assert (again.added, again.updated, again.failed, again.skipped) == (0, 0, 0, 13)
+    with factory() as session:
+        assert count(session, Track) == 13
+        assert count(session, Feature) == 12
+        assert count(session, TrackGenre) == 8  # the four wav files carry no tags
+
+
+def test_changed_file_is_updated_in_place(
+    library: Path, tmp_path: Path, settings: Settings, factory: sessionmaker[Session]
+) -> None:
+    folder = tmp_path / "lib"
+    shutil.copytree(library / "drone", folder)
+    ingest(factory, [folder], settings=settings, workers=1)
+    target = folder / "drone_00.wav"
+    with factory() as session:
+        before = session.scalars(select(Track).where(Track.path == str(target))).one()
+        old_id, old_hash = before.id, before.content_hash
+    shutil.copy(library / "beat" / "beat_01.wav", target)
+    os.utime(target, (1_700_000_000, 1_700_000_000))
+    report = ingest(factory, [folder], settings=settings, workers=1)
+    assert (report.added, report.updated) == (0, 1)
+    with factory() as session:
+        after = session.scalars(select(Track).where(Track.path == str(target))).one()
+        assert after.id == old_id and after.content_hash != old_hash
+
+
+def test_ingest_records_each_bad_file_and_goes_on(
+    library: Path, tmp_path: Path, settings: Settings, factory: sessionmaker[Session]
+) -> None:
+    folder = tmp_path / "bad"
+    folder.mkdir()
+    shutil.copy(library / "drone" / "drone_00.wav", folder / "good.wav")
+    (folder / "empty.flac").write_bytes(b"")
+    (folder / "truncated.wav").write_bytes((library / "drone" / "drone_00.wav").read_bytes()[:30])
+    (folder / "folder.mp3").mkdir()
+    report = ingest(factory, [folder], settings=settings, workers=1)
+    reasons = {Path(f["path"]).name: f["reason"] for f in report.failures}
+    assert report.added == 1
+    assert reasons["empty.flac"] == "empty file (0 bytes)"
+    assert reasons["folder.mp3"] == "is a directory"
+    assert "cannot decode" in reasons["truncated.wav"] or "too short" in reasons["truncated.wav"]

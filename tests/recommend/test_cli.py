@@ -1,0 +1,111 @@
+"""The CLI contract end to end on real audio, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from soundalike.cli import app
+from soundalike.ingest.db.models import Track
+from soundalike.ingest.db.session import open_database
+from soundalike.ingest.settings import Settings
+
+
+def run(settings: Settings, *args: str) -> dict[str, Any]:
+    result = CliRunner().invoke(
+        app, ["--home", str(settings.home), *args, "--json"],
+        env={"SOUNDALIKE_DATABASE_URL": settings.db_url}, catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+@pytest.fixture
+def catalogue(library: Path, tmp_path: Path, settings: Settings) -> dict[str, int]:
+    """The library ingested and indexed through the CLI; maps file name -> track id."""
+    folder = tmp_path / "music"
+    shutil.copytree(library, folder)
+    report = run(settings, "ingest", str(folder), "--workers", "2")
+    assert (report["added"], report["failed"]) == (12, 1)
+    assert report["failures"][0]["path"].endswith("notes.mp3") and report["failures"][0]["reason"]
+    built = run(settings, "index", "build")
+    assert built["count"] == 12 and built["model_name"] == "mfcc-stats"
+    with open_database(settings.db_url)() as session:
+        return {Path(p).name: tid for tid, p in session.execute(select(Track.id, Track.path))}
+
+
+def style_of(result: dict[str, Any]) -> str:
+    return Path(result["path"]).name.split("_")[0]
+
+
+def test_similar_by_id_ranks_same_style_first_without_itself(settings: Settings, catalogue: dict[str, int]) -> None:
+    track_id = catalogue["drone_02.flac"]
+    results = run(settings, "similar", str(track_id), "-k", "5")["results"]
+    assert len(results) == 5
+    assert track_id not in [r["track_id"] for r in results]
+    assert all(style_of(r) == "drone" for r in results)
+    assert [r["score"] for r in results] == sorted((r["score"] for r in results), reverse=True)
+    assert set(results[0]) >= {"track_id", "path", "score"}
+
+
+def test_similar_by_path_finds_the_same_recording(library: Path, tmp_path: Path, settings: Settings,
+                                                  catalogue: dict[str, int]) -> None:
+    copy = tmp_path / "query.wav"
+    shutil.copy(library / "beat" / "beat_05.ogg", copy)
+    results = run(settings, "similar", "--path", str(copy), "-k", "3")["results"]
+    assert Path(results[0]["path"]).name == "beat_05.ogg"
+    assert results[0]["score"] > 0.99
+
+
+def test_recommend_ranks_unheard_tracks_of_the_users_style(settings: Settings, catalogue: dict[str, int],
+                                                           tmp_path: Path) -> None:
+    history = tmp_path / "history.csv"
+    lines = ["user,track,played_at,ms_played,skipped"]
+    heard = ["beat_01.wav", "beat_03.flac", "beat_05.ogg"]
+    for day, name in enumerate(heard, 1):
+        lines.append(f"ann,{catalogue[name]},2025-03-0{day}T12:00:00Z,200000,false")
+    lines.append(f"ann,{catalogue['drone_00.wav']},2025-03-09T12:00:00Z,3000,true")
+    history.write_text("\n".join(lines) + "\n")
+    imported = run(settings, "history", "import", str(history))
+    assert imported == {"imported": 4, "duplicates": 0, "errors": []}
+    assert run(settings, "history", "import", str(history))["duplicates"] == 4
+    results = run(settings, "recommend", "ann", "-n", "3")["results"]
+    names = [Path(r["path"]).name for r in results]
+    assert len(names) == 3
+    assert not set(names) & set(heard + ["drone_00.wav"])
+    assert all(name.startswith("beat") for name in names)
+
+
+def test_labels_import_then_genres_list_by_source(settings: Settings, catalogue: dict[str, int],
+                                                  tmp_path: Path) -> None:
+    csv = tmp_path / "music" / "labels.csv"
+    csv.write_text("path,genre\ndrone/drone_00.wav,Ambient\n")
+    assert run(settings, "labels", "import", str(csv))["imported"] == 1
+    labelled = run(settings, "genres", "list", "--source", "label")["tracks"]
+    assert [(Path(t["path"]).name, t["genre"], t["source"]) for t in labelled] == [
+        ("drone_00.wav", "ambient", "label")
+    ]
+
+
+def test_db_upgrade_on_an_empty_database(settings: Settings) -> None:
+    assert run(settings, "db", "upgrade")["upgraded"] is True
+
+
+def test_console_script_reports_unknown_track_as_json_error(settings: Settings, catalogue: dict[str, int]) -> None:
+    script = Path(sys.executable).with_name("soundalike")
+    done = subprocess.run(
+        [str(script), "--home", str(settings.home), "similar", "999999", "--json"],
+        capture_output=True, text=True, env={"SOUNDALIKE_DATABASE_URL": settings.db_url, "PATH": "/usr/bin:/bin"},
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert json.loads(done.stdout) == {"error": "no track with id 999999", "type": "NotFoundError"}
+    assert "Traceback" not in done.stderr
