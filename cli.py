@@ -6,6 +6,7 @@ import json
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,7 +20,12 @@ from soundalike.ingest.db.session import open_database, session_scope
 from soundalike.ingest.errors import SoundalikeError
 from soundalike.ingest.settings import Settings, load_settings
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False, help="Music feature extraction and retrieval.")
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    help="Music feature extraction and retrieval.",
+)
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 labels_app = typer.Typer(no_args_is_help=True, help="Genre labels.")
 history_app = typer.Typer(no_args_is_help=True, help="Listening history.")
@@ -79,7 +85,7 @@ def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[object]]) 
     Console().print(out)
 
 
-def result_rows(results: list[dict[str, Any]]) -> list[list[object]]:
+def result_rows(results: Sequence[dict[str, Any]]) -> list[list[object]]:
     """Rows of a ranked-results table."""
     return [
         [n, r["track_id"], f"{r['score']:.3f}", r.get("title") or Path(r["path"]).name, r.get("artist"), r.get("album")]
@@ -110,20 +116,31 @@ def ingest(
 
     settings = State.settings()
     factory = open_database(settings.db_url)
-    columns = (TextColumn("ingest"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.speed} files/s"),
-               TimeRemainingColumn())
+    columns = (
+        TextColumn("ingest"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.speed} files/s"),
+        TimeRemainingColumn(),
+    )
     with Progress(*columns, console=stderr, transient=as_json) as progress:
         task = progress.add_task("ingest", total=None)
         report = run_ingest(
-            factory, paths, settings=settings, workers=workers,
+            factory,
+            paths,
+            settings=settings,
+            workers=workers,
             on_total=lambda n: progress.update(task, total=n),
             on_file=lambda _a: progress.advance(task),
         )
     data = report.as_dict()
 
     def render() -> None:
-        table("Ingest", ("added", "updated", "skipped", "failed", "seconds"),
-              [[report.added, report.updated, report.skipped, report.failed, f"{report.seconds:.1f}"]])
+        table(
+            "Ingest",
+            ("added", "updated", "skipped", "failed", "seconds"),
+            [[report.added, report.updated, report.skipped, report.failed, f"{report.seconds:.1f}"]],
+        )
         if report.failures:
             table("Failures", ("path", "reason"), [[f["path"], f["reason"]] for f in report.failures])
 
@@ -131,8 +148,9 @@ def ingest(
 
 
 @labels_app.command("import")
-def labels_import(csv_file: Annotated[Path, typer.Argument(help="CSV with columns path,genre.")],
-                  as_json: JsonOption = False) -> None:
+def labels_import(
+    csv_file: Annotated[Path, typer.Argument(help="CSV with columns path,genre.")], as_json: JsonOption = False
+) -> None:
     """Import genre labels (source ``label``)."""
     from soundalike.ingest.labels import import_labels
 
@@ -142,8 +160,9 @@ def labels_import(csv_file: Annotated[Path, typer.Argument(help="CSV with column
 
 
 @history_app.command("import")
-def history_import(file: Annotated[Path, typer.Argument(help="CSV or JSON lines of listening events.")],
-                   as_json: JsonOption = False) -> None:
+def history_import(
+    file: Annotated[Path, typer.Argument(help="CSV or JSON lines of listening events.")], as_json: JsonOption = False
+) -> None:
     """Import listening events (user, track, played_at, ms_played, skipped)."""
     from soundalike.ingest.history import import_history
 
@@ -168,10 +187,70 @@ def genres_list(
 
     with database() as session:
         rows = list_track_genres(session, source=source)
-    emit({"tracks": rows}, as_json, lambda: table(
-        "Genres", ("track", "genre", "source", "confidence", "path"),
-        [[r["track_id"], r["genre"], r["source"],
-          "" if r["confidence"] is None else f"{r['confidence']:.2f}", Path(r["path"]).name] for r in rows]))
+    emit(
+        {"tracks": rows},
+        as_json,
+        lambda: table(
+            "Genres",
+            ("track", "genre", "source", "confidence", "path"),
+            [
+                [
+                    r["track_id"],
+                    r["genre"],
+                    r["source"],
+                    "" if r["confidence"] is None else f"{r['confidence']:.2f}",
+                    Path(r["path"]).name,
+                ]
+                for r in rows
+            ],
+        ),
+    )
+
+
+@genres_app.command("train")
+def genres_train(as_json: JsonOption = False) -> None:
+    """Train the genre head on tracks with label, curator or tag genres."""
+    from soundalike.embed.genre_head import train_genre_head
+    from soundalike.embed.mfcc_embedding import MODEL_NAME
+
+    settings = State.settings()
+    with database() as session:
+        meta = train_genre_head(session, settings.models_dir, model_name=MODEL_NAME)
+    data = asdict(meta)
+    emit(
+        data,
+        as_json,
+        lambda: table(
+            "Genre model",
+            ("version", "classes", "train", "held-out", "accuracy", "macro F1", "temperature"),
+            [
+                [
+                    meta.version,
+                    ", ".join(meta.classes),
+                    meta.n_train,
+                    meta.n_test,
+                    _fmt(meta.accuracy),
+                    _fmt(meta.macro_f1),
+                    f"{meta.temperature:.2f}",
+                ]
+            ],
+        ),
+    )
+
+
+@genres_app.command("predict")
+def genres_predict(as_json: JsonOption = False) -> None:
+    """Tag tracks that have no trusted genre with the trained head (source ``predicted``)."""
+    from soundalike.embed.genre_head import predict_genres
+
+    settings = State.settings()
+    with database() as session:
+        count = predict_genres(session, settings.models_dir)
+    emit({"predicted": count}, as_json, lambda: stderr.print(f"predicted genres for {count} tracks"))
+
+
+def _fmt(value: object) -> str:
+    return "n/a" if value is None else f"{float(str(value)):.3f}"
 
 
 @index_app.command("build")
@@ -182,8 +261,14 @@ def index_build(as_json: JsonOption = False) -> None:
     settings = State.settings()
     with database() as session:
         meta = build_from_database(session, settings)
-    data = {"factory": meta.factory, "metric": meta.metric, "dim": meta.dim, "count": meta.count,
-            "model_name": meta.model_name, "model_version": meta.model_version}
+    data = {
+        "factory": meta.factory,
+        "metric": meta.metric,
+        "dim": meta.dim,
+        "count": meta.count,
+        "model_name": meta.model_name,
+        "model_version": meta.model_version,
+    }
     emit(data, as_json, lambda: table("Index", list(data), [list(data.values())]))
 
 
@@ -223,8 +308,52 @@ def recommend(
     service = Service.open(State.settings())
     with session_scope(service.factory) as session:
         results = recommend_for_user(session, service.index, user, n)
-    data = {"user": user, "results": [r.as_dict() for r in results]}
-    emit(data, as_json, lambda: table(f"Playlist for {user}", RESULT_COLUMNS, result_rows(data["results"])))
+    rows = [r.as_dict() for r in results]
+    emit(
+        {"user": user, "results": rows},
+        as_json,
+        lambda: table(f"Playlist for {user}", RESULT_COLUMNS, result_rows(rows)),
+    )
+
+
+@app.command()
+def demo(
+    music: Annotated[Path | None, typer.Option(help="Use this folder instead of the Debian demo music.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Build the demo catalogue and run the whole job on it: ingest, index, tag, recommend."""
+    from soundalike.demo import run_demo
+
+    settings = State.settings()
+    summary = run_demo(settings, music=music, on_step=lambda step: stderr.print(f"[bold]>[/bold] {step}"))
+
+    def render() -> None:
+        ing = summary.ingest
+        table(
+            "Ingest",
+            ("added", "updated", "skipped", "failed", "seconds"),
+            [[ing["added"], ing["updated"], ing["skipped"], ing["failed"], ing["seconds"]]],
+        )
+        gm = summary.genre_model
+        table(
+            "Genre model (held-out albums)",
+            ("classes", "train", "held-out", "accuracy"),
+            [[", ".join(map(str, gm["classes"])), gm["n_train"], gm["n_test"], _fmt(gm["accuracy"])]],
+        )
+        table(
+            "Predicted genres (first 10)",
+            ("track", "genre", "confidence", "file"),
+            [
+                [r["track_id"], r["genre"], _fmt(r["confidence"]), Path(str(r["path"])).name]
+                for r in summary.predicted[:10]
+            ],
+        )
+        sim = summary.similar
+        table(f"Similar to {Path(str(sim['path'])).name}", RESULT_COLUMNS, result_rows(sim["results"]))
+        for user, playlist in summary.playlists.items():
+            table(f"Playlist for {user}", RESULT_COLUMNS, result_rows(playlist))
+
+    emit(asdict(summary), as_json, render)
 
 
 def main() -> None:

@@ -1,8 +1,8 @@
 """Alembic environment: the URL comes from a passed connection, the config, or Soundalike settings."""
 
-from alembic import context
 from sqlalchemy import engine_from_config, pool
 
+from alembic import context
 from soundalike.ingest.db.models import Base
 from soundalike.ingest.settings import load_settings
 
@@ -23,15 +23,23 @@ def run_migrations_offline() -> None:
 def run_migrations_online() -> None:
     connection = config.attributes.get("connection")
     if connection is not None:
-        context.configure(connection=connection, target_metadata=target_metadata, compare_type=True,
-                          render_as_batch=connection.dialect.name == "sqlite")
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            compare_type=True,
+            render_as_batch=connection.dialect.name == "sqlite",
+        )
         with context.begin_transaction():
             context.run_migrations()
         return
     engine = engine_from_config({"sqlalchemy.url": _url()}, prefix="sqlalchemy.", poolclass=pool.NullPool)
     with engine.connect() as conn:
-        context.configure(connection=conn, target_metadata=target_metadata, compare_type=True,
-                          render_as_batch=conn.dialect.name == "sqlite")
+        context.configure(
+            connection=conn,
+            target_metadata=target_metadata,
+            compare_type=True,
+            render_as_batch=conn.dialect.name == "sqlite",
+        )
         with context.begin_transaction():
             context.run_migrations()
 

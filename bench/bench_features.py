@@ -19,6 +19,7 @@ from collections.abc import Callable
 import librosa
 import numpy as np
 import torch
+
 from soundalike.ingest.device import resolve_device
 from soundalike.ingest.spectral import SpectralExtractor
 

@@ -172,7 +172,5 @@ def load_musicnn(name: str = "MSD_musicnn") -> MusiCNN:
     missing, unexpected = model.load_state_dict(state, strict=False)
     missing = [key for key in missing if not key.endswith("num_batches_tracked")]
     if missing or unexpected:
-        raise ValueError(
-            f"weights file for {name} does not fit MusiCNN: missing {missing}, unexpected {unexpected}"
-        )
+        raise ValueError(f"weights file for {name} does not fit MusiCNN: missing {missing}, unexpected {unexpected}")
     return model.eval()

@@ -55,9 +55,7 @@ class TrackIndex:
         return ids, scores
 
 
-def build_index(
-    track_ids: np.ndarray, vectors: np.ndarray, *, model_name: str, model_version: str
-) -> TrackIndex:
+def build_index(track_ids: np.ndarray, vectors: np.ndarray, *, model_name: str, model_version: str) -> TrackIndex:
     """Inner-product index over L2-normalised ``vectors`` keyed by ``track_ids``."""
     if vectors.ndim != 2 or len(track_ids) != len(vectors) or len(vectors) == 0:
         raise ValueError(f"need matching non-empty ids and (n, d) vectors, got {len(track_ids)} and {vectors.shape}")

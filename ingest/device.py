@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import torch
+
 from soundalike.ingest.errors import ConfigError
 
 _PREFERENCES = ("auto", "cpu", "cuda")

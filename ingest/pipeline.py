@@ -73,9 +73,7 @@ def store_analysis(session: Session, analysis: FileAnalysis, track: Track | None
         session.add(track)
     track.size, track.mtime = analysis.size, analysis.mtime
     track.content_hash = analysis.content_hash
-    track.duration, track.sample_rate, track.channels = (
-        analysis.duration, analysis.sample_rate, analysis.channels
-    )
+    track.duration, track.sample_rate, track.channels = (analysis.duration, analysis.sample_rate, analysis.channels)
     track.title, track.artist = analysis.tags.title, analysis.tags.artist
     track.album, track.year = analysis.tags.album, analysis.tags.year
     track.status = "failed" if analysis.error else "ok"

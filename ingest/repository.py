@@ -72,9 +72,7 @@ def clear_track_genres(session: Session, track_id: int, *, source: str) -> None:
 
 def set_feature(session: Session, track_id: int, name: str, version: str, vector: np.ndarray) -> None:
     """Store (or replace) a named feature vector of a track."""
-    row = session.scalars(
-        select(Feature).where(Feature.track_id == track_id, Feature.name == name)
-    ).one_or_none()
+    row = session.scalars(select(Feature).where(Feature.track_id == track_id, Feature.name == name)).one_or_none()
     if row is None:
         row = Feature(track_id=track_id, name=name)
         session.add(row)

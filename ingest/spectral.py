@@ -16,6 +16,7 @@ import librosa
 import numpy as np
 import scipy.fft
 import torch
+
 from soundalike.ingest.errors import ConfigError
 
 AMIN = 1e-10
@@ -132,8 +133,7 @@ class SpectralExtractor:
             pad_mode="constant",
             return_complex=True,
         )
-        power = stft.real.square() + stft.imag.square()
-        return torch.matmul(self._mel_basis, power)
+        return torch.matmul(self._mel_basis, stft.abs().square_())
 
     @staticmethod
     def _unbatch(features: torch.Tensor, batched: bool) -> torch.Tensor:

@@ -8,7 +8,12 @@ import mutagen
 import numpy as np
 import soundfile as sf
 
-FORMATS = {".wav": ("WAV", "PCM_16"), ".flac": ("FLAC", "PCM_16"), ".ogg": ("OGG", "VORBIS"), ".mp3": ("MP3", "MPEG_LAYER_III")}
+FORMATS = {
+    ".wav": ("WAV", "PCM_16"),
+    ".flac": ("FLAC", "PCM_16"),
+    ".ogg": ("OGG", "VORBIS"),
+    ".mp3": ("MP3", "MPEG_LAYER_III"),
+}
 
 
 def drone(seed: int, seconds: float, sr: int) -> np.ndarray:
@@ -32,9 +37,9 @@ def beat(seed: int, seconds: float, sr: int) -> np.ndarray:
     period = int(sr * 60 / rng.uniform(120, 170))
     decay = np.exp(-np.arange(period) / (0.02 * sr))
     for start in range(0, n - period, period):
-        y[start:start + period] += rng.standard_normal(period) * decay * rng.uniform(0.5, 1.0)
+        y[start : start + period] += rng.standard_normal(period) * decay * rng.uniform(0.5, 1.0)
         freq = rng.choice([880.0, 1046.5, 1318.5, 1568.0])
-        y[start:start + period] += 0.3 * np.sin(2 * np.pi * freq * np.arange(period) / sr) * decay
+        y[start : start + period] += 0.3 * np.sin(2 * np.pi * freq * np.arange(period) / sr) * decay
     return (0.4 * y / np.abs(y).max()).astype(np.float32)
 
 

@@ -72,7 +72,15 @@ def library(tmp_path_factory: pytest.TempPathFactory) -> Path:
         style = "drone" if i % 2 == 0 else "beat"
         ext = FORMAT_CYCLE[(i // 2) % 4]
         album = f"{style.title()} Album {i % 4 // 2 + 1}"
-        make_track(root / style / f"{style}_{i:02d}{ext}", style, seed=i, title=f"{style} {i}",
-                   artist=f"{style} artist", album=album, genre=style.title(), date="2024-05-01")
+        make_track(
+            root / style / f"{style}_{i:02d}{ext}",
+            style,
+            seed=i,
+            title=f"{style} {i}",
+            artist=f"{style} artist",
+            album=album,
+            genre=style.title(),
+            date="2024-05-01",
+        )
     (root / "beat" / "notes.mp3").write_text("this is a text file, not an mp3\n")
     return root

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+
 from soundalike.embed.musicnn import (
     CHECKPOINT_TAGS,
     MSD_TAGS,
@@ -47,9 +48,7 @@ def test_port_matches_original_tensorflow_graph(name: str, reference: dict[str, 
     np.testing.assert_allclose(
         out.penultimate.numpy(), reference[f"{name}.penultimate"], rtol=EMBEDDING_RTOL, atol=EMBEDDING_ATOL
     )
-    np.testing.assert_allclose(
-        pooled[:, 0::2], reference[f"{name}.max_pool"], rtol=EMBEDDING_RTOL, atol=EMBEDDING_ATOL
-    )
+    np.testing.assert_allclose(pooled[:, 0::2], reference[f"{name}.max_pool"], rtol=EMBEDDING_RTOL, atol=EMBEDDING_ATOL)
     np.testing.assert_allclose(
         pooled[:, 1::2], reference[f"{name}.mean_pool"], rtol=EMBEDDING_RTOL, atol=EMBEDDING_ATOL
     )

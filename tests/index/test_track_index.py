@@ -80,7 +80,9 @@ def test_failed_write_leaves_the_previous_file_intact(tmp_path: Path) -> None:
 
 
 def test_index_file_is_a_faiss_idmap(tmp_path: Path) -> None:
-    save_index(build_index(np.array([7, 9]), unit_rows(np.random.default_rng(3), 2, 4), model_name="m",
-                           model_version="1"), tmp_path)
+    save_index(
+        build_index(np.array([7, 9]), unit_rows(np.random.default_rng(3), 2, 4), model_name="m", model_version="1"),
+        tmp_path,
+    )
     raw = faiss.read_index(str(index_paths(tmp_path, "m")[0]))
     assert sorted(faiss.vector_to_array(faiss.downcast_index(raw).id_map).tolist()) == [7, 9]

@@ -75,8 +75,6 @@ def test_labels_import_attaches_label_genres(
     with factory() as session:
         report = import_labels(session, csv)
         session.commit()
-        labelled = session.scalar(
-            select(func.count()).select_from(TrackGenre).where(TrackGenre.source == "label")
-        )
+        labelled = session.scalar(select(func.count()).select_from(TrackGenre).where(TrackGenre.source == "label"))
     assert report.imported == 2 and labelled == 2
     assert report.errors == [{"line": 4, "reason": "unknown track 'nope.wav'"}]

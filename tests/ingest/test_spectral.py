@@ -21,6 +21,7 @@ import pytest
 import soundfile as sf
 import torch
 from audio_factory import write_audio
+
 from soundalike.ingest.device import resolve_device
 from soundalike.ingest.errors import ConfigError
 from soundalike.ingest.spectral import SpectralExtractor, mfcc_statistics
@@ -115,9 +116,7 @@ def test_batch_matches_librosa_per_example_and_floors_each_example_on_its_own_pe
     gains = (0.9, 0.5, 0.009)  # the last clip is ~40 dB quieter than the first
     batch = np.stack(
         [
-            write_and_decode(
-                tmp_path / f"clip{i}.flac", musical_signal(sr=sr, n_samples=n_samples, seed=i, gain=g), sr
-            )
+            write_and_decode(tmp_path / f"clip{i}.flac", musical_signal(sr=sr, n_samples=n_samples, seed=i, gain=g), sr)
             for i, g in enumerate(gains)
         ]
     )
@@ -212,9 +211,7 @@ def test_mfcc_statistics_are_mean_then_std_of_mfcc_delta_and_delta2() -> None:
 
     stats = mfcc_statistics(mfcc=mfcc)
 
-    expected = np.concatenate(
-        [mfcc.mean(1), mfcc.std(1), delta.mean(1), delta.std(1), delta2.mean(1), delta2.std(1)]
-    )
+    expected = np.concatenate([mfcc.mean(1), mfcc.std(1), delta.mean(1), delta.std(1), delta2.mean(1), delta2.std(1)])
     assert stats.shape == (120,)
     np.testing.assert_allclose(stats, expected, rtol=1e-12, atol=1e-12)
 

@@ -21,8 +21,10 @@ from soundalike.ingest.settings import Settings
 
 def run(settings: Settings, *args: str) -> dict[str, Any]:
     result = CliRunner().invoke(
-        app, ["--home", str(settings.home), *args, "--json"],
-        env={"SOUNDALIKE_DATABASE_URL": settings.db_url}, catch_exceptions=False,
+        app,
+        ["--home", str(settings.home), *args, "--json"],
+        env={"SOUNDALIKE_DATABASE_URL": settings.db_url},
+        catch_exceptions=False,
     )
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
@@ -56,8 +58,9 @@ def test_similar_by_id_ranks_same_style_first_without_itself(settings: Settings,
     assert set(results[0]) >= {"track_id", "path", "score"}
 
 
-def test_similar_by_path_finds_the_same_recording(library: Path, tmp_path: Path, settings: Settings,
-                                                  catalogue: dict[str, int]) -> None:
+def test_similar_by_path_finds_the_same_recording(
+    library: Path, tmp_path: Path, settings: Settings, catalogue: dict[str, int]
+) -> None:
     copy = tmp_path / "query.wav"
     shutil.copy(library / "beat" / "beat_05.ogg", copy)
     results = run(settings, "similar", "--path", str(copy), "-k", "3")["results"]
@@ -65,8 +68,9 @@ def test_similar_by_path_finds_the_same_recording(library: Path, tmp_path: Path,
     assert results[0]["score"] > 0.99
 
 
-def test_recommend_ranks_unheard_tracks_of_the_users_style(settings: Settings, catalogue: dict[str, int],
-                                                           tmp_path: Path) -> None:
+def test_recommend_ranks_unheard_tracks_of_the_users_style(
+    settings: Settings, catalogue: dict[str, int], tmp_path: Path
+) -> None:
     history = tmp_path / "history.csv"
     lines = ["user,track,played_at,ms_played,skipped"]
     heard = ["beat_01.wav", "beat_03.flac", "beat_05.ogg"]
@@ -84,15 +88,14 @@ def test_recommend_ranks_unheard_tracks_of_the_users_style(settings: Settings, c
     assert all(name.startswith("beat") for name in names)
 
 
-def test_labels_import_then_genres_list_by_source(settings: Settings, catalogue: dict[str, int],
-                                                  tmp_path: Path) -> None:
+def test_labels_import_then_genres_list_by_source(
+    settings: Settings, catalogue: dict[str, int], tmp_path: Path
+) -> None:
     csv = tmp_path / "music" / "labels.csv"
     csv.write_text("path,genre\ndrone/drone_00.wav,Ambient\n")
     assert run(settings, "labels", "import", str(csv))["imported"] == 1
     labelled = run(settings, "genres", "list", "--source", "label")["tracks"]
-    assert [(Path(t["path"]).name, t["genre"], t["source"]) for t in labelled] == [
-        ("drone_00.wav", "ambient", "label")
-    ]
+    assert [(Path(t["path"]).name, t["genre"], t["source"]) for t in labelled] == [("drone_00.wav", "ambient", "label")]
 
 
 def test_db_upgrade_on_an_empty_database(settings: Settings) -> None:
@@ -103,9 +106,28 @@ def test_console_script_reports_unknown_track_as_json_error(settings: Settings, 
     script = Path(sys.executable).with_name("soundalike")
     done = subprocess.run(
         [str(script), "--home", str(settings.home), "similar", "999999", "--json"],
-        capture_output=True, text=True, env={"SOUNDALIKE_DATABASE_URL": settings.db_url, "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        env={"SOUNDALIKE_DATABASE_URL": settings.db_url, "PATH": "/usr/bin:/bin"},
         timeout=120,
     )
     assert done.returncode == 2
     assert json.loads(done.stdout) == {"error": "no track with id 999999", "type": "NotFoundError"}
     assert "Traceback" not in done.stderr
+
+
+def test_genres_train_then_predict_tags_unlabelled_tracks_without_touching_labels(
+    settings: Settings, catalogue: dict[str, int], tmp_path: Path
+) -> None:
+    model = run(settings, "genres", "train")
+    assert model["classes"] == ["beat", "drone"] and model["n_train"] >= 4
+    assert model["accuracy"] is not None and model["accuracy"] >= 0.75  # chance is 0.5
+    predicted = run(settings, "genres", "predict")["predicted"]
+    assert predicted == 4  # the four untagged wav files
+    rows = run(settings, "genres", "list", "--source", "predicted")["tracks"]
+    assert {Path(r["path"]).name for r in rows} == {"drone_00.wav", "beat_01.wav", "drone_08.wav", "beat_09.wav"}
+    for row in rows:
+        assert row["genre"] == Path(row["path"]).name.split("_")[0]
+        assert 0.5 < row["confidence"] <= 1.0
+    tags = run(settings, "genres", "list", "--source", "tag")["tracks"]
+    assert len(tags) == 8 and all(t["confidence"] is None for t in tags)

@@ -1,0 +1,113 @@
+"""The demo: a catalogue of real recordings (Debian packages), tagged, indexed and recommending."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import select
+
+from soundalike.embed.genre_head import predict_genres, train_genre_head
+from soundalike.embed.genres import list_track_genres
+from soundalike.embed.mfcc_embedding import MODEL_NAME
+from soundalike.index.build import build_from_database
+from soundalike.ingest.db.models import Track
+from soundalike.ingest.db.session import open_database, session_scope
+from soundalike.ingest.debian_music import DEMO_PACKAGES, fetch_package_music
+from soundalike.ingest.history import import_history
+from soundalike.ingest.pipeline import ingest
+from soundalike.ingest.settings import Settings
+from soundalike.recommend.playlist import recommend_for_user
+from soundalike.recommend.service import Service
+from soundalike.recommend.similar import similar_to_track
+
+PLAYS_PER_USER = 8
+
+
+@dataclass
+class DemoSummary:
+    """What the demo did, for printing as tables or JSON."""
+
+    ingest: dict[str, object] = field(default_factory=dict)
+    index: dict[str, object] = field(default_factory=dict)
+    genre_model: dict[str, object] = field(default_factory=dict)
+    predicted: list[dict[str, object]] = field(default_factory=list)
+    similar: dict[str, object] = field(default_factory=dict)
+    playlists: dict[str, list[dict[str, object]]] = field(default_factory=dict)
+
+
+def simulated_history(tracks: dict[str, list[tuple[int, str]]], *, seed: int) -> list[dict[str, object]]:
+    """Listening events of one simulated user per folder: plays drawn from that folder only."""
+    rng = np.random.default_rng(seed)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    events = []
+    for folder, members in sorted(tracks.items()):
+        picks = rng.choice(len(members), size=min(PLAYS_PER_USER, len(members) - 1), replace=False)
+        for n, pick in enumerate(picks):
+            events.append(
+                {
+                    "user": f"{folder}-fan",
+                    "track": members[pick][0],
+                    "played_at": (start + timedelta(hours=int(n))).isoformat(),
+                    "ms_played": 180000,
+                    "skipped": False,
+                }
+            )
+    return events
+
+
+def run_demo(
+    settings: Settings, *, music: Path | None = None, on_step: Callable[[str], None] = lambda _s: None
+) -> DemoSummary:
+    """Fetch (or use) the demo music, then ingest, index, train, tag and recommend."""
+    summary = DemoSummary()
+    demo_dir = settings.home / "demo"
+    if music is None:
+        music = demo_dir / "music"
+        for package in DEMO_PACKAGES:
+            on_step(f"fetching {package}")
+            fetch_package_music(package, demo_dir / "debs", music)
+    factory = open_database(settings.db_url)
+    on_step(f"ingesting {music}")
+    summary.ingest = ingest(factory, [music], settings=settings).as_dict()
+    with session_scope(factory) as session:
+        on_step("building the index")
+        meta = build_from_database(session, settings)
+        summary.index = {"count": meta.count, "dim": meta.dim, "factory": meta.factory, "model": meta.model_name}
+        on_step("training the genre model")
+        head = train_genre_head(session, settings.models_dir, model_name=MODEL_NAME)
+        summary.genre_model = {
+            "classes": head.classes,
+            "accuracy": head.accuracy,
+            "n_train": head.n_train,
+            "n_test": head.n_test,
+        }
+        predict_genres(session, settings.models_dir)
+        summary.predicted = list_track_genres(session, source="predicted")
+        rows = session.execute(select(Track.id, Track.path).where(Track.status == "ok").order_by(Track.id)).all()
+    by_folder: dict[str, list[tuple[int, str]]] = {}
+    for track_id, path in rows:
+        by_folder.setdefault(Path(path).parent.name, []).append((track_id, path))
+    history = demo_dir / "history.csv"
+    events = simulated_history({k: v for k, v in by_folder.items() if len(v) > 2}, seed=0)
+    with history.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=["user", "track", "played_at", "ms_played", "skipped"])
+        writer.writeheader()
+        writer.writerows(events)
+    service = Service.open(settings, factory)
+    with session_scope(factory) as session:
+        on_step("importing simulated listening history")
+        import_history(session, history)
+        seed_id, seed_path = rows[0]
+        summary.similar = {
+            "track_id": seed_id,
+            "path": seed_path,
+            "results": [r.as_dict() for r in similar_to_track(session, service.index, seed_id, 5)],
+        }
+        for user in sorted({str(e["user"]) for e in events}):
+            summary.playlists[user] = [r.as_dict() for r in recommend_for_user(session, service.index, user, 5)]
+    return summary

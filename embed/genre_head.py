@@ -1,0 +1,190 @@
+"""Genre head: a calibrated softmax classifier trained on the embeddings of labelled tracks.
+
+Tracks are split by group (album, else artist, else the track itself) so one album never sits
+on both sides; a temperature fitted on a calibration slice of the training groups makes the
+confidences honest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from soundalike.embed.store import load_embeddings
+from soundalike.ingest.db.models import Genre, Track, TrackGenre
+from soundalike.ingest.errors import NotFoundError
+from soundalike.ingest.repository import set_track_genre
+
+TRUSTED_SOURCES = ("curator", "label", "tag")
+HEAD_FILE = "genre-head.safetensors"
+META_FILE = "genre-head.json"
+
+
+@dataclass(frozen=True)
+class GenreHeadMeta:
+    """What a trained head was trained on and how well it did on held-out groups."""
+
+    version: str
+    embedding_model: str
+    classes: list[str]
+    temperature: float
+    n_train: int
+    n_test: int
+    accuracy: float | None
+    macro_f1: float | None
+
+
+def labelled_tracks(session: Session, model_name: str) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
+    """(track_ids, embeddings, genre, group) of tracks with a trusted genre; curator > label > tag."""
+    ids, vectors, _ = load_embeddings(session, model_name)
+    position = {int(t): n for n, t in enumerate(ids)}
+    rows = session.execute(
+        select(TrackGenre.track_id, TrackGenre.source, Genre.name, Track.album, Track.artist)
+        .join(Genre, Genre.id == TrackGenre.genre_id)
+        .join(Track, Track.id == TrackGenre.track_id)
+        .where(TrackGenre.source.in_(TRUSTED_SOURCES))
+        .order_by(TrackGenre.track_id, Genre.name)
+    ).all()
+    best: dict[int, tuple[int, str, str]] = {}
+    for row in rows:
+        if row.track_id not in position:
+            continue
+        rank = TRUSTED_SOURCES.index(row.source)
+        if row.track_id not in best or rank < best[row.track_id][0]:
+            group = (
+                f"album:{row.album}" if row.album else f"artist:{row.artist}" if row.artist else f"track:{row.track_id}"
+            )
+            best[row.track_id] = (rank, row.name, group)
+    chosen = sorted(best)
+    matrix = vectors[[position[t] for t in chosen]] if chosen else np.zeros((0, vectors.shape[1] if len(ids) else 0))
+    return np.array(chosen, dtype=np.int64), matrix, [best[t][1] for t in chosen], [best[t][2] for t in chosen]
+
+
+def group_split(groups: list[str], *, test_fraction: float, seed: int) -> np.ndarray:
+    """Boolean mask of test items: whole groups, about ``test_fraction`` of them, seeded."""
+    unique = sorted(set(groups))
+    rng = np.random.default_rng(seed)
+    rng.shuffle(unique)
+    n_test = int(round(test_fraction * len(unique)))
+    test_groups = set(unique[:n_test])
+    return np.array([g in test_groups for g in groups], dtype=bool)
+
+
+def fit_softmax(
+    x: np.ndarray, y: np.ndarray, n_classes: int, *, weight_decay: float = 1e-3, epochs: int = 300, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Multinomial logistic regression by full-batch Adam; returns (weights (d, c), bias (c,))."""
+    torch.manual_seed(seed)
+    xt, yt = torch.from_numpy(np.asarray(x, np.float32)), torch.from_numpy(np.asarray(y, np.int64))
+    linear = torch.nn.Linear(xt.shape[1], n_classes)
+    optimiser = torch.optim.Adam(linear.parameters(), lr=0.05, weight_decay=weight_decay)
+    for _ in range(epochs):
+        optimiser.zero_grad()
+        torch.nn.functional.cross_entropy(linear(xt), yt).backward()
+        optimiser.step()
+    return linear.weight.detach().numpy().T.copy(), linear.bias.detach().numpy().copy()
+
+
+def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
+    """Temperature minimising the negative log-likelihood of held-out logits (grid search)."""
+    grid = np.exp(np.linspace(np.log(0.25), np.log(10.0), 60))
+    losses = []
+    for temperature in grid:
+        z = logits / temperature
+        z = z - z.max(axis=1, keepdims=True)
+        log_p = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+        losses.append(-log_p[np.arange(len(y)), y].mean())
+    return float(grid[int(np.argmin(losses))])
+
+
+def probabilities(x: np.ndarray, weights: np.ndarray, bias: np.ndarray, temperature: float) -> np.ndarray:
+    """Calibrated class probabilities of rows of ``x``."""
+    z = (np.atleast_2d(x) @ weights + bias) / temperature
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def macro_f1(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> float:
+    """Unweighted mean F1 over the classes present in ``y_true``."""
+    scores = []
+    for c in np.unique(y_true):
+        tp = np.sum((y_pred == c) & (y_true == c))
+        precision = tp / max(np.sum(y_pred == c), 1)
+        recall = tp / max(np.sum(y_true == c), 1)
+        scores.append(0.0 if tp == 0 else 2 * precision * recall / (precision + recall))
+    return float(np.mean(scores)) if scores else 0.0
+
+
+def train_genre_head(
+    session: Session, models_dir: Path, *, model_name: str, test_fraction: float = 0.3, seed: int = 0
+) -> GenreHeadMeta:
+    """Train on labelled tracks, evaluate on held-out groups, refit on all, save weights + metadata."""
+    _, x, genres, groups = labelled_tracks(session, model_name)
+    classes = sorted(set(genres))
+    if len(classes) < 2:
+        raise NotFoundError(f"need labelled tracks of at least 2 genres, found {classes or 'none'}")
+    y = np.array([classes.index(g) for g in genres])
+    test = group_split(groups, test_fraction=test_fraction, seed=seed)
+    accuracy = f1 = None
+    if test.any() and (~test).any():
+        w, b = fit_softmax(x[~test], y[~test], len(classes), seed=seed)
+        predicted = probabilities(x[test], w, b, 1.0).argmax(axis=1)
+        accuracy = float(np.mean(predicted == y[test]))
+        f1 = macro_f1(y[test], predicted, len(classes))
+    calibration = group_split(groups, test_fraction=0.2, seed=seed + 1)
+    temperature = 1.0
+    if calibration.any() and (~calibration).any():
+        w, b = fit_softmax(x[~calibration], y[~calibration], len(classes), seed=seed)
+        temperature = fit_temperature(x[calibration] @ w + b, y[calibration])
+    weights, bias = fit_softmax(x, y, len(classes), seed=seed)
+    version = hashlib.blake2b(weights.tobytes() + bias.tobytes(), digest_size=4).hexdigest()
+    meta = GenreHeadMeta(version, model_name, classes, temperature, int((~test).sum()), int(test.sum()), accuracy, f1)
+    models_dir.mkdir(parents=True, exist_ok=True)
+    save_file({"weights": torch.from_numpy(weights), "bias": torch.from_numpy(bias)}, str(models_dir / HEAD_FILE))
+    (models_dir / META_FILE).write_text(json.dumps(asdict(meta), indent=2))
+    return meta
+
+
+def load_genre_head(models_dir: Path) -> tuple[GenreHeadMeta, np.ndarray, np.ndarray]:
+    """The saved head: metadata, weights and bias; NotFoundError before ``genres train``."""
+    if not (models_dir / HEAD_FILE).exists():
+        raise NotFoundError("no genre model yet (run `soundalike genres train`)")
+    tensors = load_file(str(models_dir / HEAD_FILE))
+    meta = GenreHeadMeta(**json.loads((models_dir / META_FILE).read_text()))
+    return meta, tensors["weights"].numpy(), tensors["bias"].numpy()
+
+
+def predict_genres(session: Session, models_dir: Path) -> int:
+    """Tag every indexed track without a trusted genre (source ``predicted``); returns how many.
+
+    Label, curator and tag rows are never touched; earlier predictions are replaced.
+    """
+    meta, weights, bias = load_genre_head(models_dir)
+    ids, vectors, _ = load_embeddings(session, meta.embedding_model)
+    trusted = set(session.scalars(select(TrackGenre.track_id).where(TrackGenre.source.in_(TRUSTED_SOURCES))))
+    todo = [n for n, t in enumerate(ids) if int(t) not in trusted]
+    if not todo:
+        return 0
+    probs = probabilities(vectors[todo], weights, bias, meta.temperature)
+    todo_ids = [int(ids[n]) for n in todo]
+    session.execute(delete(TrackGenre).where(TrackGenre.source == "predicted", TrackGenre.track_id.in_(todo_ids)))
+    for track_id, p in zip(todo_ids, probs, strict=True):
+        best = int(p.argmax())
+        set_track_genre(
+            session,
+            track_id,
+            meta.classes[best],
+            source="predicted",
+            confidence=float(p[best]),
+            model_version=meta.version,
+        )
+    return len(todo_ids)

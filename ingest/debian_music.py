@@ -1,0 +1,46 @@
+"""Real recorded music from Debian packages (free licences), for the demo catalogue."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+from soundalike.ingest.errors import ConfigError
+
+DEMO_PACKAGES = ("wesnoth-1.16-music", "hedgewars-data")
+_TIMEOUT_S = 900
+
+
+def _run(args: list[str], cwd: Path) -> None:
+    try:
+        done = subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=_TIMEOUT_S, check=False)
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{args[0]} is not installed (a Debian system is needed, or pass --music DIR)") from exc
+    if done.returncode != 0:
+        raise ConfigError(f"`{' '.join(args)}` failed: {done.stderr.strip()[-400:]} (try `apt-get update`)")
+
+
+def fetch_package_music(package: str, cache: Path, dest: Path) -> list[Path]:
+    """Download ``package`` with apt-get, extract its .ogg music into ``dest`` with its copyright file.
+
+    Already-extracted packages are reused. Returns the music files.
+    """
+    target = dest / package
+    if target.is_dir() and any(target.glob("*.ogg")):
+        return sorted(target.glob("*.ogg"))
+    cache.mkdir(parents=True, exist_ok=True)
+    if not list(cache.glob(f"{package}_*.deb")):
+        _run(["apt-get", "download", package], cwd=cache)
+    deb = sorted(cache.glob(f"{package}_*.deb"))[-1]
+    unpacked = cache / f"{package}-unpacked"
+    _run(["dpkg-deb", "-x", str(deb), str(unpacked)], cwd=cache)
+    target.mkdir(parents=True, exist_ok=True)
+    music = [p for p in unpacked.rglob("*.ogg") if "music" in str(p.parent).lower()]
+    for path in music:
+        shutil.copy2(path, target / path.name)
+    copyright_file = unpacked / "usr" / "share" / "doc" / package / "copyright"
+    if copyright_file.exists():
+        shutil.copy2(copyright_file, target / "COPYRIGHT")
+    shutil.rmtree(unpacked, ignore_errors=True)
+    return sorted(target.glob("*.ogg"))

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs Soundalike into ./.venv with the system packages it uses.
+#   bash scripts/install.sh          runtime: fluidsynth + soundfont (demo corpus), Python packages
+#   bash scripts/install.sh --dev    also PostgreSQL 15 (started, with the test role and database) and dev tools
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DEV=0
+[[ "${1:-}" == "--dev" ]] && DEV=1
+SUDO=""
+[[ "$(id -u)" != "0" ]] && SUDO="sudo"
+
+APT_PACKAGES=(fluidsynth fluid-soundfont-gm)
+(( DEV )) && APT_PACKAGES+=(postgresql)
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${APT_PACKAGES[@]}" >/dev/null
+
+if (( DEV )); then
+    cluster_version="$(ls /etc/postgresql | sort -V | tail -1)"
+    $SUDO pg_ctlcluster "$cluster_version" main start 2>/dev/null || true
+    for _ in $(seq 30); do pg_isready -q -h 127.0.0.1 && break; sleep 1; done
+    $SUDO su postgres -c "psql -tAc \"select 1 from pg_roles where rolname='tester'\"" | grep -q 1 \
+        || $SUDO su postgres -c "psql -q -c \"create role tester login password 'tester' superuser\""
+    $SUDO su postgres -c "psql -tAc \"select 1 from pg_database where datname='soundalike_test'\"" | grep -q 1 \
+        || $SUDO su postgres -c "createdb -O tester soundalike_test"
+fi
+
+[[ -x .venv/bin/python ]] || python3 -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip
+# The CPU build of torch first: a bare requirement would pull a multi-GB CUDA build.
+.venv/bin/python -m pip install -q torch==2.13.0
+if (( DEV )); then
+    .venv/bin/python -m pip install -q -e ".[dev,postgres]"
+else
+    .venv/bin/python -m pip install -q -e "."
+fi
