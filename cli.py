@@ -12,7 +12,15 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 from sqlalchemy.orm import Session
 
@@ -67,6 +75,22 @@ def database() -> Iterator[Session]:
         yield session
 
 
+@contextmanager
+def progress_bar(label: str, transient: bool) -> Iterator[tuple[Callable[[int], None], Callable[[], None]]]:
+    """A progress bar on stderr with count, rate and ETA; yields (set_total, advance)."""
+    columns = (
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TaskProgressColumn(show_speed=True),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=stderr, transient=transient) as progress:
+        task = progress.add_task(label, total=None)
+        yield (lambda n: progress.update(task, total=n)), (lambda: progress.advance(task))
+
+
 def emit(data: dict[str, Any], as_json: bool, render: Callable[[], None]) -> None:
     """Print ``data`` as JSON, or call ``render`` to print it for people."""
     if as_json:
@@ -116,22 +140,9 @@ def ingest(
 
     settings = State.settings()
     factory = open_database(settings.db_url)
-    columns = (
-        TextColumn("ingest"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.speed} files/s"),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, console=stderr, transient=as_json) as progress:
-        task = progress.add_task("ingest", total=None)
+    with progress_bar("ingest", as_json) as (set_total, advance):
         report = run_ingest(
-            factory,
-            paths,
-            settings=settings,
-            workers=workers,
-            on_total=lambda n: progress.update(task, total=n),
-            on_file=lambda _a: progress.advance(task),
+            factory, paths, settings=settings, workers=workers, on_total=set_total, on_file=lambda _a: advance()
         )
     data = report.as_dict()
 
@@ -211,11 +222,11 @@ def genres_list(
 def genres_train(as_json: JsonOption = False) -> None:
     """Train the genre head on tracks with label, curator or tag genres."""
     from soundalike.embed.genre_head import train_genre_head
-    from soundalike.embed.mfcc_embedding import MODEL_NAME
+    from soundalike.embed.models import embedding_model
 
     settings = State.settings()
     with database() as session:
-        meta = train_genre_head(session, settings.models_dir, model_name=MODEL_NAME)
+        meta = train_genre_head(session, settings.models_dir, model_name=embedding_model(settings).name)
     data = asdict(meta)
     emit(
         data,
@@ -256,11 +267,12 @@ def _fmt(value: object) -> str:
 @index_app.command("build")
 def index_build(as_json: JsonOption = False) -> None:
     """Embed the analysed tracks and build the FAISS index."""
+    from soundalike.embed.models import embedding_model
     from soundalike.index.build import build_from_database
 
     settings = State.settings()
-    with database() as session:
-        meta = build_from_database(session, settings)
+    with database() as session, progress_bar("embed", as_json) as (_, advance):
+        meta = build_from_database(session, settings, embedding_model(settings), on_track=advance)
     data = {
         "factory": meta.factory,
         "metric": meta.metric,
@@ -281,14 +293,14 @@ def similar(
 ) -> None:
     """Tracks that sound like a catalogue track or an audio file."""
     from soundalike.recommend.service import Service
-    from soundalike.recommend.similar import similar_to_file, similar_to_track
+    from soundalike.recommend.similar import similar_to_track, similar_to_vector
 
     if (track_id is None) == (path is None):
         raise SoundalikeError("give either TRACK_ID or --path FILE")
     service = Service.open(State.settings())
     with session_scope(service.factory) as session:
         if path is not None:
-            results = similar_to_file(session, service.index, path, service.settings, k)
+            results = similar_to_vector(session, service.index, service.model.embed_file(path), k)
         else:
             results = similar_to_track(session, service.index, int(track_id or 0), k)
     data = {"results": [r.as_dict() for r in results]}

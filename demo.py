@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from soundalike.embed.genre_head import predict_genres, train_genre_head
 from soundalike.embed.genres import list_track_genres
-from soundalike.embed.mfcc_embedding import MODEL_NAME
+from soundalike.embed.models import embedding_model
 from soundalike.index.build import build_from_database
 from soundalike.ingest.db.models import Track
 from soundalike.ingest.db.session import open_database, session_scope
@@ -76,10 +76,11 @@ def run_demo(
     summary.ingest = ingest(factory, [music], settings=settings).as_dict()
     with session_scope(factory) as session:
         on_step("building the index")
-        meta = build_from_database(session, settings)
+        model = embedding_model(settings)
+        meta = build_from_database(session, settings, model)
         summary.index = {"count": meta.count, "dim": meta.dim, "factory": meta.factory, "model": meta.model_name}
         on_step("training the genre model")
-        head = train_genre_head(session, settings.models_dir, model_name=MODEL_NAME)
+        head = train_genre_head(session, settings.models_dir, model_name=model.name)
         summary.genre_model = {
             "classes": head.classes,
             "accuracy": head.accuracy,

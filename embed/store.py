@@ -11,14 +11,10 @@ from soundalike.ingest.db.vectors import from_blob, to_blob
 from soundalike.ingest.errors import NotFoundError
 
 
-def replace_embeddings(
-    session: Session, model_name: str, model_version: str, track_ids: np.ndarray, vectors: np.ndarray
-) -> int:
-    """Replace every embedding of ``model_name`` with these rows; returns the number written."""
+def _rows(model_name: str, model_version: str, track_ids: np.ndarray, vectors: np.ndarray) -> list[dict[str, object]]:
     if len(track_ids) != len(vectors):
         raise ValueError(f"{len(track_ids)} track ids for {len(vectors)} vectors")
-    session.execute(delete(Embedding).where(Embedding.model_name == model_name))
-    rows = [
+    return [
         {
             "track_id": int(tid),
             "model_name": model_name,
@@ -28,6 +24,27 @@ def replace_embeddings(
         }
         for tid, vec in zip(track_ids, vectors, strict=True)
     ]
+
+
+def put_embeddings(
+    session: Session, model_name: str, model_version: str, track_ids: np.ndarray, vectors: np.ndarray
+) -> int:
+    """Insert or replace the embeddings of these tracks for ``model_name``; returns the number written."""
+    rows = _rows(model_name, model_version, track_ids, vectors)
+    session.execute(
+        delete(Embedding).where(Embedding.model_name == model_name, Embedding.track_id.in_([int(t) for t in track_ids]))
+    )
+    if rows:
+        session.execute(insert(Embedding), rows)
+    return len(rows)
+
+
+def replace_embeddings(
+    session: Session, model_name: str, model_version: str, track_ids: np.ndarray, vectors: np.ndarray
+) -> int:
+    """Replace every embedding of ``model_name`` with these rows; returns the number written."""
+    rows = _rows(model_name, model_version, track_ids, vectors)
+    session.execute(delete(Embedding).where(Embedding.model_name == model_name))
     if rows:
         session.execute(insert(Embedding), rows)
     return len(rows)

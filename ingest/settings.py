@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Device = Literal["auto", "cpu", "cuda"]
+EmbeddingModelName = Literal["musicnn-msd", "mfcc-stats"]
 
 
 class Settings(BaseSettings):
@@ -18,6 +19,7 @@ class Settings(BaseSettings):
     home: Path = Path("soundalike-data")
     database_url: str | None = None
     device: Device = "auto"
+    embedding_model: EmbeddingModelName = "musicnn-msd"
     sample_rate: int = 22050
     max_file_bytes: int = 2 * 1024**3
 

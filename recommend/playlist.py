@@ -6,7 +6,6 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from soundalike.embed.mfcc_embedding import MODEL_NAME
 from soundalike.embed.store import track_embeddings
 from soundalike.index.track_index import TrackIndex
 from soundalike.ingest.db.models import ListeningEvent
@@ -36,7 +35,7 @@ def recommend_for_user(session: Session, index: TrackIndex, user_name: str, n: i
     for event in events:
         if not event.skipped:
             plays[event.track_id] = plays.get(event.track_id, 0) + 1
-    played = track_embeddings(session, MODEL_NAME, list(plays))
+    played = track_embeddings(session, index.meta.model_name, list(plays))
     if not played:
         raise NotFoundError(f"user {user_name!r} has no completed plays of indexed tracks")
     profile = history_profile(played, plays)

@@ -23,11 +23,19 @@ def run(settings: Settings, *args: str) -> dict[str, Any]:
     result = CliRunner().invoke(
         app,
         ["--home", str(settings.home), *args, "--json"],
-        env={"SOUNDALIKE_DATABASE_URL": settings.db_url},
+        env={"SOUNDALIKE_DATABASE_URL": settings.db_url, "SOUNDALIKE_EMBEDDING_MODEL": settings.embedding_model},
         catch_exceptions=False,
     )
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
+
+
+@pytest.fixture(params=["musicnn-msd", "mfcc-stats"])
+def settings(request: pytest.FixtureRequest, tmp_path: Path, db_url: str) -> Settings:
+    """Settings for each embedding model on each database."""
+    home = tmp_path / "home"
+    home.mkdir()
+    return Settings(home=home, database_url=db_url, embedding_model=request.param)
 
 
 @pytest.fixture
@@ -39,7 +47,7 @@ def catalogue(library: Path, tmp_path: Path, settings: Settings) -> dict[str, in
     assert (report["added"], report["failed"]) == (12, 1)
     assert report["failures"][0]["path"].endswith("notes.mp3") and report["failures"][0]["reason"]
     built = run(settings, "index", "build")
-    assert built["count"] == 12 and built["model_name"] == "mfcc-stats"
+    assert built["count"] == 12 and built["model_name"] == settings.embedding_model
     with open_database(settings.db_url)() as session:
         return {Path(p).name: tid for tid, p in session.execute(select(Track.id, Track.path))}
 
@@ -108,7 +116,11 @@ def test_console_script_reports_unknown_track_as_json_error(settings: Settings, 
         [str(script), "--home", str(settings.home), "similar", "999999", "--json"],
         capture_output=True,
         text=True,
-        env={"SOUNDALIKE_DATABASE_URL": settings.db_url, "PATH": "/usr/bin:/bin"},
+        env={
+            "SOUNDALIKE_DATABASE_URL": settings.db_url,
+            "PATH": "/usr/bin:/bin",
+            "SOUNDALIKE_EMBEDDING_MODEL": settings.embedding_model,
+        },
         timeout=120,
     )
     assert done.returncode == 2

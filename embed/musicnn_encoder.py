@@ -1,0 +1,96 @@
+"""Track embeddings from the pretrained MusiCNN (MSD checkpoint).
+
+Patch policy: up to ``MAX_PATCHES`` non-overlapping 3 s patches spread evenly over the decoded
+audio (which already follows the ingest analysis policy: whole track up to 2 min, else four 30 s
+segments). Track embedding: mean over patches of the 200-d penultimate layer, L2-normalised.
+The 50 tag probabilities (mean over patches) are stored as the feature ``musicnn_tags``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from soundalike.embed.musicnn import SAMPLE_RATE, MusiCNN, load_musicnn, musicnn_logmel, patches
+from soundalike.embed.store import put_embeddings
+from soundalike.ingest.audio import load
+from soundalike.ingest.db.models import Embedding, Track
+from soundalike.ingest.errors import DecodeError
+from soundalike.ingest.repository import set_feature
+
+MODEL_NAME = "musicnn-msd"
+MODEL_VERSION = "1-penultimate-mean"
+TAGS_FEATURE = "musicnn_tags"
+MAX_PATCHES = 8
+BATCH_PATCHES = 32
+
+
+def select_patches(all_patches: np.ndarray, *, limit: int = MAX_PATCHES) -> np.ndarray:
+    """At most ``limit`` patches spread evenly over the track (all of them when fewer)."""
+    if len(all_patches) <= limit:
+        return all_patches
+    return all_patches[np.linspace(0, len(all_patches) - 1, limit).round().astype(int)]
+
+
+class MusicnnEncoder:
+    """The network loaded once on one device; encodes decoded audio into (embedding, tags)."""
+
+    def __init__(self, device: torch.device) -> None:
+        """Load the MSD checkpoint onto ``device`` in inference mode."""
+        self.device = device
+        self.model: MusiCNN = load_musicnn("MSD_musicnn").to(device).eval()
+
+    def encode_audio(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(unit-norm embedding, tag probabilities) of 16 kHz mono audio."""
+        chosen = select_patches(patches(musicnn_logmel(y=y)))
+        if len(chosen) == 0:
+            raise DecodeError("audio shorter than one 3 s MusiCNN patch")
+        outputs = []
+        with torch.inference_mode():
+            for start in range(0, len(chosen), BATCH_PATCHES):
+                batch = torch.from_numpy(np.ascontiguousarray(chosen[start : start + BATCH_PATCHES]))
+                out = self.model(batch.to(self.device))
+                outputs.append((out.penultimate.float().cpu().numpy(), out.tags.float().cpu().numpy()))
+        embedding = np.concatenate([o[0] for o in outputs]).mean(axis=0)
+        tags = np.concatenate([o[1] for o in outputs]).mean(axis=0)
+        return (embedding / max(float(np.linalg.norm(embedding)), 1e-12)).astype(np.float32), tags.astype(np.float32)
+
+    def encode_file(self, path: Path, *, max_bytes: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Decode a file at 16 kHz (ingest analysis policy) and encode it."""
+        return self.encode_audio(load(path, sr=SAMPLE_RATE, max_bytes=max_bytes).samples)
+
+
+def stale_tracks(session: Session) -> list[tuple[int, str]]:
+    """(id, path) of ok tracks with no current MusiCNN embedding."""
+    current = select(Embedding.track_id).where(
+        Embedding.model_name == MODEL_NAME, Embedding.model_version == MODEL_VERSION
+    )
+    query = select(Track.id, Track.path).where(Track.status == "ok", Track.id.not_in(current)).order_by(Track.id)
+    return [(r.id, r.path) for r in session.execute(query)]
+
+
+def refresh_embeddings(
+    session: Session, encoder: MusicnnEncoder, *, on_track: Callable[[], None] | None = None
+) -> tuple[int, str]:
+    """Encode tracks that lack a current embedding; keep the others. Returns (count encoded, version)."""
+    todo = stale_tracks(session)
+    done_ids, vectors = [], []
+    for track_id, path in todo:
+        try:
+            embedding, tags = encoder.encode_file(Path(path))
+        except (DecodeError, OSError):
+            continue
+        finally:
+            if on_track:
+                on_track()
+        set_feature(session, track_id, TAGS_FEATURE, MODEL_VERSION, tags)
+        done_ids.append(track_id)
+        vectors.append(embedding)
+    if done_ids:
+        put_embeddings(session, MODEL_NAME, MODEL_VERSION, np.array(done_ids, dtype=np.int64), np.stack(vectors))
+    return len(done_ids), MODEL_VERSION
