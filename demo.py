@@ -93,6 +93,7 @@ def run_demo(
     by_folder: dict[str, list[tuple[int, str]]] = {}
     for track_id, path in rows:
         by_folder.setdefault(Path(path).parent.name, []).append((track_id, path))
+    demo_dir.mkdir(parents=True, exist_ok=True)
     history = demo_dir / "history.csv"
     events = simulated_history({k: v for k, v in by_folder.items() if len(v) > 2}, seed=0)
     with history.open("w", newline="") as handle:

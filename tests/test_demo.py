@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from soundalike.cli import app
+
+
+@pytest.mark.slow
+def test_demo_runs_the_whole_job_on_a_music_folder(library: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app, ["--home", str(tmp_path / "home"), "demo", "--music", str(library), "--json"], catch_exceptions=False
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["ingest"]["added"] == 12 and summary["ingest"]["failed"] == 1
+    assert summary["index"]["count"] == 12
+    assert summary["genre_model"]["classes"] == ["beat", "drone"]
+    assert {Path(p["path"]).suffix for p in summary["predicted"]} == {".wav"}
+    assert len(summary["similar"]["results"]) == 5
+    assert set(summary["playlists"]) == {"beat-fan", "drone-fan"}
+    for user, playlist in summary["playlists"].items():
+        assert Path(playlist[0]["path"]).name.startswith(user.split("-")[0])  # the one unheard track of its style
