@@ -352,6 +352,13 @@ def demo(
             ("classes", "train", "held-out", "accuracy"),
             [[", ".join(map(str, gm["classes"])), gm["n_train"], gm["n_test"], _fmt(gm["accuracy"])]],
         )
+        if summary.corpus_accuracy:
+            acc = summary.corpus_accuracy
+            table(
+                "Genre tagging of held-out synthesised pieces",
+                ("pieces", "accuracy"),
+                [[acc["held_out_pieces"], _fmt(acc["accuracy"])]],
+            )
         table(
             "Predicted genres (first 10)",
             ("track", "genre", "confidence", "file"),

@@ -15,10 +15,12 @@ from soundalike.embed.genre_head import predict_genres, train_genre_head
 from soundalike.embed.genres import list_track_genres
 from soundalike.embed.models import embedding_model
 from soundalike.index.build import build_from_database
+from soundalike.ingest.corpus import build_corpus, split_by_piece
 from soundalike.ingest.db.models import Track
 from soundalike.ingest.db.session import open_database, session_scope
 from soundalike.ingest.debian_music import DEMO_PACKAGES, fetch_package_music
 from soundalike.ingest.history import import_history
+from soundalike.ingest.labels import import_labels
 from soundalike.ingest.pipeline import ingest
 from soundalike.ingest.settings import Settings
 from soundalike.recommend.playlist import recommend_for_user
@@ -26,6 +28,8 @@ from soundalike.recommend.service import Service
 from soundalike.recommend.similar import similar_to_track
 
 PLAYS_PER_USER = 8
+CORPUS_PER_GENRE = 10
+CORPUS_SECONDS = 30.0
 
 
 @dataclass
@@ -36,6 +40,7 @@ class DemoSummary:
     index: dict[str, object] = field(default_factory=dict)
     genre_model: dict[str, object] = field(default_factory=dict)
     predicted: list[dict[str, object]] = field(default_factory=list)
+    corpus_accuracy: dict[str, object] = field(default_factory=dict)
     similar: dict[str, object] = field(default_factory=dict)
     playlists: dict[str, list[dict[str, object]]] = field(default_factory=dict)
 
@@ -66,14 +71,30 @@ def run_demo(
     """Fetch (or use) the demo music, then ingest, index, train, tag and recommend."""
     summary = DemoSummary()
     demo_dir = settings.home / "demo"
+    held_out: dict[str, str] = {}
+    roots = [music] if music is not None else []
     if music is None:
         music = demo_dir / "music"
         for package in DEMO_PACKAGES:
             on_step(f"fetching {package}")
             fetch_package_music(package, demo_dir / "debs", music)
+        on_step("rendering the genre-labelled corpus (music21 + fluidsynth)")
+        manifest = build_corpus(demo_dir / "corpus", per_genre=CORPUS_PER_GENRE, seconds=CORPUS_SECONDS)
+        train, test = split_by_piece(manifest)
+        genre_of = {p.path: p.genre for p in manifest.pieces}
+        held_out = {str(p.absolute()): genre_of[p] for p in test}
+        roots = [music, manifest.root]
     factory = open_database(settings.db_url)
-    on_step(f"ingesting {music}")
-    summary.ingest = ingest(factory, [music], settings=settings).as_dict()
+    on_step("ingesting " + ", ".join(map(str, roots)))
+    summary.ingest = ingest(factory, roots, settings=settings).as_dict()
+    if held_out:
+        training_labels = demo_dir / "corpus-train-labels.csv"
+        with training_labels.open("w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["path", "genre"])
+            writer.writerows((str(p.absolute()), genre_of[p]) for p in train)
+        with session_scope(factory) as session:
+            import_labels(session, training_labels)
     with session_scope(factory) as session:
         on_step("building the index")
         model = embedding_model(settings)
@@ -89,6 +110,9 @@ def run_demo(
         }
         predict_genres(session, settings.models_dir)
         summary.predicted = list_track_genres(session, source="predicted")
+        if held_out:
+            hits = [row["genre"] == held_out[str(row["path"])] for row in summary.predicted if row["path"] in held_out]
+            summary.corpus_accuracy = {"held_out_pieces": len(hits), "accuracy": sum(hits) / max(len(hits), 1)}
         rows = session.execute(select(Track.id, Track.path).where(Track.status == "ok").order_by(Track.id)).all()
     by_folder: dict[str, list[tuple[int, str]]] = {}
     for track_id, path in rows:
@@ -97,9 +121,9 @@ def run_demo(
     history = demo_dir / "history.csv"
     events = simulated_history({k: v for k, v in by_folder.items() if len(v) > 2}, seed=0)
     with history.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=["user", "track", "played_at", "ms_played", "skipped"])
-        writer.writeheader()
-        writer.writerows(events)
+        history_writer = csv.DictWriter(handle, fieldnames=["user", "track", "played_at", "ms_played", "skipped"])
+        history_writer.writeheader()
+        history_writer.writerows(events)
     service = Service.open(settings, factory)
     with session_scope(factory) as session:
         on_step("importing simulated listening history")

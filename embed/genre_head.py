@@ -68,13 +68,18 @@ def labelled_tracks(session: Session, model_name: str) -> tuple[np.ndarray, np.n
     return np.array(chosen, dtype=np.int64), matrix, [best[t][1] for t in chosen], [best[t][2] for t in chosen]
 
 
-def group_split(groups: list[str], *, test_fraction: float, seed: int) -> np.ndarray:
-    """Boolean mask of test items: whole groups, about ``test_fraction`` of them, seeded."""
-    unique = sorted(set(groups))
+def group_split(groups: list[str], labels: list[str], *, test_fraction: float, seed: int) -> np.ndarray:
+    """Boolean mask of test items: whole groups, about ``test_fraction`` of each class's groups, seeded.
+
+    A class keeps at least one group for training, so a class with a single group is never tested.
+    """
     rng = np.random.default_rng(seed)
-    rng.shuffle(unique)
-    n_test = int(round(test_fraction * len(unique)))
-    test_groups = set(unique[:n_test])
+    test_groups: set[str] = set()
+    for label in sorted(set(labels)):
+        unique = sorted({g for g, lab in zip(groups, labels, strict=True) if lab == label} - test_groups)
+        rng.shuffle(unique)
+        n_test = min(int(round(test_fraction * len(unique))), len(unique) - 1)
+        test_groups.update(unique[:n_test])
     return np.array([g in test_groups for g in groups], dtype=bool)
 
 
@@ -133,14 +138,14 @@ def train_genre_head(
     if len(classes) < 2:
         raise NotFoundError(f"need labelled tracks of at least 2 genres, found {classes or 'none'}")
     y = np.array([classes.index(g) for g in genres])
-    test = group_split(groups, test_fraction=test_fraction, seed=seed)
+    test = group_split(groups, genres, test_fraction=test_fraction, seed=seed)
     accuracy = f1 = None
     if test.any() and (~test).any():
         w, b = fit_softmax(x[~test], y[~test], len(classes), seed=seed)
         predicted = probabilities(x[test], w, b, 1.0).argmax(axis=1)
         accuracy = float(np.mean(predicted == y[test]))
         f1 = macro_f1(y[test], predicted, len(classes))
-    calibration = group_split(groups, test_fraction=0.2, seed=seed + 1)
+    calibration = group_split(groups, genres, test_fraction=0.2, seed=seed + 1)
     temperature = 1.0
     if calibration.any() and (~calibration).any():
         w, b = fit_softmax(x[~calibration], y[~calibration], len(classes), seed=seed)
