@@ -17,7 +17,7 @@ from soundalike.ingest.analysis import FileAnalysis, analyse_file
 from soundalike.ingest.db.models import IngestRun, Track, utcnow
 from soundalike.ingest.db.session import session_scope
 from soundalike.ingest.features import MFCC_STATS_NAME, MFCC_STATS_VERSION
-from soundalike.ingest.repository import clear_track_genres, set_feature, set_track_genre
+from soundalike.ingest.repository import clear_track_genres, set_feature, set_track_genre, track_by_path
 from soundalike.ingest.scan import scan
 from soundalike.ingest.settings import Settings
 
@@ -123,7 +123,7 @@ def ingest(
     session = factory()
     try:
         for n, analysis in enumerate(_analyse_all(todo, settings, workers or os.cpu_count() or 1), 1):
-            existing = session.scalars(select(Track).where(Track.path == str(analysis.path))).one_or_none()
+            existing = track_by_path(session, str(analysis.path))
             store_analysis(session, analysis, existing)
             if analysis.error:
                 report.failed += 1
