@@ -1,0 +1,84 @@
+"""Genre commands: list, train, predict."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from soundalike.cli.app import genres_app
+from soundalike.cli.output import JsonOption, State, database, emit, fmt, stderr, table
+
+
+@genres_app.command("list")
+def genres_list(
+    source: Annotated[str | None, typer.Option(help="Only this source: tag, label, curator, predicted.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List the genres attached to tracks."""
+    from soundalike.embed.genres import list_track_genres
+
+    with database() as session:
+        rows = list_track_genres(session, source=source)
+    emit(
+        {"tracks": rows},
+        as_json,
+        lambda: table(
+            "Genres",
+            ("track", "genre", "source", "confidence", "path"),
+            [
+                [
+                    r["track_id"],
+                    r["genre"],
+                    r["source"],
+                    "" if r["confidence"] is None else f"{r['confidence']:.2f}",
+                    Path(r["path"]).name,
+                ]
+                for r in rows
+            ],
+        ),
+    )
+
+
+@genres_app.command("train")
+def genres_train(as_json: JsonOption = False) -> None:
+    """Train the genre head on tracks with label, curator or tag genres."""
+    from soundalike.embed.genre_head import train_genre_head
+    from soundalike.embed.models import embedding_model
+
+    settings = State.settings()
+    with database() as session:
+        meta = train_genre_head(session, settings.models_dir, model_name=embedding_model(settings).name)
+    data = asdict(meta)
+    emit(
+        data,
+        as_json,
+        lambda: table(
+            "Genre model",
+            ("version", "classes", "train", "held-out", "accuracy", "macro F1", "temperature"),
+            [
+                [
+                    meta.version,
+                    ", ".join(meta.classes),
+                    meta.n_train,
+                    meta.n_test,
+                    fmt(meta.accuracy),
+                    fmt(meta.macro_f1),
+                    f"{meta.temperature:.2f}",
+                ]
+            ],
+        ),
+    )
+
+
+@genres_app.command("predict")
+def genres_predict(as_json: JsonOption = False) -> None:
+    """Tag tracks that have no trusted genre with the trained head (source ``predicted``)."""
+    from soundalike.embed.genre_head import predict_genres
+
+    settings = State.settings()
+    with database() as session:
+        count = predict_genres(session, settings.models_dir)
+    emit({"predicted": count}, as_json, lambda: stderr.print(f"predicted genres for {count} tracks"))

@@ -1,0 +1,96 @@
+"""What every command shares: settings state, the database session, progress bars, tables and ``--json``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+from sqlalchemy.orm import Session
+
+from soundalike.ingest.db.session import open_database, session_scope
+from soundalike.ingest.settings import Settings, load_settings
+
+stderr = Console(stderr=True)
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+RESULT_COLUMNS = ("#", "track", "score", "title", "artist", "album")
+
+
+class State:
+    """Per-invocation settings, set by the global options."""
+
+    home: Path | None = None
+
+    @classmethod
+    def settings(cls) -> Settings:
+        """Settings for this invocation (``--home`` wins over ``SOUNDALIKE_HOME``)."""
+        return load_settings(cls.home)
+
+
+@contextmanager
+def database() -> Iterator[Session]:
+    """A session on the configured database, migrated on first use, committed at the end."""
+    with session_scope(open_database(State.settings().db_url)) as session:
+        yield session
+
+
+@contextmanager
+def progress_bar(label: str, transient: bool) -> Iterator[tuple[Callable[[int], None], Callable[[], None]]]:
+    """A progress bar on stderr with count, rate and ETA; yields (set_total, advance)."""
+    columns = (
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TaskProgressColumn(show_speed=True),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=stderr, transient=transient) as progress:
+        task = progress.add_task(label, total=None)
+        yield (lambda n: progress.update(task, total=n)), (lambda: progress.advance(task))
+
+
+def emit(data: dict[str, Any], as_json: bool, render: Callable[[], None]) -> None:
+    """Print ``data`` as JSON, or call ``render`` to print it for people."""
+    if as_json:
+        sys.stdout.write(json.dumps(data, default=str) + "\n")
+    else:
+        render()
+
+
+def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+    """Print a rich table on stdout."""
+    out = Table(title=title)
+    for column in columns:
+        out.add_column(column)
+    for row in rows:
+        out.add_row(*("" if v is None else str(v) for v in row))
+    Console().print(out)
+
+
+def result_rows(results: Sequence[dict[str, Any]]) -> list[list[object]]:
+    """Rows of a ranked-results table."""
+    return [
+        [n, r["track_id"], f"{r['score']:.3f}", r.get("title") or Path(r["path"]).name, r.get("artist"), r.get("album")]
+        for n, r in enumerate(results, 1)
+    ]
+
+
+def fmt(value: object) -> str:
+    """A number with three decimals, or ``n/a``."""
+    return "n/a" if value is None else f"{float(str(value)):.3f}"
