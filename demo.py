@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from soundalike.embed.genre_head import predict_genres, train_genre_head
 from soundalike.embed.genres import list_track_genres
+from soundalike.embed.ingest_consumer import consumer_for
 from soundalike.embed.models import embedding_model
 from soundalike.index.build import build_from_database
 from soundalike.ingest.corpus import build_corpus, split_by_piece
@@ -86,7 +87,7 @@ def run_demo(
         roots = [music, manifest.root]
     factory = open_database(settings.db_url)
     on_step("ingesting " + ", ".join(map(str, roots)))
-    summary.ingest = ingest(factory, roots, settings=settings).as_dict()
+    summary.ingest = ingest(factory, roots, settings=settings, consumer=consumer_for(settings)).as_dict()
     if held_out:
         training_labels = demo_dir / "corpus-train-labels.csv"
         with training_labels.open("w", newline="") as handle:

@@ -10,12 +10,26 @@ config = context.config
 target_metadata = Base.metadata
 
 
+SCHEDULER_TABLES = frozenset({"apscheduler_jobs"})
+
+
+def include_object(_object: object, name: str | None, type_: str, _reflected: bool, _compare_to: object) -> bool:
+    """Leave the scheduler's job table, which APScheduler creates and owns, out of autogenerate."""
+    return not (type_ == "table" and name in SCHEDULER_TABLES)
+
+
 def _url() -> str:
     return config.get_main_option("sqlalchemy.url") or load_settings().db_url
 
 
 def run_migrations_offline() -> None:
-    context.configure(url=_url(), target_metadata=target_metadata, literal_binds=True, compare_type=True)
+    context.configure(
+        url=_url(),
+        target_metadata=target_metadata,
+        literal_binds=True,
+        compare_type=True,
+        include_object=include_object,
+    )
     with context.begin_transaction():
         context.run_migrations()
 
@@ -25,6 +39,7 @@ def _migrate(connection: Connection) -> None:
         connection=connection,
         target_metadata=target_metadata,
         compare_type=True,
+        include_object=include_object,
         render_as_batch=connection.dialect.name == "sqlite",
     )
     with context.begin_transaction():

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from soundalike.cli.app import app, db_app, history_app, labels_app
 from soundalike.cli.output import JsonOption, State, database, emit, progress_bar, stderr, table
 from soundalike.ingest.db.session import open_database
+
+if TYPE_CHECKING:
+    from soundalike.ingest.pipeline import IngestReport
 
 
 @db_app.command("upgrade")
@@ -25,29 +28,42 @@ def db_upgrade(as_json: JsonOption = False) -> None:
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders to ingest.")],
     workers: Annotated[int | None, typer.Option(help="Decoding processes (default: all cores).")] = None,
+    wait: Annotated[
+        float | None, typer.Option(help="Seconds to wait for another ingest of this database to end.")
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Decode, tag and analyse audio files into the catalogue."""
+    """Decode, tag and analyse audio files into the catalogue (incremental: moves, deletions, duplicates)."""
+    from soundalike.embed.ingest_consumer import consumer_for
     from soundalike.ingest.pipeline import ingest as run_ingest
 
     settings = State.settings()
     factory = open_database(settings.db_url)
+    consumer = consumer_for(settings)
     with progress_bar("ingest", as_json) as (set_total, advance):
         report = run_ingest(
-            factory, paths, settings=settings, workers=workers, on_total=set_total, on_file=lambda _a: advance()
+            factory,
+            paths,
+            settings=settings,
+            workers=workers,
+            on_total=set_total,
+            on_file=lambda _a: advance(),
+            wait=wait,
+            consumer=consumer,
         )
-    data = report.as_dict()
+    data = report.as_dict() | {"embedded": consumer.encoded if consumer else 0}
+    emit(data, as_json, lambda: print_ingest_report(report))
 
-    def render() -> None:
-        table(
-            "Ingest",
-            ("added", "updated", "skipped", "failed", "seconds"),
-            [[report.added, report.updated, report.skipped, report.failed, f"{report.seconds:.1f}"]],
-        )
-        if report.failures:
-            table("Failures", ("path", "reason"), [[f["path"], f["reason"]] for f in report.failures])
 
-    emit(data, as_json, render)
+def print_ingest_report(report: IngestReport) -> None:
+    """The counts of one ingestion run, then its failures and unreadable folders."""
+    columns = ("added", "updated", "skipped", "failed", "moved", "deleted", "duplicates", "revived", "seconds")
+    counts = [getattr(report, c) for c in columns[:-1]]
+    table("Ingest", columns, [[*counts, f"{report.seconds:.1f}"]])
+    if report.failures:
+        table("Failures", ("path", "reason"), [[f["path"], f["reason"]] for f in report.failures])
+    if report.unreadable:
+        table("Unreadable folders", ("path", "reason"), [[f["path"], f["reason"]] for f in report.unreadable])
 
 
 @labels_app.command("import")

@@ -10,18 +10,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import librosa
-import numpy as np
 import torch
 from safetensors.torch import load_file
 from torch import nn
 from torch.nn import functional as F
 
-SAMPLE_RATE = 16000
-N_FFT = 512
-HOP_LENGTH = 256
-N_MELS = 96
-PATCH_FRAMES = 187
+from soundalike.ingest.logmel import (  # noqa: F401  (the front end's names, kept importable from here)
+    HOP_LENGTH,
+    N_FFT,
+    N_MELS,
+    PATCH_FRAMES,
+    SAMPLE_RATE,
+    musicnn_logmel,
+    patches,
+)
+
 BN_EPS = 1e-3
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
@@ -45,31 +48,6 @@ MTT_TAGS: tuple[str, ...] = (
 
 CHECKPOINT_TAGS: dict[str, tuple[str, ...]] = {"MSD_musicnn": MSD_TAGS, "MTT_musicnn": MTT_TAGS}
 """The tag vocabulary of each shipped checkpoint, in output order."""
-
-
-def musicnn_logmel(*, y: np.ndarray) -> np.ndarray:
-    """Log-compressed mel spectrogram, (frames, 96) float32, as MusiCNN was trained on.
-
-    ``y`` is 16 kHz mono audio. The mel power is rounded through float16 like the original pipeline,
-    then compressed with ``log10(10000 x + 1)`` in float32.
-    """
-    if y.ndim != 1:
-        raise ValueError(f"expected mono audio of shape (samples,), got shape {y.shape}")
-    mel = librosa.feature.melspectrogram(
-        y=np.asarray(y, dtype=np.float32), sr=SAMPLE_RATE, n_fft=N_FFT, hop_length=HOP_LENGTH, n_mels=N_MELS
-    ).T
-    mel = mel.astype(np.float16).astype(np.float32)
-    return np.log10(10000.0 * mel + 1.0).astype(np.float32)
-
-
-def patches(logmel: np.ndarray, *, n_frames: int = PATCH_FRAMES) -> np.ndarray:
-    """Cut a (frames, bands) log-mel into non-overlapping (n, n_frames, bands) patches, dropping the tail."""
-    if logmel.ndim != 2:
-        raise ValueError(f"expected a (frames, bands) log-mel, got shape {logmel.shape}")
-    if n_frames <= 0:
-        raise ValueError(f"n_frames must be positive, got {n_frames}")
-    n = logmel.shape[0] // n_frames
-    return np.ascontiguousarray(logmel[: n * n_frames].reshape(n, n_frames, logmel.shape[1]))
 
 
 @dataclass(frozen=True)

@@ -16,25 +16,19 @@ import torch
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from soundalike.embed.musicnn import SAMPLE_RATE, MusiCNN, load_musicnn, musicnn_logmel, patches
+from soundalike.embed.musicnn import MusiCNN, load_musicnn
 from soundalike.embed.store import put_embeddings
 from soundalike.ingest.audio import load
 from soundalike.ingest.db.models import Embedding, Track
 from soundalike.ingest.errors import DecodeError
+from soundalike.ingest.logmel import MAX_PATCHES, SAMPLE_RATE, musicnn_patches, select_patches
 from soundalike.ingest.repository import set_feature
 
 MODEL_NAME = "musicnn-msd"
 MODEL_VERSION = "1-penultimate-mean"
 TAGS_FEATURE = "musicnn_tags"
-MAX_PATCHES = 8
 BATCH_PATCHES = 32
-
-
-def select_patches(all_patches: np.ndarray, *, limit: int = MAX_PATCHES) -> np.ndarray:
-    """At most ``limit`` patches spread evenly over the track (all of them when fewer)."""
-    if len(all_patches) <= limit:
-        return all_patches
-    return all_patches[np.linspace(0, len(all_patches) - 1, limit).round().astype(int)]
+__all__ = ["MAX_PATCHES", "MODEL_NAME", "MODEL_VERSION", "MusicnnEncoder", "refresh_embeddings", "select_patches"]
 
 
 class MusicnnEncoder:
@@ -45,20 +39,36 @@ class MusicnnEncoder:
         self.device = device
         self.model: MusiCNN = load_musicnn("MSD_musicnn").to(device).eval()
 
+    def encode_patches(self, per_track: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(unit-norm embedding, tag probabilities) of each track's (n, 187, 96) log-mel patches.
+
+        The patches of all tracks run through the network together, ``BATCH_PATCHES`` at a time, so
+        many short tracks fill a batch as well as one long one. Every track needs at least one patch.
+        """
+        if any(len(p) == 0 for p in per_track):
+            raise DecodeError("audio shorter than one 3 s MusiCNN patch")
+        if not per_track:
+            return []
+        stacked = np.concatenate([np.asarray(p, dtype=np.float32) for p in per_track])
+        penultimate, tags = [], []
+        with torch.inference_mode():
+            for start in range(0, len(stacked), BATCH_PATCHES):
+                batch = torch.from_numpy(np.ascontiguousarray(stacked[start : start + BATCH_PATCHES]))
+                out = self.model(batch.to(self.device))
+                penultimate.append(out.penultimate.float().cpu().numpy())
+                tags.append(out.tags.float().cpu().numpy())
+        bounds = np.cumsum([0, *(len(p) for p in per_track)])
+        all_emb, all_tags = np.concatenate(penultimate), np.concatenate(tags)
+        results = []
+        for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+            embedding = all_emb[lo:hi].mean(axis=0)
+            embedding /= max(float(np.linalg.norm(embedding)), 1e-12)
+            results.append((embedding.astype(np.float32), all_tags[lo:hi].mean(axis=0).astype(np.float32)))
+        return results
+
     def encode_audio(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(unit-norm embedding, tag probabilities) of 16 kHz mono audio."""
-        chosen = select_patches(patches(musicnn_logmel(y=y)))
-        if len(chosen) == 0:
-            raise DecodeError("audio shorter than one 3 s MusiCNN patch")
-        outputs = []
-        with torch.inference_mode():
-            for start in range(0, len(chosen), BATCH_PATCHES):
-                batch = torch.from_numpy(np.ascontiguousarray(chosen[start : start + BATCH_PATCHES]))
-                out = self.model(batch.to(self.device))
-                outputs.append((out.penultimate.float().cpu().numpy(), out.tags.float().cpu().numpy()))
-        embedding = np.concatenate([o[0] for o in outputs]).mean(axis=0)
-        tags = np.concatenate([o[1] for o in outputs]).mean(axis=0)
-        return (embedding / max(float(np.linalg.norm(embedding)), 1e-12)).astype(np.float32), tags.astype(np.float32)
+        return self.encode_patches([musicnn_patches(y=y)])[0]
 
     def encode_file(self, path: Path, *, max_bytes: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Decode a file at 16 kHz (ingest analysis policy) and encode it."""

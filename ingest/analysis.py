@@ -1,4 +1,9 @@
-"""Analysis of one file, run in worker processes: decode, tags, features. No database here."""
+"""Analysis of one file, run in worker processes: decode, tags, features. No database here.
+
+Each file is decoded once, at its own sample rate; the MFCC statistics, tempo and key are computed
+from that audio resampled to the ingest rate, and (when asked) MusiCNN's log-mel patches from the
+same audio resampled to 16 kHz, so an embedding model never has to open the file again.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +12,22 @@ from pathlib import Path
 
 import numpy as np
 
-from soundalike.ingest.audio import load
+from soundalike.ingest.audio import at_rate, decode
 from soundalike.ingest.errors import DecodeError
-from soundalike.ingest.features import mfcc_stats_vector
+from soundalike.ingest.features import track_features
 from soundalike.ingest.hashing import content_hash
+from soundalike.ingest.logmel import SAMPLE_RATE as PATCH_SAMPLE_RATE
+from soundalike.ingest.logmel import musicnn_patches
 from soundalike.ingest.tags import Tags, read_tags
 
 
 @dataclass(frozen=True)
 class FileAnalysis:
-    """What ingestion stores about one file; ``error`` is set when it failed."""
+    """What ingestion stores about one file; ``error`` is set when it failed.
+
+    ``patches`` holds MusiCNN's (n, 187, 96) float32 log-mel patches when they were asked for
+    (``analyse_file(..., with_patches=True)``); n is 0 for audio shorter than one 3 s patch.
+    """
 
     path: Path
     size: int
@@ -27,11 +38,17 @@ class FileAnalysis:
     channels: int | None = None
     tags: Tags = Tags()
     mfcc_stats: np.ndarray | None = None
+    tempo: float | None = None
+    key: str | None = None
+    patches: np.ndarray | None = None
     error: str | None = None
 
 
-def analyse_file(path: Path, *, sr: int, max_bytes: int | None) -> FileAnalysis:
-    """Decode and describe one file; any failure becomes ``error`` rather than an exception."""
+def analyse_file(path: Path, *, sr: int, max_bytes: int | None, with_patches: bool = False) -> FileAnalysis:
+    """Decode and describe one file; any failure becomes ``error`` rather than an exception.
+
+    ``with_patches`` also cuts MusiCNN's log-mel patches from the same decode (see ``ingest.logmel``).
+    """
     try:
         stat = path.stat()
     except OSError as exc:
@@ -39,8 +56,9 @@ def analyse_file(path: Path, *, sr: int, max_bytes: int | None) -> FileAnalysis:
     size, mtime = stat.st_size, stat.st_mtime
     try:
         digest = None if path.is_dir() else content_hash(path)
-        audio = load(path, sr=sr, max_bytes=max_bytes)
-        vector = mfcc_stats_vector(y=audio.samples, sr=audio.sample_rate)
+        source = decode(path, max_bytes=max_bytes)
+        features = track_features(y=at_rate(source, sr).samples, sr=sr)
+        patches = musicnn_patches(y=at_rate(source, PATCH_SAMPLE_RATE).samples) if with_patches else None
     except DecodeError as exc:
         return FileAnalysis(path, size, mtime, error=str(exc))
     except OSError as exc:
@@ -50,9 +68,12 @@ def analyse_file(path: Path, *, sr: int, max_bytes: int | None) -> FileAnalysis:
         size=size,
         mtime=mtime,
         content_hash=digest,
-        duration=audio.duration,
-        sample_rate=audio.source_sample_rate,
-        channels=audio.channels,
+        duration=source.duration,
+        sample_rate=source.source_sample_rate,
+        channels=source.channels,
         tags=read_tags(path),
-        mfcc_stats=vector,
+        mfcc_stats=features.mfcc_stats,
+        tempo=features.tempo,
+        key=features.key,
+        patches=patches,
     )

@@ -3,13 +3,21 @@
 Analysis policy: a track of at most ``WHOLE_TRACK_SECONDS`` is analysed whole; a longer one is analysed
 as ``SEGMENTS`` excerpts of ``SEGMENT_SECONDS`` spread evenly across it (skipping the first and last
 5 %), read by seeking, so memory stays bounded whatever the file's length.
+
+libsndfile (``soundfile``) decodes wav/flac/ogg/opus/mp3; PyAV (the ffmpeg libraries) decodes what it
+lacks (m4a/aac/alac/wma...) and is the fallback when libsndfile fails on a file. Both read in blocks of
+``BLOCK_FRAMES`` and downmix each block at once, so only the mono analysis windows are ever held.
 """
 
 from __future__ import annotations
 
+import os
+
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import av
 import numpy as np
 import soundfile as sf
 import soxr
@@ -22,6 +30,10 @@ SEGMENTS = 4
 MIN_SECONDS = 1.0
 SILENCE_RMS = 1e-4
 MIN_SAMPLE_RATE = 8000
+BLOCK_FRAMES = 65536
+
+PYAV_SUFFIXES = frozenset({".m4a", ".mp4", ".aac", ".alac", ".wma", ".asf", ".webm", ".mka", ".ac3"})
+"""Suffixes that go straight to PyAV: libsndfile cannot read these containers or codecs."""
 
 
 @dataclass(frozen=True)
@@ -60,8 +72,122 @@ def resample(*, y: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
     return soxr.resample(y, sr_in, sr_out, quality="HQ").astype(np.float32, copy=False)
 
 
-def load(path: Path, *, sr: int, max_bytes: int | None = None) -> DecodedAudio:
-    """Decode ``path`` to mono float32 at ``sr`` following the analysis policy.
+def _check_format(*, source_sr: int, frames: int) -> None:
+    if source_sr < MIN_SAMPLE_RATE:
+        raise DecodeError(f"sample rate {source_sr} Hz is below {MIN_SAMPLE_RATE} Hz")
+    if frames < MIN_SECONDS * source_sr:
+        raise DecodeError(f"too short ({frames / max(source_sr, 1):.2f} s < {MIN_SECONDS} s)")
+
+
+def _read_soundfile(path: Path) -> tuple[np.ndarray, int, int, int]:
+    """Mono analysis windows (concatenated), sample rate, channels and frame count through libsndfile."""
+    with sf.SoundFile(os.fsencode(path)) as handle:
+        source_sr, channels, frames = int(handle.samplerate), int(handle.channels), int(handle.frames)
+        _check_format(source_sr=source_sr, frames=frames)
+        windows = analysis_windows(frames=frames, sr=source_sr)
+        mono = np.empty(sum(length for _, length in windows), dtype=np.float32)
+        filled = 0
+        for start, length in windows:
+            handle.seek(start)
+            for block in handle.blocks(BLOCK_FRAMES, frames=length, dtype="float32", always_2d=True):
+                mono[filled : filled + len(block)] = to_mono(block)
+                filled += len(block)
+    return mono[:filled], source_sr, channels, frames
+
+
+def _mono_frames(
+    container: av.container.InputContainer, stream: av.AudioStream
+) -> Iterator[tuple[int | None, np.ndarray]]:
+    """(first sample index when known, mono float32 block) of each decoded frame of ``stream``."""
+    rate = stream.codec_context.sample_rate
+    for frame in container.decode(stream):
+        data: np.ndarray = frame.to_ndarray()
+        if not np.issubdtype(data.dtype, np.floating):
+            full_scale = -int(np.iinfo(data.dtype.type).min)
+            data = data.astype(np.float32) / np.float32(full_scale)
+        if frame.format.is_planar:
+            mono = data.mean(axis=0, dtype=np.float32)
+        else:
+            mono = data.reshape(-1, len(frame.layout.channels)).mean(axis=1, dtype=np.float32)
+        start = (
+            None if frame.pts is None or frame.time_base is None else round(float(frame.pts * frame.time_base) * rate)
+        )
+        yield start, mono
+
+
+def _pyav_frames(container: av.container.InputContainer, stream: av.AudioStream, rate: int) -> int:
+    """Frame count of the stream: from its header when known, else by counting decoded samples."""
+    if stream.duration is not None and stream.time_base is not None:
+        return int(float(stream.duration * stream.time_base) * rate)
+    if container.duration is not None:
+        return int(container.duration / av.time_base * rate)
+    total = sum(len(block) for _, block in _mono_frames(container, stream))
+    container.seek(0)
+    return total
+
+
+def _read_window(
+    container: av.container.InputContainer, stream: av.AudioStream, *, start: int, window: np.ndarray, rate: int
+) -> int:
+    """Fill ``window`` from sample ``start`` of the stream, seeking to the nearest earlier keyframe first.
+
+    Returns how many samples were filled (fewer than asked at the end of a truncated stream).
+    """
+    length = len(window)
+    if start > 0 and stream.time_base is not None:
+        container.seek(int(start / rate / stream.time_base), stream=stream, backward=True)
+    else:
+        container.seek(0)
+    position: int | None = None
+    filled = 0
+    for first, block in _mono_frames(container, stream):
+        begin = (first if first is not None else 0) if position is None else position
+        end = position = begin + len(block)
+        lo, hi = max(start, begin), min(start + length, end)
+        if hi > lo:
+            window[lo - start : hi - start] = block[lo - begin : hi - begin]
+            filled = hi - start
+        if end >= start + length:
+            break
+    return filled
+
+
+def _read_pyav(path: Path) -> tuple[np.ndarray, int, int, int]:
+    """Mono analysis windows (concatenated), sample rate, channels and frame count through PyAV."""
+    with path.open("rb") as raw, av.open(raw) as container:
+        if not container.streams.audio:
+            raise DecodeError("no audio stream in the file")
+        stream = container.streams.audio[0]
+        rate = int(stream.codec_context.sample_rate or 0)
+        channels = int(stream.codec_context.channels or 0)
+        frames = _pyav_frames(container, stream, rate)
+        _check_format(source_sr=rate, frames=frames)
+        windows = analysis_windows(frames=frames, sr=rate)
+        mono = np.zeros(sum(length for _, length in windows), dtype=np.float32)
+        filled = 0
+        for start, length in windows:
+            filled += _read_window(container, stream, start=start, window=mono[filled : filled + length], rate=rate)
+    return mono[:filled], rate, channels, frames
+
+
+_LIBRARY_ERRORS = (sf.LibsndfileError, av.FFmpegError, RuntimeError, ValueError, EOFError)
+
+
+def _read_any(path: Path) -> tuple[np.ndarray, int, int, int]:
+    """Decode the analysis windows with libsndfile, falling back to PyAV for what it cannot read."""
+    if path.suffix.lower() not in PYAV_SUFFIXES:
+        try:
+            return _read_soundfile(path)
+        except _LIBRARY_ERRORS:
+            pass
+    try:
+        return _read_pyav(path)
+    except _LIBRARY_ERRORS as exc:
+        raise DecodeError(f"cannot decode audio: {exc}") from exc
+
+
+def decode(path: Path, *, max_bytes: int | None = None) -> DecodedAudio:
+    """Decode ``path`` to mono float32 at its own sample rate, following the analysis policy.
 
     Raises DecodeError with a human-readable reason for empty, oversized, undecodable,
     too short, low-sample-rate or silent files.
@@ -73,31 +199,25 @@ def load(path: Path, *, sr: int, max_bytes: int | None = None) -> DecodedAudio:
         raise DecodeError("empty file (0 bytes)")
     if max_bytes is not None and size > max_bytes:
         raise DecodeError(f"file too large ({size} bytes > limit {max_bytes})")
-    try:
-        with sf.SoundFile(str(path)) as handle:
-            source_sr = int(handle.samplerate)
-            channels = int(handle.channels)
-            frames = int(handle.frames)
-            if source_sr < MIN_SAMPLE_RATE:
-                raise DecodeError(f"sample rate {source_sr} Hz is below {MIN_SAMPLE_RATE} Hz")
-            if frames < MIN_SECONDS * source_sr:
-                raise DecodeError(f"too short ({frames / max(source_sr, 1):.2f} s < {MIN_SECONDS} s)")
-            pieces = []
-            for start, length in analysis_windows(frames=frames, sr=source_sr):
-                handle.seek(start)
-                block = handle.read(length, dtype="float32", always_2d=True)
-                pieces.append(to_mono(block))
-    except DecodeError:
-        raise
-    except (sf.LibsndfileError, RuntimeError, ValueError) as exc:
-        raise DecodeError(f"cannot decode audio: {exc}") from exc
-    mono = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
+    mono, source_sr, channels, frames = _read_any(path)
     if mono.size == 0:
         raise DecodeError("no audio frames could be read (truncated file?)")
     if not np.all(np.isfinite(mono)):
         raise DecodeError("decoded samples contain NaN or infinity")
-    rms = float(np.sqrt(np.mean(np.square(mono, dtype=np.float64))))
+    rms = float(np.sqrt(np.dot(mono, mono) / mono.size))
     if rms < SILENCE_RMS:
         raise DecodeError(f"silent (RMS {rms:.2e} below {SILENCE_RMS:.0e})")
-    samples = resample(y=mono, sr_in=source_sr, sr_out=sr)
-    return DecodedAudio(samples, sr, frames / source_sr, source_sr, channels)
+    return DecodedAudio(mono, source_sr, frames / source_sr, source_sr, channels)
+
+
+def at_rate(audio: DecodedAudio, sr: int) -> DecodedAudio:
+    """The same decoded audio resampled to ``sr`` (unchanged when it is already at ``sr``)."""
+    if audio.sample_rate == sr:
+        return audio
+    samples = resample(y=audio.samples, sr_in=audio.sample_rate, sr_out=sr)
+    return DecodedAudio(samples, sr, audio.duration, audio.source_sample_rate, audio.channels)
+
+
+def load(path: Path, *, sr: int, max_bytes: int | None = None) -> DecodedAudio:
+    """Decode ``path`` to mono float32 at ``sr`` following the analysis policy (see :func:`decode`)."""
+    return at_rate(decode(path, max_bytes=max_bytes), sr)

@@ -6,11 +6,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from soundalike.ingest.db.models import ListeningEvent, Track
 from soundalike.ingest.errors import InputError
+from soundalike.ingest.paths import to_db_path
 from soundalike.ingest.repository import get_or_create_user
 from soundalike.ingest.rows import read_rows
 
@@ -79,14 +80,46 @@ def resolve_track(session: Session, ref: object, base: Path) -> int:
         track_id = session.scalar(select(Track.id).where(Track.id == int(text)))
     else:
         path = Path(text) if Path(text).is_absolute() else (base / text)
-        track_id = session.scalar(select(Track.id).where(Track.path == str(path.absolute())))
+        track_id = session.scalar(select(Track.id).where(Track.path == to_db_path(path.absolute())))
     if track_id is None:
         raise InputError(f"unknown track {text!r}")
     return int(track_id)
 
 
+def track_by_artist_title(session: Session, artist: str, title: str) -> int:
+    """The one live track whose artist and title match, ignoring case; copies of it count as one."""
+    rows = session.execute(
+        select(Track.id, Track.duplicate_of_id)
+        .where(
+            func.lower(Track.artist) == artist.strip().lower(),
+            func.lower(Track.title) == title.strip().lower(),
+            Track.status != "deleted",
+        )
+        .order_by(Track.id)
+    ).all()
+    originals = sorted({row.duplicate_of_id or row.id for row in rows})
+    if not originals:
+        raise InputError(f"unknown track {artist!r} - {title!r}")
+    if len(originals) > 1:
+        raise InputError(f"{artist!r} - {title!r} matches {len(originals)} tracks; name it by id or path")
+    return originals[0]
+
+
+def resolve_row_track(session: Session, row: dict[str, object], base: Path) -> int:
+    """Track id of a history row: ``track`` (id or path), else ``artist`` and ``title``."""
+    artist, title = (str(row.get(k) or "").strip() for k in ("artist", "title"))
+    if str(row.get("track") or "").strip() or not (artist and title):
+        return resolve_track(session, row.get("track"), base)
+    return track_by_artist_title(session, artist, title)
+
+
 def import_history(session: Session, path: Path) -> HistoryReport:
-    """Load listening events from CSV or JSON lines (user, track, played_at, [ms_played], [skipped])."""
+    """Load listening events from CSV or JSON lines (user, track, played_at, [ms_played], [skipped]).
+
+    A row names its track by id or path in ``track``, or by ``artist`` and ``title`` (case-insensitive).
+    Importing the same file again adds nothing; bad rows are reported with their line numbers and the
+    good rows are kept.
+    """
     report = HistoryReport()
     base = path.parent.absolute()
     for line, row in read_rows(path):
@@ -94,7 +127,7 @@ def import_history(session: Session, path: Path) -> HistoryReport:
             if isinstance(row, str):
                 raise InputError(row)
             user = get_or_create_user(session, str(row.get("user") or ""))
-            track_id = resolve_track(session, row.get("track"), base)
+            track_id = resolve_row_track(session, row, base)
             played_at = parse_time(row.get("played_at"))
             ms_played = parse_ms(row.get("ms_played"))
             skipped = parse_bool(row.get("skipped"))

@@ -1,27 +1,50 @@
-"""Ingestion runs: scan, analyse in worker processes, store per batch, record the run."""
+"""Ingestion runs: scan, sync against the catalogue, analyse in worker processes, store per batch.
+
+One run at a time per database (``ingest.lock``). A track row, its features, its tag genres and what
+an ``AnalysisConsumer`` adds are committed in one transaction, every ``settings.ingest_batch_size`` files, so a killed
+run keeps whole tracks only; the next run marks it ``interrupted`` and carries on where it stopped.
+"""
 
 from __future__ import annotations
 
 import os
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from typing import Protocol
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from soundalike.ingest.analysis import FileAnalysis, analyse_file
 from soundalike.ingest.db.models import IngestRun, Track, utcnow
 from soundalike.ingest.db.session import session_scope
+from soundalike.ingest.errors import ConfigError, NotFoundError
 from soundalike.ingest.features import MFCC_STATS_NAME, MFCC_STATS_VERSION
+from soundalike.ingest.hashing import content_hash
+from soundalike.ingest.lock import ingest_lock
+from soundalike.ingest.paths import to_db_path
 from soundalike.ingest.repository import clear_track_genres, set_feature, set_track_genre, track_by_path
 from soundalike.ingest.scan import scan
 from soundalike.ingest.settings import Settings
+from soundalike.ingest.sync import Known, OnDisk, SyncPlan, plan_sync
 
-BATCH_SIZE = 16
+FILES_IN_FLIGHT_PER_WORKER = 4
+
+
+class AnalysisConsumer(Protocol):
+    """Receives each stored analysis (e.g. to embed the decoded audio) inside the ingest transaction."""
+
+    def consume(self, session: Session, track_id: int, analysis: FileAnalysis) -> None:
+        """Use one successful analysis of the track ``track_id``, already stored in ``session``."""
+
+    def flush(self, session: Session) -> None:
+        """Write what is buffered into ``session``; called right before every commit."""
 
 
 @dataclass
@@ -33,8 +56,13 @@ class IngestReport:
     updated: int = 0
     skipped: int = 0
     failed: int = 0
+    moved: int = 0
+    deleted: int = 0
+    duplicates: int = 0
+    revived: int = 0
     seconds: float = 0.0
     failures: list[dict[str, str]] = field(default_factory=list)
+    unreadable: list[dict[str, str]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
         """JSON-ready form, as printed by ``soundalike ingest --json``."""
@@ -44,47 +72,250 @@ class IngestReport:
             "updated": self.updated,
             "skipped": self.skipped,
             "failed": self.failed,
+            "moved": self.moved,
+            "deleted": self.deleted,
+            "duplicates": self.duplicates,
+            "revived": self.revived,
             "seconds": round(self.seconds, 3),
             "failures": self.failures,
+            "unreadable": self.unreadable,
         }
 
+    def write_to(self, run: IngestRun) -> None:
+        """Copy the counts onto the run's row."""
+        run.added, run.updated, run.skipped, run.failed = self.added, self.updated, self.skipped, self.failed
+        run.moved, run.deleted, run.duplicates = self.moved, self.deleted, self.duplicates
+        run.seconds = self.seconds
 
-def _unchanged(known: dict[str, tuple[int, float]], path: Path) -> bool:
+
+def _failed(path: Path, reason: str) -> FileAnalysis:
     try:
         stat = path.stat()
+        return FileAnalysis(path, stat.st_size, stat.st_mtime, error=reason)
     except OSError:
-        return False
-    return known.get(str(path)) == (stat.st_size, stat.st_mtime)
+        return FileAnalysis(path, 0, 0.0, error=reason)
 
 
-def _analyse_all(paths: list[Path], settings: Settings, workers: int) -> Iterator[FileAnalysis]:
-    analyse = partial(analyse_file, sr=settings.sample_rate, max_bytes=settings.max_file_bytes)
-    if workers <= 1 or len(paths) <= 1:
+def analyse_bounded(
+    paths: Iterable[Path], analyse: Callable[[Path], FileAnalysis], *, workers: int, in_flight: int
+) -> Iterator[FileAnalysis]:
+    """Analyses of ``paths`` in order, at most ``in_flight`` submitted at once, so memory stays flat.
+
+    A worker process that dies (a decoder crash) breaks the pool: a fresh pool retries the files that
+    were in flight one at a time, and the file that breaks it again is reported as failed.
+    """
+    if workers <= 1:
         yield from map(analyse, paths)
         return
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        yield from pool.map(analyse, paths, chunksize=2)
+    source = iter(paths)
+    retry: deque[Path] = deque()
+    pending: deque[tuple[Path, Future[FileAnalysis]]] = deque()
+    pool = ProcessPoolExecutor(max_workers=workers)
+    try:
+        while True:
+            limit = 1 if retry else in_flight
+            while len(pending) < limit:
+                path = retry.popleft() if retry else next(source, None)
+                if path is None:
+                    break
+                pending.append((path, pool.submit(analyse, path)))
+            if not pending:
+                return
+            path, future = pending.popleft()
+            try:
+                result = future.result()
+            except BrokenProcessPool:
+                pool.shutdown(wait=True, cancel_futures=True)
+                pool = ProcessPoolExecutor(max_workers=workers)
+                if limit == 1:
+                    yield _failed(path, "the decoding process crashed on this file")
+                else:
+                    retry.extend([path, *(p for p, _f in pending)])
+                pending.clear()
+                continue
+            yield result
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
-def store_analysis(session: Session, analysis: FileAnalysis, track: Track | None) -> Track:
+def _clean(text: str | None) -> str | None:
+    """Text as a database column accepts it (PostgreSQL refuses NUL characters)."""
+    return None if text is None else text.replace("\x00", "")
+
+
+def store_analysis(
+    session: Session, analysis: FileAnalysis, track: Track | None, *, duplicate_of: int | None = None
+) -> Track:
     """Insert or update the track row, its features and its tag genres from one analysis."""
     if track is None:
-        track = Track(path=str(analysis.path), size=analysis.size, mtime=analysis.mtime)
+        track = Track(path=to_db_path(analysis.path), size=analysis.size, mtime=analysis.mtime)
         session.add(track)
     track.size, track.mtime = analysis.size, analysis.mtime
     track.content_hash = analysis.content_hash
     track.duration, track.sample_rate, track.channels = (analysis.duration, analysis.sample_rate, analysis.channels)
-    track.title, track.artist = analysis.tags.title, analysis.tags.artist
-    track.album, track.year = analysis.tags.album, analysis.tags.year
+    track.title, track.artist = _clean(analysis.tags.title), _clean(analysis.tags.artist)
+    track.album, track.year = _clean(analysis.tags.album), analysis.tags.year
+    track.bpm, track.tempo, track.key = analysis.tags.bpm, analysis.tempo, analysis.key
+    track.musicbrainz_track_id = analysis.tags.musicbrainz_track_id
+    track.musicbrainz_artist_id = analysis.tags.musicbrainz_artist_id
+    track.musicbrainz_album_id = analysis.tags.musicbrainz_album_id
     track.status = "failed" if analysis.error else "ok"
-    track.error = analysis.error
+    track.error = _clean(analysis.error)
+    track.deleted_at = None
     session.flush()
+    track.duplicate_of_id = duplicate_of if duplicate_of != track.id else None
     clear_track_genres(session, track.id, source="tag")
     if analysis.mfcc_stats is not None:
         set_feature(session, track.id, MFCC_STATS_NAME, MFCC_STATS_VERSION, analysis.mfcc_stats)
     for genre in analysis.tags.genres:
-        set_track_genre(session, track.id, genre, source="tag")
+        cleaned = _clean(genre)
+        if cleaned and cleaned.strip():
+            set_track_genre(session, track.id, cleaned, source="tag")
     return track
+
+
+def _engine(factory: sessionmaker[Session]) -> Engine:
+    bind = factory.kw.get("bind")
+    if not isinstance(bind, Engine):
+        raise ConfigError("the session factory is not bound to an engine")
+    return bind
+
+
+def _hashes(items: list[OnDisk], workers: int) -> list[str | None]:
+    def safe(item: OnDisk) -> str | None:
+        try:
+            return content_hash(item.path)
+        except OSError:
+            return None
+
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as threads:
+        return list(threads.map(safe, items))
+
+
+class _Run:
+    """The state of one ingestion run: its report, session, hash index and pending batch."""
+
+    def __init__(self, session: Session, report: IngestReport, batch_size: int, consumer: AnalysisConsumer | None):
+        self.session, self.report, self.batch_size, self.consumer = session, report, batch_size, consumer
+        self.first_by_hash: dict[str, int] = {}
+        self.uncommitted = 0
+
+    def index_hashes(self, known: Iterable[Known], missing: dict[int, Known]) -> None:
+        for track in sorted(known, key=lambda k: k.id):
+            if track.content_hash and track.status != "deleted" and track.id not in missing:
+                if track.duplicate_of_id is None:
+                    self.first_by_hash.setdefault(track.content_hash, track.id)
+
+    def changed(self) -> None:
+        self.uncommitted += 1
+        if self.uncommitted >= self.batch_size:
+            self.commit()
+
+    def commit(self) -> None:
+        if self.consumer is not None:
+            self.consumer.flush(self.session)
+        run = self.session.get(IngestRun, self.report.run_id)
+        if run is not None:
+            self.report.write_to(run)
+        self.session.commit()
+        self.uncommitted = 0
+
+    def revive(self, track: Track) -> None:
+        if track.status == "deleted":
+            track.status = "failed" if track.error else "ok"
+            track.deleted_at = None
+            self.report.revived += 1
+
+    def keep(self, known: Known, item: OnDisk) -> None:
+        """A file whose content the catalogue already holds: refresh its stat, revive it if deleted."""
+        track = self.session.get(Track, known.id)
+        if track is None:
+            return
+        self.revive(track)
+        track.path, track.size, track.mtime = to_db_path(item.path), item.size, item.mtime
+        self.changed()
+
+    def store(self, analysis: FileAnalysis) -> None:
+        existing = track_by_path(self.session, to_db_path(analysis.path))
+        if existing is not None and existing.status == "deleted":
+            self.report.revived += 1
+        first = self.first_by_hash.get(analysis.content_hash) if analysis.content_hash else None
+        track = store_analysis(self.session, analysis, existing, duplicate_of=first)
+        if analysis.error:
+            self.report.failed += 1
+            self.report.failures.append({"path": str(analysis.path), "reason": analysis.error})
+        elif existing is None:
+            self.report.added += 1
+        else:
+            self.report.updated += 1
+        if analysis.content_hash and not analysis.error:
+            if track.duplicate_of_id is not None:
+                self.report.duplicates += 1
+            else:
+                self.first_by_hash.setdefault(analysis.content_hash, track.id)
+        if self.consumer is not None and not analysis.error:
+            self.consumer.consume(self.session, track.id, analysis)
+        self.changed()
+
+
+def _stat_all(paths: Iterable[Path]) -> list[OnDisk]:
+    """Each scanned path once (overlapping roots name some twice) with its size and mtime."""
+    disk: dict[Path, OnDisk] = {}
+    for path in paths:
+        if path in disk:
+            continue
+        try:
+            stat = path.stat()
+            disk[path] = OnDisk(path, stat.st_size, stat.st_mtime)
+        except OSError:
+            disk[path] = OnDisk(path, -1, -1.0)
+    return list(disk.values())
+
+
+def _known(session: Session) -> list[Known]:
+    columns = (Track.id, Track.path, Track.size, Track.mtime, Track.content_hash, Track.status, Track.duplicate_of_id)
+    return [Known(*row) for row in session.execute(select(*columns))]
+
+
+def _resolve_hashed(run: _Run, plan: SyncPlan, workers: int, on_file: Callable[[FileAnalysis | None], None]) -> None:
+    """Hash touched files and move candidates: equal content is kept or moved without decoding."""
+    touched = [item for _k, item in plan.touched]
+    for (track, item), digest in zip(plan.touched, _hashes(touched, workers), strict=True):
+        if digest is not None and digest == track.content_hash:
+            run.keep(track, item)
+            run.report.skipped += 1
+            on_file(None)
+        else:
+            plan.analyse.append(item)
+    by_hash: dict[str, Known] = {}
+    for track in sorted(plan.missing.values(), key=lambda k: k.id):
+        if track.content_hash:
+            by_hash.setdefault(track.content_hash, track)
+    for item, digest in zip(plan.move_candidates, _hashes(plan.move_candidates, workers), strict=True):
+        track = by_hash.pop(digest, None) if digest else None
+        if track is not None and track.size == item.size:
+            run.keep(track, item)
+            del plan.missing[track.id]
+            run.report.moved += 1
+            on_file(None)
+        else:
+            plan.analyse.append(item)
+
+
+def _mark_deleted(run: _Run, missing: Iterable[Known]) -> None:
+    ids = [k.id for k in missing if k.status != "deleted"]
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        run.session.execute(update(Track).where(Track.id.in_(chunk)).values(status="deleted", deleted_at=utcnow()))
+    run.report.deleted = len(ids)
+
+
+def mark_interrupted(session: Session) -> int:
+    """Mark runs left ``running`` by a process that died as ``interrupted``; call it holding the lock."""
+    result = session.execute(
+        update(IngestRun).where(IngestRun.status == "running").values(status="interrupted", finished_at=utcnow())
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def ingest(
@@ -95,54 +326,89 @@ def ingest(
     workers: int | None = None,
     on_total: Callable[[int], None] | None = None,
     on_file: Callable[[FileAnalysis | None], None] | None = None,
+    consumer: AnalysisConsumer | None = None,
+    wait: float | None = None,
 ) -> IngestReport:
-    """Ingest every audio file under ``roots``; unchanged files (same size and mtime) are skipped.
+    """Ingest every audio file under ``roots`` incrementally, holding the database's ingestion lock.
 
-    Each file's failure is recorded on its track row with the reason; the run goes on. Rows are
-    committed every ``BATCH_SIZE`` files, so an interrupted run keeps what it stored.
+    Unchanged files (same size and mtime, or same content hash) are skipped; a known file at a new path
+    is a move (the track keeps its id, genres and history); a track whose file is gone is marked
+    ``deleted`` and comes back when the file does; identical content under a second path is stored as a
+    duplicate of the first. Each file's failure is recorded on its track row with the reason and the
+    run goes on. ``wait`` is how long to wait for another run's lock (None: refuse at once).
+    A ``consumer`` gets each successful analysis, MusiCNN log-mel patches included, in the same transaction.
     """
     started = time.perf_counter()
-    roots = list(roots)
-    with session_scope(factory) as session:
-        run = IngestRun(roots=os.pathsep.join(str(r) for r in roots))
-        session.add(run)
-        session.flush()
-        report = IngestReport(run_id=run.id)
-        known = {p: (s, m) for p, s, m in session.execute(select(Track.path, Track.size, Track.mtime))}
-    files = list(scan(roots))
-    if on_total:
-        on_total(len(files))
-    todo = []
-    for path in files:
-        if _unchanged(known, path):
-            report.skipped += 1
-            if on_file:
-                on_file(None)
-        else:
-            todo.append(path)
-    session = factory()
-    try:
-        for n, analysis in enumerate(_analyse_all(todo, settings, workers or os.cpu_count() or 1), 1):
-            existing = track_by_path(session, str(analysis.path))
-            store_analysis(session, analysis, existing)
-            if analysis.error:
-                report.failed += 1
-                report.failures.append({"path": str(analysis.path), "reason": analysis.error})
-            elif existing is None:
-                report.added += 1
-            else:
-                report.updated += 1
-            if n % BATCH_SIZE == 0:
-                session.commit()
-            if on_file:
-                on_file(analysis)
-        report.seconds = time.perf_counter() - started
-        run_row = session.get(IngestRun, report.run_id)
-        if run_row is not None:
-            run_row.added, run_row.updated = report.added, report.updated
-            run_row.skipped, run_row.failed = report.skipped, report.failed
-            run_row.seconds, run_row.finished_at, run_row.status = report.seconds, utcnow(), "finished"
-        session.commit()
-    finally:
-        session.close()
+    roots = [Path(r).absolute() for r in roots]
+    absent = [str(r) for r in roots if not r.exists()]
+    if absent:
+        raise NotFoundError(f"no such file or folder: {', '.join(absent)}")
+    workers = workers or os.cpu_count() or 1
+    notify = on_file or (lambda _a: None)
+    with ingest_lock(_engine(factory), wait=wait):
+        with session_scope(factory) as session:
+            mark_interrupted(session)
+            run_row = IngestRun(roots=os.pathsep.join(to_db_path(r) for r in roots))
+            session.add(run_row)
+            session.flush()
+            report = IngestReport(run_id=run_row.id)
+        unreadable: list[str] = []
+
+        def skip_folder(folder: Path, exc: OSError) -> None:
+            unreadable.append(to_db_path(folder))
+            report.unreadable.append({"path": str(folder), "reason": exc.strerror or str(exc)})
+
+        disk = _stat_all(scan(roots, on_error=skip_folder))
+        if on_total:
+            on_total(len(disk))
+        order = {item.path: n for n, item in enumerate(disk)}
+        session = factory()
+        try:
+            run = _Run(session, report, settings.ingest_batch_size, consumer)
+            known = _known(session)
+            plan = plan_sync(known, disk, roots=[to_db_path(r) for r in roots], keep=unreadable)
+            run.index_hashes(known, plan.missing)
+            for track, item in plan.unchanged:
+                if track.status == "deleted":
+                    run.keep(track, item)
+                report.skipped += 1
+                notify(None)
+            _resolve_hashed(run, plan, workers, notify)
+            plan.analyse.sort(key=lambda item: order[item.path])
+            analyse = partial(
+                analyse_file,
+                sr=settings.sample_rate,
+                max_bytes=settings.max_file_bytes,
+                with_patches=consumer is not None,
+            )
+            todo = (item.path for item in plan.analyse)
+            for analysis in analyse_bounded(
+                todo, analyse, workers=workers, in_flight=workers * FILES_IN_FLIGHT_PER_WORKER
+            ):
+                run.store(analysis)
+                notify(analysis)
+            _mark_deleted(run, plan.missing.values())
+            report.seconds = time.perf_counter() - started
+            run.commit()
+            finished = session.get(IngestRun, report.run_id)
+            if finished is not None:
+                finished.finished_at, finished.status = utcnow(), "finished"
+            session.commit()
+        except BaseException:
+            session.rollback()
+            _close_run(factory, report, "interrupted")
+            raise
+        finally:
+            session.close()
     return report
+
+
+def _close_run(factory: sessionmaker[Session], report: IngestReport, status: str) -> None:
+    """Record a run that stopped early, if the database still answers."""
+    try:
+        with session_scope(factory) as session:
+            row = session.get(IngestRun, report.run_id)
+            if row is not None:
+                row.status, row.finished_at = status, utcnow()
+    except Exception:  # noqa: BLE001 - the original error matters more than this bookkeeping
+        return

@@ -1,14 +1,18 @@
-"""Finding audio files under the paths a user names."""
+"""Finding audio files under the paths a user names: by extension, or by the file's first bytes."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 AUDIO_EXTENSIONS = frozenset(
     {".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".m4a", ".aac", ".wma", ".alac"}
 )
+SNIFF_BYTES = 12
+_MP4_AUDIO_BRANDS = (b"M4A ", b"M4B ", b"M4P ", b"F4A ")
+
+OnError = Callable[[Path, OSError], None]
 
 
 def is_audio_name(path: Path) -> bool:
@@ -16,21 +20,74 @@ def is_audio_name(path: Path) -> bool:
     return path.suffix.lower() in AUDIO_EXTENSIONS
 
 
-def scan(paths: Iterable[Path]) -> Iterator[Path]:
-    """Absolute paths of audio-named entries under ``paths``, sorted per directory.
+def is_audio_magic(head: bytes) -> bool:
+    """Whether a file's first bytes are the signature of an audio container.
 
-    Files named explicitly are yielded whatever their extension. Symlinked directories are not
-    followed (no loops); unreadable directories are skipped.
+    RIFF/WAVE, FORM/AIFF, fLaC, OggS, ID3 or an MPEG audio frame sync, and MP4 ``ftyp`` with an audio brand.
+    """
+    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        return True
+    if head[:4] == b"FORM" and head[8:12] in (b"AIFF", b"AIFC"):
+        return True
+    if head[:4] in (b"fLaC", b"OggS") or head[:3] == b"ID3":
+        return True
+    if len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0 and head[1] & 0x06 != 0:
+        return True
+    return head[4:8] == b"ftyp" and head[8:12] in _MP4_AUDIO_BRANDS
+
+
+def sniff(path: Path) -> bool:
+    """Whether the file at ``path`` starts like audio; unreadable files are not audio."""
+    try:
+        with path.open("rb") as handle:
+            return is_audio_magic(handle.read(SNIFF_BYTES))
+    except OSError:
+        return False
+
+
+def _walk(root: Path, on_error: OnError | None) -> Iterator[Path]:
+    """Audio files under ``root``, depth first in name order; symlinked folders are followed once each."""
+    seen: set[tuple[int, int]] = set()
+    stack = [root]
+    while stack:
+        directory = stack.pop()
+        try:
+            info = directory.stat()
+            if (info.st_dev, info.st_ino) in seen:
+                continue
+            seen.add((info.st_dev, info.st_ino))
+            with os.scandir(directory) as entries:
+                listed = sorted(entries, key=lambda e: e.name)
+        except OSError as exc:
+            if on_error:
+                on_error(directory, exc)
+            continue
+        subdirs = []
+        for entry in listed:
+            path = directory / entry.name
+            try:
+                is_dir, is_file = entry.is_dir(), entry.is_file()
+            except OSError:
+                continue
+            if is_dir and not is_audio_name(path):
+                subdirs.append(path)
+            elif (is_dir or is_file) and is_audio_name(path) or is_file and sniff(path):
+                yield path
+        stack.extend(reversed(subdirs))
+
+
+def scan(paths: Iterable[Path], *, on_error: OnError | None = None) -> Iterator[Path]:
+    """Absolute paths of audio files under ``paths``, in name order.
+
+    A file is audio when its extension says so or, failing that, when its first bytes do. Files named
+    explicitly are yielded whatever they hold. Symlinked folders are followed, each real folder once
+    (loops end); a folder that cannot be listed is passed to ``on_error`` and skipped. A folder whose name
+    has an audio extension is yielded, so that ingestion records it as a failure rather than hiding it.
+    Pipes, sockets and devices are never yielded (opening a pipe would block).
     """
     for root in paths:
         root = root.absolute()
-        if not root.is_dir():
+        if root.is_dir():
+            yield from _walk(root, on_error)
+        else:
             yield root
-            continue
-        for directory, dirnames, filenames in os.walk(root, onerror=lambda _err: None):
-            dirnames.sort()
-            base = Path(directory)
-            for name in sorted(filenames + [d for d in dirnames if is_audio_name(Path(d))]):
-                candidate = base / name
-                if is_audio_name(candidate):
-                    yield candidate

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Device = Literal["auto", "cpu", "cuda"]
-EmbeddingModelName = Literal["musicnn-msd", "mfcc-stats"]
+EmbeddingModelName = Literal["musicnn-msd", "mfcc-stats", "cnn-trained"]
+IndexKind = Literal["auto", "flat", "hnsw", "ivf_flat", "ivf_sq8", "ivf_pq"]
 
 
 class Settings(BaseSettings):
@@ -22,6 +25,14 @@ class Settings(BaseSettings):
     embedding_model: EmbeddingModelName = "musicnn-msd"
     sample_rate: int = 22050
     max_file_bytes: int = 2 * 1024**3
+    ingest_batch_size: int = Field(default=16, ge=1)
+    schedule_roots: str = ""
+    schedule_interval_minutes: float | None = Field(default=None, gt=0)
+    schedule_cron: str | None = None
+    index_kind: IndexKind = "auto"
+    index_recall_target: float = 0.95
+    index_stale_fraction: float = 0.1
+    index_shards: int = 1
 
     @property
     def db_url(self) -> str:
@@ -29,6 +40,11 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.home / 'soundalike.db').resolve()}"
+
+    @property
+    def schedule_root_paths(self) -> list[Path]:
+        """Folders the scheduler ingests: ``schedule_roots`` split on the path separator (``:``)."""
+        return [Path(p) for p in self.schedule_roots.split(os.pathsep) if p.strip()]
 
     @property
     def index_dir(self) -> Path:

@@ -170,3 +170,34 @@ def mfcc_statistics(*, mfcc: np.ndarray) -> np.ndarray:
     for series in (data, delta, delta2):
         blocks.extend((series.mean(axis=-1), series.std(axis=-1)))
     return np.concatenate(blocks, axis=-1)
+
+
+class TorchMfccStats:
+    """MFCC statistics of many signals on one device, equal-length signals batched through one STFT.
+
+    The GPU twin of ``features.mfcc_stats_vector`` (same values within the extractor's float32 error);
+    ``features.mfcc_stats_batcher`` decides once which of the two runs.
+    """
+
+    def __init__(self, device: torch.device, *, n_mfcc: int = 20, max_batch: int = 64) -> None:
+        """Compute on ``device``, at most ``max_batch`` signals per STFT."""
+        self.device, self.n_mfcc, self.max_batch = device, n_mfcc, max_batch
+        self._extractors: dict[int, SpectralExtractor] = {}
+
+    def __call__(self, signals: list[np.ndarray], *, sr: int) -> list[np.ndarray]:
+        """(6 * n_mfcc,) float32 statistics of each mono signal, in input order."""
+        if sr not in self._extractors:
+            self._extractors[sr] = SpectralExtractor(sr=sr, n_mfcc=self.n_mfcc, device=self.device)
+        extractor = self._extractors[sr]
+        by_length: dict[int, list[int]] = {}
+        for i, y in enumerate(signals):
+            by_length.setdefault(len(y), []).append(i)
+        results: list[np.ndarray] = [np.empty(0, np.float32)] * len(signals)
+        for members in by_length.values():
+            for lo in range(0, len(members), self.max_batch):
+                chunk = members[lo : lo + self.max_batch]
+                batch = np.stack([np.asarray(signals[i], dtype=np.float32) for i in chunk])
+                stats = mfcc_statistics(mfcc=extractor.mfcc(batch).cpu().numpy()).astype(np.float32)
+                for i, row in zip(chunk, stats, strict=True):
+                    results[i] = row
+        return results

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import av
 import mutagen
 import numpy as np
 import soundfile as sf
@@ -72,4 +73,34 @@ def make_track(path: Path, style: str, seed: int, *, seconds: float = 8.0, sr: i
     write_audio(path, STYLES[style](seed, seconds, sr), sr)
     if tags and path.suffix != ".wav":
         write_tags(path, **tags)
+    return path
+
+
+SAMPLE_FORMATS = {"aac": "fltp", "wmav2": "fltp", "alac": "s16p"}
+
+
+def tone(seconds: float, sr: int, freq: float = 440.0) -> np.ndarray:
+    """A plain sine at -6 dBFS, float32."""
+    t = np.arange(int(seconds * sr)) / sr
+    return (0.5 * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+
+
+def write_with_pyav(
+    path: Path, y: np.ndarray, sr: int, *, codec: str = "aac", channels: int = 2, block: int = 1024 * 64
+) -> Path:
+    """Encode mono ``y`` to ``path`` through PyAV (container from the suffix), duplicated to ``channels``."""
+    fmt = SAMPLE_FORMATS[codec]
+    layout = "stereo" if channels == 2 else "mono"
+    samples = (y * 32767).astype(np.int16) if fmt == "s16p" else y
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream(codec, rate=sr, layout=layout)
+        stream.bit_rate = 128000
+        for start in range(0, len(samples), block):
+            chunk = np.repeat(samples[None, start : start + block], channels, axis=0)
+            frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(chunk), format=fmt, layout=layout)
+            frame.sample_rate = sr
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
     return path

@@ -4,7 +4,7 @@ import json
 import shutil
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from soundalike.ingest.db.models import ListeningEvent, Track, TrackGenre
@@ -78,3 +78,35 @@ def test_labels_import_attaches_label_genres(
         labelled = session.scalar(select(func.count()).select_from(TrackGenre).where(TrackGenre.source == "label"))
     assert report.imported == 2 and labelled == 2
     assert report.errors == [{"line": 4, "reason": "unknown track 'nope.wav'"}]
+
+
+def test_history_by_artist_and_title_ignores_case_and_reports_bad_rows(
+    library: Path, tmp_path: Path, settings: Settings, factory: sessionmaker[Session]
+) -> None:
+    folder = ingested(library, tmp_path, settings, factory)
+    shutil.copy(folder / "drone_02.flac", folder / "copy of 2.flac")
+    ingest(factory, [folder], settings=settings, workers=1)
+    with factory() as session:
+        original = session.scalars(select(Track).where(Track.path == str(folder / "drone_02.flac"))).one()
+        session.execute(update(Track).where(Track.path.like("%drone_10.flac")).values(title="drone 4"))
+        session.commit()
+    csv = folder / "by_name.csv"
+    csv.write_text(
+        "user,track,artist,title,played_at\n"
+        "ann,,DRONE ARTIST,Drone 2,2025-03-01T10:00:00\n"
+        "ann,,drone artist,no such song,2025-03-01T11:00:00\n"
+        "ann,,drone artist,drone 4,2025-03-01T12:00:00\n"
+        "ann,,,drone 2,2025-03-01T13:00:00\n"
+    )
+    with factory() as session:
+        report = import_history(session, csv)
+        session.commit()
+    assert report.imported == 1
+    assert [e["line"] for e in report.errors] == [3, 4, 5]
+    assert "matches 2 tracks" in str(report.errors[1]["reason"])
+    with factory() as session:
+        again = import_history(session, csv)
+        session.commit()
+        events = session.scalars(select(ListeningEvent)).all()
+    assert (again.imported, again.duplicates) == (0, 1)
+    assert [e.track_id for e in events] == [original.id]

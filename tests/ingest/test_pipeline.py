@@ -4,11 +4,14 @@ import os
 import shutil
 from pathlib import Path
 
+import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from soundalike.ingest.analysis import FileAnalysis
 from soundalike.ingest.db.models import Feature, Genre, IngestRun, Track, TrackGenre
 from soundalike.ingest.pipeline import ingest
+from soundalike.ingest.repository import set_feature
 from soundalike.ingest.settings import Settings
 
 
@@ -85,3 +88,39 @@ def test_ingest_records_each_bad_file_and_goes_on(
     assert reasons["empty.flac"] == "empty file (0 bytes)"
     assert reasons["folder.mp3"] == "is a directory"
     assert "cannot decode" in reasons["truncated.wav"] or "too short" in reasons["truncated.wav"]
+
+
+class RecordingConsumer:
+    """Writes a probe feature per consumed track, buffered until ``flush`` like a batched encoder."""
+
+    def __init__(self) -> None:
+        self.buffer: list[tuple[int, int]] = []
+        self.consumed: list[str] = []
+        self.flushes = 0
+
+    def consume(self, session: Session, track_id: int, analysis: FileAnalysis) -> None:
+        assert session.get(Track, track_id) is not None and analysis.error is None
+        assert analysis.patches is not None and analysis.patches.ndim == 3
+        self.buffer.append((track_id, int(analysis.patches.shape[0])))
+        self.consumed.append(analysis.path.name)
+
+    def flush(self, session: Session) -> None:
+        self.flushes += 1
+        for track_id, patches in self.buffer:
+            set_feature(session, track_id, "probe", "1", np.array([patches], dtype=np.float32))
+        self.buffer.clear()
+
+
+def test_consumer_sees_each_stored_track_and_flushes_before_every_commit(
+    library: Path, settings: Settings, factory: sessionmaker[Session]
+) -> None:
+    consumer = RecordingConsumer()
+    settings = settings.model_copy(update={"ingest_batch_size": 5})
+    report = ingest(factory, [library], settings=settings, workers=2, consumer=consumer)
+    assert sorted(consumer.consumed) == sorted(p.name for p in library.rglob("*_*.*"))
+    assert "notes.mp3" not in consumer.consumed
+    assert consumer.flushes == 13 // 5 + 1 and consumer.buffer == []
+    assert report.added == 12
+    with factory() as session:
+        probes = session.scalars(select(Feature).where(Feature.name == "probe")).all()
+        assert len(probes) == 12 and all(p.dim == 1 for p in probes)

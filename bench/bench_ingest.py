@@ -1,0 +1,265 @@
+"""Ingestion benchmarks: throughput against the plain librosa loop, memory, and re-runs.
+
+Phases (each prints one JSON object; ``--phase all`` runs them in turn):
+
+- ``throughput``: on the same synthesised full-length tracks, in the same run, the plain per-file loop
+  (``librosa.load`` at 22050 Hz -> ``librosa.feature.mfcc`` -> ``librosa.feature.melspectrogram`` ->
+  MusiCNN on every 3 s patch of the whole track, one process, nothing stored) against ``ingest`` with
+  its process pool and the MusiCNN consumer (MFCC statistics, tempo, key, tags and MusiCNN embeddings
+  stored in SQLite), then a second ``ingest`` of the unchanged catalogue. Repeated ``--repeats`` times
+  on fresh databases; medians and per-run ratios are reported.
+- ``rss``: peak RSS of the ingest process and of its largest worker for catalogues of small files
+  (each size in a fresh subprocess, without the MusiCNN consumer).
+- ``long``: peak RSS of ingesting one long file (default two hours) with the consumer.
+
+    .venv/bin/python bench/bench_ingest.py --phase throughput --tracks 200 --repeats 1
+    .venv/bin/python bench/bench_ingest.py --phase rss --sizes 100 2000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import librosa
+import numpy as np
+import soundfile as sf
+import torch
+
+from soundalike.embed.ingest_consumer import MusicnnIngestConsumer
+from soundalike.embed.musicnn_encoder import BATCH_PATCHES, MusicnnEncoder
+from soundalike.ingest.db.session import open_database
+from soundalike.ingest.logmel import SAMPLE_RATE, musicnn_logmel, patches
+from soundalike.ingest.pipeline import ingest
+from soundalike.ingest.settings import Settings
+
+CORPUS_SR = 44100
+
+
+def _tone(midi: float, seconds: float, sr: int, *, harmonics: int, decay: float) -> np.ndarray:
+    t = np.arange(int(seconds * sr)) / sr
+    freq = 440.0 * 2 ** ((midi - 69) / 12)
+    y = sum((1.0 / k) * np.sin(2 * np.pi * k * freq * t) for k in range(1, harmonics + 1))
+    return (y * np.exp(-decay * t)).astype(np.float32)
+
+
+def _loop(rng: np.random.Generator, *, bpm: float, tonic: int, minor: bool, sr: int) -> np.ndarray:
+    """Four bars of drums, bass and chords as a (2, samples) stereo array."""
+    beat = 60.0 / bpm
+    n = int(16 * beat * sr)
+    left, right = np.zeros(n, np.float32), np.zeros(n, np.float32)
+    kick = _tone(tonic - 24, 0.25, sr, harmonics=1, decay=18.0)
+    snare = (rng.standard_normal(int(0.15 * sr)) * np.exp(-np.arange(int(0.15 * sr)) / (0.03 * sr))).astype(np.float32)
+    hat = (rng.standard_normal(int(0.05 * sr)) * np.exp(-np.arange(int(0.05 * sr)) / (0.008 * sr))).astype(np.float32)
+    third = 3 if minor else 4
+    progression = [0, 9 if not minor else 8, 5, 7]
+    for b in range(16):
+        at = int(b * beat * sr)
+        hit = kick if b % 2 == 0 else snare
+        left[at : at + len(hit)] += 0.8 * hit[: n - at]
+        right[at : at + len(hit)] += 0.8 * hit[: n - at]
+        for half in (0, 1):
+            h = at + int(half * beat * sr / 2)
+            if rng.random() < 0.8:
+                right[h : h + len(hat)] += 0.25 * hat[: max(0, n - h)]
+        bass = _tone(tonic - 12 + progression[b // 4] + (7 if b % 4 == 3 else 0), beat, sr, harmonics=4, decay=3.0)
+        left[at : at + len(bass)] += 0.5 * bass[: n - at]
+        right[at : at + len(bass)] += 0.4 * bass[: n - at]
+    for bar in range(4):
+        at = int(bar * 4 * beat * sr)
+        root = tonic + progression[bar]
+        chord = np.sum([_tone(root + s, 4 * beat, sr, harmonics=3, decay=0.6) for s in (0, third, 7)], axis=0)
+        left[at : at + len(chord)] += 0.25 * chord[: n - at]
+        right[at : at + len(chord)] += 0.3 * chord[: n - at]
+    return np.stack([left, right])
+
+
+def synth_track(seed: int, seconds: float, sr: int = CORPUS_SR) -> np.ndarray:
+    """Varied music-like stereo audio (frames, 2): sections of a looped groove in a few keys."""
+    rng = np.random.default_rng(seed)
+    bpm, tonic, minor = rng.uniform(70, 170), int(rng.integers(48, 60)), bool(rng.random() < 0.5)
+    sections = [_loop(rng, bpm=bpm, tonic=tonic + int(s), minor=minor, sr=sr) for s in rng.choice([0, 2, 5, 7], 4)]
+    total = int(seconds * sr)
+    out = np.zeros((2, total), np.float32)
+    at, k = 0, 0
+    while at < total:
+        piece = sections[k % len(sections)] * rng.uniform(0.6, 1.0)
+        take = min(piece.shape[1], total - at)
+        out[:, at : at + take] = piece[:, :take]
+        at, k = at + take, k + 1
+    out += 0.01 * rng.standard_normal(out.shape).astype(np.float32)
+    return (0.7 * out / np.abs(out).max()).T
+
+
+def build_corpus(folder: Path, *, tracks: int, min_seconds: float, max_seconds: float) -> list[Path]:
+    """Write (or reuse) ``tracks`` stereo 44.1 kHz FLAC files of ``min_seconds``..``max_seconds``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    lengths = np.random.default_rng(1234).uniform(min_seconds, max_seconds, tracks)
+    paths = []
+    for i, seconds in enumerate(lengths):
+        path = folder / f"track_{i:04d}.flac"
+        if not path.exists():
+            partial = path.with_suffix(".part")
+            sf.write(str(partial), synth_track(i, float(seconds)), CORPUS_SR, format="FLAC", subtype="PCM_16")
+            partial.rename(path)
+        paths.append(path)
+    return paths
+
+
+def plain_librosa_loop(paths: list[Path], encoder: MusicnnEncoder) -> float:
+    """Seconds for the baseline loop over ``paths``: load, MFCC, mel, MusiCNN on the whole track."""
+    start = time.perf_counter()
+    for path in paths:
+        y, sr = librosa.load(str(path), sr=22050)
+        librosa.feature.mfcc(y=y, sr=sr)
+        librosa.feature.melspectrogram(y=y, sr=sr)
+        every = patches(musicnn_logmel(y=librosa.resample(y, orig_sr=sr, target_sr=SAMPLE_RATE)))
+        with torch.inference_mode():
+            for lo in range(0, len(every), BATCH_PATCHES):
+                encoder.model(torch.from_numpy(every[lo : lo + BATCH_PATCHES]))
+    return time.perf_counter() - start
+
+
+def fused_ingest(folder: Path, encoder: MusicnnEncoder, *, workers: int) -> tuple[float, float, int]:
+    """(first ingest seconds, unchanged re-run seconds, tracks embedded) on a fresh SQLite database."""
+    with tempfile.TemporaryDirectory() as home:
+        settings = Settings(home=Path(home))
+        factory = open_database(settings.db_url)
+        consumer = MusicnnIngestConsumer(encoder)
+        start = time.perf_counter()
+        ingest(factory, [folder], settings=settings, workers=workers, consumer=consumer)
+        first = time.perf_counter() - start
+        start = time.perf_counter()
+        report = ingest(factory, [folder], settings=settings, workers=workers, consumer=MusicnnIngestConsumer(encoder))
+        again = time.perf_counter() - start
+        if report.added or report.updated:
+            raise RuntimeError(f"re-run of an unchanged catalogue analysed files: {report.as_dict()}")
+        return first, again, consumer.encoded
+
+
+def phase_throughput(args: argparse.Namespace) -> dict[str, object]:
+    paths = build_corpus(args.corpus, tracks=args.tracks, min_seconds=args.min_seconds, max_seconds=args.max_seconds)
+    encoder = MusicnnEncoder(torch.device("cpu"))
+    plain_librosa_loop(paths[:1], encoder)
+    runs = []
+    for _ in range(args.repeats):
+        baseline = plain_librosa_loop(paths, encoder)
+        first, again, encoded = fused_ingest(args.corpus, encoder, workers=args.workers)
+        runs.append(
+            {
+                "baseline_s": round(baseline, 2),
+                "ingest_s": round(first, 2),
+                "rerun_s": round(again, 3),
+                "speedup": round(baseline / first, 2),
+                "rerun_fraction": round(again / first, 4),
+                "embedded": encoded,
+            }
+        )
+    audio_minutes = sum(sf.info(str(p)).duration for p in paths) / 60
+    return {
+        "phase": "throughput",
+        "tracks": len(paths),
+        "audio_minutes": round(audio_minutes, 1),
+        "workers": args.workers,
+        "torch_threads": torch.get_num_threads(),
+        "runs": runs,
+        "median_speedup": statistics.median(r["speedup"] for r in runs),
+        "median_rerun_fraction": statistics.median(r["rerun_fraction"] for r in runs),
+    }
+
+
+def _peak_rss_mib() -> dict[str, float]:
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return {"main_peak_rss_mib": round(own, 1), "largest_worker_peak_rss_mib": round(children, 1)}
+
+
+def measure_child(args: argparse.Namespace) -> dict[str, object]:
+    """Run one ingest in this (fresh) process and report its peak RSS."""
+    folder = Path(args.measure)
+    encoder = MusicnnEncoder(torch.device("cpu")) if args.with_consumer else None
+    with tempfile.TemporaryDirectory() as home:
+        settings = Settings(home=Path(home))
+        factory = open_database(settings.db_url)
+        start = time.perf_counter()
+        report = ingest(
+            factory,
+            [folder],
+            settings=settings,
+            workers=args.workers,
+            consumer=MusicnnIngestConsumer(encoder) if encoder else None,
+        )
+        seconds = time.perf_counter() - start
+    return {"files": report.added + report.failed, "seconds": round(seconds, 1), **_peak_rss_mib()}
+
+
+def _in_subprocess(folder: Path, args: argparse.Namespace, *, with_consumer: bool) -> dict[str, object]:
+    command = [sys.executable, __file__, "--measure", str(folder), "--workers", str(args.workers)]
+    if with_consumer:
+        command.append("--with-consumer")
+    out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    return dict(json.loads(out.strip().splitlines()[-1]))
+
+
+def phase_rss(args: argparse.Namespace) -> dict[str, object]:
+    results = []
+    for size in args.sizes:
+        folder = args.corpus.parent / f"small_{size}"
+        folder.mkdir(parents=True, exist_ok=True)
+        rng = np.random.default_rng(size)
+        for i in range(size):
+            path = folder / f"s_{i:05d}.flac"
+            if not path.exists():
+                seconds = 4.0
+                y = synth_track(i, seconds, sr=22050) + 0.001 * rng.standard_normal((int(seconds * 22050), 2))
+                sf.write(str(path), y.astype(np.float32), 22050, format="FLAC", subtype="PCM_16")
+        results.append({"files": size, **_in_subprocess(folder, args, with_consumer=False)})
+    return {"phase": "rss", "file_seconds": 4.0, "consumer": False, "results": results}
+
+
+def phase_long(args: argparse.Namespace) -> dict[str, object]:
+    folder = args.corpus.parent / f"long_{int(args.long_minutes)}min"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "long.flac"
+    if not path.exists():
+        minute = synth_track(99, 60.0)
+        with sf.SoundFile(str(path), "w", samplerate=CORPUS_SR, channels=2, format="FLAC", subtype="PCM_16") as f:
+            for _ in range(int(args.long_minutes)):
+                f.write(minute)
+    result = _in_subprocess(folder, args, with_consumer=True)
+    return {"phase": "long", "minutes": args.long_minutes, "file_mib": round(path.stat().st_size / 2**20, 1), **result}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--phase", choices=["throughput", "rss", "long", "all"], default="all")
+    parser.add_argument("--corpus", type=Path, default=Path(tempfile.gettempdir()) / "soundalike-bench" / "full")
+    parser.add_argument("--tracks", type=int, default=200)
+    parser.add_argument("--min-seconds", type=float, default=180.0)
+    parser.add_argument("--max-seconds", type=float, default=300.0)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100, 2000])
+    parser.add_argument("--long-minutes", type=float, default=120.0)
+    parser.add_argument("--measure", help=argparse.SUPPRESS)
+    parser.add_argument("--with-consumer", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.measure:
+        print(json.dumps(measure_child(args)))
+        return
+    phases = {"throughput": phase_throughput, "rss": phase_rss, "long": phase_long}
+    for name, run in phases.items():
+        if args.phase in (name, "all"):
+            print(json.dumps(run(args)), flush=True)
+
+
+if __name__ == "__main__":
+    main()

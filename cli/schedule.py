@@ -1,0 +1,46 @@
+"""``soundalike schedule``: ingest the configured folders periodically."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from soundalike.cli.app import app
+from soundalike.cli.output import JsonOption, State, emit, stderr
+
+
+@app.command()
+def schedule(
+    paths: Annotated[list[Path] | None, typer.Argument(help="Folders (default $SOUNDALIKE_SCHEDULE_ROOTS).")] = None,
+    interval_minutes: Annotated[
+        float | None, typer.Option(help="Minutes between runs (default $SOUNDALIKE_SCHEDULE_INTERVAL_MINUTES).")
+    ] = None,
+    cron: Annotated[
+        str | None, typer.Option(help="Crontab schedule in UTC (default $SOUNDALIKE_SCHEDULE_CRON).")
+    ] = None,
+    workers: Annotated[int | None, typer.Option(help="Decoding processes per run (default: all cores).")] = None,
+    once: Annotated[bool, typer.Option("--once", help="Run one ingestion now and exit.")] = False,
+    run_for: Annotated[float | None, typer.Option(help="Stop the scheduler after this many seconds.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Run ingestion on a schedule (interval or cron), one run at a time, jobs kept in the database."""
+    from soundalike.ingest.schedule import build_scheduler, build_trigger, run_scheduler, scheduled_ingest
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    settings = State.settings()
+    roots = paths or settings.schedule_root_paths
+    if once:
+        report = scheduled_ingest([str(r.absolute()) for r in roots], str(settings.home.absolute()), workers)
+        data = {"runs": 0 if report is None else 1, "report": None if report is None else report.as_dict()}
+        emit(data, as_json, lambda: stderr.print(f"ran {data['runs']} ingest"))
+        return
+    trigger = build_trigger(
+        interval_minutes=interval_minutes or settings.schedule_interval_minutes, cron=cron or settings.schedule_cron
+    )
+    scheduler = build_scheduler(settings, roots, trigger, workers=workers)
+    stderr.print(f"ingesting {', '.join(map(str, roots))} on {trigger}")
+    run_scheduler(scheduler, run_for=run_for)
+    emit({"stopped": True, "trigger": str(trigger)}, as_json, lambda: stderr.print("scheduler stopped"))

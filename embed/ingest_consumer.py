@@ -1,0 +1,60 @@
+"""MusiCNN embeddings computed during ingestion, from the patches the ingest workers already cut.
+
+``MusicnnIngestConsumer`` is an ``ingest.pipeline.AnalysisConsumer``: it buffers each stored track's
+log-mel patches and, when the pipeline flushes before a commit, runs them through the network in
+shared batches and writes embeddings and tag probabilities exactly as ``refresh_embeddings`` does
+(same model name and version), so a later ``index build`` finds nothing left to encode.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sqlalchemy.orm import Session
+
+from soundalike.embed.musicnn_encoder import MODEL_NAME, MODEL_VERSION, TAGS_FEATURE, MusicnnEncoder
+from soundalike.embed.store import put_embeddings
+from soundalike.ingest.analysis import FileAnalysis
+from soundalike.ingest.device import resolve_device
+from soundalike.ingest.errors import ConfigError
+from soundalike.ingest.repository import set_feature
+from soundalike.ingest.settings import Settings
+
+
+class MusicnnIngestConsumer:
+    """Embeds tracks with MusiCNN inside the ingest transaction; one network, loaded once."""
+
+    def __init__(self, encoder: MusicnnEncoder) -> None:
+        """Use ``encoder`` (already on its device) for every flushed batch."""
+        self.encoder = encoder
+        self.encoded = 0
+        self.too_short = 0
+        self._pending: list[tuple[int, np.ndarray]] = []
+
+    def consume(self, session: Session, track_id: int, analysis: FileAnalysis) -> None:
+        """Buffer the track's patches; a track shorter than one 3 s patch gets no embedding."""
+        if analysis.patches is None:
+            raise ConfigError(f"{analysis.path}: analysis has no MusiCNN patches (analyse with with_patches=True)")
+        if len(analysis.patches) == 0:
+            self.too_short += 1
+            return
+        self._pending.append((track_id, analysis.patches))
+
+    def flush(self, session: Session) -> None:
+        """Encode the buffered tracks and write their embeddings and tag probabilities into ``session``."""
+        if not self._pending:
+            return
+        track_ids = [track_id for track_id, _ in self._pending]
+        results = self.encoder.encode_patches([patches for _, patches in self._pending])
+        self._pending.clear()
+        for track_id, (_, tags) in zip(track_ids, results, strict=True):
+            set_feature(session, track_id, TAGS_FEATURE, MODEL_VERSION, tags)
+        vectors = np.stack([embedding for embedding, _ in results])
+        put_embeddings(session, MODEL_NAME, MODEL_VERSION, np.array(track_ids, dtype=np.int64), vectors)
+        self.encoded += len(track_ids)
+
+
+def consumer_for(settings: Settings) -> MusicnnIngestConsumer | None:
+    """The consumer that embeds during ingestion when MusiCNN is the embedding model, else None."""
+    if settings.embedding_model != MODEL_NAME:
+        return None
+    return MusicnnIngestConsumer(MusicnnEncoder(resolve_device(settings.device)))

@@ -1,0 +1,113 @@
+"""Periodic ingestion with APScheduler 3: jobs kept in the catalogue database, one run at a time."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from soundalike.ingest.db.session import make_engine, open_database
+from soundalike.ingest.errors import ConfigError, SoundalikeError
+from soundalike.ingest.lock import IngestLockedError
+from soundalike.ingest.pipeline import IngestReport, ingest
+from soundalike.ingest.settings import Settings, load_settings
+
+JOB_ID = "soundalike-ingest"
+JOBS_TABLE = "apscheduler_jobs"
+log = logging.getLogger("soundalike.schedule")
+
+
+def scheduled_ingest(roots: list[str], home: str | None = None, workers: int | None = None) -> IngestReport | None:
+    """One scheduled ingestion of ``roots``; a run refused by another run's lock is logged and skipped."""
+    settings = load_settings(Path(home) if home else None)
+    factory = open_database(settings.db_url)
+    try:
+        report = ingest(factory, [Path(r) for r in roots], settings=settings, workers=workers)
+    except IngestLockedError as exc:
+        log.warning("ingest skipped: %s", exc)
+        return None
+    except SoundalikeError as exc:
+        log.error("ingest failed: %s", exc)
+        return None
+    finally:
+        engine = factory.kw.get("bind")
+        if engine is not None:
+            engine.dispose()
+    log.info(
+        "ingest run %d: added %d, updated %d, skipped %d, failed %d, moved %d, deleted %d, duplicates %d in %.1f s",
+        report.run_id,
+        report.added,
+        report.updated,
+        report.skipped,
+        report.failed,
+        report.moved,
+        report.deleted,
+        report.duplicates,
+        report.seconds,
+    )
+    return report
+
+
+def build_trigger(*, interval_minutes: float | None, cron: str | None) -> BaseTrigger:
+    """A cron trigger (crontab text, UTC) when ``cron`` is given, else an interval trigger."""
+    if cron:
+        try:
+            return CronTrigger.from_crontab(cron, timezone=UTC)
+        except ValueError as exc:
+            raise ConfigError(f"schedule cron {cron!r} is not a crontab expression: {exc}") from exc
+    if interval_minutes is None or interval_minutes <= 0:
+        raise ConfigError("no schedule: set SOUNDALIKE_SCHEDULE_INTERVAL_MINUTES or SOUNDALIKE_SCHEDULE_CRON")
+    return IntervalTrigger(seconds=interval_minutes * 60, timezone=UTC)
+
+
+def build_scheduler(
+    settings: Settings, roots: list[Path], trigger: BaseTrigger, *, workers: int | None = None
+) -> BlockingScheduler:
+    """A blocking scheduler whose one ingest job lives in the catalogue database's ``apscheduler_jobs``.
+
+    The job never runs twice at once (``max_instances=1``) and missed runs collapse into one
+    (``coalesce``); an interval schedule also runs at once on start.
+    """
+    if not roots:
+        raise ConfigError("no folders to ingest: name them or set SOUNDALIKE_SCHEDULE_ROOTS")
+    jobstore = SQLAlchemyJobStore(engine=make_engine(settings.db_url), tablename=JOBS_TABLE)
+    scheduler = BlockingScheduler(
+        jobstores={"default": jobstore}, job_defaults={"max_instances": 1, "coalesce": True}, timezone=UTC
+    )
+    first_run = datetime.now(UTC) if isinstance(trigger, IntervalTrigger) else None
+    scheduler.add_job(
+        scheduled_ingest,
+        trigger,
+        id=JOB_ID,
+        name="soundalike ingest",
+        replace_existing=True,
+        kwargs={"roots": [str(r.absolute()) for r in roots], "home": str(settings.home.absolute()), "workers": workers},
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=None,
+        **({"next_run_time": first_run} if first_run else {}),
+    )
+    return scheduler
+
+
+def run_scheduler(scheduler: BlockingScheduler, *, run_for: float | None = None) -> None:
+    """Run ``scheduler`` until interrupted, or for ``run_for`` seconds (letting a running job finish)."""
+    timer = None
+    if run_for is not None:
+        timer = threading.Timer(run_for, scheduler.shutdown)
+        timer.daemon = True
+        timer.start()
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        log.info("scheduler stopped")
+    finally:
+        if timer is not None:
+            timer.cancel()

@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from audio_factory import make_track
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from soundalike.ingest.db.models import Feature, Genre, IngestRun, Track, TrackGenre
+from soundalike.ingest.db.session import open_database
+from soundalike.ingest.pipeline import ingest
+from soundalike.ingest.settings import Settings
+
+FILES = 48
+BATCH = 4
+CLI = "from soundalike.cli import main; main()"
+
+
+@pytest.fixture(scope="module")
+def many(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("many")
+    for n in range(FILES):
+        style = ("drone", "beat")[n % 2]
+        make_track(folder / f"t{n:02d}.flac", style, seed=n, seconds=2.0, sr=16000, title=f"t{n}", genre=style)
+    return folder
+
+
+def catalogue(factory: sessionmaker[Session]) -> dict[str, object]:
+    """Everything a run stores, keyed by path, so two databases can be compared."""
+    with factory() as session:
+        tracks = sorted(
+            (t.path, t.content_hash, t.status, t.title, round(t.duration or 0, 4), t.duplicate_of_id is None)
+            for t in session.scalars(select(Track))
+        )
+        features = sorted(
+            (path, name, vector)
+            for path, name, vector in session.execute(
+                select(Track.path, Feature.name, Feature.vector).join(Feature, Feature.track_id == Track.id)
+            )
+        )
+        genres = sorted(
+            tuple(row)
+            for row in session.execute(
+                select(Track.path, Genre.name, TrackGenre.source)
+                .join(TrackGenre, TrackGenre.track_id == Track.id)
+                .join(Genre, Genre.id == TrackGenre.genre_id)
+            )
+        )
+    return {"tracks": tracks, "features": features, "genres": genres}
+
+
+def count(factory: sessionmaker[Session], model: type) -> int:
+    with factory() as session:
+        return int(session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+@pytest.mark.slow
+def test_ingest_killed_mid_run_resumes_to_the_catalogue_of_a_clean_run(
+    many: Path, tmp_path: Path, settings: Settings, factory: sessionmaker[Session]
+) -> None:
+    env = {**os.environ, "SOUNDALIKE_DATABASE_URL": settings.db_url, "SOUNDALIKE_INGEST_BATCH_SIZE": str(BATCH)}
+    command = [sys.executable, "-c", CLI, "--home", str(settings.home), "ingest", str(many), "--workers", "2", "--json"]
+    process = subprocess.Popen(command, env=env, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    committed = 0
+    while time.monotonic() < deadline and process.poll() is None:
+        committed = count(factory, Track)
+        if committed >= BATCH:
+            break
+        time.sleep(0.02)
+    assert process.poll() is None, "the ingest finished before it could be killed"
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=30)
+    stored = count(factory, Track)
+    assert BATCH <= stored < FILES
+    assert count(factory, Feature) == stored  # whole tracks only: each row came with its features
+    with factory() as session:
+        assert session.scalars(select(IngestRun.status)).all() == ["running"]
+
+    # the server frees a dead process's advisory lock once its connection closes: allow it a moment
+    resumed = ingest(factory, [many], settings=settings, workers=2, wait=30)
+    assert (resumed.added, resumed.skipped, resumed.failed) == (FILES - stored, stored, 0)
+    with factory() as session:
+        statuses = session.scalars(select(IngestRun.status).order_by(IngestRun.id)).all()
+    assert statuses == ["interrupted", "finished"]
+
+    reference = open_database(f"sqlite:///{tmp_path / 'clean.db'}")
+    ingest(reference, [many], settings=settings, workers=2)
+    assert catalogue(factory) == catalogue(reference)
+    assert (count(factory, Track), count(factory, Feature), count(factory, TrackGenre)) == (FILES, FILES, FILES)

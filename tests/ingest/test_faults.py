@@ -1,0 +1,138 @@
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from audio_factory import write_audio
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from soundalike.ingest.analysis import FileAnalysis
+from soundalike.ingest.db.models import Feature, IngestRun, Track
+from soundalike.ingest.paths import from_db_path, to_db_path
+from soundalike.ingest.pipeline import analyse_bounded, ingest
+from soundalike.ingest.settings import Settings
+
+LONG_SECONDS = 20 * 60
+GOOD = {"good.wav", "rate8k.wav", "rate96k.wav", "surround.wav", "long.wav"}
+BAD = {"empty.wav", "truncated.flac", "truncated.mp3", "text.mp3", "silent.wav", "folder.mp3"}
+RUNNING_AS_ROOT = os.geteuid() == 0
+
+
+def noise_tone(seconds: float, sr: int) -> np.ndarray:
+    rng = np.random.default_rng(7)
+    t = np.arange(int(seconds * sr)) / sr
+    return (0.3 * np.sin(2 * np.pi * 220 * t) + 0.05 * rng.standard_normal(t.size)).astype(np.float32)
+
+
+@pytest.fixture
+def fault_corpus(library: Path, tmp_path: Path) -> Path:
+    """Good files of odd shapes beside files that cannot be ingested, one of them unreadable."""
+    root = tmp_path / "faults"
+    root.mkdir()
+    shutil.copy(library / "drone" / "drone_00.wav", root / "good.wav")
+    (root / "empty.wav").write_bytes(b"")
+    (root / "truncated.flac").write_bytes((library / "drone" / "drone_02.flac").read_bytes()[:100])
+    (root / "truncated.mp3").write_bytes((library / "beat" / "beat_07.mp3").read_bytes()[:300])
+    (root / "text.mp3").write_text("not audio at all\n" * 20)
+    write_audio(root / "silent.wav", np.zeros(3 * 22050, dtype=np.float32), 22050)
+    write_audio(root / "rate8k.wav", noise_tone(3, 8000), 8000)
+    write_audio(root / "rate96k.wav", noise_tone(3, 96000), 96000)
+    write_audio(root / "surround.wav", noise_tone(3, 22050), 22050, channels=6)
+    write_audio(root / "long.wav", noise_tone(LONG_SECONDS, 8000), 8000)
+    (root / "folder.mp3").mkdir()
+    locked = root / "locked.wav"
+    write_audio(locked, noise_tone(2, 22050), 22050)
+    locked.chmod(0)
+    yield root
+    locked.chmod(0o644)
+
+
+@pytest.mark.slow
+def test_fault_corpus_records_each_bad_file_with_a_reason_and_ingests_the_good_ones(
+    fault_corpus: Path, settings: Settings, factory: sessionmaker[Session]
+) -> None:
+    report = ingest(factory, [fault_corpus], settings=settings, workers=2)
+    reasons = {Path(f["path"]).name: f["reason"] for f in report.failures}
+    locked_readable = RUNNING_AS_ROOT  # root reads files whatever their mode
+    expected_bad = BAD if locked_readable else BAD | {"locked.wav"}
+    assert set(reasons) == expected_bad
+    assert all(reason.strip() for reason in reasons.values())
+    assert reasons["empty.wav"] == "empty file (0 bytes)"
+    assert reasons["folder.mp3"] == "is a directory"
+    assert "silent" in reasons["silent.wav"]
+    if not locked_readable:
+        assert "Permission denied" in reasons["locked.wav"]
+    assert report.added == len(GOOD) + (1 if locked_readable else 0)
+    assert report.failed == len(expected_bad)
+    with factory() as session:
+        tracks = {Path(t.path).name: t for t in session.scalars(select(Track))}
+        assert set(tracks) == GOOD | BAD | {"locked.wav"}
+        for name in expected_bad:
+            assert tracks[name].status == "failed" and tracks[name].error == reasons[name]
+        for name in GOOD:
+            assert tracks[name].status == "ok", (name, tracks[name].error)
+        assert tracks["rate8k.wav"].sample_rate == 8000
+        assert tracks["rate96k.wav"].sample_rate == 96000
+        assert tracks["surround.wav"].channels == 6
+        assert tracks["long.wav"].duration == pytest.approx(LONG_SECONDS, abs=0.01)
+        with_features = session.scalar(
+            select(func.count()).select_from(Feature).join(Track).where(Track.status == "ok")
+        )
+        assert with_features == report.added
+        run = session.get(IngestRun, report.run_id)
+        assert run is not None and run.status == "finished" and run.failed == len(expected_bad)
+
+
+@pytest.mark.slow
+def test_rerun_over_fault_corpus_retries_nothing_unchanged(
+    fault_corpus: Path, settings: Settings, factory: sessionmaker[Session]
+) -> None:
+    first = ingest(factory, [fault_corpus], settings=settings, workers=1)
+    again = ingest(factory, [fault_corpus], settings=settings, workers=1)
+    assert (again.added, again.updated, again.failed) == (0, 0, 0)
+    assert again.skipped == first.added + first.failed
+
+
+def crash_on_poison(path: Path) -> FileAnalysis:
+    """A stand-in decoder that kills its process on one file, as a native decoder crash would."""
+    if path.name == "poison.wav":
+        os._exit(3)
+    return FileAnalysis(path, 1, 0.0)
+
+
+def test_a_decoder_process_crash_fails_only_that_file(tmp_path: Path) -> None:
+    paths = [tmp_path / f"{n:02d}.wav" for n in range(9)]
+    paths[4] = tmp_path / "poison.wav"
+    results = list(analyse_bounded(paths, crash_on_poison, workers=2, in_flight=4))
+    assert [r.path for r in results] == paths
+    assert [r.path.name for r in results if r.error] == ["poison.wav"]
+    assert "crashed" in str(results[4].error)
+
+
+def test_analysis_keeps_a_bounded_number_of_files_in_flight(tmp_path: Path) -> None:
+    pulled = 0
+
+    def source() -> object:
+        nonlocal pulled
+        for n in range(40):
+            pulled += 1
+            yield tmp_path / f"{n}.wav"
+
+    seen = 0
+    for result in analyse_bounded(source(), str, workers=2, in_flight=5):  # type: ignore[arg-type]
+        seen += 1
+        assert pulled - seen <= 5
+        assert result == str(tmp_path / f"{seen - 1}.wav")
+    assert seen == 40
+
+
+def test_stored_path_of_a_non_utf8_name_round_trips(tmp_path: Path) -> None:
+    name = os.fsdecode(b"caf\xe9 \xff.wav")
+    text = to_db_path(tmp_path / name)
+    text.encode("utf-8")
+    assert from_db_path(text) == tmp_path / name
+    assert to_db_path(tmp_path / "plain é.wav") == str(tmp_path / "plain é.wav")

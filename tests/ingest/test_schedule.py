@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect, select
+from sqlalchemy.orm import Session, sessionmaker
+from typer.testing import CliRunner
+
+from soundalike.cli import app
+from soundalike.ingest.db.models import IngestRun
+from soundalike.ingest.errors import ConfigError
+from soundalike.ingest.schedule import JOBS_TABLE, build_trigger
+from soundalike.ingest.settings import Settings
+
+
+@pytest.fixture
+def music(library: Path, tmp_path: Path) -> Path:
+    folder = tmp_path / "music"
+    folder.mkdir()
+    shutil.copy(library / "drone" / "drone_00.wav", folder)
+    shutil.copy(library / "beat" / "beat_01.wav", folder)
+    return folder
+
+
+def schedule(settings: Settings, *args: str, **env: str) -> dict[str, object]:
+    result = CliRunner().invoke(
+        app,
+        ["--home", str(settings.home), "schedule", *args, "--workers", "1", "--json"],
+        env={"SOUNDALIKE_DATABASE_URL": settings.db_url, **env},
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    return dict(json.loads(result.stdout.splitlines()[-1]))
+
+
+@pytest.mark.slow
+def test_interval_schedule_runs_ingest_repeatedly_never_two_at_once(
+    music: Path, settings: Settings, factory: sessionmaker[Session]
+) -> None:
+    data = schedule(
+        settings,
+        "--run-for",
+        "12",
+        SOUNDALIKE_SCHEDULE_INTERVAL_MINUTES=str(1 / 60),
+        SOUNDALIKE_SCHEDULE_ROOTS=str(music),
+    )
+    assert data["stopped"] is True
+    with factory() as session:
+        runs = session.scalars(select(IngestRun).order_by(IngestRun.started_at)).all()
+        tables = set(inspect(session.connection()).get_table_names())
+    assert len(runs) >= 2
+    assert all(r.status == "finished" and r.finished_at is not None for r in runs)
+    assert runs[0].added == 2 and all(r.skipped == 2 for r in runs[1:])
+    for earlier, later in zip(runs, runs[1:], strict=False):
+        assert earlier.finished_at is not None and later.started_at >= earlier.finished_at
+    assert JOBS_TABLE in tables
+
+
+def test_once_runs_a_single_ingest_of_the_named_folder(
+    music: Path, settings: Settings, factory: sessionmaker[Session]
+) -> None:
+    data = schedule(settings, str(music), "--once")
+    assert data["runs"] == 1
+    report = data["report"]
+    assert isinstance(report, dict) and report["added"] == 2
+    with factory() as session:
+        assert len(session.scalars(select(IngestRun)).all()) == 1
+
+
+def test_trigger_comes_from_cron_or_interval_and_refuses_neither() -> None:
+    assert "cron" in str(build_trigger(interval_minutes=None, cron="*/5 * * * *"))
+    assert "interval" in str(build_trigger(interval_minutes=2, cron=None))
+    with pytest.raises(ConfigError, match="no schedule"):
+        build_trigger(interval_minutes=None, cron=None)
+    with pytest.raises(ConfigError, match="not a crontab"):
+        build_trigger(interval_minutes=None, cron="every tuesday")
