@@ -1,27 +1,163 @@
-"""Building the index from what the database holds."""
+"""Keeping the saved index in step with the database: add new tracks, hide stale ones, rebuild when needed."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 
+import numpy as np
 from sqlalchemy.orm import Session
 
 from soundalike.embed.models import EmbeddingModel
-from soundalike.embed.store import load_embeddings
-from soundalike.index.track_index import IndexMeta, build_index, save_index
-from soundalike.ingest.errors import NotFoundError
+from soundalike.index.builder import BuildOptions, build_streamed
+from soundalike.index.device import IndexBackend, StaleSet, resolve_index_backend
+from soundalike.index.shards import shard_list
+from soundalike.index.source import Catalogue, read_catalogue, vector_chunks, vectors_of
+from soundalike.index.spec import choose_spec
+from soundalike.index.track_index import (
+    IndexMeta,
+    Rows,
+    TrackIndex,
+    load_index,
+    prepare_vectors,
+    save_index,
+)
+from soundalike.ingest.errors import IndexMismatchError, NotFoundError
 from soundalike.ingest.settings import Settings
 
 
+@dataclass(frozen=True)
+class Changes:
+    """How the database differs from an index: tracks to add, indexed ids that went stale."""
+
+    added: np.ndarray
+    newly_stale: np.ndarray
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    """What ``sync_index`` did ("built", "updated" or "unchanged"), why, and the resulting sidecar."""
+
+    action: str
+    reason: str
+    added: int
+    stale: int
+    meta: IndexMeta
+
+
+def build_options(settings: Settings) -> BuildOptions:
+    """Index build options from the settings."""
+    return BuildOptions(
+        kind=settings.index_kind, recall_target=settings.index_recall_target, shards=settings.index_shards
+    )
+
+
+def diff_catalogue(rows: Rows, catalogue: Catalogue) -> Changes:
+    """Tracks in the database but not the index, and indexed tracks deleted or re-embedded since."""
+    order = np.argsort(catalogue.track_ids)
+    db_ids, db_rows = catalogue.track_ids[order], catalogue.embedding_ids[order]
+    pos = np.clip(np.searchsorted(db_ids, rows.track_ids), 0, max(len(db_ids) - 1, 0))
+    current = (
+        (db_ids[pos] == rows.track_ids) & (db_rows[pos] == rows.embedding_ids)
+        if len(db_ids)
+        else np.zeros(len(rows.track_ids), dtype=bool)
+    )
+    return Changes(np.setdiff1d(db_ids, rows.track_ids), rows.track_ids[~current])
+
+
+def rebuild_reason(existing: TrackIndex, catalogue: Catalogue, changes: Changes, settings: Settings) -> str | None:
+    """Why the index cannot be updated in place (None when it can)."""
+    meta = existing.meta
+    if meta.model_version != catalogue.model_version or meta.dim != catalogue.dim:
+        return f"embeddings changed from {meta.model_version}/{meta.dim}d to {catalogue.model_version}/{catalogue.dim}d"
+    total = meta.count + len(changes.added)
+    wanted = choose_spec(total, catalogue.dim, device=existing.backend.name, kind=settings.index_kind).kind
+    if wanted != meta.kind or settings.index_shards != meta.shards:
+        return f"{total} tracks call for {wanted} x{settings.index_shards}, index is {meta.kind} x{meta.shards}"
+    stale = len(np.union1d(existing.stale.ids, changes.newly_stale))
+    if stale / max(total, 1) > settings.index_stale_fraction:
+        return f"{stale} of {total} indexed tracks are stale (> {settings.index_stale_fraction:.0%}): compacting"
+    return None
+
+
+def add_tracks(track_index: TrackIndex, session: Session, catalogue: Catalogue, changes: Changes) -> TrackIndex:
+    """A copy of the index metadata with the added tracks indexed and the stale ids hidden."""
+    shards = shard_list(track_index.index)
+    track_parts, row_parts = [track_index.rows.track_ids], [track_index.rows.embedding_ids]
+    for track_ids, embedding_ids, raw in vectors_of(session, catalogue, changes.added)():
+        vectors = prepare_vectors(raw, track_index.meta.metric)
+        for n, shard in enumerate(shards):
+            mask = track_ids % len(shards) == n
+            if mask.any():
+                shard.add_with_ids(vectors[mask], track_ids[mask])
+        track_parts.append(track_ids)
+        row_parts.append(embedding_ids)
+    stale = StaleSet(np.union1d(track_index.stale.ids, changes.newly_stale))
+    rows = Rows(np.concatenate(track_parts), np.concatenate(row_parts))
+    meta = replace(track_index.meta, count=int(track_index.index.ntotal), fingerprint=catalogue.fingerprint)
+    return TrackIndex(track_index.index, meta, rows=rows, stale=stale, backend=track_index.backend)
+
+
+def sync_index(
+    session: Session,
+    settings: Settings,
+    model_name: str,
+    *,
+    rebuild: bool = False,
+    backend: IndexBackend | None = None,
+    on_rows: Callable[[int], None] | None = None,
+) -> SyncReport:
+    """Bring the saved index of ``model_name`` up to date with the database and save it atomically.
+
+    Same model version and kind: new tracks are added, deleted or re-embedded ones are marked stale
+    (hidden from searches). A full rebuild happens when asked, when there is no usable index, when
+    the embeddings or the chosen kind changed, or when the stale fraction passes the setting.
+    """
+    catalogue = read_catalogue(session, model_name)
+    backend = backend or resolve_index_backend(settings.device)
+    reason: str | None = "rebuild requested" if rebuild else None
+    if not rebuild:
+        try:
+            existing = load_index(settings.index_dir, model_name, backend=backend)
+        except NotFoundError:
+            reason = "no index yet"
+        except IndexMismatchError as error:
+            reason = f"saved index unusable: {error}"
+        else:
+            changes = diff_catalogue(existing.rows, catalogue)
+            reason = rebuild_reason(existing, catalogue, changes, settings)
+            if reason is None:
+                if not len(changes.added) and not len(changes.newly_stale):
+                    return SyncReport("unchanged", "index matches the database", 0, len(existing.stale), existing.meta)
+                updated = add_tracks(existing, session, catalogue, changes)
+                save_index(updated, settings.index_dir)
+                added, stale = len(changes.added), len(updated.stale)
+                return SyncReport("updated", f"{added} added, {stale} stale", added, stale, updated.meta)
+            del existing
+    built = build_streamed(
+        vector_chunks(session, catalogue),
+        count=len(catalogue.track_ids),
+        dim=catalogue.dim,
+        model_name=model_name,
+        model_version=catalogue.model_version,
+        fingerprint=catalogue.fingerprint,
+        options=build_options(settings),
+        backend=backend,
+        on_rows=on_rows,
+    )
+    save_index(built, settings.index_dir)
+    return SyncReport("built", reason or "", built.meta.count, 0, built.meta)
+
+
 def build_from_database(
-    session: Session, settings: Settings, model: EmbeddingModel, *, on_track: Callable[[], None] | None = None
+    session: Session,
+    settings: Settings,
+    model: EmbeddingModel,
+    *,
+    on_track: Callable[[], None] | None = None,
+    rebuild: bool = False,
 ) -> IndexMeta:
-    """Bring the model's embeddings up to date, index them and save the index atomically."""
+    """Bring the model's embeddings up to date, then index what is missing (or rebuild) and save atomically."""
     model.refresh(session, on_track=on_track)
     session.flush()
-    ids, vectors, version = load_embeddings(session, model.name)
-    if version is None:
-        raise NotFoundError("no embeddings to index (run `soundalike ingest PATH` first)")
-    track_index = build_index(ids, vectors, model_name=model.name, model_version=version)
-    save_index(track_index, settings.index_dir)
-    return track_index.meta
+    return sync_index(session, settings, model.name, rebuild=rebuild).meta

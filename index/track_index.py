@@ -1,9 +1,15 @@
-"""A FAISS index of track embeddings: ids are track ids, scores are cosine similarities."""
+"""A FAISS index of track embeddings: ids are track ids, scores are cosine similarities.
+
+On disk an index is a JSON sidecar (``<model>.json``) naming the files of one generation
+(``<model>.<generation>.faiss`` per shard and ``<model>.<generation>.rows.npz``). Each file is written
+atomically before the sidecar is replaced, so a crash at any point leaves the previous generation loadable.
+"""
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+import secrets
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -11,101 +17,199 @@ import faiss
 import numpy as np
 
 from soundalike.index.atomic import atomic_write
+from soundalike.index.device import CpuBackend, IndexBackend, StaleSet
+from soundalike.index.shards import combine_shards, shard_list
+from soundalike.index.spec import IndexSpec
 from soundalike.ingest.errors import IndexMismatchError, NotFoundError
 
-FORMAT_VERSION = 1
-EXACT_LIMIT = 50_000
+FORMAT_VERSION = 2
 
 
 @dataclass(frozen=True)
 class IndexMeta:
-    """The JSON sidecar saved next to every index file."""
+    """The JSON sidecar saved next to every index."""
 
     format_version: int
     factory: str
+    kind: str
     metric: str
     dim: int
     count: int
     model_name: str
     model_version: str
     created_at: str
+    nlist: int = 0
+    shards: int = 1
+    fingerprint: str = ""
+    params: dict[str, int] = field(default_factory=dict)
+    recall_target: float | None = None
+    tuned_recall: float | None = None
+    stale: int = 0
+    files: tuple[str, ...] = ()
+
+    @property
+    def spec(self) -> IndexSpec:
+        """The index spec this sidecar records."""
+        return IndexSpec(kind=self.kind, metric=self.metric, dim=self.dim, nlist=self.nlist)
 
 
-def choose_factory(count: int) -> str:
-    """FAISS factory string for a catalogue of ``count`` tracks: exact when small, HNSW beyond."""
-    return "IDMap2,Flat" if count <= EXACT_LIMIT else "IDMap2,HNSW32,Flat"
+@dataclass(frozen=True)
+class Rows:
+    """Which embedding row each indexed track came from, in insertion order."""
+
+    track_ids: np.ndarray
+    embedding_ids: np.ndarray
+
+    def __post_init__(self) -> None:
+        """Check both arrays line up."""
+        if len(self.track_ids) != len(self.embedding_ids):
+            raise ValueError(f"{len(self.track_ids)} track ids for {len(self.embedding_ids)} embedding ids")
+
+
+def prepare_vectors(vectors: np.ndarray, metric: str) -> np.ndarray:
+    """Contiguous float32 rows, L2-normalised for cosine so inner product is cosine similarity."""
+    out = np.array(np.atleast_2d(vectors), dtype=np.float32, order="C", copy=True)
+    if metric == "cosine":
+        faiss.normalize_L2(out)
+    return out
 
 
 class TrackIndex:
-    """A loaded or freshly built index with its metadata."""
+    """A loaded or freshly built index with its metadata, embedding rows and stale ids."""
 
-    def __init__(self, index: faiss.Index, meta: IndexMeta) -> None:
-        """Wrap a FAISS index whose ids are track ids."""
+    def __init__(
+        self,
+        index: faiss.Index,
+        meta: IndexMeta,
+        *,
+        rows: Rows | None = None,
+        stale: StaleSet | None = None,
+        backend: IndexBackend | None = None,
+    ) -> None:
+        """Wrap a FAISS index (already placed on ``backend``'s device) whose ids are track ids."""
         self.index = index
         self.meta = meta
+        self.rows = rows if rows is not None else Rows(np.zeros(0, np.int64), np.zeros(0, np.int64))
+        self.stale = stale if stale is not None else StaleSet()
+        self.backend: IndexBackend = backend if backend is not None else CpuBackend()
+
+    @property
+    def live_count(self) -> int:
+        """Indexed tracks that searches can return."""
+        return self.meta.count - len(self.stale)
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Top-``k`` (track_ids, scores) per query row, best first; missing slots have id -1."""
+        """Top-``k`` (track_ids, scores) per query row, best first; stale tracks are never returned.
+
+        Missing slots have id -1. Cosine scores are similarities (higher is better); l2 scores are
+        squared distances (lower is better).
+        """
         if k < 1:
             raise ValueError(f"k must be >= 1, got {k}")
-        queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
-        if queries.shape[1] != self.meta.dim:
-            raise IndexMismatchError(f"query dim {queries.shape[1]} != index dim {self.meta.dim}")
-        scores, ids = self.index.search(queries, min(k, max(self.index.ntotal, 1)))
+        queries = np.atleast_2d(queries)
+        if queries.ndim != 2 or queries.shape[1] != self.meta.dim:
+            raise IndexMismatchError(f"query dim {queries.shape[-1]} != index dim {self.meta.dim}")
+        prepared = prepare_vectors(queries, self.meta.metric)
+        fetch = min(k, max(self.index.ntotal, 1))
+        scores, ids = self.backend.search(self.index, prepared, fetch, self.meta.spec, self.meta.params, self.stale)
         return ids, scores
 
-
-def build_index(track_ids: np.ndarray, vectors: np.ndarray, *, model_name: str, model_version: str) -> TrackIndex:
-    """Inner-product index over L2-normalised ``vectors`` keyed by ``track_ids``."""
-    if vectors.ndim != 2 or len(track_ids) != len(vectors) or len(vectors) == 0:
-        raise ValueError(f"need matching non-empty ids and (n, d) vectors, got {len(track_ids)} and {vectors.shape}")
-    dim = int(vectors.shape[1])
-    factory = choose_factory(len(vectors))
-    index = faiss.index_factory(dim, factory, faiss.METRIC_INNER_PRODUCT)
-    index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), np.asarray(track_ids, dtype=np.int64))
-    meta = IndexMeta(
-        format_version=FORMAT_VERSION,
-        factory=factory,
-        metric="inner_product",
-        dim=dim,
-        count=int(index.ntotal),
-        model_name=model_name,
-        model_version=model_version,
-        created_at=datetime.now(UTC).isoformat(),
-    )
-    return TrackIndex(index, meta)
+    def cpu_index(self) -> faiss.Index:
+        """The index in main memory (a copy when it lives on a GPU)."""
+        return self.backend.to_cpu(self.index)
 
 
-def index_paths(directory: Path, model_name: str) -> tuple[Path, Path]:
-    """(index file, sidecar file) of one embedding model inside ``directory``."""
-    return directory / f"{model_name}.faiss", directory / f"{model_name}.json"
+def sidecar_path(directory: Path, model_name: str) -> Path:
+    """The sidecar of one embedding model's index inside ``directory``."""
+    return directory / f"{model_name}.json"
 
 
 def save_index(track_index: TrackIndex, directory: Path) -> Path:
-    """Write index and sidecar atomically; a crash leaves the previous pair loadable."""
-    index_file, sidecar = index_paths(directory, track_index.meta.model_name)
-    atomic_write(index_file, lambda tmp: faiss.write_index(track_index.index, str(tmp)))
-    text = json.dumps(asdict(track_index.meta), indent=2)
+    """Write a new generation atomically, then the sidecar that points at it; returns the sidecar."""
+    meta = track_index.meta
+    generation = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(3)
+    stem = f"{meta.model_name}.{generation}"
+    shards = shard_list(track_index.cpu_index())
+    names = [f"{stem}.faiss"] if len(shards) == 1 else [f"{stem}.s{n}.faiss" for n in range(len(shards))]
+    for name, shard in zip(names, shards, strict=True):
+        atomic_write(directory / name, lambda tmp, shard=shard: faiss.write_index(shard, str(tmp)))
+    rows_name = f"{stem}.rows.npz"
+
+    def write_rows(tmp: Path) -> None:
+        with tmp.open("wb") as handle:
+            np.savez(
+                handle,
+                track_ids=track_index.rows.track_ids,
+                embedding_ids=track_index.rows.embedding_ids,
+                stale=track_index.stale.ids,
+            )
+
+    atomic_write(directory / rows_name, write_rows)
+    meta = replace(meta, stale=len(track_index.stale), files=(*names, rows_name))
+    sidecar = sidecar_path(directory, meta.model_name)
+    text = json.dumps(asdict(meta), indent=2)
     atomic_write(sidecar, lambda tmp: tmp.write_text(text))
-    return index_file
+    track_index.meta = meta
+    for old in directory.glob(f"{meta.model_name}.*"):
+        if old.name not in meta.files and old != sidecar and old.suffix in (".faiss", ".npz"):
+            old.unlink(missing_ok=True)
+    return sidecar
 
 
-def load_index(directory: Path, model_name: str, *, model_version: str | None = None) -> TrackIndex:
-    """Load an index, refusing a sidecar that disagrees with the file or the expected model version."""
-    index_file, sidecar = index_paths(directory, model_name)
-    if not index_file.exists() or not sidecar.exists():
+def read_meta(directory: Path, model_name: str) -> IndexMeta:
+    """The sidecar of ``model_name``'s index; refuses a format this code does not read."""
+    sidecar = sidecar_path(directory, model_name)
+    if not sidecar.exists():
         raise NotFoundError(f"no index for {model_name} in {directory} (run `soundalike index build`)")
-    meta = IndexMeta(**json.loads(sidecar.read_text()))
-    if meta.format_version != FORMAT_VERSION:
-        raise IndexMismatchError(f"index format {meta.format_version} != supported {FORMAT_VERSION}")
+    raw = json.loads(sidecar.read_text())
+    if raw.get("format_version") != FORMAT_VERSION:
+        raise IndexMismatchError(
+            f"index format {raw.get('format_version')} != supported {FORMAT_VERSION}: run `soundalike index build`"
+        )
+    raw["files"] = tuple(raw.get("files", ()))
+    meta = IndexMeta(**raw)
+    if meta.model_name != model_name:
+        raise IndexMismatchError(f"sidecar {sidecar} is for model {meta.model_name}, not {model_name}")
+    return meta
+
+
+def read_rows(directory: Path, meta: IndexMeta) -> tuple[Rows, np.ndarray]:
+    """The embedding rows and stale ids saved with an index generation."""
+    path = directory / meta.files[-1]
+    if not path.exists():
+        raise IndexMismatchError(f"rows file {path} named by the sidecar is missing")
+    with np.load(path, allow_pickle=False) as saved:
+        return Rows(saved["track_ids"], saved["embedding_ids"]), saved["stale"]
+
+
+def load_index(
+    directory: Path,
+    model_name: str,
+    *,
+    model_version: str | None = None,
+    backend: IndexBackend | None = None,
+) -> TrackIndex:
+    """Load an index, refusing a sidecar that disagrees with its files or the expected model version."""
+    meta = read_meta(directory, model_name)
     if model_version is not None and meta.model_version != model_version:
         raise IndexMismatchError(
             f"index was built for {model_name} {meta.model_version}, database holds {model_version}: "
             "run `soundalike index build`"
         )
-    index = faiss.read_index(str(index_file))
-    if index.d != meta.dim or index.ntotal != meta.count:
+    *index_names, rows_name = meta.files
+    missing = [name for name in meta.files if not (directory / name).exists()]
+    if missing or len(index_names) != meta.shards:
+        raise IndexMismatchError(f"index files named by the sidecar are missing: {missing or index_names}")
+    shards = [faiss.read_index(str(directory / name)) for name in index_names]
+    dims, total = {s.d for s in shards}, sum(s.ntotal for s in shards)
+    if dims != {meta.dim} or total != meta.count:
         raise IndexMismatchError(
-            f"index file has dim={index.d} count={index.ntotal}, sidecar says dim={meta.dim} count={meta.count}"
+            f"index files have dim={sorted(dims)} count={total}, sidecar says dim={meta.dim} count={meta.count}"
         )
-    return TrackIndex(index, meta)
+    rows, stale_ids = read_rows(directory, meta)
+    stale = StaleSet(stale_ids)
+    if len(rows.track_ids) != meta.count:
+        raise IndexMismatchError(f"rows file lists {len(rows.track_ids)} tracks, sidecar says count={meta.count}")
+    backend = backend if backend is not None else CpuBackend()
+    index = backend.place(combine_shards(shards), meta.spec, meta.params)
+    return TrackIndex(index, meta, rows=rows, stale=stale, backend=backend)

@@ -12,7 +12,6 @@ lacks (m4a/aac/alac/wma...) and is the fallback when libsndfile fails on a file.
 from __future__ import annotations
 
 import os
-
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -154,7 +153,7 @@ def _read_window(
 
 def _read_pyav(path: Path) -> tuple[np.ndarray, int, int, int]:
     """Mono analysis windows (concatenated), sample rate, channels and frame count through PyAV."""
-    with path.open("rb") as raw, av.open(raw) as container:
+    with path.open("rb") as raw, av.open(raw, mode="r") as container:
         if not container.streams.audio:
             raise DecodeError("no audio stream in the file")
         stream = container.streams.audio[0]

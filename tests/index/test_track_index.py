@@ -1,14 +1,23 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import replace
 from pathlib import Path
 
 import faiss
 import numpy as np
 import pytest
+from helpers import clustered
 
 from soundalike.index.atomic import atomic_write
-from soundalike.index.track_index import build_index, index_paths, load_index, save_index
+from soundalike.index.builder import BuildOptions, build_index
+from soundalike.index.device import StaleSet, post_filter
+from soundalike.index.track_index import load_index, save_index, sidecar_path
 from soundalike.ingest.errors import IndexMismatchError, NotFoundError
 
 
@@ -17,46 +26,39 @@ def unit_rows(rng: np.random.Generator, n: int, dim: int) -> np.ndarray:
     return x / np.linalg.norm(x, axis=1, keepdims=True)
 
 
-@pytest.mark.parametrize("dim", [8, 120, 200])
-@pytest.mark.parametrize("n", [50, 2000])
-def test_search_matches_exact_inner_product(dim: int, n: int) -> None:
-    rng = np.random.default_rng(dim * n)
-    vectors = unit_rows(rng, n, dim)
-    ids = rng.choice(10 * n, size=n, replace=False).astype(np.int64)
-    index = build_index(ids, vectors, model_name="m", model_version="1")
-    queries = unit_rows(rng, 20, dim)
-    found, scores = index.search(queries, 10)
-    exact = np.argsort(-(queries @ vectors.T), axis=1)[:, :10]
-    recall = np.mean([len(set(found[q]) & set(ids[exact[q]])) / 10 for q in range(20)])
-    assert recall >= 0.99  # Flat below EXACT_LIMIT: exact up to float ties
-    np.testing.assert_allclose(scores[:, 0], (queries @ vectors.T).max(axis=1), rtol=1e-5)
-    assert np.all(np.diff(scores, axis=1) <= 1e-6)
-
-
-def test_save_load_round_trip_keeps_ids_and_sidecar(tmp_path: Path) -> None:
+def test_save_load_round_trip_keeps_ids_sidecar_and_tuned_params(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
-    vectors = unit_rows(rng, 30, 16)
-    ids = np.arange(100, 130, dtype=np.int64)
-    save_index(build_index(ids, vectors, model_name="m", model_version="v1"), tmp_path)
+    vectors = clustered(rng, 2000, 16)
+    ids = np.arange(100, 2100, dtype=np.int64)
+    built = build_index(ids, vectors, model_name="m", model_version="v1", options=BuildOptions(kind="hnsw"))
+    save_index(built, tmp_path)
     loaded = load_index(tmp_path, "m", model_version="v1")
     found, scores = loaded.search(vectors[5], 1)
     assert found[0, 0] == 105 and scores[0, 0] == pytest.approx(1.0, abs=1e-5)
-    sidecar = json.loads(index_paths(tmp_path, "m")[1].read_text())
-    assert sidecar["dim"] == 16 and sidecar["count"] == 30 and sidecar["factory"] == "IDMap2,Flat"
+    sidecar = json.loads(sidecar_path(tmp_path, "m").read_text())
+    assert sidecar["dim"] == 16 and sidecar["count"] == 2000 and sidecar["factory"] == "IDMap2,HNSW32,Flat"
+    assert sidecar["metric"] == "cosine" and sidecar["params"]["efSearch"] == built.meta.params["efSearch"]
+    assert {"model_name", "model_version", "fingerprint", "created_at"} <= set(sidecar)
+    raw = faiss.read_index(str(tmp_path / sidecar["files"][0]))
+    assert sorted(faiss.vector_to_array(faiss.downcast_index(raw).id_map).tolist()) == ids.tolist()
 
 
-def test_load_refuses_a_model_version_or_shape_mismatch(tmp_path: Path) -> None:
+def test_load_refuses_a_model_version_shape_or_format_mismatch(tmp_path: Path) -> None:
     rng = np.random.default_rng(1)
     save_index(build_index(np.arange(10), unit_rows(rng, 10, 8), model_name="m", model_version="v1"), tmp_path)
     with pytest.raises(IndexMismatchError, match="v1"):
         load_index(tmp_path, "m", model_version="v2")
-    sidecar = index_paths(tmp_path, "m")[1]
+    sidecar = sidecar_path(tmp_path, "m")
     meta = json.loads(sidecar.read_text())
-    sidecar.write_text(json.dumps({**meta, "count": 11}))
-    with pytest.raises(IndexMismatchError, match="count"):
+    for field, value, message in [("count", 11, "count"), ("dim", 9, "dim"), ("format_version", 1, "format")]:
+        sidecar.write_text(json.dumps({**meta, field: value}))
+        with pytest.raises(IndexMismatchError, match=message):
+            load_index(tmp_path, "m")
+    sidecar.write_text(json.dumps({**meta, "model_name": "other"}))
+    with pytest.raises(IndexMismatchError, match="other"):
         load_index(tmp_path, "m")
     with pytest.raises(NotFoundError):
-        load_index(tmp_path, "other")
+        load_index(tmp_path, "absent")
 
 
 def test_query_of_wrong_dimension_is_refused() -> None:
@@ -79,10 +81,70 @@ def test_failed_write_leaves_the_previous_file_intact(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["x.faiss"]
 
 
-def test_index_file_is_a_faiss_idmap(tmp_path: Path) -> None:
-    save_index(
-        build_index(np.array([7, 9]), unit_rows(np.random.default_rng(3), 2, 4), model_name="m", model_version="1"),
-        tmp_path,
-    )
-    raw = faiss.read_index(str(index_paths(tmp_path, "m")[0]))
-    assert sorted(faiss.vector_to_array(faiss.downcast_index(raw).id_map).tolist()) == [7, 9]
+def test_a_new_generation_replaces_the_old_files(tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    first = build_index(np.arange(10), unit_rows(rng, 10, 8), model_name="m", model_version="1")
+    save_index(first, tmp_path)
+    old_files = set(first.meta.files)
+    second = build_index(np.arange(20), unit_rows(rng, 20, 8), model_name="m", model_version="1")
+    save_index(second, tmp_path)
+    assert {p.name for p in tmp_path.iterdir()} == {*second.meta.files, "m.json"}
+    assert not old_files & set(second.meta.files)
+    assert load_index(tmp_path, "m").meta.count == 20
+
+
+SAVE_LOOP = """
+import sys
+import numpy as np
+from pathlib import Path
+from soundalike.index.builder import BuildOptions, build_index
+from soundalike.index.track_index import save_index
+rng = np.random.default_rng(0)
+small = build_index(np.arange(1000), rng.standard_normal((1000, 64)).astype("f4"), model_name="m", model_version="1")
+big = build_index(np.arange(60000), rng.standard_normal((60000, 64)).astype("f4"), model_name="m", model_version="1",
+                  options=BuildOptions(kind="flat"))
+save_index(small, Path(sys.argv[1]))
+print("saved", flush=True)
+while True:
+    save_index(big, Path(sys.argv[1]))
+    save_index(small, Path(sys.argv[1]))
+"""
+
+
+@pytest.mark.slow
+def test_sigkill_during_save_leaves_a_loadable_index(tmp_path: Path) -> None:
+    for attempt in range(3):
+        folder = tmp_path / str(attempt)
+        child = subprocess.Popen([sys.executable, "-c", SAVE_LOOP, str(folder)], stdout=subprocess.PIPE, text=True)
+        assert child.stdout is not None and child.stdout.readline().strip() == "saved"
+        deadline = time.monotonic() + 30
+        while not any(p.name.endswith(".tmp") for p in folder.iterdir()) and time.monotonic() < deadline:
+            time.sleep(0.001)
+        time.sleep(0.01 * attempt)
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait()
+        loaded = load_index(folder, "m")
+        assert loaded.meta.count in (1000, 60000)
+        found, _ = loaded.search(np.ones(64, dtype=np.float32), 3)
+        assert (found >= 0).all()
+
+
+def test_stale_ids_are_never_returned_through_selector_or_post_filter() -> None:
+    rng = np.random.default_rng(4)
+    vectors = clustered(rng, 500, 12)
+    ids = np.arange(500, dtype=np.int64) * 3
+    index = build_index(ids, vectors, model_name="m", model_version="1")
+    before, _ = index.search(vectors[:20], 5)
+    stale = StaleSet(before[:, :2].ravel())
+    index.stale = stale
+    after, _ = index.search(vectors[:20], 5)
+    assert not np.isin(after, stale.ids).any() and (after >= 0).all()
+    scores, fetched = index.index.search(vectors[:20], 5 + len(stale))
+    filtered_scores, filtered = post_filter(scores, fetched, stale, 5, fill=-np.inf)
+    np.testing.assert_array_equal(filtered, after)
+    assert np.all(np.diff(filtered_scores, axis=1) <= 1e-6)
+
+
+def test_index_meta_replace_keeps_the_spec() -> None:
+    index = build_index(np.arange(5), unit_rows(np.random.default_rng(6), 5, 8), model_name="m", model_version="1")
+    assert replace(index.meta, count=9).spec == index.meta.spec
