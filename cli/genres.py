@@ -1,4 +1,4 @@
-"""Genre commands: list, train, predict."""
+"""Genre commands: list, train, predict, review."""
 
 from __future__ import annotations
 
@@ -27,13 +27,14 @@ def genres_list(
         as_json,
         lambda: table(
             "Genres",
-            ("track", "genre", "source", "confidence", "path"),
+            ("track", "genre", "source", "confidence", "rejected", "path"),
             [
                 [
                     r["track_id"],
                     r["genre"],
                     r["source"],
                     "" if r["confidence"] is None else f"{r['confidence']:.2f}",
+                    "rejected" if r["rejected"] else "",
                     Path(r["path"]).name,
                 ]
                 for r in rows
@@ -82,3 +83,25 @@ def genres_predict(as_json: JsonOption = False) -> None:
     with database() as session:
         count = predict_genres(session, settings.models_dir)
     emit({"predicted": count}, as_json, lambda: stderr.print(f"predicted genres for {count} tracks"))
+
+
+@genres_app.command("review")
+def genres_review(
+    track: Annotated[str, typer.Argument(help="Track id or path.")],
+    genre: Annotated[str, typer.Argument(help="Genre name.")],
+    accept: Annotated[bool, typer.Option("--accept/--reject", help="Accept or reject the genre for the track.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Record a curator decision: an accepted genre becomes a label, a rejected one is never predicted."""
+    from soundalike.embed.review import review_genre
+    from soundalike.ingest.history import resolve_track
+
+    with database() as session:
+        track_id = resolve_track(session, track, Path.cwd())
+        row = review_genre(session, track_id, genre, accept=accept)
+        data = {"track_id": track_id, "genre": row.genre.name, "source": row.source, "rejected": row.rejected}
+    emit(
+        data,
+        as_json,
+        lambda: stderr.print(f"track {track_id}: {data['genre']} {'rejected' if data['rejected'] else 'accepted'}"),
+    )

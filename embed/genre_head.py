@@ -18,6 +18,7 @@ from safetensors.torch import load_file, save_file
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from soundalike.embed.review import rejected_pairs
 from soundalike.embed.store import load_embeddings
 from soundalike.ingest.db.models import Genre, Track, TrackGenre
 from soundalike.ingest.errors import NotFoundError
@@ -40,22 +41,27 @@ class GenreHeadMeta:
     n_test: int
     accuracy: float | None
     macro_f1: float | None
+    test_fraction: float = 0.3
+    seed: int = 0
 
 
-def labelled_tracks(session: Session, model_name: str) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
-    """(track_ids, embeddings, genre, group) of tracks with a trusted genre; curator > label > tag."""
-    ids, vectors, _ = load_embeddings(session, model_name)
-    position = {int(t): n for n, t in enumerate(ids)}
+def trusted_labels(session: Session) -> dict[int, tuple[str, str]]:
+    """Track id -> (genre, group) for tracks with a trusted genre; curator > label > tag.
+
+    Rejected rows, and any genre a curator rejected for that track, are never labels. The group is the
+    album, else the artist, else the track itself, so a split never puts one album on both sides.
+    """
+    rejected = rejected_pairs(session)
     rows = session.execute(
         select(TrackGenre.track_id, TrackGenre.source, Genre.name, Track.album, Track.artist)
         .join(Genre, Genre.id == TrackGenre.genre_id)
         .join(Track, Track.id == TrackGenre.track_id)
-        .where(TrackGenre.source.in_(TRUSTED_SOURCES))
+        .where(TrackGenre.source.in_(TRUSTED_SOURCES), TrackGenre.rejected.is_(False), Track.status == "ok")
         .order_by(TrackGenre.track_id, Genre.name)
     ).all()
     best: dict[int, tuple[int, str, str]] = {}
     for row in rows:
-        if row.track_id not in position:
+        if (row.track_id, row.name) in rejected:
             continue
         rank = TRUSTED_SOURCES.index(row.source)
         if row.track_id not in best or rank < best[row.track_id][0]:
@@ -63,9 +69,17 @@ def labelled_tracks(session: Session, model_name: str) -> tuple[np.ndarray, np.n
                 f"album:{row.album}" if row.album else f"artist:{row.artist}" if row.artist else f"track:{row.track_id}"
             )
             best[row.track_id] = (rank, row.name, group)
-    chosen = sorted(best)
+    return {track_id: (genre, group) for track_id, (_, genre, group) in sorted(best.items())}
+
+
+def labelled_tracks(session: Session, model_name: str) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
+    """(track_ids, embeddings, genre, group) of embedded tracks with a trusted genre (see trusted_labels)."""
+    ids, vectors, _ = load_embeddings(session, model_name)
+    position = {int(t): n for n, t in enumerate(ids)}
+    labels = trusted_labels(session)
+    chosen = [t for t in labels if t in position]
     matrix = vectors[[position[t] for t in chosen]] if chosen else np.zeros((0, vectors.shape[1] if len(ids) else 0))
-    return np.array(chosen, dtype=np.int64), matrix, [best[t][1] for t in chosen], [best[t][2] for t in chosen]
+    return np.array(chosen, dtype=np.int64), matrix, [labels[t][0] for t in chosen], [labels[t][1] for t in chosen]
 
 
 def group_split(groups: list[str], labels: list[str], *, test_fraction: float, seed: int) -> np.ndarray:
@@ -152,7 +166,18 @@ def train_genre_head(
         temperature = fit_temperature(x[calibration] @ w + b, y[calibration])
     weights, bias = fit_softmax(x, y, len(classes), seed=seed)
     version = hashlib.blake2b(weights.tobytes() + bias.tobytes(), digest_size=4).hexdigest()
-    meta = GenreHeadMeta(version, model_name, classes, temperature, int((~test).sum()), int(test.sum()), accuracy, f1)
+    meta = GenreHeadMeta(
+        version,
+        model_name,
+        classes,
+        temperature,
+        int((~test).sum()),
+        int(test.sum()),
+        accuracy,
+        f1,
+        test_fraction,
+        seed,
+    )
     models_dir.mkdir(parents=True, exist_ok=True)
     save_file({"weights": torch.from_numpy(weights), "bias": torch.from_numpy(bias)}, str(models_dir / HEAD_FILE))
     (models_dir / META_FILE).write_text(json.dumps(asdict(meta), indent=2))
@@ -171,19 +196,26 @@ def load_genre_head(models_dir: Path) -> tuple[GenreHeadMeta, np.ndarray, np.nda
 def predict_genres(session: Session, models_dir: Path) -> int:
     """Tag every indexed track without a trusted genre (source ``predicted``); returns how many.
 
-    Label, curator and tag rows are never touched; earlier predictions are replaced.
+    Label, curator and tag rows are never touched; earlier predictions are replaced. A genre a curator
+    rejected for a track is never predicted for it (the next most likely class is taken, with its own
+    probability as confidence); a track whose every class was rejected gets no prediction.
     """
     meta, weights, bias = load_genre_head(models_dir)
     ids, vectors, _ = load_embeddings(session, meta.embedding_model)
-    trusted = set(session.scalars(select(TrackGenre.track_id).where(TrackGenre.source.in_(TRUSTED_SOURCES))))
+    trusted = set(trusted_labels(session))
+    rejected = rejected_pairs(session)
     todo = [n for n, t in enumerate(ids) if int(t) not in trusted]
     if not todo:
         return 0
     probs = probabilities(vectors[todo], weights, bias, meta.temperature)
     todo_ids = [int(ids[n]) for n in todo]
     session.execute(delete(TrackGenre).where(TrackGenre.source == "predicted", TrackGenre.track_id.in_(todo_ids)))
+    count = 0
     for track_id, p in zip(todo_ids, probs, strict=True):
-        best = int(p.argmax())
+        allowed = [c for c in np.argsort(-p) if (track_id, meta.classes[c]) not in rejected]
+        if not allowed:
+            continue
+        best = int(allowed[0])
         set_track_genre(
             session,
             track_id,
@@ -192,4 +224,26 @@ def predict_genres(session: Session, models_dir: Path) -> int:
             confidence=float(p[best]),
             model_version=meta.version,
         )
-    return len(todo_ids)
+        count += 1
+    return count
+
+
+def held_out_predictions(
+    session: Session, models_dir: Path
+) -> tuple[GenreHeadMeta, np.ndarray, np.ndarray, np.ndarray]:
+    """(meta, held-out track ids, true class indices, probabilities) on the saved head's group split.
+
+    The head is refitted on the training side of the split it was evaluated on, so the held-out tracks
+    were never seen in fitting.
+    """
+    meta, _, _ = load_genre_head(models_dir)
+    ids, x, genres, groups = labelled_tracks(session, meta.embedding_model)
+    keep = [n for n, g in enumerate(genres) if g in meta.classes]
+    ids, x = ids[keep], x[keep]
+    genres, groups = [genres[n] for n in keep], [groups[n] for n in keep]
+    y = np.array([meta.classes.index(g) for g in genres], dtype=np.int64)
+    test = group_split(groups, genres, test_fraction=meta.test_fraction, seed=meta.seed)
+    if not test.any() or test.all():
+        raise NotFoundError("no held-out groups: label tracks of more albums or artists per genre")
+    weights, bias = fit_softmax(x[~test], y[~test], len(meta.classes), seed=meta.seed)
+    return meta, ids[test], y[test], probabilities(x[test], weights, bias, meta.temperature)

@@ -7,12 +7,16 @@ from pathlib import Path
 from typing import Protocol
 
 import numpy as np
+import torch
 from sqlalchemy.orm import Session
 
-from soundalike.embed import mfcc_embedding, musicnn_encoder
+from soundalike.embed import mfcc_embedding, musicnn_encoder, trained_cnn
+from soundalike.embed.patch_embeddings import excerpt_means, patch_embeddings
 from soundalike.ingest.audio import load
 from soundalike.ingest.device import resolve_device
+from soundalike.ingest.errors import DecodeError
 from soundalike.ingest.features import mfcc_stats_vector
+from soundalike.ingest.logmel import SAMPLE_RATE, musicnn_logmel, patches
 from soundalike.ingest.settings import Settings
 
 
@@ -27,6 +31,10 @@ class EmbeddingModel(Protocol):
 
     def embed_file(self, path: Path) -> np.ndarray:
         """Embedding of an audio file outside the catalogue."""
+        ...
+
+    def embed_excerpts(self, path: Path, n: int) -> np.ndarray:
+        """(n, d) unit-norm embeddings of ``n`` consecutive, disjoint excerpts of the file."""
         ...
 
 
@@ -49,6 +57,16 @@ class MfccStatsModel:
         features = mfcc_stats_vector(y=audio.samples, sr=audio.sample_rate)
         standardiser = mfcc_embedding.load_standardiser(self.settings.models_dir)
         return mfcc_embedding.embed_features(features, standardiser)[0]
+
+    def embed_excerpts(self, path: Path, n: int) -> np.ndarray:
+        """MFCC statistics of each excerpt, standardised with the catalogue's parameters."""
+        audio = load(path, sr=self.settings.sample_rate, max_bytes=self.settings.max_file_bytes)
+        if audio.samples.size < n * audio.sample_rate:
+            raise DecodeError(f"{path} is too short for {n} excerpts of at least 1 s")
+        features = np.stack(
+            [mfcc_stats_vector(y=part, sr=audio.sample_rate) for part in np.array_split(audio.samples, n)]
+        )
+        return mfcc_embedding.embed_features(features, mfcc_embedding.load_standardiser(self.settings.models_dir))
 
 
 class MusicnnModel:
@@ -76,9 +94,50 @@ class MusicnnModel:
         """MusiCNN embedding of the file."""
         return self.encoder.encode_file(path, max_bytes=self.settings.max_file_bytes)[0]
 
+    def embed_excerpts(self, path: Path, n: int) -> np.ndarray:
+        """Mean penultimate features over the 3 s patches of each excerpt."""
+        audio = load(path, sr=SAMPLE_RATE, max_bytes=self.settings.max_file_bytes)
+        return excerpt_means(patch_embeddings(self.encoder.model, patches(musicnn_logmel(y=audio.samples))), n)
+
+
+class TrainedCnnModel:
+    """The CNN trained on the catalogue's labelled tracks (``soundalike train cnn``)."""
+
+    name = trained_cnn.MODEL_NAME
+
+    def __init__(self, settings: Settings) -> None:
+        """The checkpoint is loaded on first use from the models folder."""
+        self.settings = settings
+        self._loaded: tuple[trained_cnn.CnnMeta, torch.nn.Module] | None = None
+
+    @property
+    def loaded(self) -> tuple[trained_cnn.CnnMeta, torch.nn.Module]:
+        """(metadata, network in eval mode)."""
+        if self._loaded is None:
+            self._loaded = trained_cnn.load_trained_cnn(self.settings.models_dir)
+        return self._loaded
+
+    def _crops(self, path: Path) -> np.ndarray:
+        meta, model = self.loaded
+        return trained_cnn.crop_embeddings(model, trained_cnn.decode_logmel(path, self.settings), meta.crop_frames)
+
+    def refresh(self, session: Session, *, on_track: Callable[[], None] | None = None) -> tuple[int, str]:
+        """Embed the tracks without an embedding of the current checkpoint."""
+        return trained_cnn.refresh_embeddings(session, self.settings, on_track=on_track)
+
+    def embed_file(self, path: Path) -> np.ndarray:
+        """Trained-CNN embedding of the file."""
+        return trained_cnn.track_vector(self._crops(path))
+
+    def embed_excerpts(self, path: Path, n: int) -> np.ndarray:
+        """Mean crop embeddings of each excerpt."""
+        return excerpt_means(self._crops(path), n)
+
 
 def embedding_model(settings: Settings) -> EmbeddingModel:
     """The embedding model named by ``settings.embedding_model``."""
     if settings.embedding_model == mfcc_embedding.MODEL_NAME:
         return MfccStatsModel(settings)
+    if settings.embedding_model == trained_cnn.MODEL_NAME:
+        return TrainedCnnModel(settings)
     return MusicnnModel(settings)

@@ -1,0 +1,76 @@
+"""Evaluation commands: genre tagging on held-out tracks, retrieval on the catalogue."""
+
+from __future__ import annotations
+
+from typing import Annotated, cast
+
+import typer
+
+from soundalike.cli.app import app
+from soundalike.cli.output import JsonOption, State, database, emit, fmt, progress_bar, stderr, table
+
+eval_app = typer.Typer(no_args_is_help=True, help="Evaluate genre tagging and retrieval; write reports and plots.")
+app.add_typer(eval_app, name="eval")
+
+
+@eval_app.command("genres")
+def eval_genres(as_json: JsonOption = False) -> None:
+    """Score the trained genre head on its held-out albums/artists: accuracy, macro-F1, per class."""
+    from soundalike.embed.reports import genre_report
+
+    settings = State.settings()
+    with database() as session:
+        report = genre_report(session, settings)
+
+    def render() -> None:
+        table(
+            f"Genre head {report['model_version']} (held-out)",
+            ("tracks", "accuracy", "macro F1"),
+            [[report["n"], fmt(report["accuracy"]), fmt(report["macro_f1"])]],
+        )
+        rows = cast(list[dict[str, object]], report["per_class"])
+        table(
+            "Per genre",
+            ("genre", "precision", "recall", "F1", "support"),
+            [[r["genre"], fmt(r["precision"]), fmt(r["recall"]), fmt(r["f1"]), r["support"]] for r in rows],
+        )
+        stderr.print(f"confusion matrix: {report['confusion_png']}\nreport: {report['report']}")
+
+    emit(report, as_json, render)
+
+
+@eval_app.command("retrieval")
+def eval_retrieval(
+    excerpts: Annotated[int, typer.Option(min=2, help="Excerpts embedded per track.")] = 3,
+    limit: Annotated[int | None, typer.Option(min=2, help="Evaluate at most this many tracks.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Do excerpts of one track find each other? Recall@1/@10, mAP, same-album precision@10."""
+    from soundalike.embed.models import embedding_model
+    from soundalike.embed.reports import retrieval_report
+
+    settings = State.settings()
+    model = embedding_model(settings)
+    with database() as session, progress_bar("embedding excerpts", transient=as_json) as (set_total, advance):
+        if limit is not None:
+            set_total(limit)
+        report = retrieval_report(session, settings, model, excerpts=excerpts, limit=limit, on_track=advance)
+
+    def render() -> None:
+        table(
+            f"Retrieval with {report['model_name']}",
+            ("tracks", "skipped", "recall@1", "recall@10", "mAP", "album P@10"),
+            [
+                [
+                    report["tracks"],
+                    report["skipped"],
+                    fmt(report["recall@1"]),
+                    fmt(report["recall@10"]),
+                    fmt(report["map"]),
+                    fmt(report["album_precision@10"]),
+                ]
+            ],
+        )
+        stderr.print(f"embedding map: {report['embedding_map_png']}\nreport: {report['report']}")
+
+    emit(report, as_json, render)

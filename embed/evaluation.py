@@ -1,0 +1,102 @@
+"""Evaluation in the mir_eval shape: ``validate_*`` raises on malformed input, ``evaluate_*`` returns scores.
+
+Genre tagging is scored on held-out tracks (accuracy, macro-F1, per-class precision/recall/F1, confusion
+matrix); retrieval is scored on excerpts (other excerpts of the same track are the relevant items:
+recall@k, mean average precision) and on whole tracks (same-album precision@k).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from soundalike.ingest.errors import InputError
+
+
+def validate_classification(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> None:
+    """Raise InputError unless both are equal-length, non-empty 1-d class indices in ``[0, n_classes)``."""
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    if y_true.ndim != 1 or y_pred.ndim != 1 or y_true.shape != y_pred.shape:
+        raise InputError(f"need equal-length 1-d labels, got shapes {y_true.shape} and {y_pred.shape}")
+    if y_true.size == 0:
+        raise InputError("no items to evaluate")
+    for name, values in (("reference", y_true), ("estimate", y_pred)):
+        if not np.issubdtype(values.dtype, np.integer) or values.min() < 0 or values.max() >= n_classes:
+            raise InputError(f"{name} labels must be class indices in [0, {n_classes}), got {values[:5]}...")
+
+
+def evaluate_classification(y_true: np.ndarray, y_pred: np.ndarray, classes: list[str]) -> dict[str, object]:
+    """Accuracy, macro-F1 (over classes present in the reference), per-class scores and confusion matrix."""
+    validate_classification(y_true, y_pred, len(classes))
+    confusion = np.zeros((len(classes), len(classes)), dtype=np.int64)
+    np.add.at(confusion, (y_true, y_pred), 1)
+    per_class: list[dict[str, object]] = []
+    f1_present: list[float] = []
+    for c, name in enumerate(classes):
+        tp = int(confusion[c, c])
+        support, predicted = int(confusion[c].sum()), int(confusion[:, c].sum())
+        precision = tp / predicted if predicted else 0.0
+        recall = tp / support if support else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if tp else 0.0
+        per_class.append({"genre": name, "precision": precision, "recall": recall, "f1": f1, "support": support})
+        if support:
+            f1_present.append(f1)
+    return {
+        "n": int(y_true.size),
+        "accuracy": float(np.mean(y_true == y_pred)),
+        "macro_f1": float(np.mean(f1_present)),
+        "per_class": per_class,
+        "classes": list(classes),
+        "confusion": confusion.tolist(),
+    }
+
+
+def validate_retrieval(vectors: np.ndarray, items: np.ndarray) -> None:
+    """Raise InputError unless ``vectors`` is a finite (n, d) matrix with one item id per row, n >= 2."""
+    vectors, items = np.asarray(vectors), np.asarray(items)
+    if vectors.ndim != 2 or items.ndim != 1 or len(vectors) != len(items):
+        raise InputError(f"need an (n, d) matrix and n item ids, got {vectors.shape} and {items.shape}")
+    if len(vectors) < 2:
+        raise InputError(f"need at least 2 vectors to rank, got {len(vectors)}")
+    if not np.all(np.isfinite(vectors)):
+        raise InputError("vectors contain NaN or infinity")
+
+
+def _cosine_ranking(vectors: np.ndarray) -> np.ndarray:
+    """For each row, the other rows ordered by decreasing cosine similarity (self excluded)."""
+    unit = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    scores = unit @ unit.T
+    np.fill_diagonal(scores, -np.inf)
+    return np.argsort(-scores, axis=1, kind="stable")[:, :-1]
+
+
+def evaluate_retrieval(vectors: np.ndarray, items: np.ndarray, *, ks: tuple[int, ...] = (1, 10)) -> dict[str, float]:
+    """Recall@k (a relevant item in the top k) and mAP, querying with each row that has a relevant item."""
+    validate_retrieval(vectors, items)
+    items = np.asarray(items)
+    ranking = _cosine_ranking(np.asarray(vectors, dtype=np.float64))
+    relevant = items[ranking] == items[:, None]
+    queries = relevant.any(axis=1)
+    if not queries.any():
+        raise InputError("no item has a second vector: nothing is relevant to any query")
+    relevant = relevant[queries]
+    hits = np.cumsum(relevant, axis=1)
+    precision_at_hit = np.where(relevant, hits / np.arange(1, relevant.shape[1] + 1), 0.0)
+    scores = {f"recall@{k}": float(relevant[:, :k].any(axis=1).mean()) for k in ks}
+    scores["map"] = float((precision_at_hit.sum(axis=1) / relevant.sum(axis=1)).mean())
+    scores["n_queries"] = int(queries.sum())
+    return scores
+
+
+def group_precision(vectors: np.ndarray, groups: list[str | None], *, k: int = 10) -> float | None:
+    """Mean share of same-group tracks among each track's k nearest others (tracks whose group has >= 2).
+
+    ``k`` shrinks to the number of other tracks; None when no group has two tracks.
+    """
+    validate_retrieval(vectors, np.arange(len(groups)))
+    ranking = _cosine_ranking(np.asarray(vectors, dtype=np.float64))[:, : min(k, len(groups) - 1)]
+    labels = np.array([g if g else f"\0{n}" for n, g in enumerate(groups)], dtype=object)
+    counts = {g: int(np.sum(labels == g)) for g in set(labels)}
+    queries = [n for n, g in enumerate(labels) if counts[g] >= 2]
+    if not queries:
+        return None
+    return float(np.mean([np.mean(labels[ranking[n]] == labels[n]) for n in queries]))

@@ -1,0 +1,38 @@
+"""Per-patch embeddings of a network over log-mel patches, and their pooling into excerpts."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from soundalike.embed.musicnn import MusiCNN
+from soundalike.ingest.errors import DecodeError
+
+BATCH_PATCHES = 32
+
+
+def patch_embeddings(model: MusiCNN, logmel_patches: np.ndarray, *, pooled: bool = False) -> np.ndarray:
+    """(n, d) MusiCNN features of (n, frames, 96) patches: penultimate (200) or pooled mid-level (1506)."""
+    device = next(model.parameters()).device
+    outputs = []
+    with torch.inference_mode():
+        for start in range(0, len(logmel_patches), BATCH_PATCHES):
+            batch = torch.from_numpy(np.ascontiguousarray(logmel_patches[start : start + BATCH_PATCHES]))
+            out = model(batch.to(device))
+            outputs.append((out.pooled if pooled else out.penultimate).float().cpu().numpy())
+    width = 1506 if pooled else 200
+    return np.concatenate(outputs) if outputs else np.zeros((0, width), dtype=np.float32)
+
+
+def unit_rows(matrix: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit L2 norm, float32."""
+    return (matrix / np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)).astype(np.float32)
+
+
+def excerpt_means(per_patch: np.ndarray, n: int) -> np.ndarray:
+    """(n, d) unit-norm means of ``n`` consecutive, disjoint runs of patches; DecodeError if too few."""
+    if n < 1:
+        raise ValueError(f"n must be at least 1, got {n}")
+    if len(per_patch) < n:
+        raise DecodeError(f"{len(per_patch)} patches cannot make {n} excerpts")
+    return unit_rows(np.stack([part.mean(axis=0) for part in np.array_split(per_patch, n)]))

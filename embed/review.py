@@ -1,0 +1,40 @@
+"""Curator review of genres: accept or reject a genre for a track (source ``curator``).
+
+An accepted curator genre is a training label; a rejected one is never trained on nor predicted for
+that track again.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from soundalike.ingest.db.models import Genre, TrackGenre
+from soundalike.ingest.repository import get_or_create_genre, get_track, set_track_genre
+
+
+def review_genre(session: Session, track_id: int, genre: str, *, accept: bool) -> TrackGenre:
+    """Record a curator decision; a rejection also drops the prediction of that genre for the track."""
+    get_track(session, track_id)
+    row = set_track_genre(session, track_id, genre, source="curator", confidence=1.0)
+    row.rejected = not accept
+    if not accept:
+        session.execute(
+            delete(TrackGenre).where(
+                TrackGenre.track_id == track_id,
+                TrackGenre.genre_id == get_or_create_genre(session, genre).id,
+                TrackGenre.source == "predicted",
+            )
+        )
+    session.flush()
+    return row
+
+
+def rejected_pairs(session: Session) -> set[tuple[int, str]]:
+    """(track id, genre name) pairs a curator rejected."""
+    rows = session.execute(
+        select(TrackGenre.track_id, Genre.name)
+        .join(Genre, Genre.id == TrackGenre.genre_id)
+        .where(TrackGenre.source == "curator", TrackGenre.rejected.is_(True))
+    )
+    return {(int(r.track_id), str(r.name)) for r in rows}

@@ -1,0 +1,106 @@
+"""Evaluation scores: validate raises on malformed input, evaluate matches hand-computed values."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from soundalike.embed.evaluation import (
+    evaluate_classification,
+    evaluate_retrieval,
+    group_precision,
+    validate_classification,
+    validate_retrieval,
+)
+from soundalike.embed.plots import confusion_png, curves_png, embedding_map_png
+from soundalike.ingest.errors import InputError
+
+
+def test_classification_scores_match_hand_computed_values() -> None:
+    y_true = np.array([0, 0, 0, 1, 1, 2])
+    y_pred = np.array([0, 0, 1, 1, 2, 2])
+    scores = evaluate_classification(y_true, y_pred, ["a", "b", "c"])
+    assert scores["accuracy"] == pytest.approx(4 / 6)
+    per = {r["genre"]: r for r in scores["per_class"]}  # type: ignore[union-attr]
+    assert per["a"]["precision"] == 1.0 and per["a"]["recall"] == pytest.approx(2 / 3)
+    assert per["b"]["precision"] == 0.5 and per["b"]["recall"] == 0.5
+    assert per["c"]["precision"] == 0.5 and per["c"]["recall"] == 1.0
+    f1 = [0.8, 0.5, 2 / 3]
+    assert scores["macro_f1"] == pytest.approx(np.mean(f1))
+    assert scores["confusion"] == [[2, 1, 0], [0, 1, 1], [0, 0, 1]]
+
+
+@pytest.mark.parametrize(
+    ("y_true", "y_pred"),
+    [
+        (np.array([0, 1]), np.array([0])),
+        (np.array([], dtype=int), np.array([], dtype=int)),
+        (np.array([0, 3]), np.array([0, 1])),
+        (np.array([0.0, 1.0]), np.array([0, 1])),
+        (np.array([[0, 1]]), np.array([[0, 1]])),
+    ],
+)
+def test_validate_classification_rejects_malformed_labels(y_true: np.ndarray, y_pred: np.ndarray) -> None:
+    with pytest.raises(InputError):
+        validate_classification(y_true, y_pred, 3)
+
+
+def test_retrieval_perfect_and_reversed_rankings() -> None:
+    items = np.array([0, 0, 1, 1, 2, 2])
+    clustered = np.repeat(np.eye(3), 2, axis=0) + 0.01 * np.arange(6)[:, None]
+    perfect = evaluate_retrieval(clustered, items)
+    assert perfect["recall@1"] == 1.0 and perfect["map"] == 1.0 and perfect["n_queries"] == 6
+    shuffled = np.repeat(np.eye(3), 2, axis=0)[[0, 2, 4, 1, 3, 5]]
+    worst = evaluate_retrieval(shuffled, items)
+    assert worst["recall@1"] == 0.0
+    assert worst["map"] < 0.5
+
+
+def test_retrieval_map_of_a_known_ranking() -> None:
+    # the query's relevant item comes second of three for every query: AP = 1/2
+    vectors = np.array([[1.0, 0.0], [0.0, 1.0], [0.9, 0.1]])
+    items = np.array([0, 0, 1])
+    scores = evaluate_retrieval(vectors, items, ks=(1, 2))
+    assert scores["n_queries"] == 2
+    assert scores["recall@1"] == 0.0 and scores["recall@2"] == 1.0
+    assert scores["map"] == pytest.approx((1 / 2 + 1 / 2) / 2)
+
+
+@pytest.mark.parametrize(
+    ("vectors", "items"),
+    [
+        (np.zeros((3, 2)), np.zeros(2)),
+        (np.zeros((1, 2)), np.zeros(1)),
+        (np.array([[np.nan, 0.0], [1.0, 0.0]]), np.zeros(2)),
+        (np.zeros(4), np.zeros(4)),
+    ],
+)
+def test_validate_retrieval_rejects_malformed_input(vectors: np.ndarray, items: np.ndarray) -> None:
+    with pytest.raises(InputError):
+        validate_retrieval(vectors, items)
+
+
+def test_retrieval_without_any_relevant_pair_is_an_error() -> None:
+    with pytest.raises(InputError, match="relevant"):
+        evaluate_retrieval(np.eye(3), np.arange(3))
+
+
+def test_group_precision_counts_same_album_neighbours() -> None:
+    vectors = np.array([[1.0, 0.0], [0.99, 0.1], [0.0, 1.0], [0.1, 0.99], [0.7, 0.7]])
+    albums: list[str | None] = ["x", "x", "y", "y", None]
+    assert group_precision(vectors, albums, k=1) == 1.0
+    assert group_precision(vectors, albums, k=10) == pytest.approx(0.25)
+    assert group_precision(vectors, [None, None, None, None, None]) is None
+
+
+def test_plots_are_written_and_non_empty(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    written = [
+        confusion_png(np.array([[3, 1], [0, 4]]), ["a", "b"], tmp_path / "c.png"),
+        embedding_map_png(rng.standard_normal((20, 5)), ["a", "b"] * 10, tmp_path / "deep" / "m.png"),
+        curves_png({"train_loss": [1.0, 0.5], "val_loss": [1.1, 0.7], "val_accuracy": [0.4, 0.8]}, tmp_path / "t.png"),
+    ]
+    for path in written:
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 5000
