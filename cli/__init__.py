@@ -8,9 +8,14 @@ import sys
 # Importing a command module registers its commands on the app.
 import soundalike.cli.catalogue
 import soundalike.cli.demo
+import soundalike.cli.evaluate
 import soundalike.cli.genres
 import soundalike.cli.index
-import soundalike.cli.recommend  # noqa: F401
+import soundalike.cli.playlist
+import soundalike.cli.recommend
+import soundalike.cli.schedule
+import soundalike.cli.serve  # noqa: F401
+import soundalike.cli.train  # noqa: F401
 from soundalike.cli.app import app
 from soundalike.cli.output import stderr
 from soundalike.ingest.errors import SoundalikeError

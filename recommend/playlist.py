@@ -1,42 +1,184 @@
-"""Personalised playlists from listening history."""
+"""Personalised playlists: recency-weighted multi-interest profile, MMR, artist cap, cold start for thin history."""
 
 from __future__ import annotations
 
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+
 import numpy as np
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from soundalike.embed.store import track_embeddings
-from soundalike.index.track_index import TrackIndex
-from soundalike.ingest.db.models import ListeningEvent
-from soundalike.ingest.errors import NotFoundError
+from soundalike.ingest.errors import InputError
 from soundalike.ingest.repository import get_user
-from soundalike.recommend.ranking import top_k, unit
-from soundalike.recommend.results import Result, describe
+from soundalike.recommend.candidates import gather, pool_size
+from soundalike.recommend.catalogue import duplicate_targets, popular_tracks, track_facts, user_events
+from soundalike.recommend.filters import Filters
+from soundalike.recommend.profile import Interest, interests, play_weights
+from soundalike.recommend.ranking import Candidate, SearchIndex, select, unit_rows
+from soundalike.recommend.results import Result, explain, result_of
+
+MAX_PROFILE_TRACKS = 500
+MIN_INTEREST_SHARE = 0.2
 
 
-def history_profile(played: dict[int, np.ndarray], plays: dict[int, int]) -> np.ndarray:
-    """Unit-norm mean of played tracks' embeddings, weighted by play count."""
-    if not played:
-        raise ValueError("no played tracks with embeddings")
-    weights = np.array([plays[tid] for tid in played], dtype=np.float32)
-    matrix = np.stack(list(played.values()))
-    return unit((weights[:, None] * matrix).sum(axis=0) / weights.sum())
+@dataclass(frozen=True)
+class PlaylistOptions:
+    """Playlist shape: length, recency half-life, MMR diversity, artist cap, skips, interests and cold start."""
+
+    n: int = 20
+    half_life_days: float = 30.0
+    diversity: float = 0.3
+    artist_cap: int | None = 2
+    include_heard: bool = False
+    max_interests: int = 3
+    skip_penalty: float = 0.3
+    min_history: int = 3
+    filters: Filters = Filters()
+
+    def __post_init__(self) -> None:
+        """Refuse values that cannot make a playlist."""
+        if self.n < 1:
+            raise InputError(f"playlist length must be >= 1, got {self.n}")
+        if self.half_life_days <= 0:
+            raise InputError(f"half-life must be > 0 days, got {self.half_life_days}")
+        if not 0.0 <= self.diversity <= 1.0:
+            raise InputError(f"diversity must be within [0, 1], got {self.diversity}")
 
 
-def recommend_for_user(session: Session, index: TrackIndex, user_name: str, n: int) -> list[Result]:
-    """``n`` unheard tracks closest to the user's listening profile (skipped plays not counted)."""
+@dataclass
+class Playlist:
+    """A user's playlist and how it was made (``personalised``, ``cold_start_genre``, ``cold_start_popularity``)."""
+
+    user: str
+    strategy: str
+    results: list[Result]
+    interests: list[dict[str, object]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON-ready form."""
+        return {
+            "user": self.user,
+            "strategy": self.strategy,
+            "interests": self.interests,
+            "results": [r.as_dict() for r in self.results],
+        }
+
+
+def playlist_for_user(
+    session: Session, index: SearchIndex, user_name: str, options: PlaylistOptions | None = None
+) -> Playlist:
+    """The user's playlist: personalised when enough history has embeddings, cold start otherwise."""
     user = get_user(session, user_name)
-    events = session.execute(
-        select(ListeningEvent.track_id, ListeningEvent.skipped).where(ListeningEvent.user_id == user.id)
-    ).all()
-    heard = {e.track_id for e in events}
-    plays: dict[int, int] = {}
-    for event in events:
-        if not event.skipped:
-            plays[event.track_id] = plays.get(event.track_id, 0) + 1
-    played = track_embeddings(session, index.meta.model_name, list(plays))
-    if not played:
-        raise NotFoundError(f"user {user_name!r} has no completed plays of indexed tracks")
-    profile = history_profile(played, plays)
-    return describe(session, top_k(index, profile, n, exclude=heard))
+    return playlist_from_events(session, index, user.name, user_events(session, user.id), options)
+
+
+def playlist_from_events(
+    session: Session,
+    index: SearchIndex,
+    user: str,
+    events: list[tuple[int, datetime, bool]],
+    options: PlaylistOptions | None = None,
+) -> Playlist:
+    """The playlist for a history given as (track_id, played_at, skipped) plays."""
+    options = options or PlaylistOptions()
+    positive, negative = play_weights(events, half_life_days=options.half_life_days)
+    heard = set() if options.include_heard else {t for t, _, _ in events}
+    profile_ids = sorted(positive, key=lambda t: -positive[t])[:MAX_PROFILE_TRACKS]
+    vectors = track_embeddings(session, index.meta.model_name, profile_ids + list(negative))
+    played = [t for t in profile_ids if t in vectors]
+    if len(played) < options.min_history:
+        return cold_start(session, user, positive, heard, options)
+    skipped = [t for t in negative if t in vectors]
+    found = interests(
+        played,
+        np.stack([vectors[t] for t in played]),
+        np.array([positive[t] for t in played]),
+        np.stack([vectors[t] for t in skipped]) if skipped else np.zeros((0, 0), np.float32),
+        np.array([negative[t] for t in skipped]),
+        max_k=options.max_interests,
+        skip_penalty=options.skip_penalty,
+    )
+    results = rank_for_interests(session, index, found, vectors, heard, options)
+    summary = [{"cluster": c, "weight": round(i.weight, 4), "tracks": len(i.members)} for c, i in enumerate(found)]
+    return Playlist(user, "personalised", results, summary)
+
+
+def rank_for_interests(
+    session: Session,
+    index: SearchIndex,
+    found: list[Interest],
+    history: dict[int, np.ndarray],
+    heard: set[int],
+    options: PlaylistOptions,
+) -> list[Result]:
+    """Candidates near each interest, ranked by MMR with the interests interleaved by their share."""
+    queries = np.stack([i.vector for i in found])
+    taken = heard | duplicate_targets(session, heard)
+    want, pool = 3 * options.n, pool_size(options.n, options.filters) + len(heard)
+    while True:
+        gathered = gather(session, index, queries, want=want, pool=pool, filters=options.filters, taken=taken)
+        sims = gathered.vectors @ queries.T
+        candidates = [
+            Candidate(t, float(sims[i].max()), int(sims[i].argmax()), gathered.facts[t].artist,
+                      gathered.facts[t].canonical)
+            for i, t in enumerate(gathered.ids)
+        ]  # fmt: skip
+        picked = select(
+            candidates,
+            gathered.vectors,
+            options.n,
+            diversity=options.diversity,
+            artist_cap=options.artist_cap,
+            group_weights=[max(i.weight, MIN_INTEREST_SHARE) for i in found],
+            taken=taken,
+        )
+        if len(picked) >= options.n or gathered.exhausted:
+            break
+        want, pool = want * 4, pool * 4
+    member_vectors = [unit_rows(np.stack([history[m] for m in i.members])) for i in found]
+    anchors: list[tuple[int, float]] = []
+    for p in picked:
+        group = candidates[p].group
+        member_sims = member_vectors[group] @ gathered.vectors[p]
+        best = int(np.argmax(member_sims))
+        anchors.append((found[group].members[best], float(member_sims[best])))
+    anchor_facts = track_facts(session, {a for a, _ in anchors})
+    results = []
+    for p, (anchor, similarity) in zip(picked, anchors, strict=True):
+        c = candidates[p]
+        facts = gathered.facts[c.track_id]
+        why = explain("close to your history track", facts, anchor_facts.get(anchor), similarity, cluster=c.group)
+        results.append(result_of(facts, c.relevance, why))
+    return results
+
+
+def cold_start(
+    session: Session, user: str, positive: dict[int, float], heard: set[int], options: PlaylistOptions
+) -> Playlist:
+    """Too little history: the most played tracks in the user's genres, else the most played tracks overall."""
+    played = track_facts(session, positive)
+    genres = Counter(g for f in played.values() for g in f.genres)
+    liked = [g for g, _ in genres.most_common(3)]
+    pool = pool_size(options.n, options.filters)
+    strategy = "cold_start_genre"
+    ranked = popular_tracks(session, pool, genres=liked, exclude=heard) if liked else []
+    if len(ranked) < options.n:
+        strategy = "cold_start_popularity" if not ranked else strategy
+        seen = {t for t, _ in ranked}
+        ranked += [r for r in popular_tracks(session, pool, exclude=heard) if r[0] not in seen]
+    facts = track_facts(session, [t for t, _ in ranked])
+    top = max((n for _, n in ranked), default=0) or 1
+    kept = [(t, n) for t, n in ranked if t in facts and options.filters.accepts(facts[t])]
+    candidates = [Candidate(t, n / top, 0, facts[t].artist, facts[t].canonical) for t, n in kept]
+    picked = select(candidates, np.zeros((len(candidates), 1)), options.n, artist_cap=options.artist_cap, taken=heard)
+    basis = "popular in " + ", ".join(liked) if strategy == "cold_start_genre" else "popular with all listeners"
+    chosen = [candidates[p] for p in picked]
+    results = [result_of(facts[c.track_id], c.relevance, explain(basis, facts[c.track_id], None, None)) for c in chosen]
+    return Playlist(user, strategy, results)
+
+
+def recommend_for_user(session: Session, index: SearchIndex, user_name: str, n: int) -> list[Result]:
+    """The results of ``playlist_for_user`` with default options and length ``n``."""
+    return playlist_for_user(session, index, user_name, PlaylistOptions(n=n)).results

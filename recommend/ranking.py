@@ -1,24 +1,138 @@
-"""Pure ranking helpers over index search results."""
+"""Pure ranking over index results: candidate search, MMR with interleaved interests, caps and de-duplication."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
-from soundalike.index.track_index import TrackIndex
+from soundalike.index.track_index import IndexMeta
+
+NEAR_DUPLICATE_COSINE = 0.995
 
 
-def top_k(index: TrackIndex, query: np.ndarray, k: int, *, exclude: Collection[int] = ()) -> list[tuple[int, float]]:
-    """The ``k`` best (track_id, score) for one query vector, skipping ``exclude`` ids."""
-    if k < 1:
-        raise ValueError(f"k must be >= 1, got {k}")
-    ids, scores = index.search(query, k + len(exclude))
-    ranked = [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0 and int(i) not in exclude]
-    return ranked[:k]
+class SearchIndex(Protocol):
+    """What ranking needs from an index: cosine top-k by track id, and its metadata."""
+
+    @property
+    def meta(self) -> IndexMeta:
+        """Model name, dimension and size of the indexed vectors."""
+        ...
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Top-``k`` (track_ids, scores) per query row, best first; missing slots have id -1."""
+        ...
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One track that may be recommended: its relevance, the interest it serves, its artist and audio group."""
+
+    track_id: int
+    relevance: float
+    group: int = 0
+    artist: str | None = None
+    canonical: int | None = None
 
 
 def unit(vector: np.ndarray) -> np.ndarray:
     """The vector scaled to unit L2 norm (zero stays zero)."""
     norm = float(np.linalg.norm(vector))
     return (vector / norm).astype(np.float32) if norm > 0 else vector.astype(np.float32)
+
+
+def unit_rows(matrix: np.ndarray) -> np.ndarray:
+    """Each row scaled to unit L2 norm (zero rows stay zero)."""
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    return (matrix / np.where(norms > 0, norms, 1.0)).astype(np.float32)
+
+
+def weighted_round_robin(weights: Sequence[float]) -> list[int]:
+    """One cycle of smooth weighted round-robin over group indices: heavier groups come more often, in no long runs."""
+    if not weights:
+        return []
+    w = np.maximum(np.asarray(weights, dtype=np.float64), 1e-9)
+    current = np.zeros_like(w)
+    order = []
+    for _ in range(8 * len(w)):
+        current += w
+        pick = int(np.argmax(current))
+        current[pick] -= w.sum()
+        order.append(pick)
+    return order
+
+
+def select(
+    candidates: Sequence[Candidate],
+    vectors: np.ndarray,
+    n: int,
+    *,
+    diversity: float = 0.0,
+    artist_cap: int | None = None,
+    group_weights: Sequence[float] | None = None,
+    duplicate_cosine: float = NEAR_DUPLICATE_COSINE,
+    taken: Collection[int] = (),
+) -> list[int]:
+    """Greedy maximal-marginal-relevance pick of ``n`` candidate positions.
+
+    Each step serves the next group in weighted round-robin order (interests interleave) and takes the
+    candidate of that group maximising ``(1 - diversity) * relevance - diversity * max_sim_to_picked``.
+    A track whose canonical audio (``duplicate_of_id``) is already picked or in ``taken``, or whose vector is
+    within ``duplicate_cosine`` of a picked one, counts once; no artist appears more than ``artist_cap`` times.
+    """
+    if n < 1:
+        raise ValueError(f"n must be >= 1, got {n}")
+    if not 0.0 <= diversity <= 1.0:
+        raise ValueError(f"diversity must be within [0, 1], got {diversity}")
+    if artist_cap is not None and artist_cap < 1:
+        raise ValueError(f"artist_cap must be >= 1, got {artist_cap}")
+    if len(candidates) != len(vectors):
+        raise ValueError(f"{len(candidates)} candidates for {len(vectors)} vectors")
+    if not candidates:
+        return []
+    groups = np.array([c.group for c in candidates])
+    n_groups = int(groups.max()) + 1
+    weights = list(group_weights) if group_weights is not None else [1.0] * n_groups
+    order = weighted_round_robin(weights) or [0]
+    scheduled = np.isin(groups, sorted(set(order)))
+    relevance = np.array([c.relevance for c in candidates], dtype=np.float64)
+    max_sim = np.full(len(candidates), -1.0)
+    alive = np.ones(len(candidates), dtype=bool)
+    seen_canonical = set(taken)
+    artist_count: dict[str, int] = {}
+    picked: list[int] = []
+    step = 0
+    while len(picked) < n and alive.any():
+        group = order[step % len(order)]
+        step += 1
+        in_group = alive & (groups == group)
+        if not in_group.any():
+            if (alive & scheduled).any():
+                continue
+            in_group = alive
+        score = (1.0 - diversity) * relevance - diversity * (max_sim if picked else 0.0)
+        best = int(np.argmax(np.where(in_group, score, -np.inf)))
+        alive[best] = False
+        chosen = candidates[best]
+        canonical = chosen.canonical if chosen.canonical is not None else chosen.track_id
+        if canonical in seen_canonical or (picked and max_sim[best] >= duplicate_cosine):
+            continue
+        if artist_cap is not None and chosen.artist and artist_count.get(chosen.artist, 0) >= artist_cap:
+            continue
+        picked.append(best)
+        seen_canonical.add(canonical)
+        if chosen.artist:
+            artist_count[chosen.artist] = artist_count.get(chosen.artist, 0) + 1
+        max_sim = np.maximum(max_sim, vectors @ vectors[best])
+    return picked
+
+
+def intra_list_distance(vectors: np.ndarray) -> float:
+    """Mean pairwise cosine distance of unit rows (0 for fewer than two)."""
+    if len(vectors) < 2:
+        return 0.0
+    sims = vectors @ vectors.T
+    upper = sims[np.triu_indices(len(vectors), k=1)]
+    return float(np.mean(1.0 - upper))

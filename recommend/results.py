@@ -1,18 +1,74 @@
-"""Turning ranked track ids into result rows with catalogue details."""
+"""Ranked tracks as result rows, each with the reason it was chosen."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from soundalike.ingest.db.models import Track
+from soundalike.recommend.catalogue import track_facts
+from soundalike.recommend.filters import TrackFacts
+
+TEMPO_CLOSE_BPM = 8.0
+
+
+@dataclass(frozen=True)
+class Why:
+    """Why a track was recommended: the seed, history track or cluster it is close to, and what they share."""
+
+    basis: str
+    anchor_track_id: int | None = None
+    similarity: float | None = None
+    cluster: int | None = None
+    shared_genres: list[str] = field(default_factory=list)
+    tempo_delta: float | None = None
+    same_key: bool | None = None
+
+    def sentence(self) -> str:
+        """One human-readable line."""
+        parts = [self.basis if self.anchor_track_id is None else f"{self.basis} {self.anchor_track_id}"]
+        if self.similarity is not None:
+            parts.append(f"similarity {self.similarity:.2f}")
+        if self.shared_genres:
+            parts.append("shares " + ", ".join(self.shared_genres))
+        if self.tempo_delta is not None and abs(self.tempo_delta) <= TEMPO_CLOSE_BPM:
+            parts.append(f"tempo within {abs(self.tempo_delta):.0f} bpm")
+        if self.same_key:
+            parts.append("same key")
+        return "; ".join(parts)
+
+
+def explain(
+    basis: str,
+    track: TrackFacts,
+    anchor: TrackFacts | None,
+    similarity: float | None,
+    *,
+    cluster: int | None = None,
+) -> Why:
+    """The reason for ``track``: closeness to ``anchor`` (a seed or history track), shared genres, tempo and key."""
+    if anchor is None:
+        return Why(basis=basis, similarity=_round(similarity), cluster=cluster)
+    tempo_delta = None if track.tempo is None or anchor.tempo is None else round(track.tempo - anchor.tempo, 2)
+    same_key = None if track.key is None or anchor.key is None else track.key.lower() == anchor.key.lower()
+    return Why(
+        basis=basis,
+        anchor_track_id=anchor.track_id,
+        similarity=_round(similarity),
+        cluster=cluster,
+        shared_genres=sorted(track.genres & anchor.genres),
+        tempo_delta=tempo_delta,
+        same_key=same_key,
+    )
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(float(value), 6)
 
 
 @dataclass(frozen=True)
 class Result:
-    """One ranked track, as printed by ``similar`` and ``recommend``."""
+    """One ranked track, as printed by ``similar`` and ``recommend`` and returned by the API."""
 
     track_id: int
     path: str
@@ -20,18 +76,38 @@ class Result:
     title: str | None
     artist: str | None
     album: str | None
+    year: int | None = None
+    tempo: float | None = None
+    key: str | None = None
+    genres: list[str] = field(default_factory=list)
+    why: Why | None = None
 
     def as_dict(self) -> dict[str, object]:
-        """JSON-ready form."""
-        return asdict(self)
+        """JSON-ready form (``why`` gains its sentence)."""
+        data = asdict(self)
+        if self.why is not None:
+            data["why"]["text"] = self.why.sentence()
+        return data
+
+
+def result_of(facts: TrackFacts, score: float, why: Why | None = None) -> Result:
+    """A result row from catalogue facts."""
+    return Result(
+        track_id=facts.track_id,
+        path=facts.path,
+        score=round(float(score), 6),
+        title=facts.title,
+        artist=facts.artist,
+        album=facts.album,
+        year=facts.year,
+        tempo=facts.tempo,
+        key=facts.key,
+        genres=sorted(facts.genres),
+        why=why,
+    )
 
 
 def describe(session: Session, ranked: list[tuple[int, float]]) -> list[Result]:
-    """Attach path, title, artist and album to (track_id, score) pairs, keeping their order."""
-    ids = [tid for tid, _ in ranked]
-    tracks = {t.id: t for t in session.scalars(select(Track).where(Track.id.in_(ids)))}
-    return [
-        Result(tid, tracks[tid].path, round(float(score), 6), tracks[tid].title, tracks[tid].artist, tracks[tid].album)
-        for tid, score in ranked
-        if tid in tracks
-    ]
+    """Attach catalogue details to (track_id, score) pairs, keeping their order."""
+    facts = track_facts(session, [tid for tid, _ in ranked])
+    return [result_of(facts[tid], score) for tid, score in ranked if tid in facts]

@@ -1,24 +1,117 @@
-"""Similar-track lookup by track id or by a query vector."""
+"""Similar tracks to one or several catalogue tracks, or to an embedding of outside audio."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from sqlalchemy.orm import Session
 
-from soundalike.embed.store import track_embedding
-from soundalike.index.track_index import TrackIndex
-from soundalike.ingest.repository import get_track
-from soundalike.recommend.ranking import top_k
-from soundalike.recommend.results import Result, describe
+from soundalike.embed.store import track_embeddings
+from soundalike.ingest.errors import InputError, NotFoundError
+from soundalike.recommend.candidates import gather, pool_size
+from soundalike.recommend.catalogue import track_facts
+from soundalike.recommend.filters import Filters, TrackFacts
+from soundalike.recommend.ranking import Candidate, SearchIndex, select, unit, unit_rows
+from soundalike.recommend.results import Result, explain, result_of
+
+MAX_SEEDS = 20
 
 
-def similar_to_track(session: Session, index: TrackIndex, track_id: int, k: int) -> list[Result]:
-    """The ``k`` tracks most similar to a catalogue track, itself excluded."""
-    get_track(session, track_id)
-    query = track_embedding(session, index.meta.model_name, track_id)
-    return describe(session, top_k(index, query, k, exclude={track_id}))
+@dataclass(frozen=True)
+class Options:
+    """How results are shaped: filters, artist cap and MMR diversity (0 = pure similarity)."""
+
+    filters: Filters = Filters()
+    artist_cap: int | None = None
+    diversity: float = 0.0
 
 
-def similar_to_vector(session: Session, index: TrackIndex, vector: np.ndarray, k: int) -> list[Result]:
-    """The ``k`` catalogue tracks most similar to an embedding (e.g. of an outside audio file)."""
-    return describe(session, top_k(index, vector, k))
+def rank_near(
+    session: Session,
+    index: SearchIndex,
+    seeds: np.ndarray,
+    anchors: Sequence[TrackFacts | None],
+    k: int,
+    options: Options,
+    *,
+    basis: str,
+) -> list[Result]:
+    """The ``k`` best tracks for seed vectors: relevance is the mean cosine to the seeds, results interleave over
+    their nearest seeds, seed tracks and their duplicates are left out, filters and the artist cap hold."""
+    if k < 1:
+        raise InputError(f"k must be >= 1, got {k}")
+    seeds = unit_rows(np.atleast_2d(seeds).astype(np.float32))
+    taken = {a.canonical for a in anchors if a is not None} | {a.track_id for a in anchors if a is not None}
+    want, pool = 3 * k, pool_size(k, options.filters) + len(taken)
+    while True:
+        found = gather(session, index, seeds, want=want, pool=pool, filters=options.filters, taken=taken)
+        sims = found.vectors @ seeds.T
+        relevance = sims.mean(axis=1)
+        nearest = sims.argmax(axis=1)
+        order = np.argsort(-relevance, kind="stable")
+        candidates = [
+            Candidate(found.ids[i], float(relevance[i]), int(nearest[i]), found.facts[found.ids[i]].artist,
+                      found.facts[found.ids[i]].canonical)
+            for i in order
+        ]  # fmt: skip
+        matrix = found.vectors[order]
+        picked = select(
+            candidates,
+            matrix,
+            k,
+            diversity=options.diversity,
+            artist_cap=options.artist_cap,
+            group_weights=[1.0] * len(seeds),
+            taken=taken,
+        )
+        if len(picked) >= k or found.exhausted:
+            break
+        want, pool = want * 4, pool * 4
+    results = []
+    for i in picked:
+        c = candidates[i]
+        facts = found.facts[c.track_id]
+        similarity = float(matrix[i] @ seeds[c.group])
+        results.append(result_of(facts, c.relevance, explain(basis, facts, anchors[c.group], similarity)))
+    return results
+
+
+def similar_to_tracks(
+    session: Session, index: SearchIndex, track_ids: Sequence[int], k: int, options: Options | None = None
+) -> list[Result]:
+    """The ``k`` tracks most like all the seed tracks together (each seed's neighbours interleaved)."""
+    if not track_ids:
+        raise InputError("give at least one seed track")
+    if len(track_ids) > MAX_SEEDS:
+        raise InputError(f"at most {MAX_SEEDS} seed tracks, got {len(track_ids)}")
+    seeds = list(dict.fromkeys(int(t) for t in track_ids))
+    anchors = track_facts(session, seeds)
+    missing = [t for t in seeds if t not in anchors]
+    if missing:
+        raise NotFoundError(f"no track with id {missing[0]}")
+    found = track_embeddings(session, index.meta.model_name, seeds)
+    absent = [t for t in seeds if t not in found]
+    if absent:
+        raise NotFoundError(
+            f"track {absent[0]} has no {index.meta.model_name} embedding (run `soundalike index build`)"
+        )
+    vectors = np.stack([found[t] for t in seeds])
+    return rank_near(session, index, vectors, [anchors[t] for t in seeds], k, options or Options(), basis="like seed")
+
+
+def similar_to_track(
+    session: Session, index: SearchIndex, track_id: int, k: int, options: Options | None = None
+) -> list[Result]:
+    """The ``k`` tracks most similar to a catalogue track, itself and its duplicates excluded."""
+    return similar_to_tracks(session, index, [track_id], k, options)
+
+
+def similar_to_vector(
+    session: Session, index: SearchIndex, vector: np.ndarray, k: int, options: Options | None = None
+) -> list[Result]:
+    """The ``k`` catalogue tracks most similar to an embedding (e.g. of an uploaded audio clip)."""
+    return rank_near(
+        session, index, unit(vector)[None, :], [None], k, options or Options(), basis="like the query audio"
+    )

@@ -1,0 +1,56 @@
+"""Request dependencies: the service opened at start-up and a database session per request."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Path, Query, Request
+from pydantic import Field
+from sqlalchemy.orm import Session
+
+from soundalike.ingest.db.session import session_scope
+from soundalike.recommend.filters import Filters
+from soundalike.recommend.service import Service
+
+MAX_ID = 2**31 - 1
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+TrackId = Annotated[int, Path(ge=1, le=MAX_ID, description="Catalogue track id.")]
+
+
+def get_service(request: Request) -> Service:
+    """The service the lifespan opened."""
+    service: Service = request.app.state.service
+    return service
+
+
+def get_session(service: Annotated[Service, Depends(get_service)]) -> Iterator[Session]:
+    """A session committed when the request succeeds, rolled back otherwise."""
+    with session_scope(service.factory) as session:
+        yield session
+
+
+def get_filters(
+    genre: Annotated[list[str] | None, Query(description="Keep tracks with any of these genres.")] = None,
+    tempo_min: Annotated[float | None, Query(ge=0, le=1000)] = None,
+    tempo_max: Annotated[float | None, Query(ge=0, le=1000)] = None,
+    key: Annotated[list[str] | None, Query(description="Keep tracks in any of these keys.")] = None,
+    year_min: Annotated[int | None, Query(ge=0, le=3000)] = None,
+    year_max: Annotated[int | None, Query(ge=0, le=3000)] = None,
+    exclude: Annotated[list[Id] | None, Query(description="Track ids to leave out.")] = None,
+) -> Filters:
+    """Result filters from the query string; tracks with an unknown tempo/key/year fail a filter on it."""
+    return Filters.build(
+        genres=genre,
+        tempo_min=tempo_min,
+        tempo_max=tempo_max,
+        keys=key,
+        year_min=year_min,
+        year_max=year_max,
+        exclude=exclude,
+    )
+
+
+ServiceDep = Annotated[Service, Depends(get_service)]
+SessionDep = Annotated[Session, Depends(get_session)]
+FiltersDep = Annotated[Filters, Depends(get_filters)]

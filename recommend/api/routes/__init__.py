@@ -1,0 +1,1 @@
+"""One router per resource; routes call service functions and hold no SQL."""

@@ -1,0 +1,41 @@
+"""Catalogue routes: list tracks, one track with its genres, curator genre review, health."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from soundalike.recommend.api.deps import ServiceDep, SessionDep, TrackId
+from soundalike.recommend.api.schemas import GenreReviewIn, GenreRowOut, HealthOut, TrackDetailOut, TrackPageOut
+from soundalike.recommend.browse import MAX_PAGE, list_tracks, review_genre, track_detail
+
+router = APIRouter(tags=["catalogue"])
+
+
+@router.get("/health", response_model=HealthOut)
+def health(service: ServiceDep) -> dict[str, Any]:
+    """The service is up; which model and how many tracks it serves."""
+    return {"status": "ok", "model": service.index.meta.model_name, "indexed": service.index.meta.count}
+
+
+@router.get("/tracks", response_model=TrackPageOut)
+def tracks(
+    session: SessionDep,
+    offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+) -> dict[str, object]:
+    """Playable tracks ordered by id, one page at a time."""
+    return list_tracks(session, offset=offset, limit=limit)
+
+
+@router.get("/tracks/{track_id}", response_model=TrackDetailOut)
+def track(track_id: TrackId, session: SessionDep) -> dict[str, object]:
+    """One track with every genre row (source, confidence, rejected)."""
+    return track_detail(session, track_id)
+
+
+@router.post("/tracks/{track_id}/genres/review", response_model=list[GenreRowOut])
+def genre_review(track_id: TrackId, body: GenreReviewIn, session: SessionDep) -> list[dict[str, object]]:
+    """A curator accepts or rejects a genre of a track (stored with source ``curator``)."""
+    return review_genre(session, track_id, body.genre, accept=body.accept)

@@ -1,0 +1,61 @@
+"""Listener routes: playlists, listening events, sonic paths."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi import Path as PathParam
+
+from soundalike.recommend.api.deps import FiltersDep, Id, ServiceDep, SessionDep
+from soundalike.recommend.api.schemas import EventsIn, EventsOut, PlaylistOut, ResultsOut
+from soundalike.recommend.browse import record_events
+from soundalike.recommend.path import MAX_STEPS, sonic_path
+from soundalike.recommend.playlist import PlaylistOptions, playlist_for_user
+
+router = APIRouter(tags=["listeners"])
+
+
+@router.get("/users/{user}/playlist", response_model=PlaylistOut)
+def playlist(
+    user: Annotated[str, PathParam(max_length=255)],
+    service: ServiceDep,
+    session: SessionDep,
+    filters: FiltersDep,
+    n: Annotated[int, Query(ge=1, le=500)] = 20,
+    half_life_days: Annotated[float, Query(gt=0, le=36500)] = 30.0,
+    diversity: Annotated[float, Query(ge=0.0, le=1.0)] = 0.3,
+    artist_cap: Annotated[int | None, Query(ge=1, le=100)] = 2,
+    include_heard: bool = False,
+) -> dict[str, object]:
+    """A playlist for the user: their interests interleaved, heard tracks left out, or a stated cold start."""
+    options = PlaylistOptions(
+        n=n,
+        half_life_days=half_life_days,
+        diversity=diversity,
+        artist_cap=artist_cap,
+        include_heard=include_heard,
+        filters=filters,
+    )
+    return playlist_for_user(session, service.index, user, options).as_dict()
+
+
+@router.post("/users/{user}/events", response_model=EventsOut, status_code=201)
+def add_events(
+    user: Annotated[str, PathParam(min_length=1, max_length=255)], body: EventsIn, session: SessionDep
+) -> dict[str, int]:
+    """Record plays of the user (skips included); repeats of a stored play are counted, not stored."""
+    rows = [(e.track_id, e.played_at, e.ms_played, e.skipped) for e in body.events]
+    return record_events(session, user, rows)
+
+
+@router.get("/path", response_model=ResultsOut)
+def path(
+    service: ServiceDep,
+    session: SessionDep,
+    start: Annotated[Id, Query()],
+    end: Annotated[Id, Query()],
+    steps: Annotated[int, Query(ge=2, le=MAX_STEPS)] = 10,
+) -> dict[str, object]:
+    """A smooth sonic path from ``start`` to ``end`` in ``steps`` tracks, no track twice."""
+    return {"results": [r.as_dict() for r in sonic_path(session, service.index, start, end, steps)]}

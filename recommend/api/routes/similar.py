@@ -1,0 +1,87 @@
+"""Similar-track routes: by one id, by several seeds, by an uploaded audio clip."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, Request, UploadFile
+
+from soundalike.recommend.api.deps import FiltersDep, Id, ServiceDep, SessionDep, TrackId
+from soundalike.recommend.api.schemas import ResultsOut
+from soundalike.recommend.filters import Filters
+from soundalike.recommend.similar import MAX_SEEDS, Options, similar_to_tracks, similar_to_vector
+
+router = APIRouter(tags=["similar"])
+CHUNK = 1 << 16
+
+K = Annotated[int, Query(ge=1, le=500, description="How many results.")]
+ArtistCap = Annotated[int | None, Query(ge=1, le=100, description="At most this many tracks per artist.")]
+Diversity = Annotated[float, Query(ge=0.0, le=1.0, description="MMR trade-off: 0 = pure similarity.")]
+
+
+def _options(filters: Filters, artist_cap: int | None, diversity: float) -> Options:
+    return Options(filters=filters, artist_cap=artist_cap, diversity=diversity)
+
+
+@router.get("/tracks/{track_id}/similar", response_model=ResultsOut)
+def similar_by_id(
+    track_id: TrackId,
+    service: ServiceDep,
+    session: SessionDep,
+    filters: FiltersDep,
+    k: K = 10,
+    artist_cap: ArtistCap = None,
+    diversity: Diversity = 0.0,
+) -> dict[str, object]:
+    """Tracks that sound like this one (itself and its duplicates left out), each with the reason."""
+    results = similar_to_tracks(session, service.index, [track_id], k, _options(filters, artist_cap, diversity))
+    return {"results": [r.as_dict() for r in results]}
+
+
+@router.get("/similar", response_model=ResultsOut)
+def similar_by_seeds(
+    service: ServiceDep,
+    session: SessionDep,
+    filters: FiltersDep,
+    seed: Annotated[list[Id], Query(min_length=1, max_length=MAX_SEEDS, description="Seed track ids.")],
+    k: K = 10,
+    artist_cap: ArtistCap = None,
+    diversity: Diversity = 0.0,
+) -> dict[str, object]:
+    """Tracks close to all the seeds together, the seeds' neighbourhoods interleaved."""
+    results = similar_to_tracks(session, service.index, seed, k, _options(filters, artist_cap, diversity))
+    return {"results": [r.as_dict() for r in results]}
+
+
+@router.post(
+    "/similar/audio",
+    response_model=ResultsOut,
+    responses={413: {"description": "Upload too large"}, 422: {"description": "Not decodable audio"}},
+)
+def similar_by_audio(
+    request: Request,
+    file: UploadFile,
+    service: ServiceDep,
+    session: SessionDep,
+    filters: FiltersDep,
+    k: K = 10,
+    artist_cap: ArtistCap = None,
+    diversity: Diversity = 0.0,
+) -> dict[str, object]:
+    """Query by example: catalogue tracks that sound like an uploaded clip (size-capped)."""
+    limit: int = request.app.state.max_upload_bytes
+    suffix = Path(file.filename or "clip").suffix[:10]
+    with tempfile.TemporaryDirectory() as folder:
+        target = Path(folder) / f"upload{suffix}"
+        size = 0
+        with target.open("wb") as out:
+            while chunk := file.file.read(CHUNK):
+                size += len(chunk)
+                if size > limit:
+                    raise HTTPException(413, f"upload larger than {limit} bytes")
+                out.write(chunk)
+        vector = service.model.embed_file(target)
+    results = similar_to_vector(session, service.index, vector, k, _options(filters, artist_cap, diversity))
+    return {"results": [r.as_dict() for r in results]}

@@ -1,0 +1,143 @@
+"""Pydantic schemas of every request and response body."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+
+class ErrorOut(BaseModel):
+    """An error: what went wrong and its kind."""
+
+    error: str
+    type: str
+
+
+class WhyOut(BaseModel):
+    """Why a track was recommended."""
+
+    basis: str
+    anchor_track_id: int | None = None
+    similarity: float | None = None
+    cluster: int | None = None
+    shared_genres: list[str] = []
+    tempo_delta: float | None = None
+    same_key: bool | None = None
+    text: str
+
+
+class ResultOut(BaseModel):
+    """One ranked track."""
+
+    track_id: int
+    path: str
+    score: float
+    title: str | None
+    artist: str | None
+    album: str | None
+    year: int | None = None
+    tempo: float | None = None
+    key: str | None = None
+    genres: list[str] = []
+    why: WhyOut | None = None
+
+
+class ResultsOut(BaseModel):
+    """Ranked tracks."""
+
+    results: list[ResultOut]
+
+
+class InterestOut(BaseModel):
+    """One cluster of the listener's history."""
+
+    cluster: int
+    weight: float
+    tracks: int
+
+
+class PlaylistOut(BaseModel):
+    """A user's playlist and the strategy that made it."""
+
+    user: str
+    strategy: str = Field(description="personalised, cold_start_genre or cold_start_popularity")
+    interests: list[InterestOut]
+    results: list[ResultOut]
+
+
+class TrackOut(BaseModel):
+    """Catalogue facts of a track."""
+
+    track_id: int
+    path: str
+    title: str | None
+    artist: str | None
+    album: str | None
+    year: int | None
+    tempo: float | None
+    key: str | None
+    duplicate_of_id: int | None
+    status: str
+    genres: list[str]
+
+
+class GenreRowOut(BaseModel):
+    """A genre attached to a track by one source."""
+
+    genre: str
+    source: str
+    confidence: float | None
+    rejected: bool
+
+
+class TrackDetailOut(TrackOut):
+    """A track with every genre row."""
+
+    genre_rows: list[GenreRowOut]
+
+
+class TrackPageOut(BaseModel):
+    """One page of the catalogue."""
+
+    total: int
+    offset: int
+    limit: int
+    tracks: list[TrackOut]
+
+
+class EventIn(BaseModel):
+    """One play of a track."""
+
+    track_id: int = Field(ge=1, le=2**31 - 1)
+    played_at: datetime
+    ms_played: int | None = Field(default=None, ge=0, le=2**31 - 1)
+    skipped: bool = False
+
+
+class EventsIn(BaseModel):
+    """Plays of one user."""
+
+    events: list[EventIn] = Field(min_length=1, max_length=10_000)
+
+
+class EventsOut(BaseModel):
+    """What was stored."""
+
+    imported: int
+    duplicates: int
+
+
+class GenreReviewIn(BaseModel):
+    """A curator's verdict on a genre of a track."""
+
+    genre: str = Field(min_length=1, max_length=128)
+    accept: bool
+
+
+class HealthOut(BaseModel):
+    """Liveness and what is loaded."""
+
+    status: str
+    model: str
+    indexed: int

@@ -1,0 +1,65 @@
+"""Service functions behind catalogue browsing, listening events and curator genre review."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from soundalike.ingest.errors import InputError
+from soundalike.ingest.repository import get_or_create_user, get_track, set_track_genre
+from soundalike.recommend.catalogue import add_event, event_exists, genre_rows, page_tracks, track_facts
+from soundalike.recommend.filters import TrackFacts
+
+MAX_PAGE = 500
+
+
+def track_dict(facts: TrackFacts) -> dict[str, object]:
+    """JSON-ready catalogue facts of a track (genres sorted)."""
+    data = asdict(facts)
+    data["genres"] = sorted(facts.genres)
+    return data
+
+
+def list_tracks(session: Session, *, offset: int, limit: int) -> dict[str, object]:
+    """One page of playable tracks with the total count."""
+    if offset < 0 or not 1 <= limit <= MAX_PAGE:
+        raise InputError(f"need offset >= 0 and 1 <= limit <= {MAX_PAGE}, got offset={offset} limit={limit}")
+    total, rows = page_tracks(session, offset=offset, limit=limit)
+    return {"total": total, "offset": offset, "limit": limit, "tracks": [track_dict(r) for r in rows]}
+
+
+def track_detail(session: Session, track_id: int) -> dict[str, object]:
+    """A track's facts plus every genre row (source, confidence, rejected); NotFoundError when unknown."""
+    get_track(session, track_id)
+    data = track_dict(track_facts(session, [track_id])[track_id])
+    data["genre_rows"] = genre_rows(session, track_id)
+    return data
+
+
+def record_events(
+    session: Session, user_name: str, events: list[tuple[int, datetime, int | None, bool]]
+) -> dict[str, int]:
+    """Store plays of a user (created on first use); a play already stored counts as a duplicate."""
+    user = get_or_create_user(session, user_name)
+    imported = duplicates = 0
+    for track_id, played_at, ms_played, skipped in events:
+        get_track(session, track_id)
+        if ms_played is not None and ms_played < 0:
+            raise InputError(f"ms_played {ms_played} is negative")
+        if event_exists(session, user.id, track_id, played_at):
+            duplicates += 1
+            continue
+        add_event(session, user.id, track_id, played_at, ms_played, skipped)
+        imported += 1
+    return {"imported": imported, "duplicates": duplicates}
+
+
+def review_genre(session: Session, track_id: int, genre: str, *, accept: bool) -> list[dict[str, object]]:
+    """A curator's verdict on a genre of a track: a ``curator`` row, ``rejected`` when refused."""
+    get_track(session, track_id)
+    row = set_track_genre(session, track_id, genre, source="curator", confidence=1.0)
+    row.rejected = not accept
+    session.flush()
+    return genre_rows(session, track_id)

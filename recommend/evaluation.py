@@ -1,0 +1,144 @@
+"""Offline evaluation of playlists on simulated listeners with known tastes.
+
+Each simulated listener likes two groups of the catalogue (albums by default, or genres): their history is
+plays of a random part of those groups' tracks, the rest is held out. A playlist scores a hit for every
+held-out track it contains. The personalised playlist is compared, on the same listeners, with a popularity
+baseline (most played tracks across the simulated listeners' histories) and a random one (unheard tracks).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+from sqlalchemy.orm import Session
+
+from soundalike.embed.store import track_embeddings
+from soundalike.ingest.errors import InputError
+from soundalike.recommend.catalogue import page_tracks
+from soundalike.recommend.filters import TrackFacts
+from soundalike.recommend.playlist import PlaylistOptions, playlist_from_events
+from soundalike.recommend.ranking import SearchIndex, intra_list_distance, unit_rows
+
+STRATEGIES = ("personalised", "popularity", "random")
+
+
+@dataclass(frozen=True)
+class Listener:
+    """A simulated listener: the groups they like, their played history and held-out tracks."""
+
+    name: str
+    groups: tuple[str, str]
+    history: list[int]
+    held_out: set[int]
+
+
+@dataclass(frozen=True)
+class Scores:
+    """Mean scores of one strategy over the listeners."""
+
+    hit_rate: float
+    precision: float
+    diversity: float
+    artist_cap_ok: float
+
+
+def simulate_listeners(
+    tracks: list[TrackFacts], *, listeners: int, group_by: str, hold_out: float, rng: np.random.Generator
+) -> list[Listener]:
+    """Listeners each liking two random groups with at least 4 tracks; ``hold_out`` of those tracks held out."""
+    if not 0.0 < hold_out < 1.0:
+        raise InputError(f"hold_out must be within (0, 1), got {hold_out}")
+    groups: dict[str, list[int]] = {}
+    for t in tracks:
+        for key in sorted(t.genres) if group_by == "genre" else [t.album] if t.album else []:
+            groups.setdefault(key, []).append(t.track_id)
+    names = sorted(g for g, ids in groups.items() if len(ids) >= 4)
+    if len(names) < 2:
+        raise InputError(f"need at least two {group_by} groups of 4+ tracks to simulate listeners")
+    made = []
+    for i in range(listeners):
+        pair = tuple(str(g) for g in rng.choice(names, size=2, replace=False))
+        liked = sorted({t for g in pair for t in groups[g]})
+        order = rng.permutation(liked)
+        cut = max(1, int(round(len(order) * hold_out)))
+        made.append(
+            Listener(f"listener-{i:04d}", (pair[0], pair[1]), [int(t) for t in order[cut:]], set(map(int, order[:cut])))
+        )
+    return made
+
+
+def events_of(history: list[int], rng: np.random.Generator) -> list[tuple[int, datetime, bool]]:
+    """One to three completed plays per track, spread over the last 60 days."""
+    now = datetime(2025, 1, 1, tzinfo=UTC)
+    events = []
+    for t in history:
+        for _ in range(int(rng.integers(1, 4))):
+            events.append((t, now - timedelta(days=float(rng.uniform(0, 60))), False))
+    return events
+
+
+def score(
+    playlist: list[int], listener: Listener, vectors: dict[int, np.ndarray], facts: dict[int, TrackFacts], cap: int
+) -> tuple[float, float, float, float]:
+    """(hit, precision, intra-list distance, artist cap kept) of one playlist for one listener."""
+    hits = len(set(playlist) & listener.held_out)
+    rows = [vectors[t] for t in playlist if t in vectors]
+    diversity = intra_list_distance(unit_rows(np.stack(rows))) if len(rows) > 1 else 0.0
+    artists = Counter(facts[t].artist for t in playlist if facts[t].artist)
+    capped = all(n <= cap for n in artists.values())
+    return float(hits > 0), hits / max(len(playlist), 1), diversity, float(capped)
+
+
+def evaluate_playlists(
+    session: Session,
+    index: SearchIndex,
+    *,
+    listeners: int = 30,
+    k: int = 10,
+    group_by: str = "album",
+    hold_out: float = 0.5,
+    seed: int = 0,
+    options: PlaylistOptions | None = None,
+) -> dict[str, object]:
+    """Hit-rate@k, precision@k, intra-list diversity and artist-cap compliance per strategy (a dict of scores)."""
+    if group_by not in ("album", "genre"):
+        raise InputError(f"group_by must be album or genre, got {group_by!r}")
+    options = options or PlaylistOptions(n=k)
+    options = PlaylistOptions(**{**asdict(options), "n": k, "filters": options.filters})
+    rng = np.random.default_rng(seed)
+    _, everything = page_tracks(session, offset=0, limit=10**9)
+    every_fact = {t.track_id: t for t in everything}
+    tracks = [t for t in everything if t.duplicate_of_id is None]
+    facts = {t.track_id: t for t in tracks}
+    vectors = track_embeddings(session, index.meta.model_name, list(every_fact))
+    simulated = simulate_listeners(tracks, listeners=listeners, group_by=group_by, hold_out=hold_out, rng=rng)
+    histories = {s.name: events_of(s.history, rng) for s in simulated}
+    popularity = Counter(t for events in histories.values() for t, _, _ in events)
+    popular = [t for t, _ in sorted(popularity.items(), key=lambda kv: (-kv[1], kv[0]))] + sorted(
+        t for t in facts if t not in popularity
+    )
+    cap = options.artist_cap or k
+    totals = {s: np.zeros(4) for s in STRATEGIES}
+    for listener in simulated:
+        heard = set(listener.history)
+        unheard = [t for t in facts if t not in heard]
+        made = playlist_from_events(session, index, listener.name, histories[listener.name], options)
+        lists = {
+            "personalised": [r.track_id for r in made.results],
+            "popularity": [t for t in popular if t not in heard][:k],
+            "random": [int(t) for t in rng.choice(unheard, size=min(k, len(unheard)), replace=False)],
+        }
+        for strategy, playlist in lists.items():
+            totals[strategy] += score(playlist, listener, vectors, every_fact, cap)
+    n = len(simulated)
+    return {
+        "listeners": n,
+        "k": k,
+        "group_by": group_by,
+        "hold_out": hold_out,
+        "catalogue": len(facts),
+        "scores": {s: asdict(Scores(*(round(float(v) / n, 4) for v in totals[s]))) for s in STRATEGIES},
+    }

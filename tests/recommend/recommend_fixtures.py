@@ -1,0 +1,79 @@
+"""A synthetic catalogue with known styles (genres, albums, artists), stored and indexed for real."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import insert, update
+
+from soundalike.embed.store import put_embeddings
+from soundalike.index.builder import build_index
+from soundalike.index.track_index import save_index
+from soundalike.ingest.db.models import Track
+from soundalike.ingest.db.session import open_database, session_scope
+from soundalike.ingest.repository import set_track_genre
+from soundalike.ingest.settings import Settings
+from soundalike.recommend.service import Service
+
+GENRES = ("ambient", "techno", "folk", "jazz")
+ALBUMS_PER_GENRE = 3
+TRACKS_PER_ALBUM = 6
+DIM = 16
+
+
+@dataclass
+class Catalogue:
+    """The synthetic catalogue: ids by genre and album, one duplicate pair and one deleted track."""
+
+    settings: Settings
+    service: Service
+    genre_of: dict[int, str]
+    album_of: dict[int, str]
+    duplicate: tuple[int, int]
+    deleted: int
+
+
+def make_catalogue(settings: Settings, seed: int = 7) -> Catalogue:
+    """72 tracks in 4 genres x 3 albums (one artist per album), tempo/key sometimes unknown, indexed."""
+    rng = np.random.default_rng(seed)
+    factory = open_database(settings.db_url)
+    centres = {g: rng.standard_normal(DIM) for g in GENRES}
+    rows, vectors, genre_of, album_of = [], [], {}, {}
+    n = 0
+    for g_i, genre in enumerate(GENRES):
+        for a in range(ALBUMS_PER_GENRE):
+            album_centre = centres[genre] + 0.35 * rng.standard_normal(DIM)
+            for t in range(TRACKS_PER_ALBUM):
+                n += 1
+                rows.append(
+                    {
+                        "id": n,
+                        "path": f"/music/{genre}/{a}/{t}.flac",
+                        "size": 1000,
+                        "mtime": 0.0,
+                        "status": "ok",
+                        "title": f"{genre} {a}-{t}",
+                        "artist": f"{genre} artist {a}",
+                        "album": f"{genre} album {a}",
+                        "year": 1990 + 10 * g_i + a,
+                        "tempo": None if t == 0 else 70.0 + 30 * g_i + t,
+                        "key": None if t == 1 else ("C major" if t % 2 else "A minor"),
+                    }
+                )
+                vectors.append(album_centre + 0.12 * rng.standard_normal(DIM))
+                genre_of[n] = genre
+                album_of[n] = f"{genre} album {a}"
+    matrix = np.stack(vectors).astype(np.float32)
+    ids = np.arange(1, n + 1)
+    with session_scope(factory) as session:
+        session.execute(insert(Track), rows)
+        session.execute(update(Track).where(Track.id == 2).values(duplicate_of_id=1))
+        session.execute(update(Track).where(Track.id == 3).values(status="deleted"))
+        matrix[1] = matrix[0]
+        for tid, genre in genre_of.items():
+            set_track_genre(session, tid, genre, source="tag")
+        put_embeddings(session, "mfcc-stats", "synthetic", ids, matrix)
+    save_index(build_index(ids, matrix, model_name="mfcc-stats", model_version="synthetic"), settings.index_dir)
+    service = Service.open(settings, factory)
+    return Catalogue(settings, service, genre_of, album_of, (1, 2), 3)
