@@ -15,11 +15,13 @@ from soundalike.embed.genre_head import predict_genres, train_genre_head
 from soundalike.embed.genres import list_track_genres
 from soundalike.embed.ingest_consumer import consumer_for
 from soundalike.embed.models import embedding_model
+from soundalike.embed.reports import genre_report, retrieval_report
 from soundalike.index.build import build_from_database
 from soundalike.ingest.corpus import build_corpus, split_by_piece
 from soundalike.ingest.db.models import Track
 from soundalike.ingest.db.session import open_database, session_scope
 from soundalike.ingest.debian_music import DEMO_PACKAGES, fetch_package_music
+from soundalike.ingest.errors import NotFoundError
 from soundalike.ingest.history import import_history
 from soundalike.ingest.labels import import_labels
 from soundalike.ingest.pipeline import ingest
@@ -31,6 +33,7 @@ from soundalike.recommend.similar import similar_to_track
 PLAYS_PER_USER = 8
 CORPUS_PER_GENRE = 10
 CORPUS_SECONDS = 30.0
+RETRIEVAL_EVAL_TRACKS = 40
 
 
 @dataclass
@@ -42,6 +45,8 @@ class DemoSummary:
     genre_model: dict[str, object] = field(default_factory=dict)
     predicted: list[dict[str, object]] = field(default_factory=list)
     corpus_accuracy: dict[str, object] = field(default_factory=dict)
+    genre_eval: dict[str, object] = field(default_factory=dict)
+    retrieval: dict[str, object] = field(default_factory=dict)
     similar: dict[str, object] = field(default_factory=dict)
     playlists: dict[str, list[dict[str, object]]] = field(default_factory=dict)
 
@@ -114,6 +119,12 @@ def run_demo(
         if held_out:
             hits = [row["genre"] == held_out[str(row["path"])] for row in summary.predicted if row["path"] in held_out]
             summary.corpus_accuracy = {"held_out_pieces": len(hits), "accuracy": sum(hits) / max(len(hits), 1)}
+        on_step("evaluating genre tagging and retrieval (reports and plots)")
+        summary.genre_eval = genre_report(session, settings)
+        try:
+            summary.retrieval = retrieval_report(session, settings, model, excerpts=3, limit=RETRIEVAL_EVAL_TRACKS)
+        except NotFoundError as exc:
+            summary.retrieval = {"skipped": str(exc)}
         rows = session.execute(select(Track.id, Track.path).where(Track.status == "ok").order_by(Track.id)).all()
     by_folder: dict[str, list[tuple[int, str]]] = {}
     for track_id, path in rows:

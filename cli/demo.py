@@ -43,6 +43,31 @@ def demo(
                 ("pieces", "accuracy"),
                 [[acc["held_out_pieces"], fmt(acc["accuracy"])]],
             )
+        if summary.genre_eval:
+            ge = summary.genre_eval
+            table(
+                "Genre head on its held-out albums",
+                ("tracks", "accuracy", "macro F1", "confusion matrix"),
+                [[ge["n"], fmt(ge["accuracy"]), fmt(ge["macro_f1"]), ge["confusion_png"]]],
+            )
+        if summary.retrieval.get("skipped"):
+            stderr.print(f"retrieval evaluation skipped: {summary.retrieval['skipped']}")
+        elif summary.retrieval:
+            rt = summary.retrieval
+            table(
+                "Retrieval of excerpts of the same track",
+                ("tracks", "recall@1", "recall@10", "mAP", "album P@10", "embedding map"),
+                [
+                    [
+                        rt["tracks"],
+                        fmt(rt["recall@1"]),
+                        fmt(rt["recall@10"]),
+                        fmt(rt["map"]),
+                        fmt(rt["album_precision@10"]),
+                        rt["embedding_map_png"],
+                    ]
+                ],
+            )
         table(
             "Predicted genres (first 10)",
             ("track", "genre", "confidence", "file"),
