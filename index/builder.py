@@ -25,6 +25,11 @@ TRAIN_PER_LIST = 64
 MAX_TRAIN = 200_000
 
 
+# Tuning queries are catalogue rows (in the IVF training sample, nodes of the HNSW graph), which reads
+# 0.01-0.035 higher than recall on fresh queries (bench/RESULTS.md); tuning aims this much higher.
+TUNING_MARGIN = 0.03
+
+
 @dataclass(frozen=True)
 class BuildOptions:
     """What to build: kind ('auto' decides by size and device), metric, recall target, shards."""
@@ -113,7 +118,14 @@ def build_streamed(
         for shard in shards:
             faiss.downcast_index(shard.index).make_direct_map()  # type: ignore[attr-defined]
     index = combine_shards(shards)
-    params, recall = tune(index, spec, exact.queries, exact.query_ids, exact.truth(), target=options.recall_target)
+    params, recall = tune(
+        index,
+        spec,
+        exact.queries,
+        exact.query_ids,
+        exact.truth(),
+        target=min(1.0, options.recall_target + TUNING_MARGIN),
+    )
     rows = Rows(np.concatenate(track_parts), np.concatenate(embedding_parts))
     if len(np.unique(rows.track_ids)) != len(rows.track_ids):
         raise ConfigError("the embedding stream holds a track id twice")

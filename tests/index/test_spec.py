@@ -12,7 +12,7 @@ def test_small_catalogues_are_exact_and_large_ones_approximate_per_device() -> N
     assert choose_spec(EXACT_LIMIT, 200).factory == "IDMap2,Flat"
     assert choose_spec(EXACT_LIMIT + 1, 200).factory == "IDMap2,HNSW32,Flat"
     gpu = choose_spec(1_000_000, 200, device="cuda")
-    assert gpu.factory == "IDMap2,IVF1024,SQ8" and gpu.nlist == 1024
+    assert gpu.factory == "IDMap2,IVF1024,Flat" and gpu.nlist == 1024
     assert choose_spec(100, 200, kind="ivf_pq").factory.endswith(",PQ50x8")
 
 
