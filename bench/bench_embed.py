@@ -13,21 +13,24 @@ import json
 import platform
 import sys
 import time
+from dataclasses import asdict, replace
 from pathlib import Path
 
+import mutagen
 import numpy as np
 import torch
 
 from soundalike.embed.evaluation import evaluate_classification
-from soundalike.embed.genre_head import fit_softmax, probabilities
+from soundalike.embed.genre_head import fit_softmax, group_split, probabilities
 from soundalike.embed.musicnn import load_musicnn
 from soundalike.embed.patch_embeddings import patch_embeddings, unit_rows
-from soundalike.embed.trained_cnn import crop_embeddings, track_vector
+from soundalike.embed.trained_cnn import crop_embeddings, finetune_config, track_vector
 from soundalike.embed.training import TrainConfig, train_network
 from soundalike.ingest.audio import load
 from soundalike.ingest.corpus import build_corpus, split_by_piece
+from soundalike.ingest.errors import DecodeError
 from soundalike.ingest.features import mfcc_stats_vector
-from soundalike.ingest.logmel import SAMPLE_RATE, musicnn_logmel, patches
+from soundalike.ingest.logmel import SAMPLE_RATE, musicnn_logmel, patches, select_patches
 
 REPEATS = 3
 THROUGHPUT_TRACKS = 8
@@ -46,7 +49,7 @@ def head_scores(
     w, b = fit_softmax((x_train - mean) / std, y_train, len(classes))
     predicted = probabilities((x_test - mean) / std, w, b, 1.0).argmax(axis=1)
     scores = evaluate_classification(y_test, predicted, classes)
-    return {"accuracy": round(float(scores["accuracy"]), 3), "macro_f1": round(float(scores["macro_f1"]), 3)}  # type: ignore[arg-type]
+    return {"accuracy": round(float(scores["accuracy"]), 3), "macro_f1": round(float(scores["macro_f1"]), 3)}
 
 
 def median_seconds(fn: object, repeats: int = REPEATS) -> float:
@@ -56,6 +59,154 @@ def median_seconds(fn: object, repeats: int = REPEATS) -> float:
         fn()  # type: ignore[operator]
         times.append(time.perf_counter() - start)
     return float(np.median(times))
+
+
+def corpus_features(corpus_dir: Path, model: torch.nn.Module) -> tuple[object, dict[str, np.ndarray], list]:
+    """The corpus manifest, per-track MFCC statistics / MusiCNN patch embeddings, and log-mels (cached)."""
+    manifest = build_corpus(corpus_dir, per_genre=16, seconds=30.0, seed=0)
+    cache = corpus_dir / "bench-embed-features.npz"
+    paths = [p.path for p in manifest.pieces]
+    if cache.exists():
+        data = np.load(cache, allow_pickle=False)
+        logmels = [data[f"logmel_{n}"] for n in range(len(paths))]
+        musicnn = [data[f"musicnn_{n}"] for n in range(len(paths))]
+        return manifest, {"mfcc": data["mfcc"], "paths": data["paths"]}, [logmels, musicnn]
+    mfcc, logmels, musicnn = [], [], []
+    for path in paths:
+        audio = load(path, sr=22050)
+        mfcc.append(mfcc_stats_vector(y=audio.samples, sr=audio.sample_rate))
+        logmel = musicnn_logmel(y=load(path, sr=SAMPLE_RATE).samples)
+        logmels.append(logmel)
+        musicnn.append(patch_embeddings(model, patches(logmel)))
+    arrays = {f"logmel_{n}": m for n, m in enumerate(logmels)} | {f"musicnn_{n}": m for n, m in enumerate(musicnn)}
+    np.savez(cache, mfcc=np.stack(mfcc), paths=np.array([str(p) for p in paths]), **arrays)
+    return manifest, {"mfcc": np.stack(mfcc), "paths": np.array([str(p) for p in paths])}, [logmels, musicnn]
+
+
+def trained_scores(
+    config: TrainConfig,
+    logmels: list[np.ndarray],
+    y: np.ndarray,
+    groups: list[str],
+    is_test: np.ndarray,
+    classes: list[str],
+) -> dict[str, object]:
+    """Train on the training pieces only (early stopping on a group split of them); score its embedding."""
+    train_idx = np.flatnonzero(~is_test)
+    start = time.perf_counter()
+    trained = train_network(
+        [logmels[i] for i in train_idx], [classes[y[i]] for i in train_idx], [groups[i] for i in train_idx], config
+    )
+    seconds = time.perf_counter() - start
+    x = np.stack([track_vector(crop_embeddings(trained.model, m, config.crop_frames)) for m in logmels])
+    return {
+        **head_scores(x[~is_test], y[~is_test], x[is_test], y[is_test], classes),
+        "best_epoch": trained.best_epoch,
+        "train_seconds": round(seconds, 1),
+    }
+
+
+RECIPES = {
+    "cnn-trained (MusiCNN fine-tuned, front frozen)": finetune_config(
+        TrainConfig(epochs=8, patience=3, crops_per_track=4, seed=0)
+    ),
+    "cnn-trained (small, from scratch, 8 crops/track)": TrainConfig(epochs=40, patience=8, crops_per_track=8, seed=0),
+}
+
+
+def comparison(corpus_dir: Path, seeds: list[int], out: Path) -> dict[str, object]:
+    """MFCC stats vs MusiCNN vs trained CNNs on the same held-out pieces, for several seeded splits."""
+    torch.manual_seed(0)
+    model = load_musicnn("MSD_musicnn")
+    manifest, data, (logmels, musicnn) = corpus_features(corpus_dir, model)
+    genre = {str(p.path): p.genre for p in manifest.pieces}  # type: ignore[attr-defined]
+    piece = {str(p.path): p.piece for p in manifest.pieces}  # type: ignore[attr-defined]
+    paths = [str(p) for p in data["paths"]]
+    classes = sorted(set(genre.values()))
+    y = np.array([classes.index(genre[p]) for p in paths])
+    groups = [piece[p] for p in paths]
+    musicnn8 = unit_rows(np.stack([m[spread(len(m), 8)].mean(axis=0) for m in musicnn]))
+    per_seed: dict[str, dict[str, object]] = {}
+    splits = {}
+    for seed in seeds:
+        _, test_paths = split_by_piece(manifest, seed=seed)
+        is_test = splits[seed] = np.isin(paths, [str(p) for p in test_paths])
+        row: dict[str, object] = per_seed.setdefault(f"seed {seed}", {"held_out": int(is_test.sum())})
+        for name, x in (("mfcc-stats", data["mfcc"]), ("musicnn-msd patches=8", musicnn8)):
+            row[name] = head_scores(x[~is_test], y[~is_test], x[is_test], y[is_test], classes)
+    for name, config in RECIPES.items():
+        for seed in seeds:
+            scores = trained_scores(replace(config, seed=seed), logmels, y, groups, splits[seed], classes)
+            per_seed[f"seed {seed}"][name] = scores
+            out.write_text(json.dumps(per_seed, indent=2))
+    names = [k for k in next(iter(per_seed.values())) if k != "held_out"]
+    result_note = {"seeds": seeds, "recipes": {k: asdict(v) for k, v in RECIPES.items()}}
+    summary = {
+        name: {
+            "accuracy_mean": round(float(np.mean([r[name]["accuracy"] for r in per_seed.values()])), 3),  # type: ignore[index]
+            "accuracy_std": round(float(np.std([r[name]["accuracy"] for r in per_seed.values()])), 3),  # type: ignore[index]
+            "macro_f1_mean": round(float(np.mean([r[name]["macro_f1"] for r in per_seed.values()])), 3),  # type: ignore[index]
+        }
+        for name in names
+    }
+    result: dict[str, object] = {**result_note, "per_seed": per_seed, "summary": summary}
+    out.write_text(json.dumps(result, indent=2))
+    return result
+
+
+def real_features(music_dir: Path, model: torch.nn.Module) -> dict[str, np.ndarray]:
+    """Per .ogg under ``music_dir/<package>/``: package label, composer group, MFCC stats, MusiCNN, log-mel (cached).
+
+    Audio follows the ingest analysis policy; the log-mel kept for training is 8 patches spread over it.
+    """
+    cache = music_dir / "bench-embed-real.npz"
+    if cache.exists():
+        return dict(np.load(cache, allow_pickle=False))
+    paths = sorted(music_dir.glob("*/*.ogg"))
+    rows: dict[str, list[object]] = {k: [] for k in ("label", "group", "mfcc", "musicnn")}
+    logmels = []
+    for path in paths:
+        try:
+            audio = load(path, sr=22050)
+        except DecodeError:
+            continue
+        artist = (mutagen.File(path).tags or {}).get("artist")
+        rows["label"].append(path.parent.name)
+        rows["group"].append(f"artist:{artist[0]}" if artist else f"track:{path.name}")
+        rows["mfcc"].append(mfcc_stats_vector(y=audio.samples, sr=audio.sample_rate))
+        chosen = select_patches(patches(musicnn_logmel(y=load(path, sr=SAMPLE_RATE).samples)))
+        rows["musicnn"].append(patch_embeddings(model, chosen).mean(axis=0))
+        logmels.append(chosen.reshape(-1, chosen.shape[2]))
+    arrays = {k: np.array(v) if k in ("label", "group") else np.stack(v) for k, v in rows.items()}  # type: ignore[arg-type]
+    arrays |= {f"logmel_{n}": m for n, m in enumerate(logmels)}
+    np.savez(cache, **arrays)  # type: ignore[arg-type]
+    return arrays
+
+
+def real_comparison(music_dir: Path, seeds: list[int], out: Path) -> dict[str, object]:
+    """Which soundtrack (package) a held-out recording comes from, composers never on both sides."""
+    data = real_features(music_dir, load_musicnn("MSD_musicnn"))
+    labels, groups = [str(v) for v in data["label"]], [str(v) for v in data["group"]]
+    classes = sorted(set(labels))
+    y = np.array([classes.index(label) for label in labels])
+    logmels = [data[f"logmel_{n}"] for n in range(len(labels))]
+    musicnn = unit_rows(data["musicnn"])
+    per_seed: dict[str, dict[str, object]] = {}
+    for seed in seeds:
+        is_test = group_split(groups, labels, test_fraction=0.3, seed=seed)
+        row: dict[str, object] = {
+            "held_out": int(is_test.sum()),
+            "majority": round(float(np.bincount(y[is_test]).max() / is_test.sum()), 3),
+        }
+        for name, x in (("mfcc-stats", data["mfcc"]), ("musicnn-msd patches=8", musicnn)):
+            row[name] = head_scores(x[~is_test], y[~is_test], x[is_test], y[is_test], classes)
+        config = replace(next(iter(RECIPES.values())), seed=seed)
+        row["cnn-trained (MusiCNN fine-tuned, front frozen)"] = trained_scores(
+            config, logmels, y, groups, is_test, classes
+        )
+        per_seed[f"seed {seed}"] = row
+        out.write_text(json.dumps(per_seed, indent=2))
+    return {"classes": classes, "tracks": len(labels), "per_seed": per_seed}
 
 
 def main(corpus_dir: Path) -> None:
@@ -143,4 +294,15 @@ def main(corpus_dir: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]) if len(sys.argv) > 1 else Path("/tmp/soundalike-corpus"))
+    if len(sys.argv) > 2 and sys.argv[1] == "real":
+        torch.set_num_threads(1)
+        music = Path(sys.argv[2])
+        print(json.dumps(real_comparison(music, [0, 1, 2], music / "bench-embed-real.json"), indent=2))
+    elif len(sys.argv) > 2 and sys.argv[1] == "compare":
+        print(
+            json.dumps(
+                comparison(Path(sys.argv[2]), [0, 1, 2], Path(sys.argv[2]) / "bench-embed-compare.json"), indent=2
+            )
+        )
+    else:
+        main(Path(sys.argv[1]) if len(sys.argv) > 1 else Path("/tmp/soundalike-corpus"))

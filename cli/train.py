@@ -18,11 +18,16 @@ app.add_typer(train_app, name="train")
 def train_cnn(
     epochs: Annotated[int, typer.Option(min=1, help="Most epochs (early stopping may end sooner).")] = 40,
     patience: Annotated[int, typer.Option(min=1, help="Epochs without held-out improvement before stopping.")] = 6,
-    finetune: Annotated[bool, typer.Option("--finetune", help="Fine-tune pretrained MusiCNN instead.")] = False,
+    finetune: Annotated[
+        bool, typer.Option("--finetune", help="Fine-tune pretrained MusiCNN (mid and back end) instead.")
+    ] = False,
     seed: Annotated[int, typer.Option(help="Seed of the split, crops and augmentation.")] = 0,
     as_json: JsonOption = False,
 ) -> None:
-    """Train a genre CNN on log-mel patches of labelled tracks (use it: SOUNDALIKE_EMBEDDING_MODEL=cnn-trained)."""
+    """Train a genre CNN on log-mel patches of labelled tracks (use it: SOUNDALIKE_EMBEDDING_MODEL=cnn-trained).
+
+    --finetune starts from pretrained MusiCNN and tunes its mid and back end (front end frozen).
+    """
     from soundalike.embed.trained_cnn import finetune_config, train_catalogue_cnn
     from soundalike.embed.training import TrainConfig
 
@@ -69,7 +74,10 @@ def train_adapt(
     seed: Annotated[int, typer.Option(help="Seed of the split and the training.")] = 0,
     as_json: JsonOption = False,
 ) -> None:
-    """Train a contrastive projection on MusiCNN patch embeddings; kept only if held-out tracks say so."""
+    """Train a contrastive projection on MusiCNN patch embeddings; kept only if held-out tracks say so.
+
+    A kept head serves as SOUNDALIKE_EMBEDDING_MODEL=musicnn-adapted (version ``<version>-kept``).
+    """
     from soundalike.embed.adapt import AdaptConfig, adapt_catalogue
 
     settings = State.settings()

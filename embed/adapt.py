@@ -4,6 +4,8 @@ Two disjoint random sets of patches of one track are positives, other tracks in 
 (symmetric InfoNCE). Held-out tracks (whole album groups) decide whether the head is kept: it must
 retrieve other excerpts of the same track better than the plain backbone without losing same-album
 precision beyond a tolerance. The decision and both sets of scores are recorded with the version.
+A kept head serves as the embedding model ``musicnn-adapted``: the head applied to the mean MusiCNN
+penultimate features of a track's patches (ingest patch policy), L2-normalised. A discarded one is refused.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors.torch import save_file
+from safetensors.torch import load_file, save_file
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from torch import nn
@@ -24,14 +26,16 @@ from torch.nn import functional as F
 
 from soundalike.embed.evaluation import evaluate_retrieval, group_precision
 from soundalike.embed.genre_head import group_split
-from soundalike.embed.musicnn import load_musicnn
+from soundalike.embed.musicnn import MusiCNN, load_musicnn
 from soundalike.embed.patch_embeddings import patch_embeddings, unit_rows
+from soundalike.embed.store import put_embeddings
 from soundalike.ingest.audio import load
-from soundalike.ingest.db.models import Track
-from soundalike.ingest.errors import DecodeError, InputError
-from soundalike.ingest.logmel import SAMPLE_RATE, musicnn_logmel, patches
+from soundalike.ingest.db.models import Embedding, Track
+from soundalike.ingest.errors import ConfigError, DecodeError, InputError, NotFoundError
+from soundalike.ingest.logmel import SAMPLE_RATE, musicnn_logmel, musicnn_patches, patches
 from soundalike.ingest.settings import Settings
 
+MODEL_NAME = "musicnn-adapted"
 RECORD_FILE = "musicnn-adapted.json"
 WEIGHTS_FILE = "musicnn-adapted.safetensors"
 MAX_TRACK_PATCHES = 16
@@ -183,15 +187,84 @@ def catalogue_patch_embeddings(
     return per_track, groups
 
 
+def save_adaptation(models_dir: Path, head: nn.Module, record: AdaptRecord) -> None:
+    """Write the record as JSON; the head's weights only when it is kept (a discarded head's are removed)."""
+    models_dir.mkdir(parents=True, exist_ok=True)
+    weights = models_dir / WEIGHTS_FILE
+    if record.kept:
+        state = {k: v.detach().contiguous() for k, v in head.state_dict().items()}
+        save_file(state, str(weights), metadata={"version": record.version})
+    else:
+        weights.unlink(missing_ok=True)
+    (models_dir / RECORD_FILE).write_text(json.dumps(asdict(record), indent=2))
+
+
 def adapt_catalogue(
     session: Session, settings: Settings, config: AdaptConfig, *, on_track: Callable[[], None] | None = None
 ) -> AdaptRecord:
     """Run :func:`adapt` on the catalogue; record the decision as JSON, save the head only when kept."""
     per_track, groups = catalogue_patch_embeddings(session, settings, on_track=on_track)
     head, record = adapt(per_track, groups, config)
-    settings.models_dir.mkdir(parents=True, exist_ok=True)
-    if record.kept:
-        state = {k: v.detach().contiguous() for k, v in head.state_dict().items()}
-        save_file(state, str(settings.models_dir / WEIGHTS_FILE), metadata={"version": record.version})
-    (settings.models_dir / RECORD_FILE).write_text(json.dumps(asdict(record), indent=2))
+    save_adaptation(settings.models_dir, head, record)
     return record
+
+
+def served_version(record: AdaptRecord) -> str:
+    """The embedding model version of a kept head: its weights' digest and the decision."""
+    return f"{record.version}-kept"
+
+
+def load_adapted(models_dir: Path) -> tuple[AdaptRecord, nn.Module]:
+    """The last adaptation's record and its head in eval mode; refuses a missing or discarded one."""
+    record_path = models_dir / RECORD_FILE
+    if not record_path.exists():
+        raise NotFoundError("no adapted MusiCNN yet (run `soundalike train adapt`)")
+    record = AdaptRecord(**json.loads(record_path.read_text()))
+    if not record.kept:
+        raise ConfigError(
+            f"the last adaptation ({record.version}) was discarded on held-out tracks ({record.reason}); "
+            "use embedding model musicnn-msd, or train again"
+        )
+    state = load_file(str(models_dir / WEIGHTS_FILE))
+    out_dim, in_dim = state["2.weight"].shape[0], state["0.weight"].shape[1]
+    head = projection(in_dim, out_dim)
+    head.load_state_dict(state)
+    return record, head.eval()
+
+
+def adapted_vector(backbone: MusiCNN, head: nn.Module, y: np.ndarray) -> np.ndarray:
+    """Unit-norm head output for the mean penultimate features of 16 kHz audio's patches."""
+    per_patch = patch_embeddings(backbone, musicnn_patches(y=y))
+    if not len(per_patch):
+        raise DecodeError("audio shorter than one 3 s MusiCNN patch")
+    return apply(head)(per_patch.mean(axis=0, keepdims=True))[0]
+
+
+def refresh_embeddings(
+    session: Session,
+    settings: Settings,
+    backbone: MusiCNN,
+    *,
+    on_track: Callable[[], None] | None = None,
+) -> tuple[int, str]:
+    """Embed the ok tracks that lack an embedding of the kept head; returns (count, version)."""
+    record, head = load_adapted(settings.models_dir)
+    version = served_version(record)
+    current = select(Embedding.track_id).where(Embedding.model_name == MODEL_NAME, Embedding.model_version == version)
+    todo = session.execute(
+        select(Track.id, Track.path).where(Track.status == "ok", Track.id.not_in(current)).order_by(Track.id)
+    ).all()
+    done, vectors = [], []
+    for track_id, path in todo:
+        try:
+            y = load(Path(path), sr=SAMPLE_RATE, max_bytes=settings.max_file_bytes).samples
+            vectors.append(adapted_vector(backbone, head, y))
+            done.append(track_id)
+        except (DecodeError, OSError):
+            pass
+        finally:
+            if on_track is not None:
+                on_track()
+    if done:
+        put_embeddings(session, MODEL_NAME, version, np.array(done, dtype=np.int64), np.stack(vectors))
+    return len(done), version

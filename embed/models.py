@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from sqlalchemy.orm import Session
 
-from soundalike.embed import mfcc_embedding, musicnn_encoder, trained_cnn
+from soundalike.embed import adapt, mfcc_embedding, musicnn_encoder, trained_cnn
 from soundalike.embed.patch_embeddings import excerpt_means, patch_embeddings
 from soundalike.ingest.audio import load
 from soundalike.ingest.device import resolve_device
@@ -100,6 +100,37 @@ class MusicnnModel:
         return excerpt_means(patch_embeddings(self.encoder.model, patches(musicnn_logmel(y=audio.samples))), n)
 
 
+class AdaptedMusicnnModel(MusicnnModel):
+    """MusiCNN with the contrastive projection head of ``train adapt``, only when evaluation kept it."""
+
+    name = adapt.MODEL_NAME
+    _head: torch.nn.Module | None = None
+
+    @property
+    def head(self) -> torch.nn.Module:
+        """The kept projection head (NotFoundError before ``train adapt``, ConfigError if it was discarded)."""
+        if self._head is None:
+            self._head = adapt.load_adapted(self.settings.models_dir)[1]
+        return self._head
+
+    def refresh(self, session: Session, *, on_track: Callable[[], None] | None = None) -> tuple[int, str]:
+        """Embed the tracks without an embedding of the kept head."""
+        return adapt.refresh_embeddings(session, self.settings, self.encoder.model, on_track=on_track)
+
+    def embed_file(self, path: Path) -> np.ndarray:
+        """Adapted embedding of the file."""
+        audio = load(path, sr=SAMPLE_RATE, max_bytes=self.settings.max_file_bytes)
+        return adapt.adapted_vector(self.encoder.model, self.head, audio.samples)
+
+    def embed_excerpts(self, path: Path, n: int) -> np.ndarray:
+        """The head applied to the mean penultimate features of each excerpt's patches."""
+        audio = load(path, sr=SAMPLE_RATE, max_bytes=self.settings.max_file_bytes)
+        per_patch = patch_embeddings(self.encoder.model, patches(musicnn_logmel(y=audio.samples)))
+        if len(per_patch) < n:
+            raise DecodeError(f"{len(per_patch)} patches cannot make {n} excerpts")
+        return adapt.apply(self.head)(np.stack([part.mean(axis=0) for part in np.array_split(per_patch, n)]))
+
+
 class TrainedCnnModel:
     """The CNN trained on the catalogue's labelled tracks (``soundalike train cnn``)."""
 
@@ -140,4 +171,6 @@ def embedding_model(settings: Settings) -> EmbeddingModel:
         return MfccStatsModel(settings)
     if settings.embedding_model == trained_cnn.MODEL_NAME:
         return TrainedCnnModel(settings)
+    if settings.embedding_model == adapt.MODEL_NAME:
+        return AdaptedMusicnnModel(settings)
     return MusicnnModel(settings)

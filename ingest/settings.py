@@ -10,7 +10,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Device = Literal["auto", "cpu", "cuda"]
-EmbeddingModelName = Literal["musicnn-msd", "mfcc-stats", "cnn-trained"]
+EmbeddingModelName = Literal["musicnn-msd", "mfcc-stats", "cnn-trained", "musicnn-adapted"]
 IndexKind = Literal["auto", "flat", "hnsw", "ivf_flat", "ivf_sq8", "ivf_pq"]
 
 

@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
+import torch
 from audio_factory import beat, drone, write_audio
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from soundalike.cli import app
-from soundalike.embed.adapt import AdaptConfig, adapt, decide
+from soundalike.embed.adapt import AdaptConfig, AdaptRecord, adapt, decide, load_adapted, projection, save_adaptation
+from soundalike.embed.models import AdaptedMusicnnModel
+from soundalike.embed.store import load_embeddings
 from soundalike.ingest.db.models import Track
+from soundalike.ingest.errors import ConfigError, NotFoundError
 from soundalike.ingest.settings import Settings
 
 
@@ -77,3 +83,75 @@ def test_train_adapt_records_its_decision_on_a_small_catalogue(
     assert record["kept"] == decide(record["baseline"], record["adapted"], album_tolerance=0.02)[0]
     assert (settings.models_dir / "musicnn-adapted.safetensors").exists() == record["kept"]
     assert record["n_train"] + record["n_held_out"] == 12
+
+
+def adapted_record(kept: bool) -> AdaptRecord:
+    return AdaptRecord(
+        version="adapt-0000abcd",
+        kept=kept,
+        reason="excerpt recall@1 0.500 -> 0.700" if kept else "excerpt recall@1 did not improve (0.700 -> 0.500)",
+        baseline={"recall@1": 0.5 if kept else 0.7},
+        adapted={"recall@1": 0.7 if kept else 0.5},
+        n_train=8,
+        n_held_out=4,
+        config=asdict(AdaptConfig(out_dim=16)),
+    )
+
+
+def short_catalogue(session: Session, folder: Path) -> list[int]:
+    """Six 4-second tracks, drone and beat alternating, three albums."""
+    ids = []
+    for i in range(6):
+        style, make = (("drone", drone), ("beat", beat))[i % 2]
+        path = write_audio(folder / f"{style}_{i}.wav", make(400 + i, 4.0, 16000), 16000)
+        track = Track(path=str(path), size=1, mtime=0.0, album=f"album {i // 2}", status="ok")
+        session.add(track)
+        session.flush()
+        ids.append(track.id)
+    session.commit()
+    return ids
+
+
+def build_index(settings: Settings) -> Any:
+    return CliRunner().invoke(
+        app,
+        ["--home", str(settings.home), "index", "build", "--json"],
+        env={"SOUNDALIKE_DATABASE_URL": settings.db_url, "SOUNDALIKE_EMBEDDING_MODEL": "musicnn-adapted"},
+    )
+
+
+@pytest.mark.slow
+def test_kept_head_serves_embeddings_and_an_index_is_built_with_them(
+    settings: Settings, session: Session, tmp_path: Path
+) -> None:
+    ids = short_catalogue(session, tmp_path / "music")
+    torch.manual_seed(0)
+    save_adaptation(settings.models_dir, projection(200, 16), adapted_record(kept=True))
+    result = build_index(settings)
+    assert result.exit_code == 0, result.output
+    built = json.loads(result.stdout)
+    assert built["model_name"] == "musicnn-adapted" and built["model_version"] == "adapt-0000abcd-kept"
+    assert built["dim"] == 16 and built["count"] == len(ids)
+    stored_ids, vectors, version = load_embeddings(session, "musicnn-adapted")
+    assert sorted(int(t) for t in stored_ids) == ids and version == "adapt-0000abcd-kept"
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    model = AdaptedMusicnnModel(Settings(home=settings.home, database_url=settings.db_url))
+    query = model.embed_file(Path(session.get(Track, ids[0]).path))  # type: ignore[union-attr]
+    assert np.allclose(query, vectors[list(stored_ids).index(ids[0])], atol=1e-4)
+
+
+def test_discarded_head_is_refused_with_a_clear_error(settings: Settings, session: Session, tmp_path: Path) -> None:
+    short_catalogue(session, tmp_path / "music")
+    save_adaptation(settings.models_dir, projection(200, 16), adapted_record(kept=True))
+    save_adaptation(settings.models_dir, projection(200, 16), adapted_record(kept=False))
+    assert not (settings.models_dir / "musicnn-adapted.safetensors").exists()
+    result = build_index(settings)
+    assert result.exit_code != 0 and isinstance(result.exception, ConfigError)
+    assert "discarded" in str(result.exception) and "musicnn-msd" in str(result.exception)
+    with pytest.raises(ConfigError, match="did not improve"):
+        load_adapted(settings.models_dir)
+
+
+def test_adapted_model_before_any_adaptation_is_a_clear_error(settings: Settings) -> None:
+    with pytest.raises(NotFoundError, match="train adapt"):
+        load_adapted(settings.models_dir)

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+import torch
 from audio_factory import beat, drone, write_audio
 from safetensors.torch import load_file
 from sqlalchemy.orm import Session
@@ -15,7 +16,9 @@ from typer.testing import CliRunner
 
 from soundalike.cli import app
 from soundalike.embed.models import embedding_model
+from soundalike.embed.musicnn import load_musicnn
 from soundalike.embed.store import load_embeddings
+from soundalike.embed.trained_cnn import load_trained_cnn
 from soundalike.ingest.db.models import Track
 from soundalike.ingest.db.session import open_database
 from soundalike.ingest.errors import NotFoundError
@@ -84,3 +87,20 @@ def test_cnn_model_before_training_is_a_clear_error(settings: Settings, session:
     model = embedding_model(Settings(home=settings.home, database_url=settings.db_url, embedding_model="cnn-trained"))
     with pytest.raises(NotFoundError, match="train cnn"):
         model.refresh(session)
+
+
+@pytest.mark.slow
+def test_train_cnn_finetune_keeps_the_front_end_and_beats_chance_on_held_out_albums(
+    settings: Settings, labelled_catalogue: dict[str, list[int]]
+) -> None:
+    result = invoke(settings, "train", "cnn", "--finetune", "--epochs", "2", "--patience", "2", "--json")
+    assert result.exit_code == 0, result.output
+    meta = json.loads(result.stdout)
+    assert meta["architecture"] == "musicnn-finetuned" and meta["crop_frames"] == 187
+    assert meta["n_held_out"] >= 2 and meta["val_accuracy"] > 0.5  # chance is 0.5
+    saved, model = load_trained_cnn(settings.models_dir)
+    assert saved.version == meta["version"] and not model.training
+    pretrained = load_musicnn("MSD_musicnn").state_dict()
+    tuned = model.backbone.state_dict()
+    assert all(torch.equal(tuned[k], v) for k, v in pretrained.items() if k.startswith(("front.", "input_bn.")))
+    assert any(not torch.equal(tuned[k], v) for k, v in pretrained.items() if k.startswith(("mid.", "dense.")))
