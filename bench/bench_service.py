@@ -3,9 +3,11 @@
 Synthetic catalogue (clustered unit vectors, artists, years; tempo/key partly unknown) bulk-inserted into
 SQLite with executemany, indexed with the production index choice, served by ``soundalike serve`` in a
 subprocess. Each series is run ``--repeats`` times; the table reports the median p50/p99 over repeats.
-Baselines from the same run: ``GET /health`` (HTTP floor) and an in-process ``TrackIndex.search`` (k=50).
+Baselines from the same run: ``GET /health`` (HTTP floor) and an in-process ``TrackIndex.search`` (k=50, one
+thread, as the server runs it);
+the 1-minute load average is recorded after each size (the machine is shared).
 
-    .venv/bin/python bench/bench_service.py --sizes 100000 1000000
+    .venv/bin/python bench/bench_service.py --sizes 100000 1000000 --keep /tmp/bench-service
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import faiss
 import httpx
 import numpy as np
 from sqlalchemy import insert
@@ -133,6 +136,7 @@ def measure(home: Path, count: int, repeats: int, rng: np.random.Generator) -> d
                     raise RuntimeError("server did not start")
                 time.sleep(0.2)
             index = load_index(home / "index", "mfcc-stats")
+            faiss.omp_set_num_threads(1)  # as the server runs it (``serve --compute-threads 1``)
             queries = rng.standard_normal((200, DIM)).astype(np.float32)
             runs: dict[str, list[tuple[float, float]]] = {"health": [], "search": [], "similar": [], "playlist": []}
             series(client, [f"/tracks/{i}/similar?k=10" for i in rng.integers(1, count + 1, 20)])  # warm-up
@@ -164,14 +168,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--keep", type=Path, help="Keep each populated catalogue under this folder and reuse it.")
+    parser.add_argument("--populate-only", action="store_true", help="Populate (under --keep) without measuring.")
     args = parser.parse_args()
-    rng = np.random.default_rng(0)
     report = {}
     for count in args.sizes:
+        rng = np.random.default_rng(count)
         with tempfile.TemporaryDirectory(prefix="bench-service-") as folder:
-            home = Path(folder)
-            timings = populate(home, count, rng)
-            report[count] = timings | measure(home, count, args.repeats, rng)
+            home = args.keep / str(count) if args.keep else Path(folder)
+            done = home / "populated.json"
+            if done.exists():
+                timings = json.loads(done.read_text())
+            else:
+                home.mkdir(parents=True, exist_ok=True)
+                timings = populate(home, count, rng)
+                done.write_text(json.dumps(timings))
+            if args.populate_only:
+                continue
+            report[count] = timings | measure(home, count, args.repeats, rng) | {"load_avg": os.getloadavg()[0]}
             print(json.dumps({count: report[count]}), flush=True)
 
 

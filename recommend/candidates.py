@@ -1,27 +1,34 @@
-"""Candidate gathering: index neighbours in score order, checked against the catalogue a chunk at a time."""
+"""Candidate gathering: index neighbours in score order, checked against the in-memory track table.
+
+A request may widen its pool a few times (filters and artist caps reject candidates); ``Neighbours`` keeps
+each index search and each embedding read of one request, and ``prefetch`` reads up front the embeddings
+the widening is expected to need, so a request usually makes one embedding query whatever the widening.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 import numpy as np
 from sqlalchemy.orm import Session
 
 from soundalike.embed.store import track_embeddings
-from soundalike.recommend.catalogue import track_facts
-from soundalike.recommend.filters import Filters, TrackFacts
+from soundalike.recommend.filters import Filters
 from soundalike.recommend.ranking import SearchIndex, unit_rows
+from soundalike.recommend.track_table import CatalogueIndex
 
 MAX_POOL = 4096
+MAX_WIDENINGS = 8
 
 
 @dataclass
 class Pool:
-    """Accepted candidates in index order, their catalogue facts and unit vectors (row-aligned)."""
+    """Accepted candidates in index order, their artists, canonical audio and unit vectors (row-aligned)."""
 
     ids: list[int]
-    facts: dict[int, TrackFacts]
+    artists: list[str | None]
+    canonical: list[int]
     vectors: np.ndarray
     exhausted: bool
 
@@ -34,52 +41,130 @@ def pool_size(k: int, filters: Filters) -> int:
     return max(50, (16 if narrow else 4) * k) + len(filters.exclude)
 
 
-def ranked_ids(index: SearchIndex, queries: np.ndarray, k: int, skip: Collection[int]) -> list[int]:
-    """Ids of the top-``k`` of every query, best score over the queries first, ``skip`` left out."""
+def ranked_ids(index: SearchIndex, queries: np.ndarray, k: int, skip: Collection[int]) -> np.ndarray:
+    """Ids of the top-``k`` of every query, best score over the queries first (ties: first seen), ``skip`` out."""
     ids, scores = index.search(queries, k)
-    sign = -1.0 if index.meta.metric == "l2" else 1.0
-    best: dict[int, float] = {}
-    for tid, score in zip(ids.ravel(), scores.ravel(), strict=True):
-        t = int(tid)
-        if t >= 0 and t not in skip:
-            best[t] = max(best.get(t, -np.inf), sign * float(score))
-    return sorted(best, key=lambda t: -best[t])
+    ids, scores = ids.ravel().astype(np.int64), scores.ravel().astype(np.float64)
+    if index.meta.metric == "l2":
+        scores = -scores
+    keep = ids >= 0
+    if skip:
+        keep &= ~np.isin(ids, np.fromiter(skip, dtype=np.int64, count=len(skip)))
+    ids, scores = ids[keep], scores[keep]
+    unique, first, inverse = np.unique(ids, return_index=True, return_inverse=True)
+    best = np.full(len(unique), -np.inf)
+    np.maximum.at(best, inverse, scores)
+    return unique[np.lexsort((first, -best))]
 
 
-def gather(
-    session: Session,
-    index: SearchIndex,
-    queries: np.ndarray,
-    *,
-    want: int,
-    pool: int,
-    filters: Filters,
-    taken: Collection[int],
-) -> Pool:
-    """At least ``want`` playable candidates passing ``filters`` (fewer when the ``pool`` neighbours run out);
-    a candidate whose canonical audio is in ``taken`` is left out."""
-    order = ranked_ids(index, queries, min(pool, MAX_POOL), taken)
+class Neighbours:
+    """One request's view of the index: neighbour lists by pool size and embeddings, each read once."""
+
+    def __init__(self, session: Session, index: CatalogueIndex, queries: np.ndarray, taken: Collection[int]) -> None:
+        """Neighbours of ``queries``; tracks whose canonical audio is in ``taken`` never count."""
+        self.session, self.index, self.queries, self.taken = session, index, queries, taken
+        self.table = index.table
+        self._taken = np.fromiter(taken, dtype=np.int64, count=len(taken))
+        self._orders: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._vectors: dict[int, np.ndarray] = {}
+        self._asked: set[int] = set()
+
+    def order(self, pool: int, filters: Filters) -> tuple[np.ndarray, np.ndarray]:
+        """(neighbour ids in score order, whether each passes ``filters`` and is not taken) for ``pool``."""
+        size = min(pool, MAX_POOL)
+        if size not in self._orders:
+            order = ranked_ids(self.index, self.queries, size, self.taken)
+            rows = self.table.rows(order)
+            keep = self.table.accepts(filters, rows)
+            keep &= ~np.isin(self.table.canonical(np.where(rows >= 0, rows, 0)), self._taken)
+            self._orders[size] = (order, keep)
+        return self._orders[size]
+
+    def read(self, ids: Iterable[int]) -> bool:
+        """Read the embeddings of the ids not read yet, in one query; False when there were none."""
+        missing = [int(t) for t in ids if int(t) not in self._asked]
+        if missing:
+            self._vectors.update(track_embeddings(self.session, self.index.meta.model_name, missing))
+            self._asked.update(missing)
+        return bool(missing)
+
+    def has_vector(self, ids: np.ndarray) -> np.ndarray:
+        """Whether each id has an embedding (ids not read yet are assumed to have one)."""
+        return np.fromiter((t in self._vectors or t not in self._asked for t in ids.tolist()), bool, len(ids))
+
+    def vector(self, track_id: int) -> np.ndarray:
+        """The embedding read for a track."""
+        return self._vectors[track_id]
+
+
+def candidate_ids(nb: Neighbours, *, want: int, pool: int, filters: Filters) -> tuple[np.ndarray, bool]:
+    """(accepted ids in index order, exhausted): the neighbours are checked a chunk at a time until ``want``
+    are accepted; exhausted when fewer were found and a wider pool would not find more."""
+    order, passes = nb.order(pool, filters)
     step = max(want, 32)
-    accepted: list[int] = []
-    facts: dict[int, TrackFacts] = {}
-    vectors: dict[int, np.ndarray] = {}
-    for lo in range(0, len(order), step):
-        chunk = order[lo : lo + step]
-        found = track_facts(session, chunk)
-        found_vectors = track_embeddings(session, index.meta.model_name, chunk)
-        for t in chunk:
-            f = found.get(t)
-            if f is not None and t in found_vectors and f.canonical not in taken and filters.accepts(f):
-                accepted.append(t)
-                facts[t] = f
-                vectors[t] = found_vectors[t]
-        if len(accepted) >= want:
-            return Pool(accepted, facts, _matrix(accepted, vectors, queries.shape[1]), exhausted=False)
-    exhausted = len(order) + len(taken) < pool or pool >= min(MAX_POOL, index.meta.count)
-    return Pool(accepted, facts, _matrix(accepted, vectors, queries.shape[1]), exhausted=exhausted)
+    ends = np.minimum(np.arange(step, len(order) + step, step), len(order))
+    while True:
+        keep = passes & nb.has_vector(order)
+        enough = np.flatnonzero(np.cumsum(keep)[ends - 1] >= want) if len(order) else np.zeros(0, np.int64)
+        end = int(ends[enough[0]]) if len(enough) else len(order)
+        chosen = order[:end][keep[:end]]
+        if not nb.read(chosen.tolist()):
+            break
+    if len(enough):
+        return chosen, False
+    exhausted = len(order) + len(nb.taken) < pool or pool >= min(MAX_POOL, nb.index.meta.count)
+    return chosen, exhausted
 
 
-def _matrix(ids: list[int], vectors: dict[int, np.ndarray], dim: int) -> np.ndarray:
-    if not ids:
-        return np.zeros((0, dim), dtype=np.float32)
-    return unit_rows(np.stack([vectors[t] for t in ids]))
+def gather(nb: Neighbours, *, want: int, pool: int, filters: Filters) -> Pool:
+    """At least ``want`` playable candidates passing ``filters`` (fewer when the ``pool`` neighbours run out);
+    a candidate whose canonical audio is taken is left out."""
+    chosen, exhausted = candidate_ids(nb, want=want, pool=pool, filters=filters)
+    ids: list[int] = chosen.tolist()
+    rows = nb.table.rows(chosen)
+    vectors = (
+        unit_rows(np.stack([nb.vector(t) for t in ids])) if ids else np.zeros((0, nb.queries.shape[1]), np.float32)
+    )
+    artists = [nb.table.artist[r] for r in rows.tolist()]
+    return Pool(ids, artists, nb.table.canonical(rows).tolist(), vectors, exhausted=exhausted)
+
+
+def prefetch(nb: Neighbours, *, want: int, pool: int, filters: Filters, k: int, artist_cap: int | None) -> None:
+    """Read at once the embeddings of every pool the widening loop is expected to try before it has ``k``
+    tracks: distinct audio, at most ``artist_cap`` per artist, counted in index order."""
+    wanted: list[np.ndarray] = []
+    for _ in range(MAX_WIDENINGS):
+        order, passes = nb.order(pool, filters)
+        step = max(want, 32)
+        ends = np.minimum(np.arange(step, len(order) + step, step), len(order))
+        counts = np.cumsum(passes)
+        enough = np.flatnonzero(counts[ends - 1] >= want) if len(order) else np.zeros(0, np.int64)
+        end = int(ends[enough[0]]) if len(enough) else len(order)
+        chosen = order[:end][passes[:end]]
+        wanted.append(chosen)
+        exhausted = not len(enough) and (
+            len(order) + len(nb.taken) < pool or pool >= min(MAX_POOL, nb.index.meta.count)
+        )
+        if exhausted or expected_picks(nb, chosen, artist_cap) >= k:
+            break
+        want, pool = want * 4, pool * 4
+    nb.read(np.concatenate(wanted).tolist())
+
+
+def expected_picks(nb: Neighbours, ids: np.ndarray, artist_cap: int | None) -> int:
+    """How many of ``ids`` a pick in index order could keep: one per audio, ``artist_cap`` per artist."""
+    rows = nb.table.rows(ids)
+    canonical: set[int] = set()
+    per_artist: dict[str, int] = {}
+    kept = 0
+    for track, row in zip(nb.table.canonical(rows).tolist(), rows.tolist(), strict=True):
+        if track in canonical:
+            continue
+        canonical.add(track)
+        artist = nb.table.artist[row]
+        if artist_cap is not None and artist:
+            if per_artist.get(artist, 0) >= artist_cap:
+                continue
+            per_artist[artist] = per_artist.get(artist, 0) + 1
+        kept += 1
+    return kept

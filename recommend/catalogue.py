@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -19,23 +19,33 @@ def _chunks(ids: Sequence[int]) -> list[list[int]]:
     return [list(ids[i : i + CHUNK]) for i in range(0, len(ids), CHUNK)]
 
 
-def track_genres(session: Session, ids: Collection[int]) -> dict[int, frozenset[str]]:
-    """Genres of each track: any source's non-rejected genre, unless a curator rejected it."""
+GENRE_COLUMNS = (TrackGenre.track_id, Genre.name, TrackGenre.source, TrackGenre.rejected)
+
+
+def _fold_genres(rows: Iterable[Any]) -> dict[int, frozenset[str]]:
+    """Any source's non-rejected genre of a track, unless a curator rejected it."""
     accepted: dict[int, set[str]] = {}
     rejected: dict[int, set[str]] = {}
-    for chunk in _chunks(sorted(ids)):
-        rows = session.execute(
-            select(TrackGenre.track_id, Genre.name, TrackGenre.source, TrackGenre.rejected)
-            .join(Genre, Genre.id == TrackGenre.genre_id)
-            .where(TrackGenre.track_id.in_(chunk))
-        )
-        for tid, name, source, is_rejected in rows:
-            if is_rejected:
-                if source == "curator":
-                    rejected.setdefault(tid, set()).add(name)
-            else:
-                accepted.setdefault(tid, set()).add(name)
+    for tid, name, source, is_rejected in rows:
+        if is_rejected:
+            if source == "curator":
+                rejected.setdefault(tid, set()).add(name)
+        else:
+            accepted.setdefault(tid, set()).add(name)
     return {tid: frozenset(names - rejected.get(tid, set())) for tid, names in accepted.items()}
+
+
+def track_genres(session: Session, ids: Collection[int]) -> dict[int, frozenset[str]]:
+    """Genres of each track: any source's non-rejected genre, unless a curator rejected it."""
+    query = select(*GENRE_COLUMNS).join(Genre, Genre.id == TrackGenre.genre_id)
+    return _fold_genres(
+        row for chunk in _chunks(sorted(ids)) for row in session.execute(query.where(TrackGenre.track_id.in_(chunk)))
+    )
+
+
+def all_track_genres(session: Session) -> dict[int, frozenset[str]]:
+    """``track_genres`` of every track, in one query."""
+    return _fold_genres(session.execute(select(*GENRE_COLUMNS).join(Genre, Genre.id == TrackGenre.genre_id)))
 
 
 FACT_COLUMNS = (
@@ -161,12 +171,3 @@ def add_event(
         ListeningEvent(user_id=user_id, track_id=track_id, played_at=played_at, ms_played=ms_played, skipped=skipped)
     )
     session.flush()
-
-
-def duplicate_targets(session: Session, ids: Collection[int]) -> set[int]:
-    """The ``duplicate_of_id`` of these tracks, where set (the audio they share with another track)."""
-    found: set[int] = set()
-    for chunk in _chunks(sorted(ids)):
-        query = select(Track.duplicate_of_id).where(Track.id.in_(chunk), Track.duplicate_of_id.is_not(None))
-        found.update(int(t) for t in session.scalars(query))
-    return found

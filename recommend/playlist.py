@@ -12,12 +12,13 @@ from sqlalchemy.orm import Session
 from soundalike.embed.store import track_embeddings
 from soundalike.ingest.errors import InputError
 from soundalike.ingest.repository import get_user
-from soundalike.recommend.candidates import gather, pool_size
-from soundalike.recommend.catalogue import duplicate_targets, popular_tracks, track_facts, user_events
+from soundalike.recommend.candidates import Neighbours, gather, pool_size, prefetch
+from soundalike.recommend.catalogue import popular_tracks, user_events
 from soundalike.recommend.filters import Filters
 from soundalike.recommend.profile import Interest, interests, play_weights
-from soundalike.recommend.ranking import Candidate, SearchIndex, select, unit_rows
+from soundalike.recommend.ranking import Candidate, select, unit_rows
 from soundalike.recommend.results import Result, explain, result_of
+from soundalike.recommend.track_table import CatalogueIndex
 
 MAX_PROFILE_TRACKS = 500
 MIN_INTEREST_SHARE = 0.2
@@ -67,7 +68,7 @@ class Playlist:
 
 
 def playlist_for_user(
-    session: Session, index: SearchIndex, user_name: str, options: PlaylistOptions | None = None
+    session: Session, index: CatalogueIndex, user_name: str, options: PlaylistOptions | None = None
 ) -> Playlist:
     """The user's playlist: personalised when enough history has embeddings, cold start otherwise."""
     user = get_user(session, user_name)
@@ -76,7 +77,7 @@ def playlist_for_user(
 
 def playlist_from_events(
     session: Session,
-    index: SearchIndex,
+    index: CatalogueIndex,
     user: str,
     events: list[tuple[int, datetime, bool]],
     options: PlaylistOptions | None = None,
@@ -89,7 +90,7 @@ def playlist_from_events(
     vectors = track_embeddings(session, index.meta.model_name, profile_ids + list(negative))
     played = [t for t in profile_ids if t in vectors]
     if len(played) < options.min_history:
-        return cold_start(session, user, positive, heard, options)
+        return cold_start(session, index, user, positive, heard, options)
     skipped = [t for t in negative if t in vectors]
     found = interests(
         played,
@@ -107,7 +108,7 @@ def playlist_from_events(
 
 def rank_for_interests(
     session: Session,
-    index: SearchIndex,
+    index: CatalogueIndex,
     found: list[Interest],
     history: dict[int, np.ndarray],
     heard: set[int],
@@ -115,14 +116,17 @@ def rank_for_interests(
 ) -> list[Result]:
     """Candidates near each interest, ranked by MMR with the interests interleaved by their share."""
     queries = np.stack([i.vector for i in found])
-    taken = heard | duplicate_targets(session, heard)
+    heard_rows = index.table.rows(sorted(heard))
+    duplicates = index.table.duplicate_of[heard_rows[heard_rows >= 0]]
+    taken = heard | {int(t) for t in duplicates if t >= 0}
     want, pool = 3 * options.n, pool_size(options.n, options.filters) + len(heard)
+    neighbours = Neighbours(session, index, queries, taken)
+    prefetch(neighbours, want=want, pool=pool, filters=options.filters, k=options.n, artist_cap=options.artist_cap)
     while True:
-        gathered = gather(session, index, queries, want=want, pool=pool, filters=options.filters, taken=taken)
+        gathered = gather(neighbours, want=want, pool=pool, filters=options.filters)
         sims = gathered.vectors @ queries.T
         candidates = [
-            Candidate(t, float(sims[i].max()), int(sims[i].argmax()), gathered.facts[t].artist,
-                      gathered.facts[t].canonical)
+            Candidate(t, float(sims[i].max()), int(sims[i].argmax()), gathered.artists[i], gathered.canonical[i])
             for i, t in enumerate(gathered.ids)
         ]  # fmt: skip
         picked = select(
@@ -144,21 +148,27 @@ def rank_for_interests(
         member_sims = member_vectors[group] @ gathered.vectors[p]
         best = int(np.argmax(member_sims))
         anchors.append((found[group].members[best], float(member_sims[best])))
-    anchor_facts = track_facts(session, {a for a, _ in anchors})
+    anchor_facts = index.table.facts(a for a, _ in anchors)
+    chosen = index.table.facts(candidates[p].track_id for p in picked)
     results = []
     for p, (anchor, similarity) in zip(picked, anchors, strict=True):
         c = candidates[p]
-        facts = gathered.facts[c.track_id]
+        facts = chosen[c.track_id]
         why = explain("close to your history track", facts, anchor_facts.get(anchor), similarity, cluster=c.group)
         results.append(result_of(facts, c.relevance, why))
     return results
 
 
 def cold_start(
-    session: Session, user: str, positive: dict[int, float], heard: set[int], options: PlaylistOptions
+    session: Session,
+    index: CatalogueIndex,
+    user: str,
+    positive: dict[int, float],
+    heard: set[int],
+    options: PlaylistOptions,
 ) -> Playlist:
     """Too little history: the most played tracks in the user's genres, else the most played tracks overall."""
-    played = track_facts(session, positive)
+    played = index.table.facts(positive)
     genres = Counter(g for f in played.values() for g in f.genres)
     liked = [g for g, _ in genres.most_common(3)]
     pool = pool_size(options.n, options.filters)
@@ -168,7 +178,7 @@ def cold_start(
         strategy = "cold_start_popularity" if not ranked else strategy
         seen = {t for t, _ in ranked}
         ranked += [r for r in popular_tracks(session, pool, exclude=heard) if r[0] not in seen]
-    facts = track_facts(session, [t for t, _ in ranked])
+    facts = index.table.facts(t for t, _ in ranked)
     top = max((n for _, n in ranked), default=0) or 1
     kept = [(t, n) for t, n in ranked if t in facts and options.filters.accepts(facts[t])]
     candidates = [Candidate(t, n / top, 0, facts[t].artist, facts[t].canonical) for t, n in kept]
@@ -179,6 +189,6 @@ def cold_start(
     return Playlist(user, strategy, results)
 
 
-def recommend_for_user(session: Session, index: SearchIndex, user_name: str, n: int) -> list[Result]:
+def recommend_for_user(session: Session, index: CatalogueIndex, user_name: str, n: int) -> list[Result]:
     """The results of ``playlist_for_user`` with default options and length ``n``."""
     return playlist_for_user(session, index, user_name, PlaylistOptions(n=n)).results

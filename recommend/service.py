@@ -1,33 +1,62 @@
-"""The recommendation service: database and index opened once, shared by CLI and HTTP API."""
+"""The recommendation service: database, index and track table opened once, shared by CLI and HTTP API."""
 
 from __future__ import annotations
 
+from concurrent.futures import Future
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from soundalike.embed.models import EmbeddingModel, embedding_model
 from soundalike.embed.store import embedding_version
+from soundalike.index.build import sync_index
+from soundalike.index.device import IndexBackend, resolve_index_backend
 from soundalike.index.track_index import TrackIndex, load_index
 from soundalike.ingest.db.session import open_database, session_scope
 from soundalike.ingest.settings import Settings
+from soundalike.recommend.served import ServedIndex
+from soundalike.recommend.track_table import TrackTable
 
 
 @dataclass
 class Service:
-    """Everything a query needs: settings, a session factory and the loaded index."""
+    """Everything a query needs: settings, a session factory, the served index with its facts, the model."""
 
     settings: Settings
     factory: sessionmaker[Session]
-    index: TrackIndex
+    index: ServedIndex
     model: EmbeddingModel
+    backend: IndexBackend
 
     @classmethod
     def open(cls, settings: Settings, factory: sessionmaker[Session] | None = None) -> Service:
-        """Open the database and load the index that matches its embeddings."""
+        """Open the database, load the index that matches its embeddings and every track's facts."""
         factory = factory or open_database(settings.db_url)
         model = embedding_model(settings)
-        with session_scope(factory) as session:
-            version = embedding_version(session, model.name)
-        index = load_index(settings.index_dir, model.name, model_version=version)
-        return cls(settings, factory, index, model)
+        backend = resolve_index_backend(settings.device)
+        index, table = _load(settings, factory, model, backend)
+        return cls(settings, factory, ServedIndex(index, table), model, backend)
+
+    def reload(self) -> Future[TrackIndex]:
+        """In the background: bring the saved index up to date with the database (new tracks added, deleted
+        ones hidden), reload it and the track facts, then swap them in; requests are served throughout."""
+
+        def build() -> tuple[TrackIndex, TrackTable]:
+            with session_scope(self.factory) as session:
+                sync_index(session, self.settings, self.model.name, backend=self.backend)
+            return _load(self.settings, self.factory, self.model, self.backend)
+
+        return self.index.reload(build)
+
+    def close(self) -> None:
+        """Wait for a running reload to finish."""
+        self.index.close()
+
+
+def _load(
+    settings: Settings, factory: sessionmaker[Session], model: EmbeddingModel, backend: IndexBackend
+) -> tuple[TrackIndex, TrackTable]:
+    with session_scope(factory) as session:
+        version = embedding_version(session, model.name)
+        table = TrackTable.load(session)
+    return load_index(settings.index_dir, model.name, model_version=version, backend=backend), table

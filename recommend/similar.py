@@ -10,11 +10,11 @@ from sqlalchemy.orm import Session
 
 from soundalike.embed.store import track_embeddings
 from soundalike.ingest.errors import InputError, NotFoundError
-from soundalike.recommend.candidates import gather, pool_size
-from soundalike.recommend.catalogue import track_facts
+from soundalike.recommend.candidates import Neighbours, gather, pool_size, prefetch
 from soundalike.recommend.filters import Filters, TrackFacts
-from soundalike.recommend.ranking import Candidate, SearchIndex, select, unit, unit_rows
+from soundalike.recommend.ranking import Candidate, select, unit, unit_rows
 from soundalike.recommend.results import Result, explain, result_of
+from soundalike.recommend.track_table import CatalogueIndex
 
 MAX_SEEDS = 20
 
@@ -30,7 +30,7 @@ class Options:
 
 def rank_near(
     session: Session,
-    index: SearchIndex,
+    index: CatalogueIndex,
     seeds: np.ndarray,
     anchors: Sequence[TrackFacts | None],
     k: int,
@@ -45,15 +45,16 @@ def rank_near(
     seeds = unit_rows(np.atleast_2d(seeds).astype(np.float32))
     taken = {a.canonical for a in anchors if a is not None} | {a.track_id for a in anchors if a is not None}
     want, pool = 3 * k, pool_size(k, options.filters) + len(taken)
+    neighbours = Neighbours(session, index, seeds, taken)
+    prefetch(neighbours, want=want, pool=pool, filters=options.filters, k=k, artist_cap=options.artist_cap)
     while True:
-        found = gather(session, index, seeds, want=want, pool=pool, filters=options.filters, taken=taken)
+        found = gather(neighbours, want=want, pool=pool, filters=options.filters)
         sims = found.vectors @ seeds.T
         relevance = sims.mean(axis=1)
         nearest = sims.argmax(axis=1)
         order = np.argsort(-relevance, kind="stable")
         candidates = [
-            Candidate(found.ids[i], float(relevance[i]), int(nearest[i]), found.facts[found.ids[i]].artist,
-                      found.facts[found.ids[i]].canonical)
+            Candidate(found.ids[i], float(relevance[i]), int(nearest[i]), found.artists[i], found.canonical[i])
             for i in order
         ]  # fmt: skip
         matrix = found.vectors[order]
@@ -70,16 +71,17 @@ def rank_near(
             break
         want, pool = want * 4, pool * 4
     results = []
+    chosen = index.table.facts(candidates[i].track_id for i in picked)
     for i in picked:
         c = candidates[i]
-        facts = found.facts[c.track_id]
+        facts = chosen[c.track_id]
         similarity = float(matrix[i] @ seeds[c.group])
         results.append(result_of(facts, c.relevance, explain(basis, facts, anchors[c.group], similarity)))
     return results
 
 
 def similar_to_tracks(
-    session: Session, index: SearchIndex, track_ids: Sequence[int], k: int, options: Options | None = None
+    session: Session, index: CatalogueIndex, track_ids: Sequence[int], k: int, options: Options | None = None
 ) -> list[Result]:
     """The ``k`` tracks most like all the seed tracks together (each seed's neighbours interleaved)."""
     if not track_ids:
@@ -87,7 +89,7 @@ def similar_to_tracks(
     if len(track_ids) > MAX_SEEDS:
         raise InputError(f"at most {MAX_SEEDS} seed tracks, got {len(track_ids)}")
     seeds = list(dict.fromkeys(int(t) for t in track_ids))
-    anchors = track_facts(session, seeds)
+    anchors = index.table.facts(seeds)
     missing = [t for t in seeds if t not in anchors]
     if missing:
         raise NotFoundError(f"no track with id {missing[0]}")
@@ -102,14 +104,14 @@ def similar_to_tracks(
 
 
 def similar_to_track(
-    session: Session, index: SearchIndex, track_id: int, k: int, options: Options | None = None
+    session: Session, index: CatalogueIndex, track_id: int, k: int, options: Options | None = None
 ) -> list[Result]:
     """The ``k`` tracks most similar to a catalogue track, itself and its duplicates excluded."""
     return similar_to_tracks(session, index, [track_id], k, options)
 
 
 def similar_to_vector(
-    session: Session, index: SearchIndex, vector: np.ndarray, k: int, options: Options | None = None
+    session: Session, index: CatalogueIndex, vector: np.ndarray, k: int, options: Options | None = None
 ) -> list[Result]:
     """The ``k`` catalogue tracks most similar to an embedding (e.g. of an uploaded audio clip)."""
     return rank_near(

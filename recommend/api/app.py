@@ -1,4 +1,4 @@
-"""The FastAPI app factory: the service (database, index, embedding model) is opened once in the lifespan."""
+"""The FastAPI app factory: the service (database, index, track facts, model) is opened once in the lifespan."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 
 from soundalike.ingest.errors import DecodeError, IndexMismatchError, NotFoundError, SoundalikeError
 from soundalike.ingest.settings import Settings
-from soundalike.recommend.api.routes import catalogue, listeners, similar, subsonic
+from soundalike.recommend.api.routes import admin, catalogue, listeners, similar, subsonic
 from soundalike.recommend.service import Service
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
@@ -40,8 +40,11 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.service = service or Service.open(settings)
+        opened = service or Service.open(settings)
+        app.state.service = opened
         yield
+        if service is None:
+            opened.close()
 
     app = FastAPI(
         title="Soundalike",
@@ -63,6 +66,6 @@ def create_app(
 
     app.add_exception_handler(SoundalikeError, soundalike_error)
     app.add_exception_handler(ValueError, value_error)
-    for module in (catalogue, similar, listeners, subsonic):
+    for module in (catalogue, similar, listeners, subsonic, admin):
         app.include_router(module.router)
     return app

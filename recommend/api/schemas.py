@@ -141,3 +141,16 @@ class HealthOut(BaseModel):
     status: str
     model: str
     indexed: int
+
+
+class IndexStateOut(BaseModel):
+    """The served index: swap generation, sizes, whether a reload runs and why the last one failed."""
+
+    generation: int
+    reloading: bool
+    indexed: int
+    live: int
+    tracks: int
+    factory: str
+    model_version: str
+    last_error: str | None

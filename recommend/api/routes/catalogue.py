@@ -36,6 +36,10 @@ def track(track_id: TrackId, session: SessionDep) -> dict[str, object]:
 
 
 @router.post("/tracks/{track_id}/genres/review", response_model=list[GenreRowOut])
-def genre_review(track_id: TrackId, body: GenreReviewIn, session: SessionDep) -> list[dict[str, object]]:
-    """A curator accepts or rejects a genre of a track (stored with source ``curator``)."""
-    return review_genre(session, track_id, body.genre, accept=body.accept)
+def genre_review(
+    track_id: TrackId, body: GenreReviewIn, service: ServiceDep, session: SessionDep
+) -> list[dict[str, object]]:
+    """A curator accepts or rejects a genre of a track (stored with source ``curator``); ranking sees it at once."""
+    rows = review_genre(session, track_id, body.genre, accept=body.accept)
+    service.index.table.refresh_genres(session, [track_id])
+    return rows

@@ -1,0 +1,147 @@
+"""Ranking facts of every track held in memory: loaded once, read on every request without SQL."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any, Protocol
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from soundalike.ingest.db.models import Track
+from soundalike.recommend.catalogue import FACT_COLUMNS, all_track_genres, track_genres
+from soundalike.recommend.filters import Filters, TrackFacts
+from soundalike.recommend.ranking import SearchIndex
+
+NO_TRACK = -1
+
+
+class TrackTable:
+    """Per-track facts as arrays aligned on sorted track ids; repeated strings are shared, genres kept per row.
+
+    Filters and canonical-audio checks run vectorised over candidate rows; ``facts`` builds ``TrackFacts``
+    only for the rows a request returns.
+    """
+
+    def __init__(self, rows: list[tuple[Any, ...]], genres: dict[int, frozenset[str]]) -> None:
+        """Build from ``FACT_COLUMNS`` rows ordered by track id and each track's genres."""
+        shared: dict[Any, Any] = {}
+
+        def column(i: int) -> list[Any]:
+            return [shared.setdefault(r[i], r[i]) for r in rows]
+
+        def numbers(values: Iterable[object]) -> np.ndarray:
+            return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+
+        self.ids = np.array([r[0] for r in rows], dtype=np.int64)
+        self.path = [r[1] for r in rows]
+        self.title = [r[2] for r in rows]
+        self.artist, self.album = column(3), column(4)
+        self.year = numbers(r[5] for r in rows)
+        self.tempo = numbers(r[6] if r[6] is not None else r[7] for r in rows)
+        self.key = column(8)
+        self.status = column(10)
+        self.ok = np.array([s == "ok" for s in self.status], dtype=bool)
+        self.duplicate_of = np.array([NO_TRACK if r[9] is None else r[9] for r in rows], dtype=np.int64)
+        self.canonical_ids = np.where(self.duplicate_of != NO_TRACK, self.duplicate_of, self.ids)
+        names = sorted({str(k).strip().lower() for k in self.key if k is not None})
+        self.key_names = {name: code for code, name in enumerate(names)}
+        self.key_code = np.array(
+            [NO_TRACK if k is None else self.key_names[str(k).strip().lower()] for k in self.key], dtype=np.int32
+        )
+        empty: frozenset[str] = frozenset()
+        self.genres = [genres.get(int(t), empty) for t in self.ids]
+
+    @classmethod
+    def load(cls, session: Session) -> TrackTable:
+        """Every track's facts in two queries (tracks, genres)."""
+        rows = [tuple(r) for r in session.execute(select(*FACT_COLUMNS).order_by(Track.id))]
+        return cls(rows, all_track_genres(session))
+
+    def __len__(self) -> int:
+        """Number of tracks held."""
+        return len(self.ids)
+
+    def rows(self, track_ids: Iterable[int] | np.ndarray) -> np.ndarray:
+        """Row of each track id, ``NO_TRACK`` (-1) for ids not in the table."""
+        wanted = np.asarray(list(track_ids) if not isinstance(track_ids, np.ndarray) else track_ids, dtype=np.int64)
+        if not len(self.ids) or not len(wanted):
+            return np.full(len(wanted), NO_TRACK, dtype=np.int64)
+        at = np.minimum(np.searchsorted(self.ids, wanted), len(self.ids) - 1)
+        return np.where(self.ids[at] == wanted, at, NO_TRACK)
+
+    def facts(self, track_ids: Iterable[int]) -> dict[int, TrackFacts]:
+        """Facts of the tracks that exist among ``track_ids``, keyed by id."""
+        ids = list(dict.fromkeys(int(t) for t in track_ids))
+        rows = self.rows(ids)
+        rows = rows[rows != NO_TRACK]
+        years, tempos = self.year[rows].tolist(), self.tempo[rows].tolist()
+        duplicates = self.duplicate_of[rows].tolist()
+        found = {}
+        for i, row in enumerate(rows.tolist()):
+            track_id = int(self.ids[row])
+            found[track_id] = TrackFacts(
+                track_id=track_id,
+                path=self.path[row],
+                title=self.title[row],
+                artist=self.artist[row],
+                album=self.album[row],
+                year=None if math.isnan(years[i]) else int(years[i]),
+                tempo=None if math.isnan(tempos[i]) else tempos[i],
+                key=self.key[row],
+                duplicate_of_id=None if duplicates[i] == NO_TRACK else duplicates[i],
+                status=self.status[row],
+                genres=self.genres[row],
+            )
+        return found
+
+    def canonical(self, rows: np.ndarray) -> np.ndarray:
+        """The track whose audio each row is (its ``duplicate_of_id`` when set, else itself)."""
+        return self.canonical_ids[rows]
+
+    def accepts(self, filters: Filters, rows: np.ndarray) -> np.ndarray:
+        """``Filters.accepts`` over many rows at once; unknown rows (-1) are refused."""
+        known = rows != NO_TRACK
+        at = np.where(known, rows, 0)
+        keep = known & self.ok[at]
+        if filters.exclude:
+            excluded = np.fromiter(filters.exclude, dtype=np.int64)
+            keep &= ~np.isin(self.ids[at], excluded) & ~np.isin(self.canonical_ids[at], excluded)
+        if filters.genres:
+            keep &= np.fromiter((bool(filters.genres & self.genres[r]) for r in at), dtype=bool, count=len(at))
+        if filters.keys:
+            codes = [self.key_names[k] for k in filters.keys if k in self.key_names]
+            keep &= np.isin(self.key_code[at], np.array(codes, dtype=np.int32))
+        keep &= _within(self.tempo[at], filters.tempo_min, filters.tempo_max)
+        keep &= _within(self.year[at], filters.year_min, filters.year_max)
+        return keep
+
+    def refresh_genres(self, session: Session, track_ids: Iterable[int]) -> None:
+        """Re-read the genres of these tracks (after a curator review) into the table."""
+        ids = list(track_ids)
+        found = track_genres(session, ids)
+        for t, r in zip(ids, self.rows(ids), strict=True):
+            if r != NO_TRACK:
+                self.genres[int(r)] = found.get(t, frozenset())
+
+
+def _within(values: np.ndarray, low: float | None, high: float | None) -> np.ndarray:
+    if low is None and high is None:
+        return np.ones(len(values), dtype=bool)
+    keep = ~np.isnan(values)
+    if low is not None:
+        keep &= values >= low
+    if high is not None:
+        keep &= values <= high
+    return keep
+
+
+class CatalogueIndex(SearchIndex, Protocol):
+    """An index whose tracks' facts are held in memory beside it."""
+
+    @property
+    def table(self) -> TrackTable:
+        """The facts of the tracks the index serves."""
+        ...

@@ -1,0 +1,138 @@
+"""Reloading the index while serving: a real uvicorn server answers every request during the swap."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import httpx
+import numpy as np
+import pytest
+import uvicorn
+from recommend_fixtures import Catalogue
+from sqlalchemy import insert, select
+
+from soundalike.embed.store import put_embeddings
+from soundalike.index.builder import build_index
+from soundalike.index.track_index import TrackIndex
+from soundalike.ingest.db.models import Embedding, Track
+from soundalike.ingest.db.session import session_scope
+from soundalike.ingest.db.vectors import from_blob
+from soundalike.recommend.api.app import create_app
+from soundalike.recommend.served import ServedIndex
+from soundalike.recommend.track_table import TrackTable
+
+NEW_TRACK = 500
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def base(catalogue: Catalogue) -> Iterator[str]:
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(catalogue.settings), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("server did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(10)
+
+
+def add_copy_of_track(catalogue: Catalogue, source: int) -> None:
+    """A new track whose embedding sits next to ``source``'s (same album and style)."""
+    with session_scope(catalogue.service.factory) as session:
+        blob, dim = session.execute(select(Embedding.vector, Embedding.dim).where(Embedding.track_id == source)).one()
+        vector = from_blob(blob, dim) + np.float32(0.01)
+        session.execute(
+            insert(Track),
+            [{"id": NEW_TRACK, "path": "/music/new.flac", "size": 1, "mtime": 0.0, "status": "ok", "artist": "new"}],
+        )
+        put_embeddings(session, "mfcc-stats", "synthetic", np.array([NEW_TRACK]), vector[None, :])
+
+
+def hammer(client: httpx.Client, stop: threading.Event, statuses: list[int]) -> None:
+    paths = ["/tracks/5/similar?k=5", "/similar?seed=5&seed=40&k=6", "/users/ann/playlist?n=5", "/path?start=4&end=70"]
+    i = 0
+    while not stop.is_set():
+        statuses.append(client.get(paths[i % len(paths)]).status_code)
+        i += 1
+
+
+def test_requests_during_a_reload_all_succeed_and_the_new_track_is_served_after(
+    catalogue: Catalogue, base: str
+) -> None:
+    with httpx.Client(base_url=base, timeout=30) as client:
+        events = [{"track_id": t, "played_at": f"2025-03-0{t}T12:00:00Z"} for t in (4, 5, 6, 7)]
+        assert client.post("/users/ann/events", json={"events": events}).status_code == 201
+        assert client.get(f"/tracks/{NEW_TRACK}/similar").status_code == 404
+        before = client.get("/index").json()
+        assert before["generation"] == 0 and before["tracks"] == 72
+        add_copy_of_track(catalogue, 5)
+        stop, statuses = threading.Event(), []
+        workers = [threading.Thread(target=hammer, args=(client, stop, statuses)) for _ in range(2)]
+        for w in workers:
+            w.start()
+        time.sleep(0.3)
+        sent_before_reload = len(statuses)
+        reload = client.post("/index/reload")
+        assert reload.status_code == 202
+        deadline = time.monotonic() + 60
+        while (state := client.get("/index").json())["generation"] < 1 or state["reloading"]:
+            assert time.monotonic() < deadline, state
+            time.sleep(0.05)
+        time.sleep(0.3)
+        stop.set()
+        for w in workers:
+            w.join(30)
+        assert sent_before_reload > 0 and len(statuses) > sent_before_reload
+        assert set(statuses) == {200}, sorted(set(statuses))
+        assert state["last_error"] is None and state["tracks"] == 73 and state["live"] == 72
+        similar = client.get(f"/tracks/{NEW_TRACK}/similar", params={"k": 3})
+        assert similar.status_code == 200 and similar.json()["results"][0]["track_id"] == 5
+        near = client.get("/tracks/5/similar", params={"k": 3}).json()["results"]
+        assert near[0]["track_id"] == NEW_TRACK
+
+
+def test_a_failed_rebuild_keeps_serving_the_old_index_and_reports_why(catalogue: Catalogue) -> None:
+    served = catalogue.service.index
+    gate = threading.Event()
+
+    def slow_failure() -> tuple[TrackIndex, TrackTable]:
+        gate.wait(10)
+        raise OSError("disk full")
+
+    future = served.reload(slow_failure)
+    assert served.reloading and served.reload(slow_failure) is future  # one reload at a time
+    ids, _ = served.search(np.ones((1, served.meta.dim), np.float32), 3)
+    assert len(ids[0]) == 3
+    gate.set()
+    with pytest.raises(OSError, match="disk full"):
+        future.result(10)
+    assert served.generation == 0 and served.last_error == "OSError: disk full" and not served.reloading
+
+
+def test_a_rebuild_swaps_the_index_and_its_track_table_together(catalogue: Catalogue) -> None:
+    served: ServedIndex = catalogue.service.index
+    add_copy_of_track(catalogue, 5)
+    with session_scope(catalogue.service.factory) as session:
+        table = TrackTable.load(session)
+        rows = session.execute(select(Embedding.track_id, Embedding.vector, Embedding.dim)).all()
+    ids = np.array([r.track_id for r in rows])
+    vectors = np.stack([from_blob(r.vector, r.dim) for r in rows])
+    built = build_index(ids, vectors, model_name="mfcc-stats", model_version="synthetic")
+    served.reload(lambda: (built, table)).result(30)
+    assert served.generation == 1 and served.live.current is built and served.table is table
+    assert NEW_TRACK in served.table.facts([NEW_TRACK])
