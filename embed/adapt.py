@@ -28,11 +28,12 @@ from soundalike.embed.evaluation import evaluate_retrieval, group_precision
 from soundalike.embed.genre_head import group_split
 from soundalike.embed.musicnn import MusiCNN, load_musicnn
 from soundalike.embed.patch_embeddings import patch_embeddings, unit_rows
-from soundalike.embed.store import put_embeddings
+from soundalike.embed.store import embed_stale_tracks
 from soundalike.ingest.audio import load
-from soundalike.ingest.db.models import Embedding, Track
+from soundalike.ingest.db.models import Track
 from soundalike.ingest.errors import ConfigError, DecodeError, InputError, NotFoundError
 from soundalike.ingest.logmel import SAMPLE_RATE, musicnn_logmel, musicnn_patches, patches
+from soundalike.ingest.paths import from_db_path
 from soundalike.ingest.settings import Settings
 
 MODEL_NAME = "musicnn-adapted"
@@ -173,7 +174,7 @@ def catalogue_patch_embeddings(
     rows = session.execute(select(Track.id, Track.path, Track.album).where(Track.status == "ok").order_by(Track.id))
     for track_id, path, album in rows:
         try:
-            all_patches = patches(musicnn_logmel(y=load(Path(path), sr=SAMPLE_RATE).samples))
+            all_patches = patches(musicnn_logmel(y=load(from_db_path(path), sr=SAMPLE_RATE).samples))
             if len(all_patches) > MAX_TRACK_PATCHES:
                 all_patches = all_patches[np.linspace(0, len(all_patches) - 1, MAX_TRACK_PATCHES).astype(int)]
             if len(all_patches):
@@ -250,21 +251,8 @@ def refresh_embeddings(
     """Embed the ok tracks that lack an embedding of the kept head; returns (count, version)."""
     record, head = load_adapted(settings.models_dir)
     version = served_version(record)
-    current = select(Embedding.track_id).where(Embedding.model_name == MODEL_NAME, Embedding.model_version == version)
-    todo = session.execute(
-        select(Track.id, Track.path).where(Track.status == "ok", Track.id.not_in(current)).order_by(Track.id)
-    ).all()
-    done, vectors = [], []
-    for track_id, path in todo:
-        try:
-            y = load(Path(path), sr=SAMPLE_RATE, max_bytes=settings.max_file_bytes).samples
-            vectors.append(adapted_vector(backbone, head, y))
-            done.append(track_id)
-        except (DecodeError, OSError):
-            pass
-        finally:
-            if on_track is not None:
-                on_track()
-    if done:
-        put_embeddings(session, MODEL_NAME, version, np.array(done, dtype=np.int64), np.stack(vectors))
-    return len(done), version
+
+    def embed_track(_track_id: int, path: Path) -> np.ndarray:
+        return adapted_vector(backbone, head, load(path, sr=SAMPLE_RATE, max_bytes=settings.max_file_bytes).samples)
+
+    return embed_stale_tracks(session, MODEL_NAME, version, embed_track, on_track=on_track), version

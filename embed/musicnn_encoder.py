@@ -13,13 +13,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from soundalike.embed.musicnn import MusiCNN, load_musicnn
-from soundalike.embed.store import put_embeddings
+from soundalike.embed.store import embed_stale_tracks
 from soundalike.ingest.audio import load
-from soundalike.ingest.db.models import Embedding, Track
 from soundalike.ingest.errors import DecodeError
 from soundalike.ingest.logmel import MAX_PATCHES, SAMPLE_RATE, musicnn_patches, select_patches
 from soundalike.ingest.repository import set_feature
@@ -75,32 +73,14 @@ class MusicnnEncoder:
         return self.encode_audio(load(path, sr=SAMPLE_RATE, max_bytes=max_bytes).samples)
 
 
-def stale_tracks(session: Session) -> list[tuple[int, str]]:
-    """(id, path) of ok tracks with no current MusiCNN embedding."""
-    current = select(Embedding.track_id).where(
-        Embedding.model_name == MODEL_NAME, Embedding.model_version == MODEL_VERSION
-    )
-    query = select(Track.id, Track.path).where(Track.status == "ok", Track.id.not_in(current)).order_by(Track.id)
-    return [(r.id, r.path) for r in session.execute(query)]
-
-
 def refresh_embeddings(
     session: Session, encoder: MusicnnEncoder, *, on_track: Callable[[], None] | None = None
 ) -> tuple[int, str]:
     """Encode tracks that lack a current embedding; keep the others. Returns (count encoded, version)."""
-    todo = stale_tracks(session)
-    done_ids, vectors = [], []
-    for track_id, path in todo:
-        try:
-            embedding, tags = encoder.encode_file(Path(path))
-        except (DecodeError, OSError):
-            continue
-        finally:
-            if on_track:
-                on_track()
+
+    def embed_track(track_id: int, path: Path) -> np.ndarray:
+        embedding, tags = encoder.encode_file(path)
         set_feature(session, track_id, TAGS_FEATURE, MODEL_VERSION, tags)
-        done_ids.append(track_id)
-        vectors.append(embedding)
-    if done_ids:
-        put_embeddings(session, MODEL_NAME, MODEL_VERSION, np.array(done_ids, dtype=np.int64), np.stack(vectors))
-    return len(done_ids), MODEL_VERSION
+        return embedding
+
+    return embed_stale_tracks(session, MODEL_NAME, MODEL_VERSION, embed_track, on_track=on_track), MODEL_VERSION

@@ -22,6 +22,7 @@ from soundalike.embed.plots import confusion_png, embedding_map_png
 from soundalike.embed.store import load_embeddings
 from soundalike.ingest.db.models import Track
 from soundalike.ingest.errors import DecodeError, NotFoundError
+from soundalike.ingest.paths import from_db_path
 from soundalike.ingest.settings import Settings
 
 
@@ -88,7 +89,7 @@ def retrieval_report(
     vectors, items, skipped = [], [], 0
     for track_id, path in rows:
         try:
-            vectors.append(model.embed_excerpts(Path(path), excerpts))
+            vectors.append(model.embed_excerpts(from_db_path(path), excerpts))
             items.extend([track_id] * excerpts)
         except (DecodeError, OSError):
             skipped += 1

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 import numpy as np
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from soundalike.ingest.db.models import Embedding, Track
 from soundalike.ingest.db.vectors import from_blob, to_blob
-from soundalike.ingest.errors import NotFoundError
+from soundalike.ingest.errors import DecodeError, NotFoundError
+from soundalike.ingest.paths import from_db_path
 
 
 def _rows(model_name: str, model_version: str, track_ids: np.ndarray, vectors: np.ndarray) -> list[dict[str, object]]:
@@ -85,3 +89,39 @@ def track_embedding(session: Session, model_name: str, track_id: int) -> np.ndar
 def embedding_version(session: Session, model_name: str) -> str | None:
     """The model version of the stored embeddings of ``model_name`` (None when there are none)."""
     return session.scalar(select(Embedding.model_version).where(Embedding.model_name == model_name).limit(1))
+
+
+def stale_tracks(session: Session, model_name: str, model_version: str) -> list[tuple[int, Path]]:
+    """(id, file path) of ok tracks with no embedding of this model name and version."""
+    current = select(Embedding.track_id).where(
+        Embedding.model_name == model_name, Embedding.model_version == model_version
+    )
+    query = select(Track.id, Track.path).where(Track.status == "ok", Track.id.not_in(current)).order_by(Track.id)
+    return [(int(r.id), from_db_path(r.path)) for r in session.execute(query)]
+
+
+def embed_stale_tracks(
+    session: Session,
+    model_name: str,
+    model_version: str,
+    embed_track: Callable[[int, Path], np.ndarray],
+    *,
+    on_track: Callable[[], None] | None = None,
+) -> int:
+    """Embed every stale track with ``embed_track(track_id, path)`` and store the vectors; returns the count.
+
+    A track whose file cannot be decoded (any more) is left without an embedding.
+    """
+    done, vectors = [], []
+    for track_id, path in stale_tracks(session, model_name, model_version):
+        try:
+            vectors.append(embed_track(track_id, path))
+            done.append(track_id)
+        except (DecodeError, OSError):
+            pass
+        finally:
+            if on_track is not None:
+                on_track()
+    if done:
+        put_embeddings(session, model_name, model_version, np.array(done, dtype=np.int64), np.stack(vectors))
+    return len(done)

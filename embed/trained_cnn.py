@@ -25,10 +25,10 @@ from soundalike.embed.cnn import build_network
 from soundalike.embed.genre_head import trusted_labels
 from soundalike.embed.patch_embeddings import unit_rows
 from soundalike.embed.plots import curves_png
-from soundalike.embed.store import put_embeddings
+from soundalike.embed.store import embed_stale_tracks
 from soundalike.embed.training import TrainConfig, tiled_crops, train_network
 from soundalike.ingest.audio import load
-from soundalike.ingest.db.models import Embedding, Track
+from soundalike.ingest.db.models import Track
 from soundalike.ingest.errors import DecodeError, NotFoundError
 from soundalike.ingest.logmel import PATCH_FRAMES, SAMPLE_RATE, musicnn_logmel
 from soundalike.ingest.settings import Settings
@@ -135,25 +135,11 @@ def refresh_embeddings(
 ) -> tuple[int, str]:
     """Embed the ok tracks that lack an embedding of the current network; returns (count, version)."""
     meta, model = load_trained_cnn(settings.models_dir)
-    current = select(Embedding.track_id).where(
-        Embedding.model_name == MODEL_NAME, Embedding.model_version == meta.version
-    )
-    todo = session.execute(
-        select(Track.id, Track.path).where(Track.status == "ok", Track.id.not_in(current)).order_by(Track.id)
-    ).all()
-    done, vectors = [], []
-    for track_id, path in todo:
-        try:
-            vectors.append(track_vector(crop_embeddings(model, decode_logmel(Path(path), settings), meta.crop_frames)))
-            done.append(track_id)
-        except (DecodeError, OSError):
-            pass
-        finally:
-            if on_track is not None:
-                on_track()
-    if done:
-        put_embeddings(session, MODEL_NAME, meta.version, np.array(done, dtype=np.int64), np.stack(vectors))
-    return len(done), meta.version
+
+    def embed_track(_track_id: int, path: Path) -> np.ndarray:
+        return track_vector(crop_embeddings(model, decode_logmel(path, settings), meta.crop_frames))
+
+    return embed_stale_tracks(session, MODEL_NAME, meta.version, embed_track, on_track=on_track), meta.version
 
 
 def finetune_config(config: TrainConfig) -> TrainConfig:

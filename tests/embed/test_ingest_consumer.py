@@ -18,9 +18,8 @@ from soundalike.embed.musicnn_encoder import (
     TAGS_FEATURE,
     MusicnnEncoder,
     refresh_embeddings,
-    stale_tracks,
 )
-from soundalike.embed.store import load_embeddings
+from soundalike.embed.store import load_embeddings, stale_tracks
 from soundalike.ingest.analysis import analyse_file
 from soundalike.ingest.audio import load
 from soundalike.ingest.db.models import Feature, Track
@@ -80,7 +79,7 @@ def test_consumer_stores_what_refresh_embeddings_would(
     report = ingest(factory, [library], settings=settings, workers=2, consumer=consumer)
     assert report.added == 12 and consumer.encoded == 12
     with factory() as session:
-        assert stale_tracks(session) == []
+        assert stale_tracks(session, MODEL_NAME, MODEL_VERSION) == []
         assert refresh_embeddings(session, encoder) == (0, MODEL_VERSION)
         ids, vectors, version = load_embeddings(session, MODEL_NAME)
         assert version == MODEL_VERSION and len(ids) == 12
