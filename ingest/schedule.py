@@ -111,3 +111,4 @@ def run_scheduler(scheduler: BlockingScheduler, *, run_for: float | None = None)
     finally:
         if timer is not None:
             timer.cancel()
+            timer.join()  # a shutdown already under way waits for the running job before we return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -44,10 +45,15 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
+# Alembic keeps the running migration's context in module globals, so two threads migrating at once
+# (a scheduled ingest beside a request, say) would clobber each other: one migration at a time.
+_MIGRATION_LOCK = threading.Lock()
+
+
 def upgrade(engine: Engine) -> None:
     """Apply every pending migration (a no-op on an up-to-date database)."""
     config = alembic_config(engine.url.render_as_string(hide_password=False))
-    with engine.begin() as connection:
+    with _MIGRATION_LOCK, engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 
