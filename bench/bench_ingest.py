@@ -128,17 +128,17 @@ def plain_librosa_loop(paths: list[Path], encoder: MusicnnEncoder) -> float:
     return time.perf_counter() - start
 
 
-def fused_ingest(folder: Path, encoder: MusicnnEncoder, *, workers: int) -> tuple[float, float, int]:
-    """(first ingest seconds, unchanged re-run seconds, tracks embedded) on a fresh SQLite database."""
+def fused_ingest(paths: list[Path], encoder: MusicnnEncoder, *, workers: int) -> tuple[float, float, int]:
+    """(first ingest seconds, unchanged re-run seconds, tracks embedded) of exactly ``paths``, fresh SQLite."""
     with tempfile.TemporaryDirectory() as home:
         settings = Settings(home=Path(home))
         factory = open_database(settings.db_url)
         consumer = MusicnnIngestConsumer(encoder)
         start = time.perf_counter()
-        ingest(factory, [folder], settings=settings, workers=workers, consumer=consumer)
+        ingest(factory, paths, settings=settings, workers=workers, consumer=consumer)
         first = time.perf_counter() - start
         start = time.perf_counter()
-        report = ingest(factory, [folder], settings=settings, workers=workers, consumer=MusicnnIngestConsumer(encoder))
+        report = ingest(factory, paths, settings=settings, workers=workers, consumer=MusicnnIngestConsumer(encoder))
         again = time.perf_counter() - start
         if report.added or report.updated:
             raise RuntimeError(f"re-run of an unchanged catalogue analysed files: {report.as_dict()}")
@@ -152,7 +152,9 @@ def phase_throughput(args: argparse.Namespace) -> dict[str, object]:
     runs = []
     for _ in range(args.repeats):
         baseline = plain_librosa_loop(paths, encoder)
-        first, again, encoded = fused_ingest(args.corpus, encoder, workers=args.workers)
+        first, again, encoded = fused_ingest(paths, encoder, workers=args.workers)
+        if encoded != len(paths):
+            raise RuntimeError(f"ingest embedded {encoded} tracks, the baseline processed {len(paths)}")
         runs.append(
             {
                 "baseline_s": round(baseline, 2),
