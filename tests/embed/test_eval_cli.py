@@ -5,24 +5,13 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
-from typing import Any
 
 import pytest
+from cli_runner import run_cli
 from typer.testing import CliRunner
 
 from soundalike.cli import app
 from soundalike.ingest.settings import Settings
-
-
-def run(settings: Settings, *args: str) -> dict[str, Any]:
-    result = CliRunner().invoke(
-        app,
-        ["--home", str(settings.home), *args, "--json"],
-        env={"SOUNDALIKE_DATABASE_URL": settings.db_url, "SOUNDALIKE_EMBEDDING_MODEL": settings.embedding_model},
-        catch_exceptions=False,
-    )
-    assert result.exit_code == 0, result.output
-    return json.loads(result.stdout)
 
 
 @pytest.fixture(params=["mfcc-stats", pytest.param("musicnn-msd", marks=pytest.mark.slow)])
@@ -36,14 +25,14 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path, db_url: str) -> Set
 def indexed(library: Path, tmp_path: Path, settings: Settings) -> Settings:
     folder = tmp_path / "music"
     shutil.copytree(library, folder)
-    run(settings, "ingest", str(folder), "--workers", "1")
-    run(settings, "index", "build")
+    run_cli(settings, "ingest", str(folder), "--workers", "1")
+    run_cli(settings, "index", "build")
     return settings
 
 
 def test_eval_genres_scores_held_out_albums_and_writes_report_and_plot(indexed: Settings) -> None:
-    run(indexed, "genres", "train")
-    report = run(indexed, "eval", "genres")
+    run_cli(indexed, "genres", "train")
+    report = run_cli(indexed, "eval", "genres")
     assert report["n"] == len(report["held_out_tracks"]) > 0
     assert report["accuracy"] >= 0.75  # two clearly different styles; chance is 0.5
     assert {r["genre"] for r in report["per_class"]} == {"beat", "drone"}
@@ -55,7 +44,7 @@ def test_eval_genres_scores_held_out_albums_and_writes_report_and_plot(indexed: 
 
 
 def test_eval_retrieval_finds_excerpts_of_the_same_track(indexed: Settings) -> None:
-    report = run(indexed, "eval", "retrieval", "--excerpts", "2")
+    report = run_cli(indexed, "eval", "retrieval", "--excerpts", "2")
     assert report["tracks"] == 12 and report["skipped"] == 0
     assert report["recall@10"] >= report["recall@1"] > 1 / 23  # 1 relevant among 23 other excerpts
     assert 0.0 < report["map"] <= 1.0

@@ -10,24 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_runner import run_cli
 from sqlalchemy import select
-from typer.testing import CliRunner
 
-from soundalike.cli import app
 from soundalike.ingest.db.models import Track
 from soundalike.ingest.db.session import open_database
 from soundalike.ingest.settings import Settings
-
-
-def run(settings: Settings, *args: str) -> dict[str, Any]:
-    result = CliRunner().invoke(
-        app,
-        ["--home", str(settings.home), *args, "--json"],
-        env={"SOUNDALIKE_DATABASE_URL": settings.db_url, "SOUNDALIKE_EMBEDDING_MODEL": settings.embedding_model},
-        catch_exceptions=False,
-    )
-    assert result.exit_code == 0, result.output
-    return json.loads(result.stdout)
 
 
 @pytest.fixture(params=["musicnn-msd", "mfcc-stats"])
@@ -43,10 +31,10 @@ def catalogue(library: Path, tmp_path: Path, settings: Settings) -> dict[str, in
     """The library ingested and indexed through the CLI; maps file name -> track id."""
     folder = tmp_path / "music"
     shutil.copytree(library, folder)
-    report = run(settings, "ingest", str(folder), "--workers", "2")
+    report = run_cli(settings, "ingest", str(folder), "--workers", "2")
     assert (report["added"], report["failed"]) == (12, 1)
     assert report["failures"][0]["path"].endswith("notes.mp3") and report["failures"][0]["reason"]
-    built = run(settings, "index", "build")
+    built = run_cli(settings, "index", "build")
     assert built["count"] == 12 and built["model_name"] == settings.embedding_model
     with open_database(settings.db_url)() as session:
         return {Path(p).name: tid for tid, p in session.execute(select(Track.id, Track.path))}
@@ -58,7 +46,7 @@ def style_of(result: dict[str, Any]) -> str:
 
 def test_similar_by_id_ranks_same_style_first_without_itself(settings: Settings, catalogue: dict[str, int]) -> None:
     track_id = catalogue["drone_02.flac"]
-    results = run(settings, "similar", str(track_id), "-k", "5")["results"]
+    results = run_cli(settings, "similar", str(track_id), "-k", "5")["results"]
     assert len(results) == 5
     assert track_id not in [r["track_id"] for r in results]
     assert all(style_of(r) == "drone" for r in results)
@@ -71,7 +59,7 @@ def test_similar_by_path_finds_the_same_recording(
 ) -> None:
     copy = tmp_path / "query.wav"
     shutil.copy(library / "beat" / "beat_05.ogg", copy)
-    results = run(settings, "similar", "--path", str(copy), "-k", "3")["results"]
+    results = run_cli(settings, "similar", "--path", str(copy), "-k", "3")["results"]
     assert Path(results[0]["path"]).name == "beat_05.ogg"
     assert results[0]["score"] > 0.99
 
@@ -86,10 +74,10 @@ def test_recommend_ranks_unheard_tracks_of_the_users_style(
         lines.append(f"ann,{catalogue[name]},2025-03-0{day}T12:00:00Z,200000,false")
     lines.append(f"ann,{catalogue['drone_00.wav']},2025-03-09T12:00:00Z,3000,true")
     history.write_text("\n".join(lines) + "\n")
-    imported = run(settings, "history", "import", str(history))
+    imported = run_cli(settings, "history", "import", str(history))
     assert imported == {"imported": 4, "duplicates": 0, "errors": []}
-    assert run(settings, "history", "import", str(history))["duplicates"] == 4
-    results = run(settings, "recommend", "ann", "-n", "3")["results"]
+    assert run_cli(settings, "history", "import", str(history))["duplicates"] == 4
+    results = run_cli(settings, "recommend", "ann", "-n", "3")["results"]
     names = [Path(r["path"]).name for r in results]
     assert len(names) == 3
     assert not set(names) & set(heard + ["drone_00.wav"])
@@ -101,13 +89,13 @@ def test_labels_import_then_genres_list_by_source(
 ) -> None:
     csv = tmp_path / "music" / "labels.csv"
     csv.write_text("path,genre\ndrone/drone_00.wav,Ambient\n")
-    assert run(settings, "labels", "import", str(csv))["imported"] == 1
-    labelled = run(settings, "genres", "list", "--source", "label")["tracks"]
+    assert run_cli(settings, "labels", "import", str(csv))["imported"] == 1
+    labelled = run_cli(settings, "genres", "list", "--source", "label")["tracks"]
     assert [(Path(t["path"]).name, t["genre"], t["source"]) for t in labelled] == [("drone_00.wav", "ambient", "label")]
 
 
 def test_db_upgrade_on_an_empty_database(settings: Settings) -> None:
-    assert run(settings, "db", "upgrade")["upgraded"] is True
+    assert run_cli(settings, "db", "upgrade")["upgraded"] is True
 
 
 def test_console_script_reports_unknown_track_as_json_error(settings: Settings, catalogue: dict[str, int]) -> None:
@@ -131,15 +119,15 @@ def test_console_script_reports_unknown_track_as_json_error(settings: Settings, 
 def test_genres_train_then_predict_tags_unlabelled_tracks_without_touching_labels(
     settings: Settings, catalogue: dict[str, int], tmp_path: Path
 ) -> None:
-    model = run(settings, "genres", "train")
+    model = run_cli(settings, "genres", "train")
     assert model["classes"] == ["beat", "drone"] and model["n_train"] >= 4
     assert model["accuracy"] is not None and model["accuracy"] >= 0.75  # chance is 0.5
-    predicted = run(settings, "genres", "predict")["predicted"]
+    predicted = run_cli(settings, "genres", "predict")["predicted"]
     assert predicted == 4  # the four untagged wav files
-    rows = run(settings, "genres", "list", "--source", "predicted")["tracks"]
+    rows = run_cli(settings, "genres", "list", "--source", "predicted")["tracks"]
     assert {Path(r["path"]).name for r in rows} == {"drone_00.wav", "beat_01.wav", "drone_08.wav", "beat_09.wav"}
     for row in rows:
         assert row["genre"] == Path(row["path"]).name.split("_")[0]
         assert 0.5 < row["confidence"] <= 1.0
-    tags = run(settings, "genres", "list", "--source", "tag")["tracks"]
+    tags = run_cli(settings, "genres", "list", "--source", "tag")["tracks"]
     assert len(tags) == 8 and all(t["confidence"] is None for t in tags)
