@@ -14,6 +14,7 @@ Phases (each prints one JSON object; ``--phase all`` runs them in turn):
 
     .venv/bin/python bench/bench_ingest.py --phase throughput --tracks 200 --repeats 1
     .venv/bin/python bench/bench_ingest.py --phase rss --sizes 100 2000
+    .venv/bin/python bench/bench_ingest.py --phase throughput --device cuda --features auto   # on a GPU
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ import torch
 from soundalike.embed.ingest_consumer import MusicnnIngestConsumer
 from soundalike.embed.musicnn_encoder import BATCH_PATCHES, MusicnnEncoder
 from soundalike.ingest.db.session import open_database
+from soundalike.ingest.device import resolve_device
 from soundalike.ingest.logmel import SAMPLE_RATE, musicnn_logmel, patches
 from soundalike.ingest.pipeline import ingest
 from soundalike.ingest.settings import Settings
@@ -124,14 +126,16 @@ def plain_librosa_loop(paths: list[Path], encoder: MusicnnEncoder) -> float:
         every = patches(musicnn_logmel(y=librosa.resample(y, orig_sr=sr, target_sr=SAMPLE_RATE)))
         with torch.inference_mode():
             for lo in range(0, len(every), BATCH_PATCHES):
-                encoder.model(torch.from_numpy(every[lo : lo + BATCH_PATCHES]))
+                encoder.model(torch.from_numpy(every[lo : lo + BATCH_PATCHES]).to(encoder.device))
     return time.perf_counter() - start
 
 
-def fused_ingest(paths: list[Path], encoder: MusicnnEncoder, *, workers: int) -> tuple[float, float, int]:
+def fused_ingest(
+    paths: list[Path], encoder: MusicnnEncoder, *, workers: int, features: str
+) -> tuple[float, float, int]:
     """(first ingest seconds, unchanged re-run seconds, tracks embedded) of exactly ``paths``, fresh SQLite."""
     with tempfile.TemporaryDirectory() as home:
-        settings = Settings(home=Path(home))
+        settings = Settings(home=Path(home), device=encoder.device.type, feature_extractor=features)
         factory = open_database(settings.db_url)
         consumer = MusicnnIngestConsumer(encoder)
         start = time.perf_counter()
@@ -147,12 +151,12 @@ def fused_ingest(paths: list[Path], encoder: MusicnnEncoder, *, workers: int) ->
 
 def phase_throughput(args: argparse.Namespace) -> dict[str, object]:
     paths = build_corpus(args.corpus, tracks=args.tracks, min_seconds=args.min_seconds, max_seconds=args.max_seconds)
-    encoder = MusicnnEncoder(torch.device("cpu"))
+    encoder = MusicnnEncoder(resolve_device(args.device))
     plain_librosa_loop(paths[:1], encoder)
     runs = []
     for _ in range(args.repeats):
         baseline = plain_librosa_loop(paths, encoder)
-        first, again, encoded = fused_ingest(paths, encoder, workers=args.workers)
+        first, again, encoded = fused_ingest(paths, encoder, workers=args.workers, features=args.features)
         if encoded != len(paths):
             raise RuntimeError(f"ingest embedded {encoded} tracks, the baseline processed {len(paths)}")
         runs.append(
@@ -171,6 +175,8 @@ def phase_throughput(args: argparse.Namespace) -> dict[str, object]:
         "tracks": len(paths),
         "audio_minutes": round(audio_minutes, 1),
         "workers": args.workers,
+        "device": encoder.device.type,
+        "features": args.features,
         "torch_threads": torch.get_num_threads(),
         "runs": runs,
         "median_speedup": statistics.median(r["speedup"] for r in runs),
@@ -249,6 +255,10 @@ def main() -> None:
     parser.add_argument("--max-seconds", type=float, default=300.0)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="cpu", help="for MusiCNN, both sides")
+    parser.add_argument(
+        "--features", choices=["auto", "librosa", "torch"], default="auto", help="ingest's MFCC/tempo/key path"
+    )
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 2000])
     parser.add_argument("--long-minutes", type=float, default=120.0)
     parser.add_argument("--measure", help=argparse.SUPPRESS)

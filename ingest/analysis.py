@@ -1,7 +1,8 @@
 """Analysis of one file, run in worker processes: decode, tags, features. No database here.
 
 Each file is decoded once, at its own sample rate; the MFCC statistics, tempo and key are computed
-from that audio resampled to the ingest rate, and (when asked) MusiCNN's log-mel patches from the
+from that audio resampled to the ingest rate (or, when a batched device extractor computes them
+later, that audio is handed on as ``samples``), and (when asked) MusiCNN's log-mel patches from the
 same audio resampled to 16 kHz, so an embedding model never has to open the file again.
 """
 
@@ -27,6 +28,8 @@ class FileAnalysis:
 
     ``patches`` holds MusiCNN's (n, 187, 96) float32 log-mel patches when they were asked for
     (``analyse_file(..., with_patches=True)``); n is 0 for audio shorter than one 3 s patch.
+    ``samples`` holds the mono float32 audio at the ingest rate when the features were left to a
+    batched extractor (``analyse_file(..., with_features=False)``); ``feature_stage`` fills them in.
     """
 
     path: Path
@@ -41,13 +44,18 @@ class FileAnalysis:
     tempo: float | None = None
     key: str | None = None
     patches: np.ndarray | None = None
+    samples: np.ndarray | None = None
     error: str | None = None
 
 
-def analyse_file(path: Path, *, sr: int, max_bytes: int | None, with_patches: bool = False) -> FileAnalysis:
+def analyse_file(
+    path: Path, *, sr: int, max_bytes: int | None, with_patches: bool = False, with_features: bool = True
+) -> FileAnalysis:
     """Decode and describe one file; any failure becomes ``error`` rather than an exception.
 
     ``with_patches`` also cuts MusiCNN's log-mel patches from the same decode (see ``ingest.logmel``).
+    Without ``with_features`` the MFCC statistics, tempo and key are left empty and the audio at
+    ``sr`` is returned as ``samples`` for a batched extractor.
     """
     try:
         stat = path.stat()
@@ -57,7 +65,8 @@ def analyse_file(path: Path, *, sr: int, max_bytes: int | None, with_patches: bo
     try:
         digest = None if path.is_dir() else content_hash(path)
         source = decode(path, max_bytes=max_bytes)
-        features = track_features(y=at_rate(source, sr).samples, sr=sr)
+        audio = at_rate(source, sr).samples
+        features = track_features(y=audio, sr=sr) if with_features else None
         patches = musicnn_patches(y=at_rate(source, PATCH_SAMPLE_RATE).samples) if with_patches else None
     except DecodeError as exc:
         return FileAnalysis(path, size, mtime, error=str(exc))
@@ -72,8 +81,9 @@ def analyse_file(path: Path, *, sr: int, max_bytes: int | None, with_patches: bo
         sample_rate=source.source_sample_rate,
         channels=source.channels,
         tags=read_tags(path),
-        mfcc_stats=features.mfcc_stats,
-        tempo=features.tempo,
-        key=features.key,
+        mfcc_stats=features.mfcc_stats if features else None,
+        tempo=features.tempo if features else None,
+        key=features.key if features else None,
         patches=patches,
+        samples=None if features else audio.astype(np.float32, copy=False),
     )

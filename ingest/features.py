@@ -8,14 +8,12 @@ chromagram for the key. The MFCC equal ``librosa.feature.mfcc(y=y, sr=sr)``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
 
 import librosa
 import numpy as np
-import torch
 
 from soundalike.ingest.musical import estimate_key, estimate_tempo
-from soundalike.ingest.spectral import TorchMfccStats, mfcc_statistics
+from soundalike.ingest.spectral import mfcc_statistics
 
 MFCC_STATS_NAME = "mfcc_stats"
 MFCC_STATS_VERSION = "1"
@@ -44,34 +42,11 @@ def _power_spectrogram(y: np.ndarray) -> np.ndarray:
 def mfcc_stats_vector(*, y: np.ndarray, sr: int, n_mfcc: int = N_MFCC) -> np.ndarray:
     """MFCC statistics of a mono signal (see ``spectral.mfcc_statistics``), computed with librosa.
 
-    librosa is the CPU path: on CPU it measured faster than the torch extractor, which serves CUDA.
+    librosa is the CPU path: on CPU it measured faster than the torch extractor
+    (``batched_features.TorchTrackFeatures``), which serves CUDA.
     """
     mfcc = librosa.feature.mfcc(S=_log_mel(_power_spectrogram(y), sr), n_mfcc=n_mfcc)
     return mfcc_statistics(mfcc=mfcc).astype(np.float32)
-
-
-class MfccStatsBatcher(Protocol):
-    """Computes MFCC statistics of many mono signals at one sample rate."""
-
-    def __call__(self, signals: list[np.ndarray], *, sr: int) -> list[np.ndarray]:
-        """(6 * n_mfcc,) float32 statistics of each signal, in input order."""
-        ...
-
-
-def librosa_mfcc_stats(signals: list[np.ndarray], *, sr: int) -> list[np.ndarray]:
-    """MFCC statistics of each signal with librosa, one after the other (the CPU path)."""
-    return [mfcc_stats_vector(y=y, sr=sr) for y in signals]
-
-
-def mfcc_stats_batcher(device: torch.device) -> MfccStatsBatcher:
-    """The MFCC-statistics implementation for ``device`` (from ``device.resolve_device``), chosen once.
-
-    CUDA gets the batched torch extractor; the CPU keeps librosa, which measured faster there than
-    torch (bench/RESULTS.md, "Features").
-    """
-    if device.type == "cuda":
-        return TorchMfccStats(device)
-    return librosa_mfcc_stats
 
 
 def track_features(*, y: np.ndarray, sr: int, n_mfcc: int = N_MFCC) -> TrackFeatures:

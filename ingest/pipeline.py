@@ -22,9 +22,12 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from soundalike.ingest.analysis import FileAnalysis, analyse_file
+from soundalike.ingest.batched_features import track_feature_batcher
 from soundalike.ingest.db.models import IngestRun, Track, utcnow
 from soundalike.ingest.db.session import session_scope
+from soundalike.ingest.device import resolve_device
 from soundalike.ingest.errors import ConfigError, NotFoundError
+from soundalike.ingest.feature_stage import with_batched_features
 from soundalike.ingest.features import MFCC_STATS_NAME, MFCC_STATS_VERSION
 from soundalike.ingest.hashing import content_hash
 from soundalike.ingest.lock import ingest_lock
@@ -302,6 +305,21 @@ def _resolve_hashed(run: _Run, plan: SyncPlan, workers: int, on_file: Callable[[
             plan.analyse.append(item)
 
 
+def _analyses(items: list[OnDisk], settings: Settings, workers: int, *, with_patches: bool) -> Iterator[FileAnalysis]:
+    """Analyses of ``items`` in order: decoded by the worker pool, features there or batched on the device."""
+    batcher = track_feature_batcher(settings.feature_extractor, resolve_device(settings.device))
+    analyse = partial(
+        analyse_file,
+        sr=settings.sample_rate,
+        max_bytes=settings.max_file_bytes,
+        with_patches=with_patches,
+        with_features=batcher is None,
+    )
+    todo = (item.path for item in items)
+    analyses = analyse_bounded(todo, analyse, workers=workers, in_flight=workers * FILES_IN_FLIGHT_PER_WORKER)
+    return analyses if batcher is None else with_batched_features(analyses, batcher, sr=settings.sample_rate)
+
+
 def _mark_deleted(run: _Run, missing: Iterable[Known]) -> None:
     ids = [k.id for k in missing if k.status != "deleted"]
     for start in range(0, len(ids), 500):
@@ -375,16 +393,7 @@ def ingest(
                 notify(None)
             _resolve_hashed(run, plan, workers, notify)
             plan.analyse.sort(key=lambda item: order[item.path])
-            analyse = partial(
-                analyse_file,
-                sr=settings.sample_rate,
-                max_bytes=settings.max_file_bytes,
-                with_patches=consumer is not None,
-            )
-            todo = (item.path for item in plan.analyse)
-            for analysis in analyse_bounded(
-                todo, analyse, workers=workers, in_flight=workers * FILES_IN_FLIGHT_PER_WORKER
-            ):
+            for analysis in _analyses(plan.analyse, settings, workers, with_patches=consumer is not None):
                 run.store(analysis)
                 notify(analysis)
             _mark_deleted(run, plan.missing.values())

@@ -10,6 +10,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Device = Literal["auto", "cpu", "cuda"]
+FeatureExtractor = Literal["auto", "librosa", "torch"]
 EmbeddingModelName = Literal["musicnn-msd", "mfcc-stats", "cnn-trained", "musicnn-adapted"]
 IndexKind = Literal["auto", "flat", "hnsw", "ivf_flat", "ivf_sq8", "ivf_pq"]
 
@@ -22,6 +23,7 @@ class Settings(BaseSettings):
     home: Path = Path("soundalike-data")
     database_url: str | None = None
     device: Device = "auto"
+    feature_extractor: FeatureExtractor = "auto"
     embedding_model: EmbeddingModelName = "musicnn-msd"
     sample_rate: int = 22050
     max_file_bytes: int = 2 * 1024**3

@@ -90,7 +90,7 @@ class SpectralExtractor:
         quiet clip in a batch is not clipped against a loud neighbour.
         """
         signal, batched = self._as_batch(y)
-        return self._unbatch(_power_to_db(self._mel_power(signal)), batched)
+        return self._unbatch(power_to_db(self._mel_power(signal)), batched)
 
     def mfcc(self, y: torch.Tensor | np.ndarray) -> torch.Tensor:
         """MFCC, as ``librosa.feature.mfcc`` (orthonormal DCT-II of the 80 dB-floored log-mel)."""
@@ -99,7 +99,7 @@ class SpectralExtractor:
     def features(self, y: torch.Tensor | np.ndarray) -> SpectralFeatures:
         """Log-mel and MFCC of the same signal(s), from a single STFT."""
         signal, batched = self._as_batch(y)
-        log_mel = _power_to_db(self._mel_power(signal))
+        log_mel = power_to_db(self._mel_power(signal))
         mfcc = torch.matmul(self._dct, log_mel)
         return SpectralFeatures(self._unbatch(log_mel, batched), self._unbatch(mfcc, batched))
 
@@ -122,8 +122,27 @@ class SpectralExtractor:
             raise ValueError("signal contains NaN or infinite samples")
         return (signal if y.ndim == 2 else signal.unsqueeze(0)), y.ndim == 2
 
+    def power_spectrogram(self, y: torch.Tensor | np.ndarray) -> torch.Tensor:
+        """Power STFT ``(n_fft // 2 + 1, frames)`` or ``(B, n_fft // 2 + 1, frames)``: ``abs(librosa.stft) ** 2``."""
+        signal, batched = self._as_batch(y)
+        return self._unbatch(self._power(signal), batched)
+
+    @property
+    def mel_basis(self) -> torch.Tensor:
+        """The ``(n_mels, n_fft // 2 + 1)`` Slaney mel filterbank on the device."""
+        return self._mel_basis
+
+    @property
+    def dct_matrix(self) -> torch.Tensor:
+        """The ``(n_mfcc, n_mels)`` orthonormal DCT-II matrix on the device."""
+        return self._dct
+
     def _mel_power(self, signal: torch.Tensor) -> torch.Tensor:
         """Mel power spectrogram ``(B, n_mels, frames)`` of a ``(B, T)`` batch."""
+        return torch.matmul(self._mel_basis, self._power(signal))
+
+    def _power(self, signal: torch.Tensor) -> torch.Tensor:
+        """Power STFT ``(B, n_fft // 2 + 1, frames)`` of a ``(B, T)`` batch."""
         stft = torch.stft(
             signal,
             n_fft=self.n_fft,
@@ -133,15 +152,15 @@ class SpectralExtractor:
             pad_mode="constant",
             return_complex=True,
         )
-        return torch.matmul(self._mel_basis, stft.abs().square_())
+        return stft.abs().square_()
 
     @staticmethod
     def _unbatch(features: torch.Tensor, batched: bool) -> torch.Tensor:
         return features if batched else features.squeeze(0)
 
 
-def _power_to_db(power: torch.Tensor) -> torch.Tensor:
-    """``10 log10(max(power, AMIN))`` floored at ``TOP_DB`` below each example's maximum."""
+def power_to_db(power: torch.Tensor) -> torch.Tensor:
+    """Log power in dB: ``10 log10(max(power, AMIN))`` floored at ``TOP_DB`` below each example's maximum."""
     db = 10.0 * torch.log10(torch.clamp(power, min=AMIN))
     peak = db.amax(dim=(-2, -1), keepdim=True)
     return torch.maximum(db, peak - TOP_DB)
@@ -170,34 +189,3 @@ def mfcc_statistics(*, mfcc: np.ndarray) -> np.ndarray:
     for series in (data, delta, delta2):
         blocks.extend((series.mean(axis=-1), series.std(axis=-1)))
     return np.concatenate(blocks, axis=-1)
-
-
-class TorchMfccStats:
-    """MFCC statistics of many signals on one device, equal-length signals batched through one STFT.
-
-    The GPU twin of ``features.mfcc_stats_vector`` (same values within the extractor's float32 error);
-    ``features.mfcc_stats_batcher`` decides once which of the two runs.
-    """
-
-    def __init__(self, device: torch.device, *, n_mfcc: int = 20, max_batch: int = 64) -> None:
-        """Compute on ``device``, at most ``max_batch`` signals per STFT."""
-        self.device, self.n_mfcc, self.max_batch = device, n_mfcc, max_batch
-        self._extractors: dict[int, SpectralExtractor] = {}
-
-    def __call__(self, signals: list[np.ndarray], *, sr: int) -> list[np.ndarray]:
-        """(6 * n_mfcc,) float32 statistics of each mono signal, in input order."""
-        if sr not in self._extractors:
-            self._extractors[sr] = SpectralExtractor(sr=sr, n_mfcc=self.n_mfcc, device=self.device)
-        extractor = self._extractors[sr]
-        by_length: dict[int, list[int]] = {}
-        for i, y in enumerate(signals):
-            by_length.setdefault(len(y), []).append(i)
-        results: list[np.ndarray] = [np.empty(0, np.float32)] * len(signals)
-        for members in by_length.values():
-            for lo in range(0, len(members), self.max_batch):
-                chunk = members[lo : lo + self.max_batch]
-                batch = np.stack([np.asarray(signals[i], dtype=np.float32) for i in chunk])
-                stats = mfcc_statistics(mfcc=extractor.mfcc(batch).cpu().numpy()).astype(np.float32)
-                for i, row in zip(chunk, stats, strict=True):
-                    results[i] = row
-        return results

@@ -52,9 +52,12 @@ def fault_corpus(library: Path, tmp_path: Path) -> Path:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("extractor", ["librosa", "torch"])
 def test_fault_corpus_records_each_bad_file_with_a_reason_and_ingests_the_good_ones(
-    fault_corpus: Path, settings: Settings, factory: sessionmaker[Session]
+    fault_corpus: Path, settings: Settings, factory: sessionmaker[Session], extractor: str
 ) -> None:
+    """Both feature paths (librosa in the workers, torch batched in the ingesting process) see the same faults."""
+    settings = settings.model_copy(update={"feature_extractor": extractor})
     report = ingest(factory, [fault_corpus], settings=settings, workers=2)
     reasons = {Path(f["path"]).name: f["reason"] for f in report.failures}
     locked_readable = RUNNING_AS_ROOT  # root reads files whatever their mode

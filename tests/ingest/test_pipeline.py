@@ -5,11 +5,13 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from soundalike.ingest.analysis import FileAnalysis
 from soundalike.ingest.db.models import Feature, Genre, IngestRun, Track, TrackGenre
+from soundalike.ingest.db.session import open_database
 from soundalike.ingest.pipeline import ingest
 from soundalike.ingest.repository import set_feature
 from soundalike.ingest.settings import Settings
@@ -40,6 +42,32 @@ def test_ingest_stores_tracks_features_tags_and_records_failures(
         assert genres == ["drone"]
         run = session.get(IngestRun, report.run_id)
         assert run is not None and run.status == "finished" and run.added == 12 and run.failed == 1
+
+
+def test_batched_torch_features_store_what_librosa_stores(
+    library: Path, settings: Settings, factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    """The device path (features batched in torch, here on the CPU) gives the catalogue the CPU path gives."""
+    torch_report = ingest(
+        factory, [library], settings=settings.model_copy(update={"feature_extractor": "torch"}), workers=2
+    )
+    reference = Settings(
+        home=tmp_path, database_url=f"sqlite:///{tmp_path / 'librosa.db'}", feature_extractor="librosa"
+    )
+    reference_factory = open_database(reference.db_url)
+    librosa_report = ingest(reference_factory, [library], settings=reference, workers=2)
+    assert (torch_report.added, torch_report.failed) == (librosa_report.added, librosa_report.failed) == (12, 1)
+
+    def stored(session_factory: sessionmaker[Session]) -> dict[str, tuple[float | None, str | None, np.ndarray]]:
+        with session_factory() as session:
+            rows = session.execute(select(Track.path, Track.tempo, Track.key, Feature.vector).join(Feature)).all()
+            return {Path(p).name: (tempo, key, np.frombuffer(v, dtype=np.float32)) for p, tempo, key, v in rows}
+
+    ours, theirs = stored(factory), stored(reference_factory)
+    assert set(ours) == set(theirs) and len(ours) == 12
+    for name, (tempo, key, vector) in ours.items():
+        assert tempo == pytest.approx(theirs[name][0], rel=1e-3) and key == theirs[name][1], name
+        np.testing.assert_allclose(vector, theirs[name][2], rtol=1e-3, atol=1e-3)
 
 
 def test_reingest_of_unchanged_folder_adds_nothing(

@@ -258,34 +258,3 @@ def test_resolve_device_cuda_without_a_gpu_raises_config_error() -> None:
 def test_resolve_device_rejects_unknown_preference() -> None:
     with pytest.raises(ConfigError, match="'tpu'"):
         resolve_device("tpu")
-
-
-def test_mfcc_stats_batcher_keeps_librosa_on_cpu() -> None:
-    from soundalike.ingest.features import librosa_mfcc_stats, mfcc_stats_batcher
-
-    assert mfcc_stats_batcher(torch.device("cpu")) is librosa_mfcc_stats
-
-
-@pytest.mark.parametrize(
-    "device", [torch.device("cpu"), pytest.param(torch.device("cuda"), marks=(pytest.mark.gpu, needs_cuda))]
-)
-def test_torch_mfcc_stats_of_mixed_lengths_match_librosa_in_input_order(device: torch.device) -> None:
-    """Signals of two lengths, interleaved, come back in order; each within 1e-4 of librosa's statistics.
-
-    Statistics are compared per block (MFCC, delta, delta-delta), relative to that block's peak.
-    """
-    from soundalike.ingest.features import librosa_mfcc_stats
-    from soundalike.ingest.spectral import TorchMfccStats
-
-    sr = 22050
-    signals = [
-        musical_signal(sr=sr, n_samples=n, seed=i).astype(np.float32)
-        for i, n in enumerate([sr * 3, sr * 2, sr * 3, sr * 2, sr * 3])
-    ]
-    ours = TorchMfccStats(device, max_batch=2)(signals, sr=sr)
-    reference = librosa_mfcc_stats(signals, sr=sr)
-    assert len(ours) == len(reference)
-    for got, want in zip(ours, reference, strict=True):
-        for block in range(3):
-            part = slice(block * 40, (block + 1) * 40)
-            assert np.max(np.abs(got[part] - want[part])) <= RTOL * np.max(np.abs(want[part]))
