@@ -1,6 +1,8 @@
 """Embedding study on the synthesised genre corpus: MFCC baseline vs MusiCNN vs a trained CNN.
 
-Usage: python bench/bench_embed.py [CORPUS_DIR] (renders or reuses the corpus there; cache it under /tmp).
+Usage: python bench/bench_embed.py [CORPUS_DIR] (renders or reuses the corpus there; cache it under /tmp);
+``compare CORPUS_DIR`` (the three-way comparison over split seeds), ``real MUSIC_DIR`` (the recordings),
+``representations CORPUS_DIR MUSIC_DIR`` (penultimate vs pooled mid-level MusiCNN features vs MFCC).
 Every model is scored with the same held-out pieces (``split_by_piece``) by the same softmax head.
 Prints a JSON summary: genre accuracy/macro-F1 per representation, the patch-count policy (4, 8, all),
 MFCC statistics concatenated to MusiCNN, and encoder throughput (tracks/s, median of repeats) as
@@ -209,6 +211,72 @@ def real_comparison(music_dir: Path, seeds: list[int], out: Path) -> dict[str, o
     return {"classes": classes, "tracks": len(labels), "per_seed": per_seed}
 
 
+def neighbour_precision(x: np.ndarray, labels: np.ndarray, groups: list[str], k: int = 5) -> float:
+    """Mean share of each track's k cosine neighbours (other groups only) that carry its label."""
+    unit = unit_rows(x)
+    similarity = unit @ unit.T
+    same_group = np.array(groups)[:, None] == np.array(groups)[None, :]
+    similarity[same_group] = -np.inf
+    nearest = np.argsort(-similarity, axis=1)[:, :k]
+    return round(float((labels[nearest] == labels[:, None]).mean()), 3)
+
+
+def representations(penultimate: np.ndarray, pooled: np.ndarray, mfcc: np.ndarray) -> dict[str, np.ndarray]:
+    """The candidate track vectors: MusiCNN penultimate, pooled mid-level, their concatenation, and MFCC."""
+    return {
+        "mfcc-stats": mfcc,
+        "musicnn penultimate (200)": unit_rows(penultimate),
+        "musicnn pooled mid-level (1506)": unit_rows(pooled),
+        "penultimate + pooled mid-level": np.hstack([unit_rows(penultimate), unit_rows(pooled)]),
+    }
+
+
+def representation_scores(
+    xs: dict[str, np.ndarray], y: np.ndarray, groups: list[str], splits: list[np.ndarray], classes: list[str]
+) -> dict[str, dict[str, float]]:
+    """Per representation: head accuracy mean/sd over the splits, and neighbour label precision@5."""
+    scores = {}
+    for name, x in xs.items():
+        accuracy = [head_scores(x[~t], y[~t], x[t], y[t], classes)["accuracy"] for t in splits]
+        standardised = (x - x.mean(axis=0)) / (x.std(axis=0) + 1e-6) if name == "mfcc-stats" else x
+        scores[name] = {
+            "accuracy_mean": round(float(np.mean(accuracy)), 3),
+            "accuracy_sd": round(float(np.std(accuracy)), 3),
+            "neighbour_precision@5": neighbour_precision(standardised, y, groups),
+        }
+    return scores
+
+
+def representation_study(corpus_dir: Path, music_dir: Path, seeds: list[int]) -> dict[str, object]:
+    """Penultimate vs pooled mid-level MusiCNN features (and both) vs MFCC, on the corpus and the recordings."""
+    model = load_musicnn("MSD_musicnn")
+    manifest, data, (logmels, musicnn) = corpus_features(corpus_dir, model)
+    genre = {str(p.path): p.genre for p in manifest.pieces}  # type: ignore[attr-defined]
+    piece = {str(p.path): p.piece for p in manifest.pieces}  # type: ignore[attr-defined]
+    paths = [str(p) for p in data["paths"]]
+    classes = sorted(set(genre.values()))
+    y = np.array([classes.index(genre[p]) for p in paths])
+    groups = [piece[p] for p in paths]
+    chosen = [patches(m)[spread(len(patches(m)), 8)] for m in logmels]
+    pooled = np.stack([patch_embeddings(model, c, pooled=True).mean(axis=0) for c in chosen])
+    penultimate = np.stack([m[spread(len(m), 8)].mean(axis=0) for m in musicnn])
+    splits = [np.isin(paths, [str(p) for p in split_by_piece(manifest, seed=seed)[1]]) for seed in seeds]
+    corpus = representation_scores(representations(penultimate, pooled, data["mfcc"]), y, groups, splits, classes)
+
+    real = real_features(music_dir, model)
+    labels, real_groups = [str(v) for v in real["label"]], [str(v) for v in real["group"]]
+    real_classes = sorted(set(labels))
+    real_y = np.array([real_classes.index(label) for label in labels])
+    real_pooled = np.stack(
+        [patch_embeddings(model, patches(real[f"logmel_{n}"]), pooled=True).mean(axis=0) for n in range(len(labels))]
+    )
+    real_splits = [group_split(real_groups, labels, test_fraction=0.3, seed=seed) for seed in seeds]
+    recordings = representation_scores(
+        representations(real["musicnn"], real_pooled, real["mfcc"]), real_y, real_groups, real_splits, real_classes
+    )
+    return {"seeds": seeds, "synthesised corpus (5 genres)": corpus, "recordings (2 soundtracks)": recordings}
+
+
 def main(corpus_dir: Path) -> None:
     torch.manual_seed(0)
     manifest = build_corpus(corpus_dir, per_genre=16, seconds=30.0, seed=0)
@@ -298,6 +366,9 @@ if __name__ == "__main__":
         torch.set_num_threads(1)
         music = Path(sys.argv[2])
         print(json.dumps(real_comparison(music, [0, 1, 2], music / "bench-embed-real.json"), indent=2))
+    elif len(sys.argv) > 3 and sys.argv[1] == "representations":
+        torch.set_num_threads(1)
+        print(json.dumps(representation_study(Path(sys.argv[2]), Path(sys.argv[3]), [0, 1, 2, 3, 4]), indent=2))
     elif len(sys.argv) > 2 and sys.argv[1] == "compare":
         print(
             json.dumps(

@@ -23,3 +23,7 @@ class InputError(SoundalikeError):
 
 class IndexMismatchError(SoundalikeError):
     """A saved index does not match what the caller expects (dimension, model, catalogue)."""
+
+
+class UnauthorizedError(SoundalikeError):
+    """The caller lacks the credentials an administrative action needs."""

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Device = Literal["auto", "cpu", "cuda"]
@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     index_recall_target: float = 0.95
     index_stale_fraction: float = 0.1
     index_shards: int = 1
+    admin_token: SecretStr | None = None
 
     @property
     def db_url(self) -> str:

@@ -8,14 +8,20 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
-from soundalike.ingest.errors import DecodeError, IndexMismatchError, NotFoundError, SoundalikeError
+from soundalike.ingest.errors import (
+    DecodeError,
+    IndexMismatchError,
+    NotFoundError,
+    SoundalikeError,
+    UnauthorizedError,
+)
 from soundalike.ingest.settings import Settings
 from soundalike.recommend.api.routes import admin, catalogue, listeners, similar, subsonic
 from soundalike.recommend.service import Service
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 MULTIPART_SLACK = 64 * 1024
-STATUS = {NotFoundError: 404, DecodeError: 422, IndexMismatchError: 409}
+STATUS = {NotFoundError: 404, DecodeError: 422, IndexMismatchError: 409, UnauthorizedError: 401}
 
 
 def _error(status: int, exc: Exception) -> JSONResponse:
@@ -23,7 +29,7 @@ def _error(status: int, exc: Exception) -> JSONResponse:
 
 
 async def soundalike_error(_request: Request, exc: Exception) -> JSONResponse:
-    """Known errors become 4xx JSON: unknown track/user 404, undecodable audio 422, other bad input 422."""
+    """Known errors become 4xx JSON: unknown track/user 404, no admin credentials 401, bad input 422."""
     status = next((code for kind, code in STATUS.items() if isinstance(exc, kind)), 422)
     return _error(status, exc)
 

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import httpx
 import numpy as np
 import pytest
 import uvicorn
+from pydantic import SecretStr
 from recommend_fixtures import Catalogue
 from sqlalchemy import insert, select
 
@@ -20,6 +23,7 @@ from soundalike.index.track_index import TrackIndex
 from soundalike.ingest.db.models import Embedding, Track
 from soundalike.ingest.db.session import session_scope
 from soundalike.ingest.db.vectors import from_blob
+from soundalike.ingest.settings import Settings
 from soundalike.recommend.api.app import create_app
 from soundalike.recommend.served import ServedIndex
 from soundalike.recommend.track_table import TrackTable
@@ -33,12 +37,11 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture
-def base(catalogue: Catalogue) -> Iterator[str]:
+@contextmanager
+def serving(settings: Settings) -> Iterator[str]:
+    """A real uvicorn server on loopback for the API over ``settings``; yields its base URL."""
     port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(catalogue.settings), host="127.0.0.1", port=port, log_level="warning")
-    )
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
@@ -46,9 +49,17 @@ def base(catalogue: Catalogue) -> Iterator[str]:
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("server did not start")
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+@pytest.fixture
+def base(catalogue: Catalogue) -> Iterator[str]:
+    with serving(catalogue.settings) as url:
+        yield url
 
 
 def add_copy_of_track(catalogue: Catalogue, source: int) -> None:
@@ -136,3 +147,30 @@ def test_a_rebuild_swaps_the_index_and_its_track_table_together(catalogue: Catal
     served.reload(lambda: (built, table)).result(30)
     assert served.generation == 1 and served.live.current is built and served.table is table
     assert NEW_TRACK in served.table.facts([NEW_TRACK])
+
+
+def test_reload_with_an_admin_token_configured_needs_that_bearer_token(catalogue: Catalogue) -> None:
+    settings = catalogue.settings.model_copy(update={"admin_token": SecretStr("s3cret-token")})
+    with serving(settings) as url, httpx.Client(base_url=url, timeout=30) as client:
+        for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic czNjcmV0LXRva2Vu"}):
+            refused = client.post("/index/reload", headers=headers)
+            assert refused.status_code == 401, headers
+            assert refused.json()["type"] == "UnauthorizedError" and "Bearer" in refused.json()["error"]
+        assert client.get("/index").json()["reloading"] is False
+        accepted = client.post("/index/reload", headers={"Authorization": "Bearer s3cret-token"})
+        assert accepted.status_code == 202
+
+
+def test_reload_without_a_token_is_refused_to_a_client_off_loopback(catalogue: Catalogue) -> None:
+    app = create_app(catalogue.settings, service=catalogue.service)
+    app.state.service = catalogue.service  # what the lifespan does; an in-process transport does not run it
+
+    async def from_a_remote_client() -> tuple[httpx.Response, httpx.Response]:
+        transport = httpx.ASGITransport(app=app, client=("192.0.2.7", 50000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://api") as remote:
+            return await remote.post("/index/reload"), await remote.get("/index")
+
+    refused, state = asyncio.run(from_a_remote_client())
+    assert refused.status_code == 401 and "loopback" in refused.json()["error"]
+    assert state.status_code == 200
+    assert catalogue.service.index.generation == 0 and not catalogue.service.index.reloading
