@@ -2,7 +2,8 @@
 
 The librosa baseline takes one STFT per clip, as a careful caller would:
 ``melspectrogram`` -> ``power_to_db(top_db=80)`` -> ``mfcc(S=log_mel)``. Ours runs per clip and in
-batches. Each variant runs once to warm up, then ``--repeats`` times; the median is reported with
+batches. The ingest feature set (MFCC statistics, tempo, key) is timed too: ``features.track_features``
+per clip against ``TorchTrackFeatures`` over all clips at once. Each variant runs once to warm up, then ``--repeats`` times; the median is reported with
 its ratio to the librosa median measured in the same run.
 
     .venv/bin/python bench/bench_features.py [--clips 50] [--seconds 30] [--batch-size 10 50] [--json]
@@ -20,7 +21,9 @@ import librosa
 import numpy as np
 import torch
 
+from soundalike.ingest.batched_features import TorchTrackFeatures
 from soundalike.ingest.device import resolve_device
+from soundalike.ingest.features import track_features
 from soundalike.ingest.spectral import SpectralExtractor
 
 
@@ -81,8 +84,19 @@ def main() -> None:
 
         return run
 
+    track_batcher = TorchTrackFeatures(device)
+
+    def librosa_track_features() -> None:
+        for y in clips:
+            track_features(y=y, sr=args.sr)
+
+    def ours_track_features() -> None:
+        track_batcher(list(clips), sr=args.sr)
+
     variants = {"librosa, per clip": librosa_per_clip, "soundalike, per clip": ours_per_clip}
     variants.update({f"soundalike, batches of {size}": ours_batched(size) for size in args.batch_size})
+    variants["ingest features (MFCC stats, tempo, key), librosa"] = librosa_track_features
+    variants["ingest features, torch batched"] = ours_track_features
     medians = {name: time_median(run, repeats=args.repeats, sync=sync) for name, run in variants.items()}
     baseline = medians["librosa, per clip"]
     report = {
@@ -102,9 +116,10 @@ def main() -> None:
         f"{args.clips} clips x {args.seconds:g} s at {args.sr} Hz on {device} "
         f"({report['torch_threads']} torch threads), median of {args.repeats}"
     )
-    print(f"{'variant':<32}{'median s':>10}{'clips/s':>10}{'vs librosa':>12}")
+    width = max(len(name) for name in medians) + 2
+    print(f"{'variant':<{width}}{'median s':>10}{'clips/s':>10}{'vs librosa':>12}")
     for name, seconds in medians.items():
-        print(f"{name:<32}{seconds:>10.3f}{args.clips / seconds:>10.1f}{baseline / seconds:>11.2f}x")
+        print(f"{name:<{width}}{seconds:>10.3f}{args.clips / seconds:>10.1f}{baseline / seconds:>11.2f}x")
 
 
 if __name__ == "__main__":
