@@ -15,8 +15,9 @@ import json
 import platform
 import sys
 import time
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import mutagen
 import numpy as np
@@ -85,6 +86,31 @@ def corpus_features(corpus_dir: Path, model: torch.nn.Module) -> tuple[object, d
     return manifest, {"mfcc": np.stack(mfcc), "paths": np.array([str(p) for p in paths])}, [logmels, musicnn]
 
 
+@dataclass
+class LabelledCorpus:
+    """The synthesised corpus with its cached features, genre labels (``y`` indexes ``classes``) and pieces."""
+
+    manifest: Any
+    data: dict[str, np.ndarray]
+    logmels: list[np.ndarray]
+    musicnn: list[np.ndarray]
+    paths: list[str]
+    classes: list[str]
+    y: np.ndarray
+    groups: list[str]
+
+
+def labelled_corpus(corpus_dir: Path, model: torch.nn.Module) -> LabelledCorpus:
+    """``corpus_features`` with each track's genre and piece, in the cache's track order."""
+    manifest, data, (logmels, musicnn) = corpus_features(corpus_dir, model)
+    genre = {str(p.path): p.genre for p in manifest.pieces}  # type: ignore[attr-defined]
+    piece = {str(p.path): p.piece for p in manifest.pieces}  # type: ignore[attr-defined]
+    paths = [str(p) for p in data["paths"]]
+    classes = sorted(set(genre.values()))
+    y = np.array([classes.index(genre[p]) for p in paths])
+    return LabelledCorpus(manifest, data, logmels, musicnn, paths, classes, y, [piece[p] for p in paths])
+
+
 def trained_scores(
     config: TrainConfig,
     logmels: list[np.ndarray],
@@ -120,13 +146,9 @@ def comparison(corpus_dir: Path, seeds: list[int], out: Path) -> dict[str, objec
     """MFCC stats vs MusiCNN vs trained CNNs on the same held-out pieces, for several seeded splits."""
     torch.manual_seed(0)
     model = load_musicnn("MSD_musicnn")
-    manifest, data, (logmels, musicnn) = corpus_features(corpus_dir, model)
-    genre = {str(p.path): p.genre for p in manifest.pieces}  # type: ignore[attr-defined]
-    piece = {str(p.path): p.piece for p in manifest.pieces}  # type: ignore[attr-defined]
-    paths = [str(p) for p in data["paths"]]
-    classes = sorted(set(genre.values()))
-    y = np.array([classes.index(genre[p]) for p in paths])
-    groups = [piece[p] for p in paths]
+    corpus = labelled_corpus(corpus_dir, model)
+    manifest, data, logmels, musicnn = corpus.manifest, corpus.data, corpus.logmels, corpus.musicnn
+    paths, classes, y, groups = corpus.paths, corpus.classes, corpus.y, corpus.groups
     musicnn8 = unit_rows(np.stack([m[spread(len(m), 8)].mean(axis=0) for m in musicnn]))
     per_seed: dict[str, dict[str, object]] = {}
     splits = {}
@@ -250,18 +272,14 @@ def representation_scores(
 def representation_study(corpus_dir: Path, music_dir: Path, seeds: list[int]) -> dict[str, object]:
     """Penultimate vs pooled mid-level MusiCNN features (and both) vs MFCC, on the corpus and the recordings."""
     model = load_musicnn("MSD_musicnn")
-    manifest, data, (logmels, musicnn) = corpus_features(corpus_dir, model)
-    genre = {str(p.path): p.genre for p in manifest.pieces}  # type: ignore[attr-defined]
-    piece = {str(p.path): p.piece for p in manifest.pieces}  # type: ignore[attr-defined]
-    paths = [str(p) for p in data["paths"]]
-    classes = sorted(set(genre.values()))
-    y = np.array([classes.index(genre[p]) for p in paths])
-    groups = [piece[p] for p in paths]
-    chosen = [patches(m)[spread(len(patches(m)), 8)] for m in logmels]
-    pooled = np.stack([patch_embeddings(model, c, pooled=True).mean(axis=0) for c in chosen])
-    penultimate = np.stack([m[spread(len(m), 8)].mean(axis=0) for m in musicnn])
-    splits = [np.isin(paths, [str(p) for p in split_by_piece(manifest, seed=seed)[1]]) for seed in seeds]
-    corpus = representation_scores(representations(penultimate, pooled, data["mfcc"]), y, groups, splits, classes)
+    c = labelled_corpus(corpus_dir, model)
+    chosen = [patches(m)[spread(len(patches(m)), 8)] for m in c.logmels]
+    pooled = np.stack([patch_embeddings(model, p, pooled=True).mean(axis=0) for p in chosen])
+    penultimate = np.stack([m[spread(len(m), 8)].mean(axis=0) for m in c.musicnn])
+    splits = [np.isin(c.paths, [str(p) for p in split_by_piece(c.manifest, seed=seed)[1]]) for seed in seeds]
+    corpus = representation_scores(
+        representations(penultimate, pooled, c.data["mfcc"]), c.y, c.groups, splits, c.classes
+    )
 
     real = real_features(music_dir, model)
     labels, real_groups = [str(v) for v in real["label"]], [str(v) for v in real["group"]]

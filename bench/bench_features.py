@@ -3,7 +3,8 @@
 The librosa baseline takes one STFT per clip, as a careful caller would:
 ``melspectrogram`` -> ``power_to_db(top_db=80)`` -> ``mfcc(S=log_mel)``. Ours runs per clip and in
 batches. The ingest feature set (MFCC statistics, tempo, key) is timed too: ``features.track_features``
-per clip against ``TorchTrackFeatures`` over all clips at once. Each variant runs once to warm up, then ``--repeats`` times; the median is reported with
+per clip against ``TorchTrackFeatures`` over all clips at once. Each variant runs once to warm up, then
+``--repeats`` times; the median is reported with
 its ratio to the librosa median measured in the same run.
 
     .venv/bin/python bench/bench_features.py [--clips 50] [--seconds 30] [--batch-size 10 50] [--json]
