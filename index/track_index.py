@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +24,7 @@ from soundalike.index.spec import IndexSpec
 from soundalike.ingest.errors import IndexMismatchError, NotFoundError
 
 FORMAT_VERSION = 2
+EXACT_KINDS = frozenset({"flat", "hnsw", "ivf_flat"})
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,7 @@ class TrackIndex:
         self.rows = rows if rows is not None else Rows(np.zeros(0, np.int64), np.zeros(0, np.int64))
         self.stale = stale if stale is not None else StaleSet()
         self.backend: IndexBackend = backend if backend is not None else CpuBackend()
+        self._sorted: tuple[Rows, np.ndarray] | None = None
 
     @property
     def live_count(self) -> int:
@@ -114,9 +117,38 @@ class TrackIndex:
         scores, ids = self.backend.search(self.index, prepared, fetch, self.meta.spec, self.meta.params, self.stale)
         return ids, scores
 
+    def vectors(self, track_ids: Iterable[int]) -> dict[int, np.ndarray]:
+        """The indexed vectors (unit-norm under cosine) of those ``track_ids`` the index holds and serves.
+
+        Read back from the index itself, so a request needs no database round trip. Left out: ids not
+        indexed or stale, and every id when the index cannot give vectors back exactly (quantised codes,
+        or an index on a GPU); callers read those from the database.
+        """
+        if self.meta.kind not in EXACT_KINDS or self.backend.name != "cpu":
+            return {}
+        wanted = np.unique(np.fromiter((int(t) for t in track_ids), dtype=np.int64))
+        if self._sorted is None or self._sorted[0] is not self.rows:
+            self._sorted = (self.rows, np.sort(self.rows.track_ids))
+        wanted = wanted[_members(wanted, self._sorted[1]) & ~_members(wanted, self.stale.ids)]
+        parts = shard_list(self.index)
+        found: dict[int, np.ndarray] = {}
+        for n, part in enumerate(parts):
+            ids = wanted[wanted % len(parts) == n] if len(parts) > 1 else wanted
+            if len(ids):
+                found.update(zip(ids.tolist(), part.reconstruct_batch(ids), strict=True))
+        return found
+
     def cpu_index(self) -> faiss.Index:
         """The index in main memory (a copy when it lives on a GPU)."""
         return self.backend.to_cpu(self.index)
+
+
+def _members(values: np.ndarray, sorted_ids: np.ndarray) -> np.ndarray:
+    """Whether each value occurs in the sorted array (binary search: no per-call sort of the catalogue)."""
+    if not len(sorted_ids):
+        return np.zeros(len(values), dtype=bool)
+    at = np.minimum(np.searchsorted(sorted_ids, values), len(sorted_ids) - 1)
+    return sorted_ids[at] == values
 
 
 def sidecar_path(directory: Path, model_name: str) -> Path:

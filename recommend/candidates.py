@@ -2,7 +2,8 @@
 
 A request may widen its pool a few times (filters and artist caps reject candidates); ``Neighbours`` keeps
 each index search and each embedding read of one request, and ``prefetch`` reads up front the embeddings
-the widening is expected to need, so a request usually makes one embedding query whatever the widening.
+the widening is expected to need. Embeddings come from the index itself where it holds them exactly
+(``served_embeddings``), so a request on an up-to-date CPU index usually makes no database query at all.
 """
 
 from __future__ import annotations
@@ -31,6 +32,17 @@ class Pool:
     canonical: list[int]
     vectors: np.ndarray
     exhausted: bool
+
+
+def served_embeddings(session: Session, index: SearchIndex, track_ids: Iterable[int]) -> dict[int, np.ndarray]:
+    """Embeddings of ``track_ids``: from the index where it holds them exactly, the rest from the database
+    in one query (tracks added since the index was built, stale vectors, quantised or GPU indexes)."""
+    wanted = list(dict.fromkeys(int(t) for t in track_ids))
+    found = index.vectors(wanted)
+    rest = [t for t in wanted if t not in found]
+    if rest:
+        found.update(track_embeddings(session, index.meta.model_name, rest))
+    return found
 
 
 def pool_size(k: int, filters: Filters) -> int:
@@ -84,7 +96,7 @@ class Neighbours:
         """Read the embeddings of the ids not read yet, in one query; False when there were none."""
         missing = [int(t) for t in ids if int(t) not in self._asked]
         if missing:
-            self._vectors.update(track_embeddings(self.session, self.index.meta.model_name, missing))
+            self._vectors.update(served_embeddings(self.session, self.index, missing))
             self._asked.update(missing)
         return bool(missing)
 

@@ -9,10 +9,9 @@ from datetime import datetime
 import numpy as np
 from sqlalchemy.orm import Session
 
-from soundalike.embed.store import track_embeddings
 from soundalike.ingest.errors import InputError
 from soundalike.ingest.repository import get_user
-from soundalike.recommend.candidates import Neighbours, gather, pool_size, prefetch
+from soundalike.recommend.candidates import Neighbours, gather, pool_size, prefetch, served_embeddings
 from soundalike.recommend.catalogue import popular_tracks, user_events
 from soundalike.recommend.filters import Filters
 from soundalike.recommend.profile import Interest, interests, play_weights
@@ -87,7 +86,7 @@ def playlist_from_events(
     positive, negative = play_weights(events, half_life_days=options.half_life_days)
     heard = set() if options.include_heard else {t for t, _, _ in events}
     profile_ids = sorted(positive, key=lambda t: -positive[t])[:MAX_PROFILE_TRACKS]
-    vectors = track_embeddings(session, index.meta.model_name, profile_ids + list(negative))
+    vectors = served_embeddings(session, index, profile_ids + list(negative))
     played = [t for t in profile_ids if t in vectors]
     if len(played) < options.min_history:
         return cold_start(session, index, user, positive, heard, options)

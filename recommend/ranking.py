@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -23,6 +23,10 @@ class SearchIndex(Protocol):
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Top-``k`` (track_ids, scores) per query row, best first; missing slots have id -1."""
+        ...
+
+    def vectors(self, track_ids: Iterable[int]) -> dict[int, np.ndarray]:
+        """Indexed vectors of those ids the index can give back exactly (others come from the database)."""
         ...
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 
 import numpy as np
@@ -51,6 +51,10 @@ class ServedIndex:
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """``TrackIndex.search`` on the current index."""
         return self.live.search(queries, k)
+
+    def vectors(self, track_ids: Iterable[int]) -> dict[int, np.ndarray]:
+        """``TrackIndex.vectors`` of the current index."""
+        return self.live.current.vectors(track_ids)
 
     def reload(self, build: Callable[[], tuple[TrackIndex, TrackTable]]) -> Future[TrackIndex]:
         """Run ``build`` in the background and swap its index and table in; a reload already running is

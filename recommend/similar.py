@@ -8,9 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 from sqlalchemy.orm import Session
 
-from soundalike.embed.store import track_embeddings
 from soundalike.ingest.errors import InputError, NotFoundError
-from soundalike.recommend.candidates import Neighbours, gather, pool_size, prefetch
+from soundalike.recommend.candidates import Neighbours, gather, pool_size, prefetch, served_embeddings
 from soundalike.recommend.filters import Filters, TrackFacts
 from soundalike.recommend.ranking import Candidate, select, unit, unit_rows
 from soundalike.recommend.results import Result, explain, result_of
@@ -93,7 +92,7 @@ def similar_to_tracks(
     missing = [t for t in seeds if t not in anchors]
     if missing:
         raise NotFoundError(f"no track with id {missing[0]}")
-    found = track_embeddings(session, index.meta.model_name, seeds)
+    found = served_embeddings(session, index, seeds)
     absent = [t for t in seeds if t not in found]
     if absent:
         raise NotFoundError(

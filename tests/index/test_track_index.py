@@ -148,3 +148,33 @@ def test_stale_ids_are_never_returned_through_selector_or_post_filter() -> None:
 def test_index_meta_replace_keeps_the_spec() -> None:
     index = build_index(np.arange(5), unit_rows(np.random.default_rng(6), 5, 8), model_name="m", model_version="1")
     assert replace(index.meta, count=9).spec == index.meta.spec
+
+
+@pytest.mark.parametrize("shards", [1, 2])
+@pytest.mark.parametrize("kind", ["flat", "hnsw", "ivf_flat"])
+def test_vectors_read_back_from_a_saved_index_equal_the_unit_vectors_indexed(
+    tmp_path: Path, kind: str, shards: int
+) -> None:
+    rng = np.random.default_rng(3)
+    raw = clustered(rng, 1500, 16) * rng.uniform(0.5, 3.0, (1500, 1)).astype(np.float32)
+    ids = np.arange(1, 1501, dtype=np.int64) * 3
+    options = BuildOptions(kind=kind, shards=shards)
+    save_index(build_index(ids, raw, model_name="m", model_version="v1", options=options), tmp_path)
+    loaded = load_index(tmp_path, "m")
+    stale_id = int(ids[10])
+    loaded.stale = StaleSet([stale_id])
+    asked = [int(ids[0]), int(ids[777]), int(ids[1499]), stale_id, 2, 999_999]
+    found = loaded.vectors(asked)
+    assert sorted(found) == sorted([int(ids[0]), int(ids[777]), int(ids[1499])])
+    for row in (0, 777, 1499):
+        want = raw[row] / np.linalg.norm(raw[row])
+        np.testing.assert_allclose(found[int(ids[row])], want, atol=1e-6)
+
+
+def test_a_quantised_index_gives_no_vectors_so_callers_read_the_database(tmp_path: Path) -> None:
+    rng = np.random.default_rng(4)
+    ids = np.arange(1, 3001, dtype=np.int64)
+    built = build_index(
+        ids, clustered(rng, 3000, 16), model_name="m", model_version="v1", options=BuildOptions(kind="ivf_sq8")
+    )
+    assert built.vectors([1, 2, 3]) == {}

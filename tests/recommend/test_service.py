@@ -6,7 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from recommend_fixtures import Catalogue
+from sqlalchemy import Engine, event
 
+from soundalike.index.device import StaleSet
 from soundalike.ingest.db.session import session_scope
 from soundalike.ingest.errors import InputError, NotFoundError
 from soundalike.recommend.browse import record_events, review_genre, track_detail
@@ -136,3 +138,31 @@ def test_personalised_playlists_beat_popularity_and_random(catalogue: Catalogue)
     assert mine["precision"] > popular["precision"] and mine["precision"] > random["precision"]
     assert mine["hit_rate"] >= popular["hit_rate"] and mine["hit_rate"] > random["hit_rate"]
     assert mine["artist_cap_ok"] == 1.0
+
+
+def embedding_queries(engine: Engine) -> list[str]:
+    """SQL statements that read the embeddings table, recorded from now on."""
+    statements: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if "embeddings" in statement:
+            statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    return statements
+
+
+def test_an_up_to_date_index_answers_without_reading_embeddings_and_a_stale_entry_falls_back(
+    catalogue: Catalogue,
+) -> None:
+    index = catalogue.service.index
+    engine = catalogue.service.factory.kw["bind"]
+    with session_scope(catalogue.service.factory) as session:
+        reads = embedding_queries(engine)
+        fresh = similar_to_track(session, index, 40, 10, Options(artist_cap=2, diversity=0.3))
+        assert reads == []
+        index.live.current.stale = StaleSet([40])  # its stored vector changed: the database has the new one
+        fallback = similar_to_track(session, index, 40, 10, Options(artist_cap=2, diversity=0.3))
+        assert len(reads) == 1
+    assert [r.track_id for r in fallback] == [r.track_id for r in fresh]
+    assert [r.score for r in fallback] == pytest.approx([r.score for r in fresh], abs=1e-5)
