@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from soundalike.embed.evaluation import evaluate_classification
-from soundalike.embed.genre_head import fit_softmax, group_split, probabilities
+from soundalike.embed.genre_head import fit_head, group_split, probabilities
 from soundalike.embed.musicnn import load_musicnn
 from soundalike.embed.patch_embeddings import patch_embeddings, unit_rows
 from soundalike.embed.trained_cnn import crop_embeddings, finetune_config, track_vector
@@ -48,9 +48,8 @@ def spread(n_total: int, limit: int | None) -> np.ndarray:
 def head_scores(
     x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_test: np.ndarray, classes: list[str]
 ) -> dict[str, float]:
-    mean, std = x_train.mean(axis=0), x_train.std(axis=0) + 1e-6
-    w, b = fit_softmax((x_train - mean) / std, y_train, len(classes))
-    predicted = probabilities((x_test - mean) / std, w, b, 1.0).argmax(axis=1)
+    w, b = fit_head(x_train, y_train, len(classes))
+    predicted = probabilities(x_test, w, b, 1.0).argmax(axis=1)
     scores = evaluate_classification(y_test, predicted, classes)
     return {"accuracy": round(float(scores["accuracy"]), 3), "macro_f1": round(float(scores["macro_f1"]), 3)}
 

@@ -1,8 +1,11 @@
-"""Genre head: a calibrated softmax classifier trained on the embeddings of labelled tracks.
+"""Genre head: a calibrated softmax classifier trained on labelled tracks' audio representations.
 
-Tracks are split by group (album, else artist, else the track itself) so one album never sits
-on both sides; a temperature fitted on a calibration slice of the training groups makes the
-confidences honest.
+The head's input is the embedding model's tagging representation where it has one (MusiCNN: the
+pooled mid-level features, unit-norm, which tag ~5 points better than its penultimate embedding,
+bench/RESULTS.md) and the embedding itself otherwise. Inputs are standardised with the training
+rows' mean and spread, folded into the saved weights. Tracks are split by group (album, else
+artist, else the track itself) so one album never sits on both sides; a temperature fitted on a
+calibration slice of the training groups makes the confidences honest.
 """
 
 from __future__ import annotations
@@ -18,15 +21,20 @@ from safetensors.torch import load_file, save_file
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from soundalike.embed.musicnn_encoder import MODEL_NAME as MUSICNN
+from soundalike.embed.musicnn_encoder import POOLED_FEATURE
+from soundalike.embed.patch_embeddings import unit_rows
 from soundalike.embed.review import rejected_pairs
 from soundalike.embed.store import load_embeddings
 from soundalike.ingest.db.models import Genre, Track, TrackGenre
 from soundalike.ingest.errors import NotFoundError
-from soundalike.ingest.repository import set_track_genre
+from soundalike.ingest.repository import feature_matrix, set_track_genre
 
 TRUSTED_SOURCES = ("curator", "label", "tag")
 HEAD_FILE = "genre-head.safetensors"
 META_FILE = "genre-head.json"
+EMBEDDING_INPUT = "embedding"
+TAGGING_FEATURES = {MUSICNN: POOLED_FEATURE}
 
 
 @dataclass(frozen=True)
@@ -43,6 +51,7 @@ class GenreHeadMeta:
     macro_f1: float | None
     test_fraction: float = 0.3
     seed: int = 0
+    input: str = EMBEDDING_INPUT
 
 
 def trusted_labels(session: Session) -> dict[int, tuple[str, str]]:
@@ -72,14 +81,41 @@ def trusted_labels(session: Session) -> dict[int, tuple[str, str]]:
     return {track_id: (genre, group) for track_id, (_, genre, group) in sorted(best.items())}
 
 
-def labelled_tracks(session: Session, model_name: str) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
-    """(track_ids, embeddings, genre, group) of embedded tracks with a trusted genre (see trusted_labels)."""
-    ids, vectors, _ = load_embeddings(session, model_name)
+def read_inputs(session: Session, model_name: str, input_name: str) -> tuple[np.ndarray, np.ndarray]:
+    """(track ids, rows) of one head input: the model's embeddings, or a stored feature made unit-norm."""
+    if input_name == EMBEDDING_INPUT:
+        ids, vectors, _ = load_embeddings(session, model_name)
+        return ids, vectors
+    ids, vectors = feature_matrix(session, input_name)
+    return ids, unit_rows(vectors) if len(ids) else vectors
+
+
+def head_inputs(session: Session, model_name: str) -> tuple[str, np.ndarray, np.ndarray]:
+    """(input name, track ids, rows) a new head trains on: the model's tagging features when stored, else
+    its embeddings."""
+    feature = TAGGING_FEATURES.get(model_name)
+    if feature is not None:
+        ids, vectors = read_inputs(session, model_name, feature)
+        if len(ids):
+            return feature, ids, vectors
+    return (EMBEDDING_INPUT, *read_inputs(session, model_name, EMBEDDING_INPUT))
+
+
+def labelled_rows(
+    session: Session, ids: np.ndarray, vectors: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
+    """(track_ids, rows, genre, group) of the given tracks that have a trusted genre (see trusted_labels)."""
     position = {int(t): n for n, t in enumerate(ids)}
     labels = trusted_labels(session)
     chosen = [t for t in labels if t in position]
     matrix = vectors[[position[t] for t in chosen]] if chosen else np.zeros((0, vectors.shape[1] if len(ids) else 0))
     return np.array(chosen, dtype=np.int64), matrix, [labels[t][0] for t in chosen], [labels[t][1] for t in chosen]
+
+
+def labelled_tracks(session: Session, model_name: str) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
+    """(track_ids, head inputs, genre, group) of tracks with a trusted genre, for a head on ``model_name``."""
+    _, ids, vectors = head_inputs(session, model_name)
+    return labelled_rows(session, ids, vectors)
 
 
 def group_split(groups: list[str], labels: list[str], *, test_fraction: float, seed: int) -> np.ndarray:
@@ -110,6 +146,15 @@ def fit_softmax(
         torch.nn.functional.cross_entropy(linear(xt), yt).backward()
         optimiser.step()
     return linear.weight.detach().numpy().T.copy(), linear.bias.detach().numpy().copy()
+
+
+def fit_head(x: np.ndarray, y: np.ndarray, n_classes: int, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """``fit_softmax`` on rows standardised with their own mean and spread, folded back into (weights, bias)
+    that apply to raw rows: ``((x - m) / s) W + b == x (W / s) + (b - (m / s) W)``."""
+    mean, spread = x.mean(axis=0), x.std(axis=0) + 1e-6
+    weights, bias = fit_softmax((x - mean) / spread, y, n_classes, seed=seed)
+    folded = weights / spread[:, None]
+    return folded.astype(np.float32), (bias - mean @ folded).astype(np.float32)
 
 
 def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
@@ -147,7 +192,8 @@ def train_genre_head(
     session: Session, models_dir: Path, *, model_name: str, test_fraction: float = 0.3, seed: int = 0
 ) -> GenreHeadMeta:
     """Train on labelled tracks, evaluate on held-out groups, refit on all, save weights + metadata."""
-    _, x, genres, groups = labelled_tracks(session, model_name)
+    input_name, input_ids, inputs = head_inputs(session, model_name)
+    _, x, genres, groups = labelled_rows(session, input_ids, inputs)
     classes = sorted(set(genres))
     if len(classes) < 2:
         raise NotFoundError(f"need labelled tracks of at least 2 genres, found {classes or 'none'}")
@@ -155,16 +201,16 @@ def train_genre_head(
     test = group_split(groups, genres, test_fraction=test_fraction, seed=seed)
     accuracy = f1 = None
     if test.any() and (~test).any():
-        w, b = fit_softmax(x[~test], y[~test], len(classes), seed=seed)
+        w, b = fit_head(x[~test], y[~test], len(classes), seed=seed)
         predicted = probabilities(x[test], w, b, 1.0).argmax(axis=1)
         accuracy = float(np.mean(predicted == y[test]))
         f1 = macro_f1(y[test], predicted, len(classes))
     calibration = group_split(groups, genres, test_fraction=0.2, seed=seed + 1)
     temperature = 1.0
     if calibration.any() and (~calibration).any():
-        w, b = fit_softmax(x[~calibration], y[~calibration], len(classes), seed=seed)
+        w, b = fit_head(x[~calibration], y[~calibration], len(classes), seed=seed)
         temperature = fit_temperature(x[calibration] @ w + b, y[calibration])
-    weights, bias = fit_softmax(x, y, len(classes), seed=seed)
+    weights, bias = fit_head(x, y, len(classes), seed=seed)
     version = hashlib.blake2b(weights.tobytes() + bias.tobytes(), digest_size=4).hexdigest()
     meta = GenreHeadMeta(
         version,
@@ -177,6 +223,7 @@ def train_genre_head(
         f1,
         test_fraction,
         seed,
+        input_name,
     )
     models_dir.mkdir(parents=True, exist_ok=True)
     save_file({"weights": torch.from_numpy(weights), "bias": torch.from_numpy(bias)}, str(models_dir / HEAD_FILE))
@@ -201,7 +248,7 @@ def predict_genres(session: Session, models_dir: Path) -> int:
     probability as confidence); a track whose every class was rejected gets no prediction.
     """
     meta, weights, bias = load_genre_head(models_dir)
-    ids, vectors, _ = load_embeddings(session, meta.embedding_model)
+    ids, vectors = read_inputs(session, meta.embedding_model, meta.input)
     trusted = set(trusted_labels(session))
     rejected = rejected_pairs(session)
     todo = [n for n, t in enumerate(ids) if int(t) not in trusted]
@@ -237,7 +284,7 @@ def held_out_predictions(
     were never seen in fitting.
     """
     meta, _, _ = load_genre_head(models_dir)
-    ids, x, genres, groups = labelled_tracks(session, meta.embedding_model)
+    ids, x, genres, groups = labelled_rows(session, *read_inputs(session, meta.embedding_model, meta.input))
     keep = [n for n, g in enumerate(genres) if g in meta.classes]
     ids, x = ids[keep], x[keep]
     genres, groups = [genres[n] for n in keep], [groups[n] for n in keep]
@@ -245,5 +292,5 @@ def held_out_predictions(
     test = group_split(groups, genres, test_fraction=meta.test_fraction, seed=meta.seed)
     if not test.any() or test.all():
         raise NotFoundError("no held-out groups: label tracks of more albums or artists per genre")
-    weights, bias = fit_softmax(x[~test], y[~test], len(meta.classes), seed=meta.seed)
+    weights, bias = fit_head(x[~test], y[~test], len(meta.classes), seed=meta.seed)
     return meta, ids[test], y[test], probabilities(x[test], weights, bias, meta.temperature)

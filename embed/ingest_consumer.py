@@ -2,7 +2,7 @@
 
 ``MusicnnIngestConsumer`` is an ``ingest.pipeline.AnalysisConsumer``: it buffers each stored track's
 log-mel patches and, when the pipeline flushes before a commit, runs them through the network in
-shared batches and writes embeddings and tag probabilities exactly as ``refresh_embeddings`` does
+shared batches and writes embeddings, tag probabilities and pooled features as ``refresh_embeddings`` does
 (same model name and version), so a later ``index build`` finds nothing left to encode.
 """
 
@@ -11,12 +11,11 @@ from __future__ import annotations
 import numpy as np
 from sqlalchemy.orm import Session
 
-from soundalike.embed.musicnn_encoder import MODEL_NAME, MODEL_VERSION, TAGS_FEATURE, MusicnnEncoder
+from soundalike.embed.musicnn_encoder import MODEL_NAME, MODEL_VERSION, MusicnnEncoder, store_track_features
 from soundalike.embed.store import put_embeddings
 from soundalike.ingest.analysis import FileAnalysis
 from soundalike.ingest.device import resolve_device
 from soundalike.ingest.errors import ConfigError
-from soundalike.ingest.repository import set_feature
 from soundalike.ingest.settings import Settings
 
 
@@ -46,9 +45,9 @@ class MusicnnIngestConsumer:
         track_ids = [track_id for track_id, _ in self._pending]
         results = self.encoder.encode_patches([patches for _, patches in self._pending])
         self._pending.clear()
-        for track_id, (_, tags) in zip(track_ids, results, strict=True):
-            set_feature(session, track_id, TAGS_FEATURE, MODEL_VERSION, tags)
-        vectors = np.stack([embedding for embedding, _ in results])
+        for track_id, encoded in zip(track_ids, results, strict=True):
+            store_track_features(session, track_id, encoded)
+        vectors = np.stack([encoded.embedding for encoded in results])
         put_embeddings(session, MODEL_NAME, MODEL_VERSION, np.array(track_ids, dtype=np.int64), vectors)
         self.encoded += len(track_ids)
 

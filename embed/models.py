@@ -92,7 +92,7 @@ class MusicnnModel:
 
     def embed_file(self, path: Path) -> np.ndarray:
         """MusiCNN embedding of the file."""
-        return self.encoder.encode_file(path, max_bytes=self.settings.max_file_bytes)[0]
+        return self.encoder.encode_file(path, max_bytes=self.settings.max_file_bytes).embedding
 
     def embed_excerpts(self, path: Path, n: int) -> np.ndarray:
         """Mean penultimate features over the 3 s patches of each excerpt."""

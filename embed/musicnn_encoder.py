@@ -3,13 +3,17 @@
 Patch policy: up to ``MAX_PATCHES`` non-overlapping 3 s patches spread evenly over the decoded
 audio (which already follows the ingest analysis policy: whole track up to 2 min, else four 30 s
 segments). Track embedding: mean over patches of the 200-d penultimate layer, L2-normalised.
-The 50 tag probabilities (mean over patches) are stored as the feature ``musicnn_tags``.
+The 50 tag probabilities (mean over patches) are stored as the feature ``musicnn_tags``, and the
+1506-d pooled mid-level features (mean over patches) as ``musicnn_pooled``: the genre head reads
+those, which tag better than the penultimate layer, while similarity keeps the compact embedding
+(bench/RESULTS.md, "Embeddings").
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -23,10 +27,28 @@ from soundalike.ingest.logmel import MAX_PATCHES, SAMPLE_RATE, musicnn_patches, 
 from soundalike.ingest.repository import set_feature
 
 MODEL_NAME = "musicnn-msd"
-MODEL_VERSION = "1-penultimate-mean"
+MODEL_VERSION = "2-penultimate-mean"
 TAGS_FEATURE = "musicnn_tags"
+POOLED_FEATURE = "musicnn_pooled"
 BATCH_PATCHES = 32
 __all__ = ["MAX_PATCHES", "MODEL_NAME", "MODEL_VERSION", "MusicnnEncoder", "refresh_embeddings", "select_patches"]
+
+
+class Encoded(NamedTuple):
+    """What MusiCNN gives for one track."""
+
+    embedding: np.ndarray
+    """(200,) unit-norm mean penultimate layer: the track's embedding."""
+    tags: np.ndarray
+    """(50,) mean tag probabilities."""
+    pooled: np.ndarray
+    """(1506,) mean pooled mid-level features: the genre head's input."""
+
+
+def store_track_features(session: Session, track_id: int, encoded: Encoded) -> None:
+    """Write a track's tag probabilities and pooled mid-level features (the embedding is stored apart)."""
+    set_feature(session, track_id, TAGS_FEATURE, MODEL_VERSION, encoded.tags)
+    set_feature(session, track_id, POOLED_FEATURE, MODEL_VERSION, encoded.pooled)
 
 
 class MusicnnEncoder:
@@ -37,8 +59,8 @@ class MusicnnEncoder:
         self.device = device
         self.model: MusiCNN = load_musicnn("MSD_musicnn").to(device).eval()
 
-    def encode_patches(self, per_track: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
-        """(unit-norm embedding, tag probabilities) of each track's (n, 187, 96) log-mel patches.
+    def encode_patches(self, per_track: list[np.ndarray]) -> list[Encoded]:
+        """Embedding, tag probabilities and pooled features of each track's (n, 187, 96) log-mel patches.
 
         The patches of all tracks run through the network together, ``BATCH_PATCHES`` at a time, so
         many short tracks fill a batch as well as one long one. Every track needs at least one patch.
@@ -48,27 +70,34 @@ class MusicnnEncoder:
         if not per_track:
             return []
         stacked = np.concatenate([np.asarray(p, dtype=np.float32) for p in per_track])
-        penultimate, tags = [], []
+        penultimate, tags, pooled = [], [], []
         with torch.inference_mode():
             for start in range(0, len(stacked), BATCH_PATCHES):
                 batch = torch.from_numpy(np.ascontiguousarray(stacked[start : start + BATCH_PATCHES]))
                 out = self.model(batch.to(self.device))
                 penultimate.append(out.penultimate.float().cpu().numpy())
                 tags.append(out.tags.float().cpu().numpy())
+                pooled.append(out.pooled.float().cpu().numpy())
         bounds = np.cumsum([0, *(len(p) for p in per_track)])
-        all_emb, all_tags = np.concatenate(penultimate), np.concatenate(tags)
+        all_emb, all_tags, all_pooled = np.concatenate(penultimate), np.concatenate(tags), np.concatenate(pooled)
         results = []
         for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
             embedding = all_emb[lo:hi].mean(axis=0)
             embedding /= max(float(np.linalg.norm(embedding)), 1e-12)
-            results.append((embedding.astype(np.float32), all_tags[lo:hi].mean(axis=0).astype(np.float32)))
+            results.append(
+                Encoded(
+                    embedding.astype(np.float32),
+                    all_tags[lo:hi].mean(axis=0).astype(np.float32),
+                    all_pooled[lo:hi].mean(axis=0).astype(np.float32),
+                )
+            )
         return results
 
-    def encode_audio(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(unit-norm embedding, tag probabilities) of 16 kHz mono audio."""
+    def encode_audio(self, y: np.ndarray) -> Encoded:
+        """Embedding, tag probabilities and pooled features of 16 kHz mono audio."""
         return self.encode_patches([musicnn_patches(y=y)])[0]
 
-    def encode_file(self, path: Path, *, max_bytes: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def encode_file(self, path: Path, *, max_bytes: int | None = None) -> Encoded:
         """Decode a file at 16 kHz (ingest analysis policy) and encode it."""
         return self.encode_audio(load(path, sr=SAMPLE_RATE, max_bytes=max_bytes).samples)
 
@@ -79,8 +108,8 @@ def refresh_embeddings(
     """Encode tracks that lack a current embedding; keep the others. Returns (count encoded, version)."""
 
     def embed_track(track_id: int, path: Path) -> np.ndarray:
-        embedding, tags = encoder.encode_file(path)
-        set_feature(session, track_id, TAGS_FEATURE, MODEL_VERSION, tags)
-        return embedding
+        encoded = encoder.encode_file(path)
+        store_track_features(session, track_id, encoded)
+        return encoded.embedding
 
     return embed_stale_tracks(session, MODEL_NAME, MODEL_VERSION, embed_track, on_track=on_track), MODEL_VERSION

@@ -15,6 +15,7 @@ from soundalike.embed.ingest_consumer import MusicnnIngestConsumer
 from soundalike.embed.musicnn_encoder import (
     MODEL_NAME,
     MODEL_VERSION,
+    POOLED_FEATURE,
     TAGS_FEATURE,
     MusicnnEncoder,
     refresh_embeddings,
@@ -33,6 +34,7 @@ from soundalike.ingest.logmel import (
     select_patches,
 )
 from soundalike.ingest.pipeline import ingest
+from soundalike.ingest.repository import feature_matrix
 from soundalike.ingest.settings import Settings
 
 EMBEDDING_ATOL = 1e-5
@@ -84,12 +86,16 @@ def test_consumer_stores_what_refresh_embeddings_would(
         ids, vectors, version = load_embeddings(session, MODEL_NAME)
         assert version == MODEL_VERSION and len(ids) == 12
         paths = {row.id: row.path for row in session.execute(select(Track.id, Track.path))}
-        tag_rows = session.scalars(select(Feature).where(Feature.name == TAGS_FEATURE)).all()
-        assert {row.track_id for row in tag_rows} == set(ids.tolist())
-        assert {row.version for row in tag_rows} == {MODEL_VERSION}
+        for name, dim in ((TAGS_FEATURE, 50), (POOLED_FEATURE, 1506)):
+            rows = session.scalars(select(Feature).where(Feature.name == name)).all()
+            assert {row.track_id for row in rows} == set(ids.tolist()), name
+            assert {(row.version, row.dim) for row in rows} == {(MODEL_VERSION, dim)}, name
+        pooled_ids, pooled = feature_matrix(session, POOLED_FEATURE)
     for track_id, vector in zip(ids[:3], vectors[:3], strict=True):
-        expected, _ = encoder.encode_file(Path(paths[int(track_id)]))
-        np.testing.assert_allclose(vector, expected, atol=EMBEDDING_ATOL)
+        expected = encoder.encode_file(Path(paths[int(track_id)]))
+        np.testing.assert_allclose(vector, expected.embedding, atol=EMBEDDING_ATOL)
+        stored_pooled = pooled[list(pooled_ids).index(track_id)]
+        np.testing.assert_allclose(stored_pooled, expected.pooled, rtol=1e-4, atol=EMBEDDING_ATOL)
 
 
 def test_consume_and_flush_batch_tracks_of_any_length(
@@ -106,7 +112,7 @@ def test_consume_and_flush_batch_tracks_of_any_length(
         session.flush()
         consumer.consume(session, track.id, analyse_file(path, sr=22050, max_bytes=None, with_patches=True))
         if seconds >= 3.0:
-            expected[track.id] = encoder.encode_file(path)[0]
+            expected[track.id] = encoder.encode_file(path).embedding
     consumer.flush(session)
     assert (consumer.encoded, consumer.too_short) == (2, 1)
     ids, vectors, _ = load_embeddings(session, MODEL_NAME)
