@@ -58,10 +58,11 @@ def genres_train(as_json: JsonOption = False) -> None:
         as_json,
         lambda: table(
             "Genre model",
-            ("version", "classes", "train", "held-out", "accuracy", "macro F1", "temperature"),
+            ("version", "input", "classes", "train", "held-out", "accuracy", "macro F1", "temperature"),
             [
                 [
                     meta.version,
+                    f"{meta.embedding_model} {meta.input}",
                     ", ".join(meta.classes),
                     meta.n_train,
                     meta.n_test,
