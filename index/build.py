@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+import faiss
 import numpy as np
 from sqlalchemy.orm import Session
 
@@ -80,11 +81,30 @@ def rebuild_reason(existing: TrackIndex, catalogue: Catalogue, changes: Changes,
     return None
 
 
+def removes_in_place(track_index: TrackIndex) -> bool:
+    """Whether stale vectors can be deleted from the index itself (a CPU Flat index) rather than hidden."""
+    return track_index.meta.kind == "flat" and track_index.backend.name == "cpu"
+
+
 def add_tracks(track_index: TrackIndex, session: Session, catalogue: Catalogue, changes: Changes) -> TrackIndex:
-    """A copy of the index metadata with the added tracks indexed and the stale ids hidden."""
+    """A copy of the index metadata with the added tracks indexed and the stale ids dealt with.
+
+    A CPU Flat index deletes its stale vectors and indexes the re-embedded tracks' new ones at once;
+    other kinds cannot delete, so they hide stale ids from searches until the next compaction.
+    """
     shards = shard_list(track_index.index)
-    track_parts, row_parts = [track_index.rows.track_ids], [track_index.rows.embedding_ids]
-    for track_ids, embedding_ids, raw in vectors_of(session, catalogue, changes.added)():
+    stale_ids = np.union1d(track_index.stale.ids, changes.newly_stale)
+    to_add, rows = changes.added, track_index.rows
+    if removes_in_place(track_index) and len(stale_ids):
+        for n, shard in enumerate(shards):
+            gone = stale_ids[stale_ids % len(shards) == n] if len(shards) > 1 else stale_ids
+            shard.remove_ids(gone.astype(np.int64))
+        kept = ~np.isin(rows.track_ids, stale_ids)
+        rows = Rows(rows.track_ids[kept], rows.embedding_ids[kept])
+        to_add = np.union1d(to_add, np.intersect1d(stale_ids, catalogue.track_ids))
+        stale_ids = np.zeros(0, dtype=np.int64)
+    track_parts, row_parts = [rows.track_ids], [rows.embedding_ids]
+    for track_ids, embedding_ids, raw in vectors_of(session, catalogue, to_add)():
         vectors = prepare_vectors(raw, track_index.meta.metric)
         for n, shard in enumerate(shards):
             mask = track_ids % len(shards) == n
@@ -92,10 +112,11 @@ def add_tracks(track_index: TrackIndex, session: Session, catalogue: Catalogue, 
                 shard.add_with_ids(vectors[mask], track_ids[mask])
         track_parts.append(track_ids)
         row_parts.append(embedding_ids)
-    stale = StaleSet(np.union1d(track_index.stale.ids, changes.newly_stale))
     rows = Rows(np.concatenate(track_parts), np.concatenate(row_parts))
-    meta = replace(track_index.meta, count=int(track_index.index.ntotal), fingerprint=catalogue.fingerprint)
-    return TrackIndex(track_index.index, meta, rows=rows, stale=stale, backend=track_index.backend)
+    if len(shards) > 1:
+        faiss.downcast_index(track_index.index).syncWithSubIndexes()  # type: ignore[attr-defined]
+    meta = replace(track_index.meta, count=sum(int(s.ntotal) for s in shards), fingerprint=catalogue.fingerprint)
+    return TrackIndex(track_index.index, meta, rows=rows, stale=StaleSet(stale_ids), backend=track_index.backend)
 
 
 def sync_index(
@@ -109,9 +130,10 @@ def sync_index(
 ) -> SyncReport:
     """Bring the saved index of ``model_name`` up to date with the database and save it atomically.
 
-    Same model version and kind: new tracks are added, deleted or re-embedded ones are marked stale
-    (hidden from searches). A full rebuild happens when asked, when there is no usable index, when
-    the embeddings or the chosen kind changed, or when the stale fraction passes the setting.
+    Same model version and kind: new tracks are added; deleted or re-embedded ones are removed and the
+    re-embedded re-added (CPU Flat), or marked stale and hidden from searches (other kinds). A full
+    rebuild happens when asked, when there is no usable index, when the embeddings or the chosen kind
+    changed, or when the stale fraction passes the setting.
     """
     catalogue = read_catalogue(session, model_name)
     backend = backend or resolve_index_backend(settings.device)
@@ -132,7 +154,9 @@ def sync_index(
                 updated = add_tracks(existing, session, catalogue, changes)
                 save_index(updated, settings.index_dir)
                 added, stale = len(changes.added), len(updated.stale)
-                return SyncReport("updated", f"{added} added, {stale} stale", added, stale, updated.meta)
+                replaced = len(changes.newly_stale) if removes_in_place(existing) else 0
+                note = f"{added} added, {replaced} replaced or removed, {stale} stale"
+                return SyncReport("updated", note, added, stale, updated.meta)
             del existing
     built = build_streamed(
         vector_chunks(session, catalogue),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from helpers import add_tracks, clustered
 from sqlalchemy import update
 from sqlalchemy.orm import Session
@@ -16,10 +17,12 @@ from soundalike.ingest.settings import Settings
 
 
 def test_build_adds_new_tracks_hides_stale_ones_and_compacts(session: Session, settings: Settings) -> None:
+    """HNSW cannot delete: deleted and re-embedded tracks are hidden until a compaction rebuilds."""
+    settings = settings.model_copy(update={"index_kind": "hnsw"})
     rng = np.random.default_rng(0)
     ids = add_tracks(session, clustered(rng, 40, 8))
     first = sync_index(session, settings, "m")
-    assert first.action == "built" and first.meta.count == 40
+    assert first.action == "built" and first.meta.count == 40 and first.meta.kind == "hnsw"
     assert sync_index(session, settings, "m").action == "unchanged"
 
     new = add_tracks(session, clustered(rng, 5, 8), start=40)
@@ -42,6 +45,30 @@ def test_build_adds_new_tracks_hides_stale_ones_and_compacts(session: Session, s
     assert compacted.meta.count == 45 - 5 and compacted.stale == 0
     status = index_status(session, settings.index_dir, "m")
     assert status.fingerprint_match and status.missing == 0 and status.stale_since_save == 0
+
+
+@pytest.mark.parametrize("shards", [1, 2])
+def test_a_flat_index_replaces_a_re_embedded_track_and_deletes_a_removed_one_at_once(
+    session: Session, settings: Settings, shards: int
+) -> None:
+    settings = settings.model_copy(update={"index_shards": shards})
+    rng = np.random.default_rng(5)
+    ids = add_tracks(session, clustered(rng, 40, 8))
+    assert sync_index(session, settings, "m").meta.kind == "flat"
+
+    session.execute(update(Track).where(Track.id == int(ids[0])).values(status="deleted"))
+    fresh = clustered(rng, 1, 8)
+    put_embeddings(session, "m", "v1", ids[1:2], fresh)
+    session.flush()
+    updated = sync_index(session, settings, "m")
+    assert (updated.action, updated.added, updated.stale) == ("updated", 0, 0)
+    assert updated.meta.count == 39 and "1 replaced" not in updated.reason and "2 replaced" in updated.reason
+    index = load_index(settings.index_dir, "m")
+    found, scores = index.search(fresh, 1)
+    assert found[0, 0] == ids[1] and scores[0, 0] == pytest.approx(1.0, abs=1e-5)  # searchable with its new vector
+    assert int(ids[0]) not in set(index.rows.track_ids.tolist())
+    assert verify_index(session, index).ok
+    assert sync_index(session, settings, "m").action == "unchanged"
 
 
 def test_verify_detects_a_removed_id_an_altered_vector_and_a_stale_id(session: Session, settings: Settings) -> None:
