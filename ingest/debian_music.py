@@ -26,6 +26,7 @@ def fetch_package_music(package: str, cache: Path, dest: Path) -> list[Path]:
 
     Already-extracted packages are reused. Returns the music files.
     """
+    cache, dest = cache.absolute(), dest.absolute()  # the tools run inside ``cache``
     target = dest / package
     if target.is_dir() and any(target.glob("*.ogg")):
         return sorted(target.glob("*.ogg"))
