@@ -124,7 +124,7 @@ def run_demo(
         try:
             summary.retrieval = retrieval_report(session, settings, model, excerpts=3, limit=RETRIEVAL_EVAL_TRACKS)
         except NotFoundError as exc:
-            summary.retrieval = {"skipped": str(exc)}
+            summary.retrieval = {"unavailable": str(exc)}
         rows = session.execute(select(Track.id, Track.path).where(Track.status == "ok").order_by(Track.id)).all()
     by_folder: dict[str, list[tuple[int, str]]] = {}
     for track_id, path in rows:

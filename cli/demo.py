@@ -50,16 +50,17 @@ def demo(
                 ("tracks", "accuracy", "macro F1", "confusion matrix"),
                 [[ge["n"], fmt(ge["accuracy"]), fmt(ge["macro_f1"]), ge["confusion_png"]]],
             )
-        if summary.retrieval.get("skipped"):
-            stderr.print(f"retrieval evaluation skipped: {summary.retrieval['skipped']}")
+        if summary.retrieval.get("unavailable"):
+            stderr.print(f"retrieval evaluation skipped: {summary.retrieval['unavailable']}")
         elif summary.retrieval:
             rt = summary.retrieval
             table(
                 "Retrieval of excerpts of the same track",
-                ("tracks", "recall@1", "recall@10", "mAP", "album P@10", "embedding map"),
+                ("tracks", "too short", "recall@1", "recall@10", "mAP", "album P@10", "embedding map"),
                 [
                     [
                         rt["tracks"],
+                        rt["skipped"],
                         fmt(rt["recall@1"]),
                         fmt(rt["recall@10"]),
                         fmt(rt["map"]),
