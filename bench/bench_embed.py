@@ -296,24 +296,11 @@ def representation_study(corpus_dir: Path, music_dir: Path, seeds: list[int]) ->
 
 def main(corpus_dir: Path) -> None:
     torch.manual_seed(0)
-    manifest = build_corpus(corpus_dir, per_genre=16, seconds=30.0, seed=0)
-    train_paths, test_paths = split_by_piece(manifest)
-    genre = {p.path: p.genre for p in manifest.pieces}
-    piece = {p.path: p.piece for p in manifest.pieces}
-    classes = sorted(set(genre.values()))
-    paths = train_paths + test_paths
-    is_test = np.array([p in set(test_paths) for p in paths])
-    y = np.array([classes.index(genre[p]) for p in paths])
     model = load_musicnn("MSD_musicnn")
-
-    mfcc, logmels, musicnn_patches = [], [], []
-    for path in paths:
-        audio = load(path, sr=22050)
-        mfcc.append(mfcc_stats_vector(y=audio.samples, sr=audio.sample_rate))
-        logmel = musicnn_logmel(y=load(path, sr=SAMPLE_RATE).samples)
-        logmels.append(logmel)
-        musicnn_patches.append(patch_embeddings(model, patches(logmel)))
-    mfcc_x = np.stack(mfcc)
+    corpus = labelled_corpus(corpus_dir, model)
+    paths, classes, y, logmels = corpus.paths, corpus.classes, corpus.y, corpus.logmels
+    musicnn_patches, mfcc_x = corpus.musicnn, corpus.data["mfcc"]
+    is_test = np.isin(paths, [str(p) for p in split_by_piece(corpus.manifest)[1]])
 
     def split(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         return x[~is_test], y[~is_test], x[is_test], y[is_test]
@@ -332,7 +319,7 @@ def main(corpus_dir: Path) -> None:
     trained = train_network(
         [logmels[i] for i in train_idx],
         [classes[y[i]] for i in train_idx],
-        [piece[paths[i]] for i in train_idx],
+        [corpus.groups[i] for i in train_idx],
         TrainConfig(epochs=25, patience=5),
     )
     train_seconds = time.perf_counter() - start
@@ -343,7 +330,7 @@ def main(corpus_dir: Path) -> None:
         "train_seconds": round(train_seconds, 1),
     }
 
-    sample = paths[:THROUGHPUT_TRACKS]
+    sample = [Path(p) for p in paths[:THROUGHPUT_TRACKS]]
 
     def run_mfcc() -> None:
         for p in sample:
