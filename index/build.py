@@ -13,6 +13,7 @@ from soundalike.embed.models import EmbeddingModel
 from soundalike.index.builder import BuildOptions, build_streamed
 from soundalike.index.device import IndexBackend, StaleSet, resolve_index_backend
 from soundalike.index.shards import shard_list
+from soundalike.index.sorted_ids import ABSENT, positions
 from soundalike.index.source import Catalogue, read_catalogue, vector_chunks, vectors_of
 from soundalike.index.spec import choose_spec
 from soundalike.index.track_index import (
@@ -57,12 +58,8 @@ def diff_catalogue(rows: Rows, catalogue: Catalogue) -> Changes:
     """Tracks in the database but not the index, and indexed tracks deleted or re-embedded since."""
     order = np.argsort(catalogue.track_ids)
     db_ids, db_rows = catalogue.track_ids[order], catalogue.embedding_ids[order]
-    pos = np.clip(np.searchsorted(db_ids, rows.track_ids), 0, max(len(db_ids) - 1, 0))
-    current = (
-        (db_ids[pos] == rows.track_ids) & (db_rows[pos] == rows.embedding_ids)
-        if len(db_ids)
-        else np.zeros(len(rows.track_ids), dtype=bool)
-    )
+    pos = positions(db_ids, rows.track_ids)
+    current = (pos != ABSENT) & (db_rows[pos] == rows.embedding_ids) if len(db_ids) else pos != ABSENT
     return Changes(np.setdiff1d(db_ids, rows.track_ids), rows.track_ids[~current])
 
 

@@ -20,6 +20,7 @@ import numpy as np
 from soundalike.index.atomic import atomic_write
 from soundalike.index.device import CpuBackend, IndexBackend, StaleSet
 from soundalike.index.shards import combine_shards, shard_list
+from soundalike.index.sorted_ids import ABSENT, positions
 from soundalike.index.spec import IndexSpec
 from soundalike.ingest.errors import IndexMismatchError, NotFoundError
 
@@ -129,7 +130,7 @@ class TrackIndex:
         wanted = np.unique(np.fromiter((int(t) for t in track_ids), dtype=np.int64))
         if self._sorted is None or self._sorted[0] is not self.rows:
             self._sorted = (self.rows, np.sort(self.rows.track_ids))
-        wanted = wanted[_members(wanted, self._sorted[1]) & ~_members(wanted, self.stale.ids)]
+        wanted = wanted[(positions(self._sorted[1], wanted) != ABSENT) & (positions(self.stale.ids, wanted) == ABSENT)]
         parts = shard_list(self.index)
         found: dict[int, np.ndarray] = {}
         for n, part in enumerate(parts):
@@ -141,14 +142,6 @@ class TrackIndex:
     def cpu_index(self) -> faiss.Index:
         """The index in main memory (a copy when it lives on a GPU)."""
         return self.backend.to_cpu(self.index)
-
-
-def _members(values: np.ndarray, sorted_ids: np.ndarray) -> np.ndarray:
-    """Whether each value occurs in the sorted array (binary search: no per-call sort of the catalogue)."""
-    if not len(sorted_ids):
-        return np.zeros(len(values), dtype=bool)
-    at = np.minimum(np.searchsorted(sorted_ids, values), len(sorted_ids) - 1)
-    return sorted_ids[at] == values
 
 
 def sidecar_path(directory: Path, model_name: str) -> Path:

@@ -10,12 +10,13 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from soundalike.index.sorted_ids import ABSENT, positions
 from soundalike.ingest.db.models import Track
 from soundalike.recommend.catalogue import FACT_COLUMNS, all_track_genres, track_genres
 from soundalike.recommend.filters import Filters, TrackFacts
 from soundalike.recommend.ranking import SearchIndex
 
-NO_TRACK = -1
+NO_TRACK = ABSENT
 
 
 class TrackTable:
@@ -67,10 +68,7 @@ class TrackTable:
     def rows(self, track_ids: Iterable[int] | np.ndarray) -> np.ndarray:
         """Row of each track id, ``NO_TRACK`` (-1) for ids not in the table."""
         wanted = np.asarray(list(track_ids) if not isinstance(track_ids, np.ndarray) else track_ids, dtype=np.int64)
-        if not len(self.ids) or not len(wanted):
-            return np.full(len(wanted), NO_TRACK, dtype=np.int64)
-        at = np.minimum(np.searchsorted(self.ids, wanted), len(self.ids) - 1)
-        return np.where(self.ids[at] == wanted, at, NO_TRACK)
+        return positions(self.ids, wanted)
 
     def facts(self, track_ids: Iterable[int]) -> dict[int, TrackFacts]:
         """Facts of the tracks that exist among ``track_ids``, keyed by id."""

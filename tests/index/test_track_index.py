@@ -17,6 +17,7 @@ from helpers import clustered
 from soundalike.index.atomic import atomic_write
 from soundalike.index.builder import BuildOptions, build_index
 from soundalike.index.device import StaleSet, post_filter
+from soundalike.index.sorted_ids import ABSENT, positions
 from soundalike.index.track_index import load_index, save_index, sidecar_path
 from soundalike.ingest.errors import IndexMismatchError, NotFoundError
 
@@ -178,3 +179,10 @@ def test_a_quantised_index_gives_no_vectors_so_callers_read_the_database(tmp_pat
         ids, clustered(rng, 3000, 16), model_name="m", model_version="v1", options=BuildOptions(kind="ivf_sq8")
     )
     assert built.vectors([1, 2, 3]) == {}
+
+
+def test_positions_finds_each_id_by_binary_search_and_marks_absent_ones() -> None:
+    sorted_ids = np.array([3, 8, 20, 41], dtype=np.int64)
+    assert positions(sorted_ids, np.array([41, 2, 8, 50, 3, 9])).tolist() == [3, ABSENT, 1, ABSENT, 0, ABSENT]
+    assert positions(np.zeros(0, np.int64), np.array([1, 2])).tolist() == [ABSENT, ABSENT]
+    assert positions(sorted_ids, np.zeros(0, np.int64)).tolist() == []
