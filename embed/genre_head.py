@@ -14,6 +14,7 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -101,21 +102,31 @@ def head_inputs(session: Session, model_name: str) -> tuple[str, np.ndarray, np.
     return (EMBEDDING_INPUT, *read_inputs(session, model_name, EMBEDDING_INPUT))
 
 
-def labelled_rows(
-    session: Session, ids: np.ndarray, vectors: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
-    """(track_ids, rows, genre, group) of the given tracks that have a trusted genre (see trusted_labels)."""
+class Labelled(NamedTuple):
+    """Tracks with a trusted genre, as one head input reads them."""
+
+    input: str
+    track_ids: np.ndarray
+    rows: np.ndarray
+    genres: list[str]
+    groups: list[str]
+
+
+def labelled_tracks(session: Session, model_name: str, input_name: str | None = None) -> Labelled:
+    """Tracks of ``model_name`` with a trusted genre (see trusted_labels) and their head input rows.
+
+    ``input_name`` names the input (a saved head's); without one, the input a new head would choose.
+    """
+    if input_name is None:
+        input_name, ids, vectors = head_inputs(session, model_name)
+    else:
+        ids, vectors = read_inputs(session, model_name, input_name)
     position = {int(t): n for n, t in enumerate(ids)}
     labels = trusted_labels(session)
     chosen = [t for t in labels if t in position]
     matrix = vectors[[position[t] for t in chosen]] if chosen else np.zeros((0, vectors.shape[1] if len(ids) else 0))
-    return np.array(chosen, dtype=np.int64), matrix, [labels[t][0] for t in chosen], [labels[t][1] for t in chosen]
-
-
-def labelled_tracks(session: Session, model_name: str) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
-    """(track_ids, head inputs, genre, group) of tracks with a trusted genre, for a head on ``model_name``."""
-    _, ids, vectors = head_inputs(session, model_name)
-    return labelled_rows(session, ids, vectors)
+    genres, groups = [labels[t][0] for t in chosen], [labels[t][1] for t in chosen]
+    return Labelled(input_name, np.array(chosen, dtype=np.int64), matrix, genres, groups)
 
 
 def group_split(groups: list[str], labels: list[str], *, test_fraction: float, seed: int) -> np.ndarray:
@@ -192,8 +203,7 @@ def train_genre_head(
     session: Session, models_dir: Path, *, model_name: str, test_fraction: float = 0.3, seed: int = 0
 ) -> GenreHeadMeta:
     """Train on labelled tracks, evaluate on held-out groups, refit on all, save weights + metadata."""
-    input_name, input_ids, inputs = head_inputs(session, model_name)
-    _, x, genres, groups = labelled_rows(session, input_ids, inputs)
+    input_name, _, x, genres, groups = labelled_tracks(session, model_name)
     classes = sorted(set(genres))
     if len(classes) < 2:
         raise NotFoundError(f"need labelled tracks of at least 2 genres, found {classes or 'none'}")
@@ -284,7 +294,7 @@ def held_out_predictions(
     were never seen in fitting.
     """
     meta, _, _ = load_genre_head(models_dir)
-    ids, x, genres, groups = labelled_rows(session, *read_inputs(session, meta.embedding_model, meta.input))
+    _, ids, x, genres, groups = labelled_tracks(session, meta.embedding_model, meta.input)
     keep = [n for n, g in enumerate(genres) if g in meta.classes]
     ids, x = ids[keep], x[keep]
     genres, groups = [genres[n] for n in keep], [groups[n] for n in keep]

@@ -50,9 +50,9 @@ def add_catalogue(session: Session, n_per_style: int = 8) -> dict[str, list[int]
 def test_accepted_curator_genre_becomes_a_training_label(session: Session) -> None:
     ids = add_catalogue(session)
     unlabelled = ids["drone"][-1]
-    before = set(labelled_tracks(session, MODEL)[0].tolist())
+    before = set(labelled_tracks(session, MODEL).track_ids.tolist())
     review_genre(session, unlabelled, "drone", accept=True)
-    labelled, _, genres, _ = labelled_tracks(session, MODEL)
+    _, labelled, _, genres, _ = labelled_tracks(session, MODEL)
     assert unlabelled not in before
     assert dict(zip(labelled.tolist(), genres, strict=True))[unlabelled] == "drone"
 
@@ -62,7 +62,7 @@ def test_curator_label_outranks_a_tag_of_another_genre(session: Session) -> None
     track_id = ids["beat"][-1]
     set_track_genre(session, track_id, "drone", source="tag")
     review_genre(session, track_id, "beat", accept=True)
-    labelled, _, genres, _ = labelled_tracks(session, MODEL)
+    _, labelled, _, genres, _ = labelled_tracks(session, MODEL)
     assert dict(zip(labelled.tolist(), genres, strict=True))[track_id] == "beat"
 
 
@@ -70,11 +70,11 @@ def test_rejected_genre_is_never_a_training_label(session: Session) -> None:
     ids = add_catalogue(session)
     labelled_drone = ids["drone"][0]
     review_genre(session, labelled_drone, "drone", accept=False)
-    labelled, _, genres, _ = labelled_tracks(session, MODEL)
+    _, labelled, _, genres, _ = labelled_tracks(session, MODEL)
     assert labelled_drone not in labelled.tolist()
     set_track_genre(session, labelled_drone, "drone", source="tag")
     set_track_genre(session, labelled_drone, "beat", source="tag")
-    labelled, _, genres, _ = labelled_tracks(session, MODEL)
+    _, labelled, _, genres, _ = labelled_tracks(session, MODEL)
     assert dict(zip(labelled.tolist(), genres, strict=True))[labelled_drone] == "beat"
 
 
@@ -122,7 +122,7 @@ def test_a_later_accept_lifts_an_earlier_reject(session: Session) -> None:
     review_genre(session, track_id, "beat", accept=False)
     row = review_genre(session, track_id, "beat", accept=True)
     assert row.rejected is False
-    assert track_id in labelled_tracks(session, MODEL)[0].tolist()
+    assert track_id in labelled_tracks(session, MODEL).track_ids.tolist()
 
 
 def invoke(settings: Settings, *args: str) -> Any:
