@@ -6,11 +6,10 @@ import tempfile
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, UploadFile
 
 from soundalike.recommend.api.deps import FiltersDep, Id, ServiceDep, SessionDep, TrackId
 from soundalike.recommend.api.schemas import ResultsOut
-from soundalike.recommend.filters import Filters
 from soundalike.recommend.similar import MAX_SEEDS, Options, similar_to_tracks, similar_to_vector
 
 router = APIRouter(tags=["similar"])
@@ -21,8 +20,12 @@ ArtistCap = Annotated[int | None, Query(ge=1, le=100, description="At most this 
 Diversity = Annotated[float, Query(ge=0.0, le=1.0, description="MMR trade-off: 0 = pure similarity.")]
 
 
-def _options(filters: Filters, artist_cap: int | None, diversity: float) -> Options:
+def get_options(filters: FiltersDep, artist_cap: ArtistCap = None, diversity: Diversity = 0.0) -> Options:
+    """How results are shaped, from the query string: filters, artist cap and MMR diversity."""
     return Options(filters=filters, artist_cap=artist_cap, diversity=diversity)
+
+
+OptionsDep = Annotated[Options, Depends(get_options)]
 
 
 @router.get("/tracks/{track_id}/similar", response_model=ResultsOut)
@@ -30,13 +33,11 @@ def similar_by_id(
     track_id: TrackId,
     service: ServiceDep,
     session: SessionDep,
-    filters: FiltersDep,
+    options: OptionsDep,
     k: K = 10,
-    artist_cap: ArtistCap = None,
-    diversity: Diversity = 0.0,
 ) -> dict[str, object]:
     """Tracks that sound like this one (itself and its duplicates left out), each with the reason."""
-    results = similar_to_tracks(session, service.index, [track_id], k, _options(filters, artist_cap, diversity))
+    results = similar_to_tracks(session, service.index, [track_id], k, options)
     return {"results": [r.as_dict() for r in results]}
 
 
@@ -44,14 +45,12 @@ def similar_by_id(
 def similar_by_seeds(
     service: ServiceDep,
     session: SessionDep,
-    filters: FiltersDep,
+    options: OptionsDep,
     seed: Annotated[list[Id], Query(min_length=1, max_length=MAX_SEEDS, description="Seed track ids.")],
     k: K = 10,
-    artist_cap: ArtistCap = None,
-    diversity: Diversity = 0.0,
 ) -> dict[str, object]:
     """Tracks close to all the seeds together, the seeds' neighbourhoods interleaved."""
-    results = similar_to_tracks(session, service.index, seed, k, _options(filters, artist_cap, diversity))
+    results = similar_to_tracks(session, service.index, seed, k, options)
     return {"results": [r.as_dict() for r in results]}
 
 
@@ -65,10 +64,8 @@ def similar_by_audio(
     file: UploadFile,
     service: ServiceDep,
     session: SessionDep,
-    filters: FiltersDep,
+    options: OptionsDep,
     k: K = 10,
-    artist_cap: ArtistCap = None,
-    diversity: Diversity = 0.0,
 ) -> dict[str, object]:
     """Query by example: catalogue tracks that sound like an uploaded clip (size-capped)."""
     limit: int = request.app.state.max_upload_bytes
@@ -83,5 +80,5 @@ def similar_by_audio(
                     raise HTTPException(413, f"upload larger than {limit} bytes")
                 out.write(chunk)
         vector = service.model.embed_file(target)
-    results = similar_to_vector(session, service.index, vector, k, _options(filters, artist_cap, diversity))
+    results = similar_to_vector(session, service.index, vector, k, options)
     return {"results": [r.as_dict() for r in results]}
