@@ -14,6 +14,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from soundalike.embed.decodable import each_decodable
 from soundalike.embed.evaluation import evaluate_classification, evaluate_retrieval, group_precision
 from soundalike.embed.genre_head import held_out_predictions, trusted_labels
 from soundalike.embed.genres import list_track_genres
@@ -21,7 +22,7 @@ from soundalike.embed.models import EmbeddingModel
 from soundalike.embed.plots import confusion_png, embedding_map_png
 from soundalike.embed.store import load_embeddings
 from soundalike.ingest.db.models import Track
-from soundalike.ingest.errors import DecodeError, NotFoundError
+from soundalike.ingest.errors import NotFoundError
 from soundalike.ingest.paths import from_db_path
 from soundalike.ingest.settings import Settings
 
@@ -86,16 +87,13 @@ def retrieval_report(
     rows = session.execute(
         select(Track.id, Track.path).where(Track.status == "ok").order_by(Track.id).limit(limit)
     ).all()
-    vectors, items, skipped = [], [], 0
-    for track_id, path in rows:
-        try:
-            vectors.append(model.embed_excerpts(from_db_path(path), excerpts))
-            items.extend([track_id] * excerpts)
-        except (DecodeError, OSError):
-            skipped += 1
-        finally:
-            if on_track is not None:
-                on_track()
+    vectors, items = [], []
+    for (track_id, _path), excerpt_vectors in each_decodable(
+        rows, lambda row: model.embed_excerpts(from_db_path(row[1]), excerpts), on_item=on_track
+    ):
+        vectors.append(excerpt_vectors)
+        items.extend([track_id] * excerpts)
+    skipped = len(rows) - len(vectors)
     if len(vectors) < 2:
         raise NotFoundError(f"need at least 2 tracks with {excerpts} excerpts each, found {len(vectors)}")
     scores = evaluate_retrieval(np.concatenate(vectors), np.array(items))

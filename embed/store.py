@@ -9,9 +9,10 @@ import numpy as np
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
+from soundalike.embed.decodable import each_decodable
 from soundalike.ingest.db.models import Embedding, Track
 from soundalike.ingest.db.vectors import from_blob, to_blob
-from soundalike.ingest.errors import DecodeError, NotFoundError
+from soundalike.ingest.errors import NotFoundError
 from soundalike.ingest.paths import from_db_path
 
 
@@ -113,15 +114,11 @@ def embed_stale_tracks(
     A track whose file cannot be decoded (any more) is left without an embedding.
     """
     done, vectors = [], []
-    for track_id, path in stale_tracks(session, model_name, model_version):
-        try:
-            vectors.append(embed_track(track_id, path))
-            done.append(track_id)
-        except (DecodeError, OSError):
-            pass
-        finally:
-            if on_track is not None:
-                on_track()
+    for (track_id, _path), vector in each_decodable(
+        stale_tracks(session, model_name, model_version), lambda item: embed_track(*item), on_item=on_track
+    ):
+        done.append(track_id)
+        vectors.append(vector)
     if done:
         put_embeddings(session, model_name, model_version, np.array(done, dtype=np.int64), np.stack(vectors))
     return len(done)

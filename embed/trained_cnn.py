@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from torch import nn
 
 from soundalike.embed.cnn import build_network
+from soundalike.embed.decodable import each_decodable
 from soundalike.embed.genre_head import trusted_labels
 from soundalike.embed.patch_embeddings import unit_rows
 from soundalike.embed.plots import curves_png
@@ -29,7 +30,7 @@ from soundalike.embed.store import embed_stale_tracks
 from soundalike.embed.training import TrainConfig, tiled_crops, train_network
 from soundalike.ingest.audio import load
 from soundalike.ingest.db.models import Track
-from soundalike.ingest.errors import DecodeError, NotFoundError
+from soundalike.ingest.errors import NotFoundError
 from soundalike.ingest.logmel import PATCH_FRAMES, SAMPLE_RATE, musicnn_logmel
 from soundalike.ingest.settings import Settings
 
@@ -73,16 +74,14 @@ def train_catalogue_cnn(
     labels = trusted_labels(session)
     paths: dict[int, str] = dict(session.execute(select(Track.id, Track.path).where(Track.id.in_(list(labels)))).all())
     logmels, genres, groups = [], [], []
-    for track_id, (genre, group) in labels.items():
-        try:
-            logmels.append(decode_logmel(Path(paths[track_id]), settings))
-            genres.append(genre)
-            groups.append(group)
-        except (DecodeError, OSError):
-            pass
-        finally:
-            if on_track is not None:
-                on_track()
+    for ((genre, group), _path), logmel in each_decodable(
+        [(labels[t], Path(paths[t])) for t in labels],
+        lambda item: decode_logmel(item[1], settings),
+        on_item=on_track,
+    ):
+        logmels.append(logmel)
+        genres.append(genre)
+        groups.append(group)
     result = train_network(logmels, genres, groups, config, on_epoch=on_epoch)
     state = {k: v.detach().contiguous() for k, v in result.model.state_dict().items()}
     digest = hashlib.blake2b(digest_size=4)
