@@ -32,6 +32,7 @@ from soundalike.ingest.audio import load
 from soundalike.ingest.db.models import Track
 from soundalike.ingest.errors import NotFoundError
 from soundalike.ingest.logmel import PATCH_FRAMES, SAMPLE_RATE, musicnn_logmel
+from soundalike.ingest.paths import from_db_path
 from soundalike.ingest.settings import Settings
 
 MODEL_NAME = "cnn-trained"
@@ -75,7 +76,7 @@ def train_catalogue_cnn(
     paths: dict[int, str] = dict(session.execute(select(Track.id, Track.path).where(Track.id.in_(list(labels)))).all())
     logmels, genres, groups = [], [], []
     for ((genre, group), _path), logmel in each_decodable(
-        [(labels[t], Path(paths[t])) for t in labels],
+        [(labels[t], from_db_path(paths[t])) for t in labels],
         lambda item: decode_logmel(item[1], settings),
         on_item=on_track,
     ):

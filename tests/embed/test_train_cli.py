@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from soundalike.embed.trained_cnn import load_trained_cnn
 from soundalike.ingest.db.models import Track
 from soundalike.ingest.db.session import open_database
 from soundalike.ingest.errors import NotFoundError
+from soundalike.ingest.paths import to_db_path
 from soundalike.ingest.repository import set_track_genre
 from soundalike.ingest.settings import Settings
 
@@ -38,12 +40,19 @@ def invoke(settings: Settings, *args: str, model: str = "cnn-trained") -> Any:
 
 @pytest.fixture
 def labelled_catalogue(session: Session, tmp_path: Path) -> dict[str, list[int]]:
-    """Ten 4-second tracks per style in five albums, written as FLAC; all but the last two labelled."""
+    """Ten 4-second tracks per style in five albums, written as FLAC; all but the last two labelled.
+
+    One name is not valid UTF-8, stored as ingest stores it (``to_db_path``): training must still read it.
+    """
     ids: dict[str, list[int]] = {}
     for style, make in STYLES.items():
         for i in range(10):
             path = write_audio(tmp_path / "music" / f"{style}_{i}.flac", make(200 + i, 4.0, 22050), 22050)
-            track = Track(path=str(path), size=path.stat().st_size, mtime=0.0, album=f"{style} {i // 2}", status="ok")
+            if i == 0:
+                path = path.rename(path.with_name(os.fsdecode(f"{style}_\xff.flac".encode("latin-1"))))
+            track = Track(
+                path=to_db_path(path), size=path.stat().st_size, mtime=0.0, album=f"{style} {i // 2}", status="ok"
+            )
             session.add(track)
             session.flush()
             ids.setdefault(style, []).append(track.id)
