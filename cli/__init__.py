@@ -11,6 +11,7 @@ import soundalike.cli.demo
 import soundalike.cli.evaluate
 import soundalike.cli.genres
 import soundalike.cli.index
+import soundalike.cli.keys
 import soundalike.cli.playlist
 import soundalike.cli.recommend
 import soundalike.cli.schedule

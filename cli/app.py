@@ -20,11 +20,13 @@ labels_app = typer.Typer(no_args_is_help=True, help="Genre labels.")
 history_app = typer.Typer(no_args_is_help=True, help="Listening history.")
 genres_app = typer.Typer(no_args_is_help=True, help="Genre tags: list, train, predict, review.")
 index_app = typer.Typer(no_args_is_help=True, help="The FAISS index.")
+keys_app = typer.Typer(no_args_is_help=True, help="API keys for the HTTP API: create, list, revoke.")
 app.add_typer(db_app, name="db")
 app.add_typer(labels_app, name="labels")
 app.add_typer(history_app, name="history")
 app.add_typer(genres_app, name="genres")
 app.add_typer(index_app, name="index")
+app.add_typer(keys_app, name="keys")
 
 
 @app.callback()

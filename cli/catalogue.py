@@ -90,6 +90,22 @@ def history_import(
     emit(report.as_dict(), as_json, lambda: _print_import("History", report.imported, report.duplicates, report.errors))
 
 
+@history_app.command("delete")
+def history_delete(
+    user: Annotated[str, typer.Argument(help="The listener to erase.")], as_json: JsonOption = False
+) -> None:
+    """Erase a listener: the user and every listening event of theirs."""
+    from soundalike.ingest.history import erase_user
+
+    with database() as session:
+        deleted = erase_user(session, user)
+    emit(
+        {"user": user, "deleted": deleted},
+        as_json,
+        lambda: table("Erased", ("user", "events deleted"), [[user, deleted]]),
+    )
+
+
 def _print_import(title: str, imported: int, duplicates: int, errors: list[dict[str, object]]) -> None:
     table(title, ("imported", "duplicates", "bad rows"), [[imported, duplicates, len(errors)]])
     if errors:

@@ -29,5 +29,5 @@ def serve(
 
     from soundalike.recommend.api.app import create_app
 
-    api = create_app(State.settings(), max_upload_bytes=int(max_upload_mb * 1024 * 1024))
+    api = create_app(State.settings(), max_upload_bytes=int(max_upload_mb * 1024 * 1024), host=host)
     uvicorn.run(api, host=host, port=port, log_level="warning")

@@ -27,3 +27,15 @@ class IndexMismatchError(SoundalikeError):
 
 class UnauthorizedError(SoundalikeError):
     """The caller lacks the credentials an administrative action needs."""
+
+
+class ForbiddenError(SoundalikeError):
+    """The caller's credential is valid but does not cover this action, or the request is cross-site."""
+
+
+class RateLimitedError(SoundalikeError):
+    """The action was asked for again too soon; ``retry_after`` says how many seconds to wait."""
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from soundalike.ingest.db.models import ListeningEvent, Track
-from soundalike.ingest.errors import InputError
+from soundalike.ingest.db.models import ListeningEvent, Track, User
+from soundalike.ingest.errors import InputError, NotFoundError
 from soundalike.ingest.paths import to_db_path
-from soundalike.ingest.repository import get_or_create_user
+from soundalike.ingest.repository import check_user_name, get_or_create_user
 from soundalike.ingest.rows import read_rows
 
+HISTORY_COLUMNS = (("user",), ("played_at",), ("track", "artist+title"))
+MAX_CLOCK_SKEW = timedelta(minutes=5)
 _TRUE = {"1", "true", "yes", "y", "t"}
 _FALSE = {"0", "false", "no", "n", "f", ""}
 
@@ -44,6 +46,15 @@ def parse_time(value: object) -> datetime:
     except ValueError as exc:
         raise InputError(f"played_at {text!r} is not an ISO 8601 time") from exc
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def check_played_at(played_at: datetime, *, now: datetime | None = None) -> datetime:
+    """``played_at`` as aware UTC; InputError when it lies in the future beyond a small clock skew."""
+    aware = played_at.replace(tzinfo=UTC) if played_at.tzinfo is None else played_at.astimezone(UTC)
+    limit = (now or datetime.now(UTC)) + MAX_CLOCK_SKEW
+    if aware > limit:
+        raise InputError(f"played_at {aware.isoformat()} is in the future")
+    return aware
 
 
 def parse_bool(value: object) -> bool:
@@ -117,20 +128,22 @@ def import_history(session: Session, path: Path) -> HistoryReport:
     """Load listening events from CSV or JSON lines (user, track, played_at, [ms_played], [skipped]).
 
     A row names its track by id or path in ``track``, or by ``artist`` and ``title`` (case-insensitive).
-    Importing the same file again adds nothing; bad rows are reported with their line numbers and the
-    good rows are kept.
+    Importing the same file again adds nothing; bad rows are reported with their line numbers, create
+    nothing (not even their user), and the good rows are kept. A file without the needed columns, or not
+    in UTF-8/UTF-16, is refused as a whole.
     """
     report = HistoryReport()
     base = path.parent.absolute()
-    for line, row in read_rows(path):
+    for line, row in read_rows(path, required=HISTORY_COLUMNS):
         try:
             if isinstance(row, str):
                 raise InputError(row)
-            user = get_or_create_user(session, str(row.get("user") or ""))
+            user_name = check_user_name(str(row.get("user") or ""))
             track_id = resolve_row_track(session, row, base)
-            played_at = parse_time(row.get("played_at"))
+            played_at = check_played_at(parse_time(row.get("played_at")))
             ms_played = parse_ms(row.get("ms_played"))
             skipped = parse_bool(row.get("skipped"))
+            user = get_or_create_user(session, user_name)
         except InputError as exc:
             report.errors.append({"line": line, "reason": str(exc)})
             continue
@@ -152,3 +165,14 @@ def import_history(session: Session, path: Path) -> HistoryReport:
         session.flush()
         report.imported += 1
     return report
+
+
+def erase_user(session: Session, name: str) -> int:
+    """Delete a user and every listening event of theirs (a listener's right to erasure); the number of events."""
+    user = session.scalars(select(User).where(User.name == name.strip())).one_or_none()
+    if user is None:
+        raise NotFoundError(f"no user named {name!r}")
+    deleted = session.execute(delete(ListeningEvent).where(ListeningEvent.user_id == user.id)).rowcount
+    session.delete(user)
+    session.flush()
+    return int(deleted or 0)

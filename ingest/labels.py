@@ -12,6 +12,8 @@ from soundalike.ingest.history import resolve_track
 from soundalike.ingest.repository import set_track_genre
 from soundalike.ingest.rows import read_rows
 
+LABEL_COLUMNS = (("path",), ("genre",))
+
 
 @dataclass
 class LabelReport:
@@ -29,7 +31,7 @@ def import_labels(session: Session, path: Path) -> LabelReport:
     """Attach ``genre`` to the track at ``path`` (absolute or relative to the CSV) for each row."""
     report = LabelReport()
     base = path.parent.absolute()
-    for line, row in read_rows(path):
+    for line, row in read_rows(path, required=LABEL_COLUMNS):
         try:
             if isinstance(row, str):
                 raise InputError(row)

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from soundalike.ingest.db.models import GENRE_SOURCES, Feature, Genre, Track, TrackGenre, User
 from soundalike.ingest.db.vectors import from_blob, to_blob
 from soundalike.ingest.errors import InputError, NotFoundError
+from soundalike.ingest.names import MAX_GENRE_NAME, MAX_USER_NAME, check_name
 from soundalike.ingest.tags import normalise_genre
 
 
@@ -26,8 +27,9 @@ def track_by_path(session: Session, path: str) -> Track | None:
 
 
 def get_or_create_genre(session: Session, name: str) -> Genre:
-    """The genre row of a (normalised) name, created on first use."""
-    normalised = normalise_genre(name)
+    """The genre row of a (normalised) name, created on first use; InputError for an empty, overlong or
+    non-printable name."""
+    normalised = normalise_genre(check_name(name, what="genre", max_length=MAX_GENRE_NAME))
     if not normalised:
         raise InputError(f"empty genre name {name!r}")
     genre = session.scalars(select(Genre).where(Genre.name == normalised)).one_or_none()
@@ -95,11 +97,14 @@ def feature_matrix(session: Session, name: str) -> tuple[np.ndarray, np.ndarray]
     return ids, np.stack([from_blob(r.vector, r.dim) for r in rows])
 
 
+def check_user_name(name: str) -> str:
+    """A user name without surrounding spaces; InputError when empty, overlong or non-printable."""
+    return check_name(name, what="user", max_length=MAX_USER_NAME)
+
+
 def get_or_create_user(session: Session, name: str) -> User:
-    """The user with this external name, created on first use."""
-    cleaned = name.strip()
-    if not cleaned:
-        raise InputError("empty user name")
+    """The user with this external name, created on first use; InputError for a name ``check_user_name`` refuses."""
+    cleaned = check_user_name(name)
     user = session.scalars(select(User).where(User.name == cleaned)).one_or_none()
     if user is None:
         user = User(name=cleaned)

@@ -1,24 +1,79 @@
-"""Reading user-supplied CSV and JSON-lines files as numbered dict rows."""
+"""Reading user-supplied CSV and JSON-lines files as numbered dict rows.
+
+Text is UTF-8 (a byte-order mark is skipped) or UTF-16 with its byte-order mark; any other encoding,
+or a binary file, is refused as a whole with one clear error before a row is read, so an import never
+stops half-way through a file.
+"""
 
 from __future__ import annotations
 
+import codecs
 import csv
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from soundalike.ingest.errors import InputError
 
+CHUNK_BYTES = 1 << 20
+JSON_SUFFIXES = frozenset({".jsonl", ".json", ".ndjson"})
 
-def read_rows(path: Path) -> Iterator[tuple[int, dict[str, object] | str]]:
+
+def text_encoding(head: bytes) -> str:
+    """The codec for a file starting with ``head``: from its byte-order mark, else UTF-8."""
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    return "utf-8-sig"
+
+
+def check_text(path: Path) -> str:
+    """The encoding ``path`` decodes with; InputError naming the offset when it is binary or not UTF-8/16."""
+    with path.open("rb") as handle:
+        encoding = text_encoding(handle.read(4))
+        handle.seek(0)
+        decoder = codecs.getincrementaldecoder(encoding)()
+        offset = 0
+        while chunk := handle.read(CHUNK_BYTES):
+            try:
+                text = decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                raise InputError(
+                    f"{path} is not UTF-8 text (byte 0x{chunk[exc.start]:02x} at offset {offset + exc.start}); "
+                    "save it as UTF-8 and import it again"
+                ) from exc
+            if "\x00" in text:
+                raise InputError(f"{path} holds NUL characters: a binary file, not CSV or JSON lines")
+            offset += len(chunk)
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{path} ends inside a multi-byte character; it is not UTF-8 text") from exc
+    return encoding
+
+
+def missing_columns(header: Sequence[str], required: Sequence[Sequence[str]]) -> list[str]:
+    """Requirements the header does not meet. Each requirement lists alternatives; an alternative is a
+    column name or names joined by ``+`` that must all be present (``("track", "artist+title")``)."""
+    present = {h.strip().lower() for h in header if h}
+    return [
+        " or ".join(requirement)
+        for requirement in required
+        if not any(set(alternative.split("+")) <= present for alternative in requirement)
+    ]
+
+
+def read_rows(path: Path, *, required: Sequence[Sequence[str]] = ()) -> Iterator[tuple[int, dict[str, object] | str]]:
     """(line number, row) pairs from a CSV (header first) or a JSON-lines file.
 
-    A malformed JSON line yields its error message instead of a dict, so callers can report it.
+    ``required`` lists what a CSV header must hold (see ``missing_columns``); a header
+    without them is refused once, as a whole. A malformed JSON line yields its error message instead of a
+    dict, so callers can report it.
     """
     if not path.is_file():
         raise InputError(f"{path} is not a file")
-    if path.suffix.lower() in {".jsonl", ".json", ".ndjson"}:
-        with path.open(encoding="utf-8") as handle:
+    encoding = check_text(path)
+    if path.suffix.lower() in JSON_SUFFIXES:
+        with path.open(encoding=encoding) as handle:
             for number, line in enumerate(handle, 1):
                 if not line.strip():
                     continue
@@ -29,9 +84,14 @@ def read_rows(path: Path) -> Iterator[tuple[int, dict[str, object] | str]]:
                     continue
                 yield number, row if isinstance(row, dict) else "a JSON line must be an object"
         return
-    with path.open(encoding="utf-8", newline="") as handle:
+    with path.open(encoding=encoding, newline="") as handle:
         reader = csv.DictReader(handle)
         if reader.fieldnames is None:
             return
+        missing = missing_columns(reader.fieldnames, required)
+        if missing:
+            raise InputError(
+                f"{path} lacks the column(s) {', '.join(missing)}; its header is {', '.join(reader.fieldnames)}"
+            )
         for row in reader:
             yield reader.line_num, {k.strip().lower(): v for k, v in row.items() if k is not None}

@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     index_stale_fraction: float = 0.1
     index_shards: int = 1
     admin_token: SecretStr | None = None
+    open_reads: bool | None = None
+    reload_cooldown_s: float = Field(default=5.0, ge=0)
 
     @property
     def db_url(self) -> str:

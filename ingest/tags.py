@@ -13,6 +13,8 @@ from pathlib import Path
 import mutagen
 from mutagen import MutagenError
 
+from soundalike.ingest.names import MAX_GENRE_NAME, is_valid_name
+
 _YEAR = re.compile(r"(\d{4})")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 _GENRE_SPLIT = re.compile(r"\s*[;/,|]\s*")
@@ -61,7 +63,7 @@ def split_genres(values: list[str]) -> tuple[str, ...]:
     for value in values:
         for part in _GENRE_SPLIT.split(value):
             name = normalise_genre(part)
-            if name:
+            if name and is_valid_name(name, max_length=MAX_GENRE_NAME):
                 seen.setdefault(name, None)
     return tuple(seen)
 

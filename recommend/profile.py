@@ -25,20 +25,21 @@ class Interest:
 def play_weights(
     events: Sequence[tuple[int, datetime, bool]], *, half_life_days: float
 ) -> tuple[dict[int, float], dict[int, float]]:
-    """(positive, negative) weight per track: each play adds ``0.5 ** (age / half_life)``, age measured from the
-    listener's latest event; a completed play counts for the track, a skip against it."""
+    """(positive, negative) weight per track: each play adds ``0.5 ** (age / half_life)``; a completed play counts
+    for the track, a skip against it. Each side is scaled so its most recent play weighs 1: only ratios within a
+    side matter, and no spread of dates can make a side's weights all underflow to zero."""
     if half_life_days <= 0:
         raise ValueError(f"half_life_days must be > 0, got {half_life_days}")
-    if not events:
-        return {}, {}
-    latest = max(played_at for _, played_at, _ in events)
     positive: dict[int, float] = {}
     negative: dict[int, float] = {}
-    for track_id, played_at, skipped in events:
-        age_days = (latest - played_at).total_seconds() / SECONDS_PER_DAY
-        weight = 0.5 ** (age_days / half_life_days)
-        bucket = negative if skipped else positive
-        bucket[track_id] = bucket.get(track_id, 0.0) + weight
+    for skipped, bucket in ((False, positive), (True, negative)):
+        side = [(track_id, played_at) for track_id, played_at, s in events if s == skipped]
+        if not side:
+            continue
+        latest = max(played_at for _, played_at in side)
+        for track_id, played_at in side:
+            age_days = (latest - played_at).total_seconds() / SECONDS_PER_DAY
+            bucket[track_id] = bucket.get(track_id, 0.0) + 0.5 ** (age_days / half_life_days)
     return positive, negative
 
 

@@ -5,23 +5,33 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
 from soundalike.ingest.errors import (
     DecodeError,
+    ForbiddenError,
     IndexMismatchError,
     NotFoundError,
+    RateLimitedError,
     SoundalikeError,
     UnauthorizedError,
 )
 from soundalike.ingest.settings import Settings
+from soundalike.recommend.api.auth import is_loopback, read_access
 from soundalike.recommend.api.routes import admin, catalogue, listeners, similar, subsonic
 from soundalike.recommend.service import Service
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 MULTIPART_SLACK = 64 * 1024
-STATUS = {NotFoundError: 404, DecodeError: 422, IndexMismatchError: 409, UnauthorizedError: 401}
+STATUS = {
+    NotFoundError: 404,
+    DecodeError: 422,
+    IndexMismatchError: 409,
+    UnauthorizedError: 401,
+    ForbiddenError: 403,
+    RateLimitedError: 429,
+}
 
 
 def _error(status: int, exc: Exception) -> JSONResponse:
@@ -29,9 +39,14 @@ def _error(status: int, exc: Exception) -> JSONResponse:
 
 
 async def soundalike_error(_request: Request, exc: Exception) -> JSONResponse:
-    """Known errors become 4xx JSON: unknown track/user 404, no admin credentials 401, bad input 422."""
+    """Known errors become 4xx JSON: unknown track/user 404, no or wrong credentials 401/403, bad input 422."""
     status = next((code for kind, code in STATUS.items() if isinstance(exc, kind)), 422)
-    return _error(status, exc)
+    response = _error(status, exc)
+    if isinstance(exc, UnauthorizedError):
+        response.headers["WWW-Authenticate"] = "Bearer"
+    if isinstance(exc, RateLimitedError):
+        response.headers["Retry-After"] = str(max(1, round(exc.retry_after)))
+    return response
 
 
 async def value_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -40,9 +55,17 @@ async def value_error(_request: Request, exc: Exception) -> JSONResponse:
 
 
 def create_app(
-    settings: Settings, *, service: Service | None = None, max_upload_bytes: int = MAX_UPLOAD_BYTES
+    settings: Settings,
+    *,
+    service: Service | None = None,
+    max_upload_bytes: int = MAX_UPLOAD_BYTES,
+    host: str = "127.0.0.1",
 ) -> FastAPI:
-    """The API; ``service`` is opened from ``settings`` at start-up unless one is given."""
+    """The API; ``service`` is opened from ``settings`` at start-up unless one is given.
+
+    ``host`` is the interface the server listens on: beyond loopback, reads need a key too unless
+    ``settings.open_reads`` says otherwise.
+    """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -59,6 +82,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.max_upload_bytes = max_upload_bytes
+    app.state.anonymous_reads = settings.open_reads if settings.open_reads is not None else is_loopback(host)
 
     @app.middleware("http")
     async def refuse_large_uploads(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
@@ -72,6 +96,8 @@ def create_app(
 
     app.add_exception_handler(SoundalikeError, soundalike_error)
     app.add_exception_handler(ValueError, value_error)
-    for module in (catalogue, similar, listeners, subsonic, admin):
-        app.include_router(module.router)
+    app.include_router(catalogue.health_router)
+    for module in (catalogue, similar, listeners, admin):
+        app.include_router(module.router, dependencies=[Depends(read_access)])
+    app.include_router(subsonic.router)
     return app

@@ -82,3 +82,17 @@ def test_waypoints_start_and_end_at_the_tracks_and_move_evenly() -> None:
     assert np.allclose(points[-1], b / np.linalg.norm(b), atol=1e-5)
     steps = [float(points[i] @ points[i + 1]) for i in range(5)]
     assert max(steps) - min(steps) < 1e-4
+
+
+def test_a_far_future_skip_leaves_every_play_a_positive_weight() -> None:
+    now = datetime(2025, 3, 1, tzinfo=UTC)
+    events = [(1, now, False), (2, now - timedelta(days=3), False), (3, datetime(9999, 12, 31, tzinfo=UTC), True)]
+    positive, negative = play_weights(events, half_life_days=1)
+    assert positive[1] == pytest.approx(1.0) and positive[2] == pytest.approx(0.125)
+    assert negative == {3: 1.0}
+
+
+def test_plays_centuries_apart_never_underflow_to_all_zero() -> None:
+    events = [(1, datetime(1900, 1, 1, tzinfo=UTC), False), (2, datetime(1901, 1, 1, tzinfo=UTC), True)]
+    positive, negative = play_weights(events, half_life_days=0.01)
+    assert positive == {1: 1.0} and negative == {2: 1.0}

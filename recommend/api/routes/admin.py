@@ -1,41 +1,33 @@
 """Index administration: which generation is served, and a reload that swaps without dropping requests.
 
-The reload needs ``Authorization: Bearer <SOUNDALIKE_ADMIN_TOKEN>``; with no token configured it is
-accepted from loopback clients only, so a server exposed on a network cannot be made to rebuild.
+The reload needs an ``admin`` API key (or ``SOUNDALIKE_ADMIN_TOKEN``) as a bearer credential, refuses
+cross-site requests, and starts at most once per ``reload_cooldown_s``.
 """
 
 from __future__ import annotations
 
-import secrets
-from typing import Annotated, Any
+import time
+from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from soundalike.ingest.errors import UnauthorizedError
+from soundalike.ingest.errors import RateLimitedError
+from soundalike.recommend.api.auth import admin_access
 from soundalike.recommend.api.deps import ServiceDep
 from soundalike.recommend.api.schemas import IndexStateOut
 from soundalike.recommend.service import Service
 
 router = APIRouter(prefix="/index", tags=["admin"])
-bearer = HTTPBearer(auto_error=False, description="SOUNDALIKE_ADMIN_TOKEN; without one, loopback clients only.")
-LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 
 
-def require_admin(
-    request: Request,
-    service: ServiceDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-) -> None:
-    """Let the request through with the configured bearer token, or from loopback when none is configured."""
-    token = service.settings.admin_token
-    if token is None:
-        if request.client is None or request.client.host not in LOOPBACK:
-            raise UnauthorizedError("index reload is allowed from loopback only unless SOUNDALIKE_ADMIN_TOKEN is set")
-        return
-    given = credentials.credentials if credentials is not None else ""
-    if not secrets.compare_digest(given.encode(), token.get_secret_value().encode()):
-        raise UnauthorizedError("index reload needs 'Authorization: Bearer <SOUNDALIKE_ADMIN_TOKEN>'")
+def reload_cooldown(request: Request, service: ServiceDep) -> None:
+    """Refuse a reload asked for within ``reload_cooldown_s`` of the previous one (429 with Retry-After)."""
+    now = time.monotonic()
+    last: float | None = getattr(request.app.state, "last_reload", None)
+    wait = service.settings.reload_cooldown_s - (now - last) if last is not None else 0.0
+    if wait > 0:
+        raise RateLimitedError(f"index reload was started {now - last:.1f} s ago; try again later", wait)
+    request.app.state.last_reload = now
 
 
 def _state(service: Service) -> dict[str, Any]:
@@ -62,8 +54,12 @@ def index_state(service: ServiceDep) -> dict[str, Any]:
     "/reload",
     response_model=IndexStateOut,
     status_code=202,
-    dependencies=[Depends(require_admin)],
-    responses={401: {"description": "Missing or wrong admin token"}},
+    dependencies=[Depends(admin_access), Depends(reload_cooldown)],
+    responses={
+        401: {"description": "Missing or wrong credential"},
+        403: {"description": "Not an admin key, or a cross-site request"},
+        429: {"description": "Asked again within the cooldown"},
+    },
 )
 def reload_index(service: ServiceDep) -> dict[str, Any]:
     """Start bringing the index and track facts up to date with the database in the background; the current

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
+from soundalike.recommend.api.auth import write_access
 from soundalike.recommend.api.deps import ServiceDep, SessionDep, TrackId
 from soundalike.recommend.api.schemas import GenreReviewIn, GenreRowOut, HealthOut, TrackDetailOut, TrackPageOut
 from soundalike.recommend.browse import MAX_PAGE, list_tracks, review_genre, track_detail
 
 router = APIRouter(tags=["catalogue"])
+health_router = APIRouter(tags=["catalogue"])
 
 
-@router.get("/health", response_model=HealthOut)
+@health_router.get("/health", response_model=HealthOut)
 def health(service: ServiceDep) -> dict[str, Any]:
     """The service is up; which model and how many tracks it serves."""
     return {"status": "ok", "model": service.index.meta.model_name, "indexed": service.index.meta.count}
@@ -35,7 +37,7 @@ def track(track_id: TrackId, session: SessionDep) -> dict[str, object]:
     return track_detail(session, track_id)
 
 
-@router.post("/tracks/{track_id}/genres/review", response_model=list[GenreRowOut])
+@router.post("/tracks/{track_id}/genres/review", response_model=list[GenreRowOut], dependencies=[Depends(write_access)])
 def genre_review(
     track_id: TrackId, body: GenreReviewIn, service: ServiceDep, session: SessionDep
 ) -> list[dict[str, object]]:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi import Path as PathParam
 
+from soundalike.ingest.history import erase_user
+from soundalike.recommend.api.auth import write_access
 from soundalike.recommend.api.deps import FiltersDep, Id, ServiceDep, SessionDep
-from soundalike.recommend.api.schemas import EventsIn, EventsOut, PlaylistOut, ResultsOut
+from soundalike.recommend.api.schemas import EventsDeletedOut, EventsIn, EventsOut, PlaylistOut, ResultsOut
 from soundalike.recommend.browse import record_events
 from soundalike.recommend.path import MAX_STEPS, sonic_path
 from soundalike.recommend.playlist import PlaylistOptions, playlist_for_user
@@ -40,13 +42,21 @@ def playlist(
     return playlist_for_user(session, service.index, user, options).as_dict()
 
 
-@router.post("/users/{user}/events", response_model=EventsOut, status_code=201)
+@router.post("/users/{user}/events", response_model=EventsOut, status_code=201, dependencies=[Depends(write_access)])
 def add_events(
     user: Annotated[str, PathParam(min_length=1, max_length=255)], body: EventsIn, session: SessionDep
 ) -> dict[str, int]:
     """Record plays of the user (skips included); repeats of a stored play are counted, not stored."""
     rows = [(e.track_id, e.played_at, e.ms_played, e.skipped) for e in body.events]
     return record_events(session, user, rows)
+
+
+@router.delete("/users/{user}/events", response_model=EventsDeletedOut, dependencies=[Depends(write_access)])
+def delete_events(
+    user: Annotated[str, PathParam(min_length=1, max_length=255)], session: SessionDep
+) -> dict[str, object]:
+    """Erase the user and every listening event of theirs; 404 when the user is unknown."""
+    return {"user": user, "deleted": erase_user(session, user)}
 
 
 @router.get("/path", response_model=ResultsOut)

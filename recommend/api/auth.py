@@ -1,0 +1,85 @@
+"""Who may do what over HTTP: bearer API keys with scopes, checked by FastAPI security dependencies.
+
+Every write needs a key with the ``write`` scope (index reload ``admin``), whatever the interface the
+server listens on. Reads are anonymous only when the app allows it (loopback by default, or the operator's
+explicit ``SOUNDALIKE_OPEN_READS``). A credential that is given is always checked: a wrong one is refused
+even where anonymous reads are allowed. Writes from another site (a browser's cross-site request) are
+refused whatever the credential.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from soundalike.ingest.db.session import session_scope
+from soundalike.ingest.errors import ForbiddenError, UnauthorizedError
+from soundalike.recommend.api.deps import ServiceDep
+from soundalike.recommend.api_keys import Principal, authenticate
+
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
+ADMIN_TOKEN_PRINCIPAL = Principal("SOUNDALIKE_ADMIN_TOKEN", "admin")
+bearer = HTTPBearer(auto_error=False, description="An API key from `soundalike keys create NAME --scope ...`.")
+
+
+def is_loopback(host: str) -> bool:
+    """Whether a listening address is reachable only from this machine."""
+    return host in LOOPBACK_HOSTS or host.startswith("127.")
+
+
+def principal(
+    service: ServiceDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+) -> Principal | None:
+    """The caller behind the bearer credential; None without one; UnauthorizedError for a wrong one."""
+    if credentials is None:
+        return None
+    secret = credentials.credentials
+    token = service.settings.admin_token
+    if token is not None and secrets.compare_digest(secret.encode(), token.get_secret_value().encode()):
+        return ADMIN_TOKEN_PRINCIPAL
+    with session_scope(service.factory) as session:
+        found = authenticate(session, secret)
+    if found is None:
+        raise UnauthorizedError("the API key is unknown or revoked")
+    return found
+
+
+def refuse_cross_site(request: Request) -> None:
+    """Refuse a request a browser sent on behalf of another site (Fetch metadata, else Origin vs Host)."""
+    site = request.headers.get("sec-fetch-site")
+    if site is not None and site not in ("same-origin", "none"):
+        raise ForbiddenError(f"cross-site requests may not write (Sec-Fetch-Site: {site})")
+    origin = request.headers.get("origin")
+    if site is None and origin and urlsplit(origin).netloc != request.headers.get("host"):
+        raise ForbiddenError(f"cross-site requests may not write (Origin: {origin})")
+
+
+def require(scope: str) -> Callable[..., Principal | None]:
+    """A dependency that lets the request through only for a principal with ``scope``."""
+
+    def check(request: Request, who: Annotated[Principal | None, Depends(principal)]) -> Principal | None:
+        if scope != "read":
+            refuse_cross_site(request)
+        if who is None:
+            if scope == "read" and request.app.state.anonymous_reads:
+                return None
+            raise UnauthorizedError(
+                f"this request needs an API key with scope {scope!r}: 'Authorization: Bearer <key>' "
+                "(create one with `soundalike keys create NAME --scope " + scope + "`)"
+            )
+        if not who.allows(scope):
+            raise ForbiddenError(f"key {who.name!r} has scope {who.scope!r}; this request needs {scope!r}")
+        return who
+
+    check.__name__ = f"require_{scope}"
+    return check
+
+
+read_access = require("read")
+write_access = require("write")
+admin_access = require("admin")
