@@ -45,7 +45,7 @@ def principal(
     with session_scope(service.factory) as session:
         found = authenticate(session, secret)
     if found is None:
-        raise UnauthorizedError("the API key is unknown or revoked")
+        raise UnauthorizedError("the API key in 'Authorization: Bearer <key>' is unknown or revoked")
     return found
 
 

@@ -26,6 +26,7 @@ from soundalike.ingest.db.session import open_database, session_scope
 from soundalike.ingest.pipeline import ingest
 from soundalike.ingest.settings import Settings
 from soundalike.recommend.api.app import create_app
+from soundalike.recommend.api_keys import create_key
 
 POSTGRES_URL = os.environ.get(
     "SOUNDALIKE_TEST_POSTGRES_URL", "postgresql+psycopg://tester:tester@127.0.0.1:5432/soundalike_test"
@@ -42,10 +43,11 @@ def free_port() -> int:
 class Server:
     """A uvicorn server in a thread; ``base`` is its URL, ``ids`` maps file names to track ids."""
 
-    def __init__(self, settings: Settings, ids: dict[str, int]) -> None:
+    def __init__(self, settings: Settings, ids: dict[str, int], write_key: str) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.ids = ids
+        self.auth = {"Authorization": f"Bearer {write_key}"}
         app = create_app(settings, max_upload_bytes=UPLOAD_LIMIT)
         self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
@@ -85,8 +87,9 @@ def server(request: pytest.FixtureRequest, library: Path, tmp_path_factory: pyte
         session.flush()
         ids, vectors, version = load_embeddings(session, model.name)
         names = {Path(p).name: tid for tid, p in session.execute(select(Track.id, Track.path))}
+        write_key = create_key(session, "tester", "write")
     save_index(build_index(ids, vectors, model_name=model.name, model_version=str(version)), settings.index_dir)
-    with Server(settings, names) as running:
+    with Server(settings, names, write_key) as running:
         yield running
 
 
@@ -141,22 +144,28 @@ def test_audio_upload_finds_the_recording_and_refuses_big_or_non_audio(server: S
 def test_events_then_playlist_then_genre_review(server: Server) -> None:
     beats = [server.ids[n] for n in ("beat_01.wav", "beat_03.flac", "beat_05.ogg", "beat_07.mp3")]
     events = [{"track_id": t, "played_at": f"2025-03-0{i + 1}T12:00:00Z"} for i, t in enumerate(beats)]
-    posted = httpx.post(server.base + "/users/eve/events", json={"events": events}, timeout=30)
+    posted = httpx.post(server.base + "/users/eve/events", json={"events": events}, headers=server.auth, timeout=30)
     assert posted.status_code == 201 and posted.json() == {"imported": 4, "duplicates": 0}
-    again = httpx.post(server.base + "/users/eve/events", json={"events": events}, timeout=30)
+    again = httpx.post(server.base + "/users/eve/events", json={"events": events}, headers=server.auth, timeout=30)
     assert again.json() == {"imported": 0, "duplicates": 4}
     bad = httpx.post(
-        server.base + "/users/eve/events", json={"events": [{"track_id": 999999, "played_at": "2025-01-01"}]}
+        server.base + "/users/eve/events",
+        json={"events": [{"track_id": 999999, "played_at": "2025-01-01"}]},
+        headers=server.auth,
     )
     assert bad.status_code == 404
     made = get(server, "/users/eve/playlist", n=2).json()
     assert made["strategy"] == "personalised" and len(made["results"]) == 2
     assert all(r["path"].split("/")[-1].startswith("beat") and r["track_id"] not in beats for r in made["results"])
     drone = server.ids["drone_00.wav"]
-    review = httpx.post(server.base + f"/tracks/{drone}/genres/review", json={"genre": "Ambient", "accept": False})
+    review = httpx.post(
+        server.base + f"/tracks/{drone}/genres/review", json={"genre": "Ambient", "accept": False}, headers=server.auth
+    )
     assert review.status_code == 200
     assert {"genre": "ambient", "source": "curator", "confidence": 1.0, "rejected": True} in review.json()
-    empty = httpx.post(server.base + f"/tracks/{drone}/genres/review", json={"genre": " ", "accept": True})
+    empty = httpx.post(
+        server.base + f"/tracks/{drone}/genres/review", json={"genre": " ", "accept": True}, headers=server.auth
+    )
     assert empty.status_code == 422
 
 
