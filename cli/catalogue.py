@@ -27,7 +27,7 @@ def db_upgrade(as_json: JsonOption = False) -> None:
 @app.command()
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders to ingest.")],
-    workers: Annotated[int | None, typer.Option(help="Decoding processes (default: all cores).")] = None,
+    workers: Annotated[int | None, typer.Option(min=1, help="Decoding processes (default: all cores).")] = None,
     wait: Annotated[
         float | None, typer.Option(help="Seconds to wait for another ingest of this database to end.")
     ] = None,

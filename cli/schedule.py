@@ -21,7 +21,7 @@ def schedule(
     cron: Annotated[
         str | None, typer.Option(help="Crontab schedule in UTC (default $SOUNDALIKE_SCHEDULE_CRON).")
     ] = None,
-    workers: Annotated[int | None, typer.Option(help="Decoding processes per run (default: all cores).")] = None,
+    workers: Annotated[int | None, typer.Option(min=1, help="Decoding processes per run (default: all cores).")] = None,
     once: Annotated[bool, typer.Option("--once", help="Run one ingestion now and exit.")] = False,
     run_for: Annotated[float | None, typer.Option(help="Stop the scheduler after this many seconds.")] = None,
     as_json: JsonOption = False,

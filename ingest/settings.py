@@ -9,6 +9,8 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from soundalike.ingest.errors import ConfigError
+
 Device = Literal["auto", "cpu", "cuda"]
 FeatureExtractor = Literal["auto", "librosa", "torch"]
 EmbeddingModelName = Literal["musicnn-msd", "mfcc-stats", "cnn-trained", "musicnn-adapted"]
@@ -70,5 +72,7 @@ class Settings(BaseSettings):
 def load_settings(home: Path | None = None) -> Settings:
     """Build settings from the environment; ``home`` overrides ``SOUNDALIKE_HOME``."""
     settings = Settings() if home is None else Settings(home=home)
+    if settings.home.exists() and not settings.home.is_dir():
+        raise ConfigError(f"the data folder {settings.home} is a file, not a folder (--home or SOUNDALIKE_HOME)")
     settings.home.mkdir(parents=True, exist_ok=True)
     return settings

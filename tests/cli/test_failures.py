@@ -1,0 +1,71 @@
+"""Every CLI failure ends with exit status 2 and one JSON error with ``--json``, never a traceback."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import soundalike.cli.index
+from soundalike.cli import main
+
+
+def run_main(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict, str]:
+    """Exit status, the JSON document on stdout and stderr of ``soundalike ARGV --json``."""
+    monkeypatch.setattr("sys.argv", ["soundalike", *argv, "--json"])
+    with pytest.raises(SystemExit) as exited:
+        main()
+    out, err = capsys.readouterr()
+    return int(exited.value.code or 0), json.loads(out.strip().splitlines()[-1]), err
+
+
+@pytest.mark.parametrize(
+    ("argv", "kind", "words"),
+    [
+        (("similar", "abc"), "BadParameter", "valid integer"),
+        (("index", "status", "--bogus"), "NoSuchOption", "--bogus"),
+        (("ingest", "x", "--workers", "-1"), "BadParameter", "--workers"),
+    ],
+)
+def test_bad_arguments_are_a_json_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], argv: tuple[str, ...], kind: str, words: str
+) -> None:
+    code, error, err = run_main(monkeypatch, capsys, *argv)
+    assert code == 2 and error["type"] == kind and words in error["error"]
+    assert "Traceback" not in err
+
+
+def test_a_home_that_is_a_file_is_a_config_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    home = tmp_path / "file"
+    home.write_text("x")
+    code, error, _ = run_main(monkeypatch, capsys, "--home", str(home), "index", "status")
+    assert code == 2 and error["type"] == "ConfigError" and "is a file, not a folder" in error["error"]
+
+
+def test_a_corrupt_sqlite_file_is_a_database_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "soundalike.db").write_bytes(b"definitely not SQLite" * 100)
+    monkeypatch.delenv("SOUNDALIKE_DATABASE_URL", raising=False)
+    code, error, err = run_main(monkeypatch, capsys, "--home", str(tmp_path), "keys", "list")
+    assert code == 2 and error == {
+        "error": "the database cannot be used: file is not a database",
+        "type": "DatabaseError",
+    }
+    assert "Traceback" not in err
+
+
+def test_an_unexpected_exception_is_an_internal_error_with_its_traceback_in_a_log_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def broken(*_: object, **__: object) -> None:
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(soundalike.cli.index, "database", broken)
+    code, error, err = run_main(monkeypatch, capsys, "--home", str(tmp_path), "index", "status")
+    assert code == 2 and error["type"] == "InternalError" and "ZeroDivisionError: a bug" in error["error"]
+    log = Path(error["error"].rsplit("the traceback is in ", 1)[1])
+    assert log.parent == tmp_path / "logs" and "Traceback" in log.read_text() and "Traceback" not in err
