@@ -11,7 +11,7 @@ import os
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from functools import partial
@@ -32,6 +32,7 @@ from soundalike.ingest.features import MFCC_STATS_NAME, MFCC_STATS_VERSION
 from soundalike.ingest.hashing import content_hash
 from soundalike.ingest.lock import ingest_lock
 from soundalike.ingest.paths import to_db_path
+from soundalike.ingest.process_pool import worker_pool
 from soundalike.ingest.repository import clear_track_genres, set_feature, set_track_genre, track_by_path
 from soundalike.ingest.scan import scan
 from soundalike.ingest.settings import Settings
@@ -113,7 +114,7 @@ def analyse_bounded(
     source = iter(paths)
     retry: deque[Path] = deque()
     pending: deque[tuple[Path, Future[FileAnalysis]]] = deque()
-    pool = ProcessPoolExecutor(max_workers=workers)
+    pool = worker_pool(workers)
     try:
         while True:
             limit = 1 if retry else in_flight
@@ -129,7 +130,7 @@ def analyse_bounded(
                 result = future.result()
             except BrokenProcessPool:
                 pool.shutdown(wait=True, cancel_futures=True)
-                pool = ProcessPoolExecutor(max_workers=workers)
+                pool = worker_pool(workers)
                 if limit == 1:
                     yield _failed(path, "the decoding process crashed on this file")
                 else:
