@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import Depends, FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from soundalike.ingest.errors import (
@@ -19,10 +19,12 @@ from soundalike.ingest.errors import (
 )
 from soundalike.ingest.settings import Settings
 from soundalike.recommend.api.auth import is_loopback, read_access
+from soundalike.recommend.api.body_limit import BodyLimit
 from soundalike.recommend.api.routes import admin, catalogue, listeners, similar, subsonic
 from soundalike.recommend.service import Service
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+MAX_BODY_BYTES = 4 * 1024 * 1024
 MULTIPART_SLACK = 64 * 1024
 STATUS = {
     NotFoundError: 404,
@@ -59,11 +61,13 @@ def create_app(
     *,
     service: Service | None = None,
     max_upload_bytes: int = MAX_UPLOAD_BYTES,
+    max_body_bytes: int = MAX_BODY_BYTES,
     host: str = "127.0.0.1",
 ) -> FastAPI:
     """The API; ``service`` is opened from ``settings`` at start-up unless one is given.
 
-    ``host`` is the interface the server listens on: beyond loopback, reads need a key too unless
+    Bodies are capped while they stream in: ``max_upload_bytes`` for audio uploads, ``max_body_bytes`` for
+    the rest. ``host`` is the interface the server listens on: beyond loopback, reads need a key too unless
     ``settings.open_reads`` says otherwise.
     """
 
@@ -84,16 +88,7 @@ def create_app(
     app.state.max_upload_bytes = max_upload_bytes
     app.state.anonymous_reads = settings.open_reads if settings.open_reads is not None else is_loopback(host)
 
-    @app.middleware("http")
-    async def refuse_large_uploads(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        """Answer 413 from the declared length before reading an oversized upload."""
-        length = request.headers.get("content-length", "")
-        if request.method == "POST" and length.isdigit() and int(length) > max_upload_bytes + MULTIPART_SLACK:
-            return JSONResponse(
-                {"error": f"upload larger than {max_upload_bytes} bytes", "type": "PayloadTooLarge"}, status_code=413
-            )
-        return await call_next(request)
-
+    app.add_middleware(BodyLimit, body_bytes=max_body_bytes, upload_bytes=max_upload_bytes + MULTIPART_SLACK)
     app.add_exception_handler(SoundalikeError, soundalike_error)
     app.add_exception_handler(ValueError, value_error)
     app.include_router(catalogue.health_router)
