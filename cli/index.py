@@ -60,6 +60,8 @@ def index_status(as_json: JsonOption = False) -> None:
         "fingerprint": status.fingerprint,
         "database_fingerprint": status.database_fingerprint,
         "fingerprint_match": status.fingerprint_match,
+        "intact": status.intact,
+        "problem": status.problem,
         "sidecar": status.sidecar,
     }
     rows = [[k, v] for k, v in data.items() if k != "sidecar"] + [

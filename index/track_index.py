@@ -7,6 +7,7 @@ atomically before the sidecar is replaced, so a crash at any point leaves the pr
 
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
 from collections.abc import Iterable
@@ -22,7 +23,7 @@ from soundalike.index.device import CpuBackend, IndexBackend, StaleSet
 from soundalike.index.shards import combine_shards, shard_list
 from soundalike.index.sorted_ids import ABSENT, positions
 from soundalike.index.spec import IndexSpec
-from soundalike.ingest.errors import IndexMismatchError, NotFoundError
+from soundalike.ingest.errors import IndexCorruptError, IndexMismatchError, NotFoundError
 
 FORMAT_VERSION = 2
 EXACT_KINDS = frozenset({"flat", "hnsw", "ivf_flat"})
@@ -49,6 +50,7 @@ class IndexMeta:
     tuned_recall: float | None = None
     stale: int = 0
     files: tuple[str, ...] = ()
+    checksums: dict[str, str] = field(default_factory=dict)
 
     @property
     def spec(self) -> IndexSpec:
@@ -170,7 +172,9 @@ def save_index(track_index: TrackIndex, directory: Path) -> Path:
             )
 
     atomic_write(directory / rows_name, write_rows)
-    meta = replace(meta, stale=len(track_index.stale), files=(*names, rows_name))
+    files = (*names, rows_name)
+    checksums = {name: file_checksum(directory / name) for name in files}
+    meta = replace(meta, stale=len(track_index.stale), files=files, checksums=checksums)
     sidecar = sidecar_path(directory, meta.model_name)
     text = json.dumps(asdict(meta), indent=2)
     atomic_write(sidecar, lambda tmp: tmp.write_text(text))
@@ -181,18 +185,43 @@ def save_index(track_index: TrackIndex, directory: Path) -> Path:
     return sidecar
 
 
+def file_checksum(path: Path) -> str:
+    """SHA-256 of a file's bytes, as the sidecar records it."""
+    with path.open("rb") as handle:
+        return "sha256:" + hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def check_files(directory: Path, meta: IndexMeta) -> None:
+    """Refuse a generation whose files are missing or differ from the checksums in its sidecar."""
+    missing = [name for name in meta.files if not (directory / name).exists()]
+    if missing or len(meta.files) != meta.shards + 1:
+        raise IndexMismatchError(f"index files named by the sidecar are missing: {missing or list(meta.files)}")
+    for name, expected in meta.checksums.items():
+        if file_checksum(directory / name) != expected:
+            raise IndexCorruptError(
+                f"index file {directory / name} is corrupt (checksum differs from its sidecar): "
+                "run `soundalike index build` to rebuild it from the database"
+            )
+
+
 def read_meta(directory: Path, model_name: str) -> IndexMeta:
     """The sidecar of ``model_name``'s index; refuses a format this code does not read."""
     sidecar = sidecar_path(directory, model_name)
     if not sidecar.exists():
         raise NotFoundError(f"no index for {model_name} in {directory} (run `soundalike index build`)")
-    raw = json.loads(sidecar.read_text())
-    if raw.get("format_version") != FORMAT_VERSION:
+    try:
+        raw = json.loads(sidecar.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise IndexCorruptError(f"index sidecar {sidecar} is not valid JSON: run `soundalike index build`") from exc
+    if not isinstance(raw, dict) or raw.get("format_version") != FORMAT_VERSION:
         raise IndexMismatchError(
             f"index format {raw.get('format_version')} != supported {FORMAT_VERSION}: run `soundalike index build`"
         )
     raw["files"] = tuple(raw.get("files", ()))
-    meta = IndexMeta(**raw)
+    try:
+        meta = IndexMeta(**raw)
+    except TypeError as exc:
+        raise IndexCorruptError(f"index sidecar {sidecar} has unexpected fields: run `soundalike index build`") from exc
     if meta.model_name != model_name:
         raise IndexMismatchError(f"sidecar {sidecar} is for model {meta.model_name}, not {model_name}")
     return meta
@@ -203,8 +232,11 @@ def read_rows(directory: Path, meta: IndexMeta) -> tuple[Rows, np.ndarray]:
     path = directory / meta.files[-1]
     if not path.exists():
         raise IndexMismatchError(f"rows file {path} named by the sidecar is missing")
-    with np.load(path, allow_pickle=False) as saved:
-        return Rows(saved["track_ids"], saved["embedding_ids"]), saved["stale"]
+    try:
+        with np.load(path, allow_pickle=False) as saved:
+            return Rows(saved["track_ids"], saved["embedding_ids"]), saved["stale"]
+    except (OSError, ValueError, KeyError) as exc:
+        raise IndexCorruptError(f"rows file {path} cannot be read: {exc}") from exc
 
 
 def load_index(
@@ -221,11 +253,12 @@ def load_index(
             f"index was built for {model_name} {meta.model_version}, database holds {model_version}: "
             "run `soundalike index build`"
         )
-    *index_names, rows_name = meta.files
-    missing = [name for name in meta.files if not (directory / name).exists()]
-    if missing or len(index_names) != meta.shards:
-        raise IndexMismatchError(f"index files named by the sidecar are missing: {missing or index_names}")
-    shards = [faiss.read_index(str(directory / name)) for name in index_names]
+    check_files(directory, meta)
+    *index_names, _rows_name = meta.files
+    try:
+        shards = [faiss.read_index(str(directory / name)) for name in index_names]
+    except RuntimeError as exc:
+        raise IndexCorruptError(f"FAISS cannot read the index in {directory}: {str(exc).splitlines()[0]}") from exc
     dims, total = {s.d for s in shards}, sum(s.ntotal for s in shards)
     if dims != {meta.dim} or total != meta.count:
         raise IndexMismatchError(

@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 from soundalike.index.build import diff_catalogue
 from soundalike.index.shards import shard_list
 from soundalike.index.source import Catalogue, read_catalogue, vector_chunks
-from soundalike.index.track_index import TrackIndex, prepare_vectors, read_meta, read_rows
+from soundalike.index.track_index import TrackIndex, check_files, prepare_vectors, read_meta, read_rows
+from soundalike.ingest.errors import IndexMismatchError
 
 # Largest L2 distance allowed between a stored unit vector and its reconstruction, per index kind.
 TOLERANCE = {"flat": 1e-4, "hnsw": 1e-4, "ivf_flat": 1e-4, "ivf_sq8": 0.1, "ivf_pq": 0.75}
@@ -31,6 +32,8 @@ class IndexStatus:
     fingerprint: str
     database_fingerprint: str
     fingerprint_match: bool
+    intact: bool
+    problem: str | None
 
 
 @dataclass(frozen=True)
@@ -53,20 +56,31 @@ class VerifyReport:
 
 
 def index_status(session: Session, directory: Path, model_name: str) -> IndexStatus:
-    """Sidecar, stale count and fingerprint match, without loading the index itself."""
+    """Sidecar, stale count, fingerprint match and whether the files match their checksums, without loading
+    the index itself; the counts against the database are left at 0 when the files are damaged."""
     meta = read_meta(directory, model_name)
+    try:
+        check_files(directory, meta)
+        problem = None
+    except IndexMismatchError as error:
+        problem = str(error)
     catalogue = read_catalogue(session, model_name)
-    rows, stale_ids = read_rows(directory, meta)
-    changes = diff_catalogue(rows, catalogue)
+    stale_since_save = missing = 0
+    if problem is None:
+        rows, stale_ids = read_rows(directory, meta)
+        changes = diff_catalogue(rows, catalogue)
+        stale_since_save, missing = len(np.setdiff1d(changes.newly_stale, stale_ids)), len(changes.added)
     return IndexStatus(
         sidecar=asdict(meta),
         count=meta.count,
         stale=meta.stale,
-        stale_since_save=len(np.setdiff1d(changes.newly_stale, stale_ids)),
-        missing=len(changes.added),
+        stale_since_save=stale_since_save,
+        missing=missing,
         fingerprint=meta.fingerprint,
         database_fingerprint=catalogue.fingerprint,
         fingerprint_match=meta.fingerprint == catalogue.fingerprint,
+        intact=problem is None,
+        problem=problem,
     )
 
 

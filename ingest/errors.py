@@ -25,6 +25,10 @@ class IndexMismatchError(SoundalikeError):
     """A saved index does not match what the caller expects (dimension, model, catalogue)."""
 
 
+class IndexCorruptError(IndexMismatchError):
+    """A saved index file is damaged (truncated, overwritten): its checksum or its contents do not read back."""
+
+
 class UnauthorizedError(SoundalikeError):
     """The caller lacks the credentials an administrative action needs."""
 

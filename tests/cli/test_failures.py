@@ -5,10 +5,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import soundalike.cli.index
 from soundalike.cli import main
+from soundalike.embed.store import put_embeddings
+from soundalike.index.build import sync_index
+from soundalike.ingest.db.models import Track
+from soundalike.ingest.db.session import open_database, session_scope
+from soundalike.ingest.settings import Settings
 
 
 def run_main(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict, str]:
@@ -69,3 +75,28 @@ def test_an_unexpected_exception_is_an_internal_error_with_its_traceback_in_a_lo
     assert code == 2 and error["type"] == "InternalError" and "ZeroDivisionError: a bug" in error["error"]
     log = Path(error["error"].rsplit("the traceback is in ", 1)[1])
     assert log.parent == tmp_path / "logs" and "Traceback" in log.read_text() and "Traceback" not in err
+
+
+def test_index_verify_on_a_truncated_index_is_a_json_error_and_status_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = Settings(home=tmp_path, embedding_model="mfcc-stats")
+    with session_scope(open_database(settings.db_url)) as session:
+        tracks = [Track(path=f"/music/{n}.wav", size=1, mtime=0.0, status="ok") for n in range(20)]
+        session.add_all(tracks)
+        session.flush()
+        vectors = np.random.default_rng(0).standard_normal((20, 8)).astype(np.float32)
+        put_embeddings(session, "mfcc-stats", "v1", np.array([t.id for t in tracks]), vectors)
+        session.flush()
+        sync_index(session, settings, "mfcc-stats")
+    faiss_file = next(settings.index_dir.glob("*.faiss"))
+    faiss_file.write_bytes(faiss_file.read_bytes()[:100])
+    monkeypatch.setenv("SOUNDALIKE_EMBEDDING_MODEL", "mfcc-stats")
+    monkeypatch.delenv("SOUNDALIKE_DATABASE_URL", raising=False)
+    code, error, err = run_main(monkeypatch, capsys, "--home", str(tmp_path), "index", "verify")
+    assert code == 2 and error["type"] == "IndexCorruptError" and "Traceback" not in err
+    monkeypatch.setattr("sys.argv", ["soundalike", "--home", str(tmp_path), "index", "status", "--json"])
+    with pytest.raises(SystemExit) as exited:
+        main()
+    status = json.loads(capsys.readouterr().out)
+    assert exited.value.code == 0 and status["intact"] is False and "corrupt" in status["problem"]
