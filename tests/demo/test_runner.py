@@ -1,3 +1,5 @@
+"""The demo runner: the whole job on a music folder, and the listening history it simulates."""
+
 from __future__ import annotations
 
 import json
@@ -7,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from soundalike.cli import app
+from soundalike.demo.runner import simulated_history
 
 
 @pytest.mark.slow
@@ -23,7 +26,16 @@ def test_demo_runs_the_whole_job_on_a_music_folder(library: Path, tmp_path: Path
     assert len(summary["similar"]["results"]) == 5
     assert set(summary["playlists"]) == {"beat-fan", "drone-fan"}
     for user, playlist in summary["playlists"].items():
-        assert Path(playlist[0]["path"]).name.startswith(user.split("-")[0])  # the one unheard track of its style
+        assert Path(playlist[0]["path"]).name.startswith(user.split("-")[0])  # an unheard track of its style
     assert summary["genre_eval"]["n"] >= 1 and 0.0 <= summary["genre_eval"]["accuracy"] <= 1.0
     assert Path(summary["genre_eval"]["confusion_png"]).stat().st_size > 0
     assert "excerpts" in summary["retrieval"]["unavailable"]  # the fixture's tracks are shorter than 3 excerpts
+
+
+def test_each_folder_gets_one_fan_who_plays_only_that_folder() -> None:
+    folders = {"beat": [1, 2, 3, 4], "drone": [5, 6, 7, 8, 9, 10]}
+    events = simulated_history(folders, seed=0)
+    played = {user: {e["track"] for e in events if e["user"] == user} for user in {e["user"] for e in events}}
+    assert set(played) == {"beat-fan", "drone-fan"}
+    assert len(played["beat-fan"]) == 2 and played["beat-fan"] < set(folders["beat"])
+    assert len(played["drone-fan"]) == 3 and played["drone-fan"] < set(folders["drone"])
