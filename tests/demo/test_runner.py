@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -39,3 +41,20 @@ def test_each_folder_gets_one_fan_who_plays_only_that_folder() -> None:
     assert set(played) == {"beat-fan", "drone-fan"}
     assert len(played["beat-fan"]) == 2 and played["beat-fan"] < set(folders["beat"])
     assert len(played["drone-fan"]) == 3 and played["drone-fan"] < set(folders["drone"])
+
+
+@pytest.mark.slow
+def test_demo_without_music21_exits_2_with_how_to_install_the_demo_extra(tmp_path: Path) -> None:
+    script = (
+        "import sys\n"
+        "sys.modules['music21'] = None  # as if the [demo] extra were not installed\n"
+        f"sys.argv = ['soundalike', '--home', {str(tmp_path / 'home')!r}, 'demo', '--json']\n"
+        "from soundalike.cli import main\n"
+        "main()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False, timeout=120)
+    assert done.returncode == 2, done.stderr
+    error = json.loads(done.stdout)
+    assert error["type"] == "ConfigError" and "music21" in error["error"] and ".[demo]" in error["error"]
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "home" / "demo" / "debs").exists()  # refused before downloading anything
