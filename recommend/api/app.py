@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
+from soundalike import __version__
 from soundalike.ingest.errors import (
     DecodeError,
     IndexMismatchError,
@@ -54,7 +55,7 @@ def create_app(
 
     app = FastAPI(
         title="Soundalike",
-        version="0.1.0",
+        version=__version__,
         summary="Similar tracks, personalised playlists, sonic paths and OpenSubsonic sonicSimilarity.",
         lifespan=lifespan,
     )
