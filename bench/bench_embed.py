@@ -1,6 +1,7 @@
 """Embedding study on the synthesised genre corpus: MFCC baseline vs MusiCNN vs a trained CNN.
 
-Usage: python bench/bench_embed.py [CORPUS_DIR] (renders or reuses the corpus there; cache it under /tmp);
+Usage (the corpus needs the ``[demo]`` extra, music21): python bench/bench_embed.py [CORPUS_DIR] (renders or
+reuses the corpus there; cache it under /tmp);
 ``compare CORPUS_DIR`` (the three-way comparison over split seeds), ``real MUSIC_DIR`` (the recordings),
 ``representations CORPUS_DIR MUSIC_DIR`` (penultimate vs pooled mid-level MusiCNN features vs MFCC).
 Every model is scored with the same held-out pieces (``split_by_piece``) by the same softmax head.
