@@ -1,6 +1,7 @@
 """Embedding study on the synthesised genre corpus: MFCC baseline vs MusiCNN vs a trained CNN.
 
-Usage: python bench/bench_embed.py [CORPUS_DIR] (renders or reuses the corpus there; cache it under /tmp);
+Usage (the corpus needs the ``[demo]`` extra, music21): python bench/bench_embed.py [CORPUS_DIR] (renders or
+reuses the corpus there; cache it under /tmp);
 ``compare CORPUS_DIR`` (the three-way comparison over split seeds), ``real MUSIC_DIR`` (the recordings),
 ``representations CORPUS_DIR MUSIC_DIR`` (penultimate vs pooled mid-level MusiCNN features vs MFCC).
 Every model is scored with the same held-out pieces (``split_by_piece``) by the same softmax head.
@@ -23,6 +24,7 @@ import mutagen
 import numpy as np
 import torch
 
+from soundalike.demo.corpus import build_corpus, split_by_piece
 from soundalike.embed.evaluation import evaluate_classification
 from soundalike.embed.genre_head import fit_head, group_split, probabilities
 from soundalike.embed.musicnn import load_musicnn
@@ -30,7 +32,6 @@ from soundalike.embed.patch_embeddings import patch_embeddings, unit_rows
 from soundalike.embed.trained_cnn import crop_embeddings, finetune_config, track_vector
 from soundalike.embed.training import TrainConfig, train_network
 from soundalike.ingest.audio import load
-from soundalike.ingest.corpus import build_corpus, split_by_piece
 from soundalike.ingest.errors import DecodeError
 from soundalike.ingest.features import mfcc_stats_vector
 from soundalike.ingest.logmel import SAMPLE_RATE, musicnn_logmel, patches, select_patches

@@ -18,7 +18,7 @@ def demo(
     as_json: JsonOption = False,
 ) -> None:
     """Build the demo catalogue and run the whole job on it: ingest, index, tag, recommend."""
-    from soundalike.demo import run_demo
+    from soundalike.demo.runner import run_demo
 
     settings = State.settings()
     summary = run_demo(settings, music=music, on_step=lambda step: stderr.print(f"[bold]>[/bold] {step}"))

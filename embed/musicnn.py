@@ -1,7 +1,7 @@
 """MusiCNN (Pons & Serra, 2019) ported to torch, with its log-mel front end.
 
 The network and the weights in ``weights/`` come from the ``musicnn`` 0.1.0 wheel (ISC licence, see
-``weights/LICENSE-musicnn.txt``); ``bench/convert_musicnn.py`` converts the TensorFlow checkpoints and
+``weights/LICENSE-musicnn.txt``); ``scripts/convert_musicnn.py`` converts the TensorFlow checkpoints and
 ``tests/embed/test_musicnn_port.py`` checks this port against the original graph's outputs.
 """
 

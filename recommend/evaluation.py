@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime, timedelta
 
 import numpy as np
 from sqlalchemy.orm import Session
@@ -21,18 +20,9 @@ from soundalike.recommend.catalogue import page_tracks
 from soundalike.recommend.filters import TrackFacts
 from soundalike.recommend.playlist import PlaylistOptions, playlist_from_events
 from soundalike.recommend.ranking import SearchIndex, intra_list_distance, unit_rows
+from soundalike.recommend.simulated_listeners import Listener, events_of, simulate_listeners
 
 STRATEGIES = ("personalised", "popularity", "random")
-
-
-@dataclass(frozen=True)
-class Listener:
-    """A simulated listener: the groups they like, their played history and held-out tracks."""
-
-    name: str
-    groups: tuple[str, str]
-    history: list[int]
-    held_out: set[int]
 
 
 @dataclass(frozen=True)
@@ -43,41 +33,6 @@ class Scores:
     precision: float
     diversity: float
     artist_cap_ok: float
-
-
-def simulate_listeners(
-    tracks: list[TrackFacts], *, listeners: int, group_by: str, hold_out: float, rng: np.random.Generator
-) -> list[Listener]:
-    """Listeners each liking two random groups with at least 4 tracks; ``hold_out`` of those tracks held out."""
-    if not 0.0 < hold_out < 1.0:
-        raise InputError(f"hold_out must be within (0, 1), got {hold_out}")
-    groups: dict[str, list[int]] = {}
-    for t in tracks:
-        for key in sorted(t.genres) if group_by == "genre" else [t.album] if t.album else []:
-            groups.setdefault(key, []).append(t.track_id)
-    names = sorted(g for g, ids in groups.items() if len(ids) >= 4)
-    if len(names) < 2:
-        raise InputError(f"need at least two {group_by} groups of 4+ tracks to simulate listeners")
-    made = []
-    for i in range(listeners):
-        pair = tuple(str(g) for g in rng.choice(names, size=2, replace=False))
-        liked = sorted({t for g in pair for t in groups[g]})
-        order = rng.permutation(liked)
-        cut = max(1, int(round(len(order) * hold_out)))
-        made.append(
-            Listener(f"listener-{i:04d}", (pair[0], pair[1]), [int(t) for t in order[cut:]], set(map(int, order[:cut])))
-        )
-    return made
-
-
-def events_of(history: list[int], rng: np.random.Generator) -> list[tuple[int, datetime, bool]]:
-    """One to three completed plays per track, spread over the last 60 days."""
-    now = datetime(2025, 1, 1, tzinfo=UTC)
-    events = []
-    for t in history:
-        for _ in range(int(rng.integers(1, 4))):
-            events.append((t, now - timedelta(days=float(rng.uniform(0, 60))), False))
-    return events
 
 
 def score(

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs Soundalike into ./.venv with the system packages it uses.
-#   bash scripts/install.sh          runtime: fluidsynth + soundfont (demo corpus), Python packages
+#   bash scripts/install.sh          runtime with the demo: fluidsynth + soundfont, Python packages with [demo]
 #   bash scripts/install.sh --dev    also PostgreSQL 15 (started, with the test role and database) and dev tools
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,7 +30,7 @@ fi
 # The CPU build of torch first: a bare requirement would pull a multi-GB CUDA build.
 .venv/bin/python -m pip install -q torch==2.13.0
 if (( DEV )); then
-    .venv/bin/python -m pip install -q -e ".[dev,postgres]"
+    .venv/bin/python -m pip install -q -e ".[dev,postgres,demo]"
 else
-    .venv/bin/python -m pip install -q -e "."
+    .venv/bin/python -m pip install -q -e ".[demo]"
 fi

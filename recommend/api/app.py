@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from soundalike import __version__
 from soundalike.ingest.errors import (
     DecodeError,
     ForbiddenError,
@@ -81,7 +82,7 @@ def create_app(
 
     app = FastAPI(
         title="Soundalike",
-        version="0.1.0",
+        version=__version__,
         summary="Similar tracks, personalised playlists, sonic paths and OpenSubsonic sonicSimilarity.",
         lifespan=lifespan,
     )

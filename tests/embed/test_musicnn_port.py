@@ -1,7 +1,7 @@
 """The torch MusiCNN reproduces the original TensorFlow graph of musicnn 0.1.0.
 
 tests/data/musicnn_reference.npz holds log-mel patches and the outputs the original graph gave for them
-(written by bench/convert_musicnn.py), so these tests need no TensorFlow.
+(written by scripts/convert_musicnn.py), so these tests need no TensorFlow.
 """
 
 from pathlib import Path

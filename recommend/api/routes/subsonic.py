@@ -22,6 +22,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
+from soundalike import __version__
 from soundalike.ingest.errors import InputError, NotFoundError, SoundalikeError
 from soundalike.recommend.api.deps import ServiceDep, SessionDep
 from soundalike.recommend.path import MAX_STEPS, sonic_path
@@ -31,7 +32,7 @@ from soundalike.recommend.similar import similar_to_track
 router = APIRouter(prefix="/rest", tags=["opensubsonic"])
 API_VERSION = "1.16.1"
 SERVER_TYPE = "soundalike"
-SERVER_VERSION = "0.1.0"
+SERVER_VERSION = __version__
 XMLNS = "http://subsonic.org/restapi"
 MAX_COUNT = 500
 MAX_ID = 2**31 - 1

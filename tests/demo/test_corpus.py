@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from soundalike.ingest.corpus import (
+from soundalike.demo.corpus import (
     GM_PROGRAM_POOL,
     STYLE_FAMILIES,
     CorpusManifest,
@@ -143,8 +143,6 @@ def test_a_missing_or_invalid_soundfont_is_a_config_error_naming_it(tmp_path: Pa
 
 
 def test_find_soundfont_names_the_package_to_install(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr(
-        "soundalike.ingest.corpus.SOUNDFONT_CANDIDATES", ((tmp_path / "none.sf2", "fluid-soundfont-gm"),)
-    )
+    monkeypatch.setattr("soundalike.demo.corpus.SOUNDFONT_CANDIDATES", ((tmp_path / "none.sf2", "fluid-soundfont-gm"),))
     with pytest.raises(ConfigError, match="apt-get install fluid-soundfont-gm"):
         find_soundfont()

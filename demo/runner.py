@@ -1,26 +1,24 @@
-"""The demo: a catalogue of real recordings (Debian packages), tagged, indexed and recommending."""
+"""The demo runner: a catalogue of real recordings (Debian packages), tagged, indexed and recommending."""
 
 from __future__ import annotations
 
 import csv
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 from sqlalchemy import select
 
+from soundalike.demo.debian_music import DEMO_PACKAGES, fetch_package_music
 from soundalike.embed.genre_head import predict_genres, train_genre_head
 from soundalike.embed.genres import list_track_genres
 from soundalike.embed.ingest_consumer import consumer_for
 from soundalike.embed.models import embedding_model
 from soundalike.embed.reports import genre_report, retrieval_report
 from soundalike.index.build import build_from_database
-from soundalike.ingest.corpus import build_corpus, split_by_piece
 from soundalike.ingest.db.models import Track
 from soundalike.ingest.db.session import open_database, session_scope
-from soundalike.ingest.debian_music import DEMO_PACKAGES, fetch_package_music
 from soundalike.ingest.errors import NotFoundError
 from soundalike.ingest.history import import_history
 from soundalike.ingest.labels import import_labels
@@ -29,8 +27,8 @@ from soundalike.ingest.settings import Settings
 from soundalike.recommend.playlist import recommend_for_user
 from soundalike.recommend.service import Service
 from soundalike.recommend.similar import similar_to_track
+from soundalike.recommend.simulated_listeners import MIN_GROUP_TRACKS, events_of, listener_liking
 
-PLAYS_PER_USER = 8
 CORPUS_PER_GENRE = 10
 CORPUS_SECONDS = 30.0
 RETRIEVAL_EVAL_TRACKS = 40
@@ -51,23 +49,14 @@ class DemoSummary:
     playlists: dict[str, list[dict[str, object]]] = field(default_factory=dict)
 
 
-def simulated_history(tracks: dict[str, list[tuple[int, str]]], *, seed: int) -> list[dict[str, object]]:
-    """Listening events of one simulated user per folder: plays drawn from that folder only."""
+def simulated_history(folders: dict[str, list[int]], *, seed: int) -> list[dict[str, object]]:
+    """Listening events of one simulated fan per folder, who likes that folder only (half of it held out)."""
     rng = np.random.default_rng(seed)
-    start = datetime(2026, 1, 1, tzinfo=UTC)
     events = []
-    for folder, members in sorted(tracks.items()):
-        picks = rng.choice(len(members), size=min(PLAYS_PER_USER, len(members) - 1), replace=False)
-        for n, pick in enumerate(picks):
-            events.append(
-                {
-                    "user": f"{folder}-fan",
-                    "track": members[pick][0],
-                    "played_at": (start + timedelta(hours=int(n))).isoformat(),
-                    "ms_played": 180000,
-                    "skipped": False,
-                }
-            )
+    for folder in sorted(folders):
+        fan = listener_liking(f"{folder}-fan", (folder,), folders, hold_out=0.5, rng=rng)
+        for track_id, played_at, skipped in events_of(fan.history, rng):
+            events.append({"user": fan.name, "track": track_id, "played_at": played_at.isoformat(), "skipped": skipped})
     return events
 
 
@@ -80,6 +69,8 @@ def run_demo(
     held_out: dict[str, str] = {}
     roots = [music] if music is not None else []
     if music is None:
+        from soundalike.demo.corpus import build_corpus, split_by_piece  # needs music21, the [demo] extra
+
         music = demo_dir / "music"
         for package in DEMO_PACKAGES:
             on_step(f"fetching {package}")
@@ -126,14 +117,14 @@ def run_demo(
         except NotFoundError as exc:
             summary.retrieval = {"unavailable": str(exc)}
         rows = session.execute(select(Track.id, Track.path).where(Track.status == "ok").order_by(Track.id)).all()
-    by_folder: dict[str, list[tuple[int, str]]] = {}
+    by_folder: dict[str, list[int]] = {}
     for track_id, path in rows:
-        by_folder.setdefault(Path(path).parent.name, []).append((track_id, path))
+        by_folder.setdefault(Path(path).parent.name, []).append(track_id)
     demo_dir.mkdir(parents=True, exist_ok=True)
     history = demo_dir / "history.csv"
-    events = simulated_history({k: v for k, v in by_folder.items() if len(v) > 2}, seed=0)
+    events = simulated_history({k: v for k, v in by_folder.items() if len(v) >= MIN_GROUP_TRACKS}, seed=0)
     with history.open("w", newline="") as handle:
-        history_writer = csv.DictWriter(handle, fieldnames=["user", "track", "played_at", "ms_played", "skipped"])
+        history_writer = csv.DictWriter(handle, fieldnames=["user", "track", "played_at", "skipped"])
         history_writer.writeheader()
         history_writer.writerows(events)
     service = Service.open(settings, factory)

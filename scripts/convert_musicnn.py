@@ -16,7 +16,7 @@ TensorFlow is never a project dependency: run this once in a throwaway venv, fro
     /tmp/tfvenv/bin/pip install tensorflow-cpu safetensors numpy librosa
     pip download --no-deps musicnn==0.1.0 -d /tmp/musicnn_whl
     unzip -q /tmp/musicnn_whl/musicnn-0.1.0-py3-none-any.whl -d /tmp/musicnn_whl/unz
-    /tmp/tfvenv/bin/python bench/convert_musicnn.py --wheel /tmp/musicnn_whl/unz
+    /tmp/tfvenv/bin/python scripts/convert_musicnn.py --wheel /tmp/musicnn_whl/unz
 
 Checked with tensorflow-cpu 2.21, numpy 2.4, librosa 0.11.
 """
@@ -81,7 +81,7 @@ LICENSE_HEADER = """\
 The files MSD_musicnn.safetensors and MTT_musicnn.safetensors in this folder are the pretrained
 MusiCNN weights (checkpoints MSD_musicnn and MTT_musicnn) of musicnn 0.1.0 by Jordi Pons and
 Xavier Serra (https://pypi.org/project/musicnn/0.1.0/), converted from the TensorFlow checkpoints
-in that wheel to safetensors by bench/convert_musicnn.py. They are distributed under musicnn's
+in that wheel to safetensors by scripts/convert_musicnn.py. They are distributed under musicnn's
 ISC licence, reproduced below from the wheel's metadata (LICENSE.md).
 
 """
@@ -158,6 +158,7 @@ def musicnn_logmel(y: np.ndarray) -> np.ndarray:
 
 
 def main() -> None:
+    """Convert both checkpoints, write their licence notice and record the reference fixture."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--wheel", type=Path, required=True, help="the unzipped musicnn 0.1.0 wheel")
     parser.add_argument("--weights-dir", type=Path, default=REPO / "embed" / "weights")

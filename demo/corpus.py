@@ -26,10 +26,17 @@ from typing import TextIO
 
 import numpy as np
 import soundfile as sf
-from music21 import chord, common, corpus, harmony, instrument, note, stream, tempo
 
 from soundalike.ingest.audio import MIN_SAMPLE_RATE, MIN_SECONDS, SILENCE_RMS, WHOLE_TRACK_SECONDS, load
 from soundalike.ingest.errors import ConfigError, DecodeError, InputError
+
+try:
+    from music21 import chord, common, corpus, harmony, instrument, note, stream, tempo
+except ImportError as exc:  # music21 comes with the [demo] extra only
+    raise ConfigError(
+        "the demo corpus needs music21, which the demo extra installs: run `bash scripts/install.sh`, "
+        'or `.venv/bin/python -m pip install -e ".[demo]"`'
+    ) from exc
 
 GM_PROGRAM_POOL: dict[int, str] = {
     0: "acoustic grand piano",

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from soundalike.ingest.debian_music import fetch_package_music
+from soundalike.demo.debian_music import fetch_package_music
 
 
 def test_music_and_copyright_come_out_of_a_cached_package_under_relative_folders(
