@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs Soundalike into ./.venv with the system packages it uses.
-#   bash scripts/install.sh          runtime with the demo: fluidsynth + soundfont, Python packages with [demo]
-#   bash scripts/install.sh --dev    also PostgreSQL 15 (started, with the test role and database) and dev tools
+#   bash scripts/install.sh          runtime with the demo: fluidsynth + soundfont, a regular install with [demo]
+#   bash scripts/install.sh --dev    an editable install with dev tools, and PostgreSQL 15 (started, test role and database)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,5 +32,5 @@ fi
 if (( DEV )); then
     .venv/bin/python -m pip install -q -e ".[dev,postgres,demo]"
 else
-    .venv/bin/python -m pip install -q -e ".[demo]"
+    .venv/bin/python -m pip install -q ".[demo]"
 fi
