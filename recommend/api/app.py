@@ -16,7 +16,7 @@ from soundalike.ingest.errors import (
     UnauthorizedError,
 )
 from soundalike.ingest.settings import Settings
-from soundalike.recommend.api.routes import admin, catalogue, listeners, similar, subsonic
+from soundalike.recommend.api.routes import admin, listeners, similar, subsonic, tracks
 from soundalike.recommend.service import Service
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
@@ -72,6 +72,6 @@ def create_app(
 
     app.add_exception_handler(SoundalikeError, soundalike_error)
     app.add_exception_handler(ValueError, value_error)
-    for module in (catalogue, similar, listeners, subsonic, admin):
+    for module in (tracks, similar, listeners, subsonic, admin):
         app.include_router(module.router)
     return app

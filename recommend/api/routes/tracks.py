@@ -6,9 +6,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
+from soundalike.embed.review import review_genre
 from soundalike.recommend.api.deps import ServiceDep, SessionDep, TrackId
 from soundalike.recommend.api.schemas import GenreReviewIn, GenreRowOut, HealthOut, TrackDetailOut, TrackPageOut
-from soundalike.recommend.browse import MAX_PAGE, list_tracks, review_genre, track_detail
+from soundalike.recommend.browse import MAX_PAGE, list_tracks, track_detail
+from soundalike.recommend.facts import genre_rows
 
 router = APIRouter(tags=["catalogue"])
 
@@ -40,6 +42,6 @@ def genre_review(
     track_id: TrackId, body: GenreReviewIn, service: ServiceDep, session: SessionDep
 ) -> list[dict[str, object]]:
     """A curator accepts or rejects a genre of a track (stored with source ``curator``); ranking sees it at once."""
-    rows = review_genre(session, track_id, body.genre, accept=body.accept)
+    review_genre(session, track_id, body.genre, accept=body.accept)
     service.index.table.refresh_genres(session, [track_id])
-    return rows
+    return genre_rows(session, track_id)
