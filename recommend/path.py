@@ -8,11 +8,11 @@ from sqlalchemy.orm import Session
 from soundalike.embed.store import track_embedding, track_embeddings
 from soundalike.ingest.errors import InputError, NotFoundError
 from soundalike.ingest.repository import get_track
+from soundalike.recommend.defaults import DEFAULTS
 from soundalike.recommend.ranking import NEAR_DUPLICATE_COSINE, unit, unit_rows
 from soundalike.recommend.results import Result, explain, result_of
 from soundalike.recommend.track_table import CatalogueIndex
 
-MAX_STEPS = 200
 NEIGHBOURS_PER_STEP = 32
 
 
@@ -57,8 +57,8 @@ def choose_path(
 def sonic_path(session: Session, index: CatalogueIndex, start_id: int, end_id: int, steps: int) -> list[Result]:
     """``steps`` tracks from ``start_id`` to ``end_id`` (both included), each step the closest unused track to an
     evenly spaced point between them; similarity is to the start track. Fewer steps when the catalogue runs out."""
-    if not 2 <= steps <= MAX_STEPS:
-        raise InputError(f"steps must be within [2, {MAX_STEPS}], got {steps}")
+    if not 2 <= steps <= DEFAULTS.max_path_steps:
+        raise InputError(f"steps must be within [2, {DEFAULTS.max_path_steps}], got {steps}")
     if start_id == end_id:
         raise InputError("start and end of a path must be different tracks")
     get_track(session, start_id)

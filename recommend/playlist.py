@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from soundalike.ingest.errors import InputError
 from soundalike.ingest.repository import get_user
 from soundalike.recommend.candidates import Neighbours, gather, pool_size, prefetch, served_embeddings
+from soundalike.recommend.defaults import DEFAULTS
 from soundalike.recommend.filters import Filters
 from soundalike.recommend.plays import completed_plays, user_events
 from soundalike.recommend.profile import Interest, interests, play_weights
@@ -28,10 +29,10 @@ MIN_INTEREST_SHARE = 0.2
 class PlaylistOptions:
     """Playlist shape: length, recency half-life, MMR diversity, artist cap, skips, interests and cold start."""
 
-    n: int = 20
-    half_life_days: float = 30.0
-    diversity: float = 0.3
-    artist_cap: int | None = 2
+    n: int = DEFAULTS.playlist_length
+    half_life_days: float = DEFAULTS.half_life_days
+    diversity: float = DEFAULTS.playlist_diversity
+    artist_cap: int | None = DEFAULTS.playlist_artist_cap
     include_heard: bool = False
     max_interests: int = 3
     skip_penalty: float = 0.3

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from soundalike.ingest.errors import InputError, NotFoundError
 from soundalike.recommend.candidates import Neighbours, gather, pool_size, prefetch, served_embeddings
+from soundalike.recommend.defaults import DEFAULTS
 from soundalike.recommend.facts import TrackFacts
 from soundalike.recommend.filters import Filters
 from soundalike.recommend.ranking import Candidate, select, unit, unit_rows
@@ -25,7 +26,7 @@ class Options:
 
     filters: Filters = Filters()
     artist_cap: int | None = None
-    diversity: float = 0.0
+    diversity: float = DEFAULTS.similar_diversity
 
 
 def rank_near(
