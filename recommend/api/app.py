@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
@@ -11,6 +12,7 @@ from fastapi.responses import JSONResponse
 from soundalike.ingest.errors import (
     DecodeError,
     IndexMismatchError,
+    InputError,
     NotFoundError,
     SoundalikeError,
     UnauthorizedError,
@@ -21,22 +23,33 @@ from soundalike.recommend.service import Service
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 MULTIPART_SLACK = 64 * 1024
-STATUS = {NotFoundError: 404, DecodeError: 422, IndexMismatchError: 409, UnauthorizedError: 401}
+CLIENT_ERRORS: dict[type[SoundalikeError], int] = {
+    NotFoundError: 404,
+    UnauthorizedError: 401,
+    IndexMismatchError: 409,
+    InputError: 422,
+    DecodeError: 422,
+}
+log = logging.getLogger(__name__)
 
 
 def _error(status: int, exc: Exception) -> JSONResponse:
     return JSONResponse({"error": str(exc), "type": type(exc).__name__}, status_code=status)
 
 
-async def soundalike_error(_request: Request, exc: Exception) -> JSONResponse:
-    """Known errors become 4xx JSON: unknown track/user 404, no admin credentials 401, bad input 422."""
-    status = next((code for kind, code in STATUS.items() if isinstance(exc, kind)), 422)
+def internal_error() -> JSONResponse:
+    """The answer to a fault of ours: a 500 that gives away nothing of the code."""
+    return JSONResponse({"detail": "internal error", "type": "InternalError"}, status_code=500)
+
+
+async def soundalike_error(request: Request, exc: Exception) -> JSONResponse:
+    """What the caller got wrong becomes 4xx JSON (unknown track or user 404, no admin credentials 401, a stale
+    index 409, bad input or undecodable audio 422); any other of our errors is a logged 500."""
+    status = next((code for kind, code in CLIENT_ERRORS.items() if isinstance(exc, kind)), None)
+    if status is None:
+        log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+        return internal_error()
     return _error(status, exc)
-
-
-async def value_error(_request: Request, exc: Exception) -> JSONResponse:
-    """A value the ranking code refused is bad input, not a server fault."""
-    return _error(422, exc)
 
 
 def create_app(
@@ -70,8 +83,16 @@ def create_app(
             )
         return await call_next(request)
 
+    @app.middleware("http")
+    async def unexpected_errors(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        """Any exception no handler claimed is a fault of ours: logged with its traceback, answered 500 JSON."""
+        try:
+            return await call_next(request)
+        except Exception:
+            log.exception("%s %s failed", request.method, request.url.path)
+            return internal_error()
+
     app.add_exception_handler(SoundalikeError, soundalike_error)
-    app.add_exception_handler(ValueError, value_error)
     for module in (tracks, similar, listeners, subsonic, admin):
         app.include_router(module.router)
     return app

@@ -7,13 +7,6 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 
-class ErrorOut(BaseModel):
-    """An error: what went wrong and its kind."""
-
-    error: str
-    type: str
-
-
 class WhyOut(BaseModel):
     """Why a track was recommended."""
 
