@@ -16,10 +16,11 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from soundalike.embed.store import track_embeddings
+from soundalike.embed.unit_norm import unit_rows
 from soundalike.ingest.errors import InputError
 from soundalike.recommend.facts import TrackFacts
 from soundalike.recommend.playlist import PlaylistOptions, playlist_from_events
-from soundalike.recommend.ranking import intra_list_distance, unit_rows
+from soundalike.recommend.ranking import intra_list_distance
 from soundalike.recommend.track_table import CatalogueIndex
 
 STRATEGIES = ("personalised", "popularity", "random")

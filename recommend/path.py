@@ -6,10 +6,11 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from soundalike.embed.store import track_embedding, track_embeddings
+from soundalike.embed.unit_norm import unit, unit_rows
 from soundalike.ingest.errors import InputError, NotFoundError
 from soundalike.ingest.repository import get_track
 from soundalike.recommend.defaults import DEFAULTS
-from soundalike.recommend.ranking import NEAR_DUPLICATE_COSINE, unit, unit_rows
+from soundalike.recommend.ranking import NEAR_DUPLICATE_COSINE
 from soundalike.recommend.results import Result, explain, result_of
 from soundalike.recommend.track_table import CatalogueIndex
 

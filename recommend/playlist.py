@@ -10,6 +10,7 @@ from datetime import datetime
 import numpy as np
 from sqlalchemy.orm import Session
 
+from soundalike.embed.unit_norm import unit_rows
 from soundalike.ingest.errors import InputError
 from soundalike.ingest.repository import get_user
 from soundalike.recommend.candidates import Neighbours, gather, pool_size, prefetch, served_embeddings
@@ -17,7 +18,7 @@ from soundalike.recommend.defaults import DEFAULTS
 from soundalike.recommend.filters import Filters
 from soundalike.recommend.plays import completed_plays, user_events
 from soundalike.recommend.profile import Interest, interests, play_weights
-from soundalike.recommend.ranking import Candidate, select, unit_rows
+from soundalike.recommend.ranking import Candidate, select
 from soundalike.recommend.results import Result, explain, result_of
 from soundalike.recommend.track_table import NO_TRACK, CatalogueIndex, TrackTable
 

@@ -8,7 +8,7 @@ from datetime import datetime
 
 import numpy as np
 
-from soundalike.recommend.ranking import unit, unit_rows
+from soundalike.embed.unit_norm import unit, unit_rows
 
 SECONDS_PER_DAY = 86_400.0
 

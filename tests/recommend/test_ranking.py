@@ -7,9 +7,10 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
+from soundalike.embed.unit_norm import unit_rows
 from soundalike.recommend.path import waypoints
 from soundalike.recommend.profile import choose_clusters, play_weights
-from soundalike.recommend.ranking import Candidate, intra_list_distance, select, unit_rows
+from soundalike.recommend.ranking import Candidate, intra_list_distance, select
 
 
 def test_select_interleaves_groups_in_proportion_to_their_weight() -> None:
