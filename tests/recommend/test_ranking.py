@@ -9,7 +9,7 @@ import pytest
 
 from soundalike.embed.unit_norm import unit_rows
 from soundalike.recommend.path import waypoints
-from soundalike.recommend.profile import choose_clusters, play_weights
+from soundalike.recommend.profile import choose_clusters, kmeans, play_weights
 from soundalike.recommend.ranking import Candidate, intra_list_distance, select
 
 
@@ -83,3 +83,15 @@ def test_waypoints_start_and_end_at_the_tracks_and_move_evenly() -> None:
     assert np.allclose(points[-1], b / np.linalg.norm(b), atol=1e-5)
     steps = [float(points[i] @ points[i + 1]) for i in range(5)]
     assert max(steps) - min(steps) < 1e-4
+
+
+def test_weighted_kmeans_gives_heavy_groups_their_own_clusters_and_repeats_itself() -> None:
+    light_third = np.array([10.0] * 10 + [0.01] * 5)
+    for case in range(20):
+        rng = np.random.default_rng(case)
+        x = unit_rows(np.vstack([c + 0.1 * rng.standard_normal((5, 16)) for c in rng.standard_normal((3, 16))]))
+        for seed in range(3):
+            labels = kmeans(x, light_third, 2, seed=seed)
+            assert len(set(labels[:5])) == len(set(labels[5:10])) == 1 and labels[0] != labels[5], (case, seed)
+            assert np.array_equal(labels, kmeans(x, light_third, 2, seed=seed))
+        assert len(set(kmeans(x, np.ones(15), 3).tolist())) == 3
