@@ -104,7 +104,9 @@ def playlist_from_events(
         skip_penalty=options.skip_penalty,
     )
     results = rank_for_interests(session, index, found, vectors, heard, options)
-    summary = [{"cluster": c, "weight": round(i.weight, 4), "tracks": len(i.members)} for c, i in enumerate(found)]
+    summary: list[dict[str, object]] = [
+        {"cluster": c, "weight": round(i.weight, 4), "tracks": len(i.members)} for c, i in enumerate(found)
+    ]
     return Playlist(user, "personalised", results, summary)
 
 
