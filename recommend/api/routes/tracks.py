@@ -1,4 +1,4 @@
-"""Catalogue routes: list tracks, one track with its genres, curator genre review, health."""
+"""Track routes: list tracks, one track with its genres, curator genre review, health."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ def track(track_id: TrackId, session: SessionDep) -> dict[str, object]:
 def genre_review(
     track_id: TrackId, body: GenreReviewIn, service: ServiceDep, session: SessionDep
 ) -> list[dict[str, object]]:
-    """A curator accepts or rejects a genre of a track (stored with source ``curator``); ranking sees it at once."""
+    """A curator accepts or rejects a genre of a track, as `soundalike genres review` does; ranking sees it at once."""
     review_genre(session, track_id, body.genre, accept=body.accept)
     service.index.table.refresh_genres(session, [track_id])
     return genre_rows(session, track_id)
