@@ -29,6 +29,7 @@ import numpy as np
 from sqlalchemy import insert
 
 from soundalike.embed.store import put_embeddings
+from soundalike.embed.unit_norm import unit_rows
 from soundalike.index.builder import build_index
 from soundalike.index.track_index import load_index, save_index
 from soundalike.ingest.db.models import ListeningEvent, Track, User
@@ -53,7 +54,7 @@ def populate(home: Path, count: int, rng: np.random.Generator) -> dict[str, floa
             hi = min(lo + CHUNK, count)
             labels = rng.integers(0, len(centres), hi - lo)
             block = centres[labels] + 0.6 * rng.standard_normal((hi - lo, DIM)).astype(np.float32)
-            vectors[lo:hi] = block / np.linalg.norm(block, axis=1, keepdims=True)
+            vectors[lo:hi] = unit_rows(block)
             rows = [
                 {
                     "id": i + 1,

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -26,9 +26,13 @@ from sqlalchemy.orm import Session
 from soundalike.ingest.db.session import open_database, session_scope
 from soundalike.ingest.settings import Settings, load_settings
 
+if TYPE_CHECKING:
+    from soundalike.recommend.results import Result
+
 stderr = Console(stderr=True)
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 RESULT_COLUMNS = ("#", "track", "score", "title", "artist", "album")
+M3uOption = Annotated[Path | None, typer.Option("--m3u", help="Also write the tracks as an M3U playlist file.")]
 
 
 class State:
@@ -89,6 +93,25 @@ def result_rows(results: Sequence[dict[str, Any]]) -> list[list[object]]:
         [n, r["track_id"], f"{r['score']:.3f}", r.get("title") or Path(r["path"]).name, r.get("artist"), r.get("album")]
         for n, r in enumerate(results, 1)
     ]
+
+
+def show_results(title: str, data: dict[str, object], results: list[Result], as_json: bool, m3u: Path | None) -> None:
+    """Print ranked results with their reasons (or ``data`` plus the results as JSON); also write ``m3u`` if given."""
+    from soundalike.recommend.m3u import write_m3u
+
+    if m3u is not None:
+        data["m3u"] = str(write_m3u(results, m3u))
+    rows = [r.as_dict() for r in results]
+    data["results"] = rows
+    emit(data, as_json, lambda: table(title, (*RESULT_COLUMNS, "why"), _with_why(rows)))
+
+
+def _with_why(rows: list[dict[str, object]]) -> list[list[object]]:
+    table_rows = result_rows(rows)
+    for row, result in zip(table_rows, rows, strict=True):
+        why = result.get("why")
+        row.append(why.get("text") if isinstance(why, dict) else "")
+    return table_rows
 
 
 def fmt(value: object) -> str:

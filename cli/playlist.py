@@ -1,36 +1,35 @@
-"""``soundalike eval playlists``: offline evaluation of playlists on simulated listeners."""
+"""``soundalike playlist``: sonic paths between tracks."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from soundalike.cli.evaluate import eval_app
-from soundalike.cli.output import JsonOption, State, emit, table
+from soundalike.cli.app import app
+from soundalike.cli.output import JsonOption, M3uOption, State, show_results
+from soundalike.ingest.db.session import session_scope
+from soundalike.recommend.defaults import DEFAULTS
+
+playlist_app = typer.Typer(no_args_is_help=True, help="Playlists: sonic paths between tracks.")
+app.add_typer(playlist_app, name="playlist")
 
 
-@eval_app.command("playlists")
-def eval_playlists(
-    listeners: Annotated[int, typer.Option(min=1, max=10_000, help="Simulated listeners.")] = 50,
-    k: Annotated[int, typer.Option("-k", min=1, max=200, help="Playlist length scored.")] = 10,
-    group_by: Annotated[str, typer.Option(help="What a listener likes two of: album or genre.")] = "album",
-    hold_out: Annotated[float, typer.Option(min=0.05, max=0.95, help="Share of liked tracks held out.")] = 0.5,
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+@playlist_app.command("path")
+def playlist_path(
+    start: Annotated[int, typer.Argument(help="First track id.")],
+    end: Annotated[int, typer.Argument(help="Last track id.")],
+    steps: Annotated[
+        int, typer.Option("--steps", min=2, max=DEFAULTS.max_path_steps, help="Tracks in the path, ends included.")
+    ] = DEFAULTS.path_steps,
+    m3u: M3uOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Hit-rate@k, precision@k, diversity and artist-cap compliance vs popularity and random baselines."""
-    from soundalike.ingest.db.session import session_scope
-    from soundalike.recommend.evaluation import evaluate_playlists
+    """A smooth sonic path from START to END, no track twice."""
+    from soundalike.recommend.path import sonic_path
     from soundalike.recommend.service import Service
 
     service = Service.open(State.settings())
     with session_scope(service.factory) as session:
-        report = evaluate_playlists(
-            session, service.index, listeners=listeners, k=k, group_by=group_by, hold_out=hold_out, seed=seed
-        )
-        session.rollback()
-    scores: dict[str, dict[str, Any]] = report["scores"]
-    columns = ("strategy", f"hit-rate@{k}", f"precision@{k}", "diversity", "artist cap kept")
-    rows = [[s, v["hit_rate"], v["precision"], v["diversity"], v["artist_cap_ok"]] for s, v in scores.items()]
-    emit(report, as_json, lambda: table(f"Playlists on {report['listeners']} simulated listeners", columns, rows))
+        results = sonic_path(session, service.index, start, end, steps)
+    show_results(f"Path {start} -> {end}", {"start": start, "end": end}, results, as_json, m3u)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from soundalike.embed.unit_norm import unit_rows
 from soundalike.ingest.errors import InputError
 
 
@@ -63,7 +64,7 @@ def validate_retrieval(vectors: np.ndarray, items: np.ndarray) -> None:
 
 def _cosine_ranking(vectors: np.ndarray) -> np.ndarray:
     """For each row, the other rows ordered by decreasing cosine similarity (self excluded)."""
-    unit = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    unit = unit_rows(vectors)
     scores = unit @ unit.T
     np.fill_diagonal(scores, -np.inf)
     return np.argsort(-scores, axis=1, kind="stable")[:, :-1]

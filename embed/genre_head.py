@@ -24,9 +24,9 @@ from sqlalchemy.orm import Session
 
 from soundalike.embed.musicnn_encoder import MODEL_NAME as MUSICNN
 from soundalike.embed.musicnn_encoder import POOLED_FEATURE
-from soundalike.embed.patch_embeddings import unit_rows
 from soundalike.embed.review import rejected_pairs
 from soundalike.embed.store import load_embeddings
+from soundalike.embed.unit_norm import unit_rows
 from soundalike.ingest.db.models import Genre, Track, TrackGenre
 from soundalike.ingest.errors import NotFoundError
 from soundalike.ingest.repository import feature_matrix, set_track_genre

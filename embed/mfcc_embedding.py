@@ -10,6 +10,7 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from soundalike.embed.store import replace_embeddings
+from soundalike.embed.unit_norm import unit_rows
 from soundalike.ingest.errors import NotFoundError
 from soundalike.ingest.features import MFCC_STATS_NAME, MFCC_STATS_VERSION
 from soundalike.ingest.repository import feature_matrix
@@ -44,8 +45,7 @@ def fit_standardiser(matrix: np.ndarray) -> Standardiser:
 def embed_features(matrix: np.ndarray, standardiser: Standardiser) -> np.ndarray:
     """Standardise rows, then scale each to unit L2 norm (cosine = inner product)."""
     z = (np.atleast_2d(matrix) - standardiser.mean) / standardiser.scale
-    norms = np.linalg.norm(z, axis=1, keepdims=True)
-    return (z / np.maximum(norms, 1e-12)).astype(np.float32)
+    return unit_rows(z)
 
 
 def save_standardiser(standardiser: Standardiser, models_dir: Path) -> Path:

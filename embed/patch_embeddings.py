@@ -6,6 +6,7 @@ import numpy as np
 import torch
 
 from soundalike.embed.musicnn import MusiCNN
+from soundalike.embed.unit_norm import unit_rows
 from soundalike.ingest.errors import DecodeError
 
 BATCH_PATCHES = 32
@@ -22,11 +23,6 @@ def patch_embeddings(model: MusiCNN, logmel_patches: np.ndarray, *, pooled: bool
             outputs.append((out.pooled if pooled else out.penultimate).float().cpu().numpy())
     width = 1506 if pooled else 200
     return np.concatenate(outputs) if outputs else np.zeros((0, width), dtype=np.float32)
-
-
-def unit_rows(matrix: np.ndarray) -> np.ndarray:
-    """Rows scaled to unit L2 norm, float32."""
-    return (matrix / np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)).astype(np.float32)
 
 
 def excerpt_means(per_patch: np.ndarray, n: int) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""Service functions behind catalogue browsing, listening events and curator genre review."""
+"""Service functions behind catalogue browsing and listening events."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from soundalike.ingest.errors import InputError
-from soundalike.ingest.repository import get_or_create_user, get_track, set_track_genre
-from soundalike.recommend.catalogue import add_event, event_exists, genre_rows, page_tracks, track_facts
-from soundalike.recommend.filters import TrackFacts
+from soundalike.ingest.repository import get_or_create_user, get_track
+from soundalike.recommend.facts import TrackFacts, genre_rows, page_tracks, track_facts
+from soundalike.recommend.plays import add_event, event_exists
 
 MAX_PAGE = 500
 
@@ -54,12 +54,3 @@ def record_events(
         add_event(session, user.id, track_id, played_at, ms_played, skipped)
         imported += 1
     return {"imported": imported, "duplicates": duplicates}
-
-
-def review_genre(session: Session, track_id: int, genre: str, *, accept: bool) -> list[dict[str, object]]:
-    """A curator's verdict on a genre of a track: a ``curator`` row, ``rejected`` when refused."""
-    get_track(session, track_id)
-    row = set_track_genre(session, track_id, genre, source="curator", confidence=1.0)
-    row.rejected = not accept
-    session.flush()
-    return genre_rows(session, track_id)

@@ -15,8 +15,9 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from soundalike.embed.store import track_embeddings
+from soundalike.embed.unit_norm import unit_rows
 from soundalike.recommend.filters import Filters
-from soundalike.recommend.ranking import SearchIndex, unit_rows
+from soundalike.recommend.ranking import SearchIndex
 from soundalike.recommend.track_table import CatalogueIndex
 
 MAX_POOL = 4096

@@ -15,12 +15,13 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from soundalike.embed.store import track_embeddings
+from soundalike.embed.unit_norm import unit_rows
 from soundalike.ingest.errors import InputError
-from soundalike.recommend.catalogue import page_tracks
-from soundalike.recommend.filters import TrackFacts
+from soundalike.recommend.facts import TrackFacts
 from soundalike.recommend.playlist import PlaylistOptions, playlist_from_events
-from soundalike.recommend.ranking import SearchIndex, intra_list_distance, unit_rows
+from soundalike.recommend.ranking import intra_list_distance
 from soundalike.recommend.simulated_listeners import Listener, events_of, simulate_listeners
+from soundalike.recommend.track_table import CatalogueIndex
 
 STRATEGIES = ("personalised", "popularity", "random")
 
@@ -49,7 +50,7 @@ def score(
 
 def evaluate_playlists(
     session: Session,
-    index: SearchIndex,
+    index: CatalogueIndex,
     *,
     listeners: int = 30,
     k: int = 10,
@@ -64,7 +65,8 @@ def evaluate_playlists(
     options = options or PlaylistOptions(n=k)
     options = PlaylistOptions(**{**asdict(options), "n": k, "filters": options.filters})
     rng = np.random.default_rng(seed)
-    _, everything = page_tracks(session, offset=0, limit=10**9)
+    table = index.table
+    everything = list(table.facts(table.ids[table.ok].tolist()).values())
     every_fact = {t.track_id: t for t in everything}
     tracks = [t for t in everything if t.duplicate_of_id is None]
     facts = {t.track_id: t for t in tracks}

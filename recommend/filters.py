@@ -1,32 +1,10 @@
-"""Catalogue facts of a track and the pure filters applied to candidates."""
+"""Constraints on recommended tracks; ``TrackTable.accepts`` applies them to candidate rows."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 from soundalike.ingest.errors import InputError
-
-
-@dataclass(frozen=True)
-class TrackFacts:
-    """What ranking and explanations read about a track; tempo and key may be unknown (None)."""
-
-    track_id: int
-    path: str
-    title: str | None = None
-    artist: str | None = None
-    album: str | None = None
-    year: int | None = None
-    tempo: float | None = None
-    key: str | None = None
-    duplicate_of_id: int | None = None
-    status: str = "ok"
-    genres: frozenset[str] = frozenset()
-
-    @property
-    def canonical(self) -> int:
-        """The track whose audio this is: ``duplicate_of_id`` when set, else itself."""
-        return self.duplicate_of_id if self.duplicate_of_id is not None else self.track_id
 
 
 @dataclass(frozen=True)
@@ -70,23 +48,3 @@ class Filters:
             year_max=year_max,
             exclude=frozenset(exclude or ()),
         )
-
-    def accepts(self, facts: TrackFacts) -> bool:
-        """Whether a track passes every constraint (and is a playable, non-excluded track)."""
-        if facts.status != "ok" or facts.track_id in self.exclude or facts.canonical in self.exclude:
-            return False
-        if self.genres and not (self.genres & facts.genres):
-            return False
-        if self.keys and (facts.key is None or facts.key.strip().lower() not in self.keys):
-            return False
-        if not _within(facts.tempo, self.tempo_min, self.tempo_max):
-            return False
-        return _within(facts.year, self.year_min, self.year_max)
-
-
-def _within(value: float | None, low: float | None, high: float | None) -> bool:
-    if low is None and high is None:
-        return True
-    if value is None:
-        return False
-    return (low is None or value >= low) and (high is None or value <= high)

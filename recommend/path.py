@@ -6,13 +6,14 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from soundalike.embed.store import track_embedding, track_embeddings
-from soundalike.ingest.errors import InputError
+from soundalike.embed.unit_norm import unit, unit_rows
+from soundalike.ingest.errors import InputError, NotFoundError
 from soundalike.ingest.repository import get_track
-from soundalike.recommend.catalogue import track_facts
-from soundalike.recommend.ranking import NEAR_DUPLICATE_COSINE, SearchIndex, unit, unit_rows
+from soundalike.recommend.defaults import DEFAULTS
+from soundalike.recommend.ranking import NEAR_DUPLICATE_COSINE
 from soundalike.recommend.results import Result, explain, result_of
+from soundalike.recommend.track_table import CatalogueIndex
 
-MAX_STEPS = 200
 NEIGHBOURS_PER_STEP = 32
 
 
@@ -54,11 +55,11 @@ def choose_path(
     return chosen
 
 
-def sonic_path(session: Session, index: SearchIndex, start_id: int, end_id: int, steps: int) -> list[Result]:
+def sonic_path(session: Session, index: CatalogueIndex, start_id: int, end_id: int, steps: int) -> list[Result]:
     """``steps`` tracks from ``start_id`` to ``end_id`` (both included), each step the closest unused track to an
     evenly spaced point between them; similarity is to the start track. Fewer steps when the catalogue runs out."""
-    if not 2 <= steps <= MAX_STEPS:
-        raise InputError(f"steps must be within [2, {MAX_STEPS}], got {steps}")
+    if not 2 <= steps <= DEFAULTS.max_path_steps:
+        raise InputError(f"steps must be within [2, {DEFAULTS.max_path_steps}], got {steps}")
     if start_id == end_id:
         raise InputError("start and end of a path must be different tracks")
     get_track(session, start_id)
@@ -70,7 +71,10 @@ def sonic_path(session: Session, index: SearchIndex, start_id: int, end_id: int,
     if len(points):
         found, _ = index.search(points, NEIGHBOURS_PER_STEP + steps)
         ids = [[int(t) for t in row if t >= 0] for row in found]
-    facts = track_facts(session, {t for row in ids for t in row} | {start_id, end_id})
+    facts = index.table.facts({t for row in ids for t in row} | {start_id, end_id})
+    unserved = [t for t in (start_id, end_id) if t not in facts]
+    if unserved:
+        raise NotFoundError(f"track {unserved[0]} is not served yet (reload the index)")
     ok = {t for t, f in facts.items() if f.status == "ok"}
     raw = track_embeddings(session, model, sorted(ok))
     vectors = {t: unit(v) for t, v in raw.items()}

@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
 from sqlalchemy.orm import Session
 
+from soundalike.embed.unit_norm import unit_rows
 from soundalike.ingest.errors import InputError
 from soundalike.ingest.repository import get_user
 from soundalike.recommend.candidates import Neighbours, gather, pool_size, prefetch, served_embeddings
-from soundalike.recommend.catalogue import popular_tracks, user_events
+from soundalike.recommend.defaults import DEFAULTS
 from soundalike.recommend.filters import Filters
+from soundalike.recommend.plays import completed_plays, user_events
 from soundalike.recommend.profile import Interest, interests, play_weights
-from soundalike.recommend.ranking import Candidate, select, unit_rows
+from soundalike.recommend.ranking import Candidate, select
 from soundalike.recommend.results import Result, explain, result_of
-from soundalike.recommend.track_table import CatalogueIndex
+from soundalike.recommend.track_table import NO_TRACK, CatalogueIndex, TrackTable
 
 MAX_PROFILE_TRACKS = 500
 MIN_INTEREST_SHARE = 0.2
@@ -27,10 +30,10 @@ MIN_INTEREST_SHARE = 0.2
 class PlaylistOptions:
     """Playlist shape: length, recency half-life, MMR diversity, artist cap, skips, interests and cold start."""
 
-    n: int = 20
-    half_life_days: float = 30.0
-    diversity: float = 0.3
-    artist_cap: int | None = 2
+    n: int = DEFAULTS.playlist_length
+    half_life_days: float = DEFAULTS.half_life_days
+    diversity: float = DEFAULTS.playlist_diversity
+    artist_cap: int | None = DEFAULTS.playlist_artist_cap
     include_heard: bool = False
     max_interests: int = 3
     skip_penalty: float = 0.3
@@ -101,7 +104,9 @@ def playlist_from_events(
         skip_penalty=options.skip_penalty,
     )
     results = rank_for_interests(session, index, found, vectors, heard, options)
-    summary = [{"cluster": c, "weight": round(i.weight, 4), "tracks": len(i.members)} for c, i in enumerate(found)]
+    summary: list[dict[str, object]] = [
+        {"cluster": c, "weight": round(i.weight, 4), "tracks": len(i.members)} for c, i in enumerate(found)
+    ]
     return Playlist(user, "personalised", results, summary)
 
 
@@ -167,25 +172,45 @@ def cold_start(
     options: PlaylistOptions,
 ) -> Playlist:
     """Too little history: the most played tracks in the user's genres, else the most played tracks overall."""
-    played = index.table.facts(positive)
+    table = index.table
+    played = table.facts(positive)
     genres = Counter(g for f in played.values() for g in f.genres)
     liked = [g for g, _ in genres.most_common(3)]
     pool = pool_size(options.n, options.filters)
+    plays = completed_plays(session)
     strategy = "cold_start_genre"
-    ranked = popular_tracks(session, pool, genres=liked, exclude=heard) if liked else []
+    ranked = most_played(table, plays, pool, genres=liked, exclude=heard) if liked else []
     if len(ranked) < options.n:
         strategy = "cold_start_popularity" if not ranked else strategy
         seen = {t for t, _ in ranked}
-        ranked += [r for r in popular_tracks(session, pool, exclude=heard) if r[0] not in seen]
-    facts = index.table.facts(t for t, _ in ranked)
+        ranked += [r for r in most_played(table, plays, pool, exclude=heard) if r[0] not in seen]
     top = max((n for _, n in ranked), default=0) or 1
-    kept = [(t, n) for t, n in ranked if t in facts and options.filters.accepts(facts[t])]
+    passes = table.accepts(options.filters, table.rows([t for t, _ in ranked]))
+    kept = [r for r, ok in zip(ranked, passes.tolist(), strict=True) if ok]
+    facts = table.facts(t for t, _ in kept)
     candidates = [Candidate(t, n / top, 0, facts[t].artist, facts[t].canonical) for t, n in kept]
     picked = select(candidates, np.zeros((len(candidates), 1)), options.n, artist_cap=options.artist_cap, taken=heard)
     basis = "popular in " + ", ".join(liked) if strategy == "cold_start_genre" else "popular with all listeners"
     chosen = [candidates[p] for p in picked]
     results = [result_of(facts[c.track_id], c.relevance, explain(basis, facts[c.track_id], None, None)) for c in chosen]
     return Playlist(user, strategy, results)
+
+
+def most_played(
+    table: TrackTable, plays: dict[int, int], limit: int, *, genres: Collection[str] = (), exclude: Collection[int] = ()
+) -> list[tuple[int, int]]:
+    """(track_id, completed plays) of playable tracks that are no one's duplicate, most played first (ties by id),
+    optionally only tracks of any of ``genres``; at most ``limit``."""
+    counts = np.zeros(len(table), dtype=np.int64)
+    if plays:
+        rows = table.rows(np.fromiter(plays, dtype=np.int64, count=len(plays)))
+        known = rows != NO_TRACK
+        counts[rows[known]] = np.fromiter(plays.values(), dtype=np.int64, count=len(plays))[known]
+    wanted = Filters(genres=frozenset(genres), exclude=frozenset(exclude))
+    every = np.arange(len(table))
+    keep = np.flatnonzero(table.accepts(wanted, every) & (table.duplicate_of == NO_TRACK))
+    order = keep[np.lexsort((table.ids[keep], -counts[keep]))][:limit]
+    return [(int(table.ids[r]), int(counts[r])) for r in order]
 
 
 def recommend_for_user(session: Session, index: CatalogueIndex, user_name: str, n: int) -> list[Result]:

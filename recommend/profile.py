@@ -6,11 +6,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+import faiss
 import numpy as np
 
-from soundalike.recommend.ranking import unit, unit_rows
+from soundalike.embed.unit_norm import unit, unit_rows
 
 SECONDS_PER_DAY = 86_400.0
+RESTARTS = 3
 
 
 @dataclass(frozen=True)
@@ -43,29 +45,37 @@ def play_weights(
     return positive, negative
 
 
-def kmeans(vectors: np.ndarray, weights: np.ndarray, k: int, *, seed: int = 0, iterations: int = 25) -> np.ndarray:
-    """Weighted spherical k-means (cosine) with k-means++ seeding; returns a cluster label per row."""
+def kmeans(
+    vectors: np.ndarray, weights: np.ndarray, k: int, *, seed: int = 0, iterations: int = 25, restarts: int = RESTARTS
+) -> np.ndarray:
+    """Weighted spherical k-means (cosine) by FAISS, k-means++ seeded; returns a cluster label per row.
+
+    FAISS seeds without the weights, so a light outlier can take a centre of its own: of ``restarts`` runs
+    (seeds ``seed``, ``seed + 1``, ...) the one with the highest weighted cosine to its centres is kept.
+    """
     n = len(vectors)
     if k < 1 or k > n:
         raise ValueError(f"k must be within [1, {n}], got {k}")
-    rng = np.random.default_rng(seed)
-    centres = [vectors[int(np.argmax(weights))]]
-    for _ in range(1, k):
-        distance = np.clip(1.0 - np.max(vectors @ np.stack(centres).T, axis=1), 0.0, None) * weights
-        total = distance.sum()
-        pick = int(rng.choice(n, p=distance / total)) if total > 0 else int(rng.integers(n))
-        centres.append(vectors[pick])
-    matrix = np.stack(centres)
-    labels = np.zeros(n, dtype=int)
-    for _ in range(iterations):
-        new = np.argmax(vectors @ matrix.T, axis=1)
-        if _ and np.array_equal(new, labels):
-            break
-        labels = new
-        for c in range(k):
-            if (labels == c).any():
-                matrix[c] = unit((weights[labels == c, None] * vectors[labels == c]).sum(axis=0))
-    return labels
+    x = np.ascontiguousarray(vectors, dtype=np.float32)
+    w = np.ascontiguousarray(weights, dtype=np.float32)
+    best_score, best = -np.inf, np.zeros(n, dtype=np.int64)
+    for attempt in range(restarts):
+        clustering = faiss.Kmeans(
+            x.shape[1],
+            k,
+            niter=iterations,
+            seed=seed + attempt,
+            spherical=True,
+            min_points_per_centroid=1,
+            max_points_per_centroid=n,
+            init_method=faiss.ClusteringInitMethod_KMEANS_PLUS_PLUS,
+        )
+        clustering.train(x, weights=w)
+        sims, labels = clustering.index.search(x, 1)
+        score = float(w @ sims.ravel())
+        if score > best_score:
+            best_score, best = score, labels.ravel().astype(np.int64)
+    return best
 
 
 def silhouette(vectors: np.ndarray, labels: np.ndarray) -> float:

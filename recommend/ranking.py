@@ -41,18 +41,6 @@ class Candidate:
     canonical: int | None = None
 
 
-def unit(vector: np.ndarray) -> np.ndarray:
-    """The vector scaled to unit L2 norm (zero stays zero)."""
-    norm = float(np.linalg.norm(vector))
-    return (vector / norm).astype(np.float32) if norm > 0 else vector.astype(np.float32)
-
-
-def unit_rows(matrix: np.ndarray) -> np.ndarray:
-    """Each row scaled to unit L2 norm (zero rows stay zero)."""
-    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    return (matrix / np.where(norms > 0, norms, 1.0)).astype(np.float32)
-
-
 def weighted_round_robin(weights: Sequence[float]) -> list[int]:
     """One cycle of smooth weighted round-robin over group indices: heavier groups come more often, in no long runs."""
     if not weights:

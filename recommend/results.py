@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from sqlalchemy.orm import Session
-
-from soundalike.recommend.catalogue import track_facts
-from soundalike.recommend.filters import TrackFacts
+from soundalike.recommend.facts import TrackFacts
 
 TEMPO_CLOSE_BPM = 8.0
 
@@ -105,9 +102,3 @@ def result_of(facts: TrackFacts, score: float, why: Why | None = None) -> Result
         genres=sorted(facts.genres),
         why=why,
     )
-
-
-def describe(session: Session, ranked: list[tuple[int, float]]) -> list[Result]:
-    """Attach catalogue details to (track_id, score) pairs, keeping their order."""
-    facts = track_facts(session, [tid for tid, _ in ranked])
-    return [result_of(facts[tid], score) for tid, score in ranked if tid in facts]

@@ -14,7 +14,7 @@ from soundalike.index.device import IndexBackend, resolve_index_backend
 from soundalike.index.track_index import TrackIndex, load_index
 from soundalike.ingest.db.session import open_database, session_scope
 from soundalike.ingest.settings import Settings
-from soundalike.recommend.served import ServedIndex
+from soundalike.recommend.served_index import ServedIndex
 from soundalike.recommend.track_table import TrackTable
 
 

@@ -8,10 +8,13 @@ from dataclasses import dataclass
 import numpy as np
 from sqlalchemy.orm import Session
 
+from soundalike.embed.unit_norm import unit, unit_rows
 from soundalike.ingest.errors import InputError, NotFoundError
 from soundalike.recommend.candidates import Neighbours, gather, pool_size, prefetch, served_embeddings
-from soundalike.recommend.filters import Filters, TrackFacts
-from soundalike.recommend.ranking import Candidate, select, unit, unit_rows
+from soundalike.recommend.defaults import DEFAULTS
+from soundalike.recommend.facts import TrackFacts
+from soundalike.recommend.filters import Filters
+from soundalike.recommend.ranking import Candidate, select
 from soundalike.recommend.results import Result, explain, result_of
 from soundalike.recommend.track_table import CatalogueIndex
 
@@ -24,7 +27,7 @@ class Options:
 
     filters: Filters = Filters()
     artist_cap: int | None = None
-    diversity: float = 0.0
+    diversity: float = DEFAULTS.similar_diversity
 
 
 def rank_near(

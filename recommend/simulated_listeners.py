@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 
 from soundalike.ingest.errors import InputError
-from soundalike.recommend.filters import TrackFacts
+from soundalike.recommend.facts import TrackFacts
 
 MIN_GROUP_TRACKS = 4
 """Random tastes are drawn only among groups this large, so that both history and held-out part are real."""

@@ -7,13 +7,11 @@ from collections.abc import Iterable
 from typing import Any, Protocol
 
 import numpy as np
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from soundalike.index.sorted_ids import ABSENT, positions
-from soundalike.ingest.db.models import Track
-from soundalike.recommend.catalogue import FACT_COLUMNS, all_track_genres, track_genres
-from soundalike.recommend.filters import Filters, TrackFacts
+from soundalike.recommend.facts import TrackFacts, read_facts, track_genres
+from soundalike.recommend.filters import Filters
 from soundalike.recommend.ranking import SearchIndex
 
 NO_TRACK = ABSENT
@@ -26,40 +24,40 @@ class TrackTable:
     only for the rows a request returns.
     """
 
-    def __init__(self, rows: list[tuple[Any, ...]], genres: dict[int, frozenset[str]]) -> None:
-        """Build from ``FACT_COLUMNS`` rows ordered by track id and each track's genres."""
+    def __init__(self, tracks: list[TrackFacts]) -> None:
+        """Build from the facts of every track, ordered by track id."""
         shared: dict[Any, Any] = {}
 
-        def column(i: int) -> list[Any]:
-            return [shared.setdefault(r[i], r[i]) for r in rows]
+        def column(values: Iterable[Any]) -> list[Any]:
+            return [shared.setdefault(v, v) for v in values]
 
-        def numbers(values: Iterable[object]) -> np.ndarray:
+        def numbers(values: Iterable[float | None]) -> np.ndarray:
             return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
 
-        self.ids = np.array([r[0] for r in rows], dtype=np.int64)
-        self.path = [r[1] for r in rows]
-        self.title = [r[2] for r in rows]
-        self.artist, self.album = column(3), column(4)
-        self.year = numbers(r[5] for r in rows)
-        self.tempo = numbers(r[6] if r[6] is not None else r[7] for r in rows)
-        self.key = column(8)
-        self.status = column(10)
+        self.ids = np.array([t.track_id for t in tracks], dtype=np.int64)
+        self.path = [t.path for t in tracks]
+        self.title = [t.title for t in tracks]
+        self.artist, self.album = column(t.artist for t in tracks), column(t.album for t in tracks)
+        self.year = numbers(t.year for t in tracks)
+        self.tempo = numbers(t.tempo for t in tracks)
+        self.key = column(t.key for t in tracks)
+        self.status = column(t.status for t in tracks)
         self.ok = np.array([s == "ok" for s in self.status], dtype=bool)
-        self.duplicate_of = np.array([NO_TRACK if r[9] is None else r[9] for r in rows], dtype=np.int64)
+        self.duplicate_of = np.array(
+            [NO_TRACK if t.duplicate_of_id is None else t.duplicate_of_id for t in tracks], dtype=np.int64
+        )
         self.canonical_ids = np.where(self.duplicate_of != NO_TRACK, self.duplicate_of, self.ids)
         names = sorted({str(k).strip().lower() for k in self.key if k is not None})
         self.key_names = {name: code for code, name in enumerate(names)}
         self.key_code = np.array(
             [NO_TRACK if k is None else self.key_names[str(k).strip().lower()] for k in self.key], dtype=np.int32
         )
-        empty: frozenset[str] = frozenset()
-        self.genres = [genres.get(int(t), empty) for t in self.ids]
+        self.genres = [t.genres for t in tracks]
 
     @classmethod
     def load(cls, session: Session) -> TrackTable:
         """Every track's facts in two queries (tracks, genres)."""
-        rows = [tuple(r) for r in session.execute(select(*FACT_COLUMNS).order_by(Track.id))]
-        return cls(rows, all_track_genres(session))
+        return cls(read_facts(session))
 
     def __len__(self) -> int:
         """Number of tracks held."""
@@ -100,7 +98,8 @@ class TrackTable:
         return self.canonical_ids[rows]
 
     def accepts(self, filters: Filters, rows: np.ndarray) -> np.ndarray:
-        """``Filters.accepts`` over many rows at once; unknown rows (-1) are refused."""
+        """Whether each row passes every constraint of ``filters`` and is a playable track not excluded (itself or
+        its canonical audio); unknown rows (-1) are refused."""
         known = rows != NO_TRACK
         at = np.where(known, rows, 0)
         keep = known & self.ok[at]

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
 
 from soundalike import __version__
 from soundalike.ingest.errors import (
     DecodeError,
     ForbiddenError,
     IndexMismatchError,
+    InputError,
     NotFoundError,
     RateLimitedError,
     SoundalikeError,
@@ -21,40 +24,52 @@ from soundalike.ingest.errors import (
 from soundalike.ingest.settings import Settings
 from soundalike.recommend.api.auth import is_loopback, read_access
 from soundalike.recommend.api.body_limit import BodyLimit
-from soundalike.recommend.api.routes import admin, catalogue, listeners, similar, subsonic
+from soundalike.recommend.api.routes import admin, listeners, similar, subsonic, tracks
 from soundalike.recommend.service import Service
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 MAX_BODY_BYTES = 4 * 1024 * 1024
 MULTIPART_SLACK = 64 * 1024
-STATUS = {
+CLIENT_ERRORS: dict[type[SoundalikeError], int] = {
     NotFoundError: 404,
-    DecodeError: 422,
-    IndexMismatchError: 409,
     UnauthorizedError: 401,
     ForbiddenError: 403,
+    IndexMismatchError: 409,
+    InputError: 422,
+    DecodeError: 422,
     RateLimitedError: 429,
 }
+log = logging.getLogger(__name__)
 
 
 def _error(status: int, exc: Exception) -> JSONResponse:
     return JSONResponse({"error": str(exc), "type": type(exc).__name__}, status_code=status)
 
 
-async def soundalike_error(_request: Request, exc: Exception) -> JSONResponse:
-    """Known errors become 4xx JSON: unknown track/user 404, no or wrong credentials 401/403, bad input 422."""
-    status = next((code for kind, code in STATUS.items() if isinstance(exc, kind)), 422)
+def internal_error() -> JSONResponse:
+    """The answer to a fault of ours: a 500 that gives away nothing of the code."""
+    return JSONResponse({"detail": "internal error", "type": "InternalError"}, status_code=500)
+
+
+def database_unavailable() -> JSONResponse:
+    """The answer when the database cannot be read or written: 503, the request may succeed later."""
+    return JSONResponse({"error": "the database is unavailable", "type": "DatabaseUnavailable"}, status_code=503)
+
+
+async def soundalike_error(request: Request, exc: Exception) -> JSONResponse:
+    """What the caller got wrong becomes 4xx JSON (unknown track or user 404, no or wrong credential 401, a
+    credential without the scope or a cross-site write 403, a stale index 409, bad input or undecodable audio
+    422, too soon 429); any other of our errors is a logged 500."""
+    status = next((code for kind, code in CLIENT_ERRORS.items() if isinstance(exc, kind)), None)
+    if status is None:
+        log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+        return internal_error()
     response = _error(status, exc)
     if isinstance(exc, UnauthorizedError):
         response.headers["WWW-Authenticate"] = "Bearer"
     if isinstance(exc, RateLimitedError):
         response.headers["Retry-After"] = str(max(1, round(exc.retry_after)))
     return response
-
-
-async def value_error(_request: Request, exc: Exception) -> JSONResponse:
-    """A value the ranking code refused is bad input, not a server fault."""
-    return _error(422, exc)
 
 
 def create_app(
@@ -90,10 +105,23 @@ def create_app(
     app.state.anonymous_reads = settings.open_reads if settings.open_reads is not None else is_loopback(host)
 
     app.add_middleware(BodyLimit, body_bytes=max_body_bytes, upload_bytes=max_upload_bytes + MULTIPART_SLACK)
+
+    @app.middleware("http")
+    async def unexpected_errors(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        """Any exception no handler claimed is a fault: an unreadable database is a 503, anything else is logged
+        with its traceback and answered 500 JSON."""
+        try:
+            return await call_next(request)
+        except SQLAlchemyError:
+            log.exception("%s %s: database error", request.method, request.url.path)
+            return database_unavailable()
+        except Exception:
+            log.exception("%s %s failed", request.method, request.url.path)
+            return internal_error()
+
     app.add_exception_handler(SoundalikeError, soundalike_error)
-    app.add_exception_handler(ValueError, value_error)
-    app.include_router(catalogue.health_router)
-    for module in (catalogue, similar, listeners, admin):
+    app.include_router(tracks.health_router)
+    for module in (tracks, similar, listeners, admin):
         app.include_router(module.router, dependencies=[Depends(read_access)])
     app.include_router(subsonic.router)
     return app

@@ -10,13 +10,6 @@ from soundalike.ingest.errors import InputError
 from soundalike.ingest.history import check_played_at
 
 
-class ErrorOut(BaseModel):
-    """An error: what went wrong and its kind."""
-
-    error: str
-    type: str
-
-
 class WhyOut(BaseModel):
     """Why a track was recommended."""
 

@@ -6,6 +6,7 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from soundalike.embed.store import put_embeddings
+from soundalike.embed.unit_norm import unit_rows
 from soundalike.ingest.db.models import Track
 
 
@@ -13,7 +14,7 @@ def clustered(rng: np.random.Generator, n: int, dim: int, clusters: int = 30) ->
     """Unit vectors around ``clusters`` random centres (structure like real embeddings, unlike pure noise)."""
     centres = rng.standard_normal((clusters, dim)).astype(np.float32)
     x = centres[rng.integers(0, clusters, n)] + 0.6 * rng.standard_normal((n, dim)).astype(np.float32)
-    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+    return unit_rows(x)
 
 
 def exact_top(queries: np.ndarray, vectors: np.ndarray, ids: np.ndarray, k: int, metric: str) -> np.ndarray:

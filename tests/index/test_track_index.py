@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from helpers import clustered
 
+from soundalike.embed.unit_norm import unit_rows
 from soundalike.index.atomic import atomic_write
 from soundalike.index.builder import BuildOptions, build_index
 from soundalike.index.device import StaleSet, post_filter
@@ -22,9 +23,8 @@ from soundalike.index.track_index import load_index, save_index, sidecar_path
 from soundalike.ingest.errors import IndexMismatchError, NotFoundError
 
 
-def unit_rows(rng: np.random.Generator, n: int, dim: int) -> np.ndarray:
-    x = rng.standard_normal((n, dim)).astype(np.float32)
-    return x / np.linalg.norm(x, axis=1, keepdims=True)
+def random_units(rng: np.random.Generator, n: int, dim: int) -> np.ndarray:
+    return unit_rows(rng.standard_normal((n, dim)))
 
 
 def test_save_load_round_trip_keeps_ids_sidecar_and_tuned_params(tmp_path: Path) -> None:
@@ -46,7 +46,7 @@ def test_save_load_round_trip_keeps_ids_sidecar_and_tuned_params(tmp_path: Path)
 
 def test_load_refuses_a_model_version_shape_or_format_mismatch(tmp_path: Path) -> None:
     rng = np.random.default_rng(1)
-    save_index(build_index(np.arange(10), unit_rows(rng, 10, 8), model_name="m", model_version="v1"), tmp_path)
+    save_index(build_index(np.arange(10), random_units(rng, 10, 8), model_name="m", model_version="v1"), tmp_path)
     with pytest.raises(IndexMismatchError, match="v1"):
         load_index(tmp_path, "m", model_version="v2")
     sidecar = sidecar_path(tmp_path, "m")
@@ -63,7 +63,7 @@ def test_load_refuses_a_model_version_shape_or_format_mismatch(tmp_path: Path) -
 
 
 def test_query_of_wrong_dimension_is_refused() -> None:
-    index = build_index(np.arange(5), unit_rows(np.random.default_rng(2), 5, 8), model_name="m", model_version="1")
+    index = build_index(np.arange(5), random_units(np.random.default_rng(2), 5, 8), model_name="m", model_version="1")
     with pytest.raises(IndexMismatchError):
         index.search(np.zeros(9, dtype=np.float32), 3)
 
@@ -84,10 +84,10 @@ def test_failed_write_leaves_the_previous_file_intact(tmp_path: Path) -> None:
 
 def test_a_new_generation_replaces_the_old_files(tmp_path: Path) -> None:
     rng = np.random.default_rng(3)
-    first = build_index(np.arange(10), unit_rows(rng, 10, 8), model_name="m", model_version="1")
+    first = build_index(np.arange(10), random_units(rng, 10, 8), model_name="m", model_version="1")
     save_index(first, tmp_path)
     old_files = set(first.meta.files)
-    second = build_index(np.arange(20), unit_rows(rng, 20, 8), model_name="m", model_version="1")
+    second = build_index(np.arange(20), random_units(rng, 20, 8), model_name="m", model_version="1")
     save_index(second, tmp_path)
     assert {p.name for p in tmp_path.iterdir()} == {*second.meta.files, "m.json"}
     assert not old_files & set(second.meta.files)
@@ -147,7 +147,7 @@ def test_stale_ids_are_never_returned_through_selector_or_post_filter() -> None:
 
 
 def test_index_meta_replace_keeps_the_spec() -> None:
-    index = build_index(np.arange(5), unit_rows(np.random.default_rng(6), 5, 8), model_name="m", model_version="1")
+    index = build_index(np.arange(5), random_units(np.random.default_rng(6), 5, 8), model_name="m", model_version="1")
     assert replace(index.meta, count=9).spec == index.meta.spec
 
 

@@ -14,6 +14,7 @@ from soundalike.ingest.db.models import Track
 from soundalike.ingest.db.session import open_database, session_scope
 from soundalike.ingest.repository import set_track_genre
 from soundalike.ingest.settings import Settings
+from soundalike.recommend.api_keys import create_key
 from soundalike.recommend.service import Service
 
 GENRES = ("ambient", "techno", "folk", "jazz")
@@ -77,3 +78,9 @@ def make_catalogue(settings: Settings, seed: int = 7) -> Catalogue:
     save_index(build_index(ids, matrix, model_name="mfcc-stats", model_version="synthetic"), settings.index_dir)
     service = Service.open(settings, factory)
     return Catalogue(settings, service, genre_of, album_of, (1, 2), 3)
+
+
+def bearer(catalogue: Catalogue, name: str, scope: str) -> dict[str, str]:
+    """An ``Authorization`` header with a new API key of ``scope`` stored in the catalogue's database."""
+    with session_scope(catalogue.service.factory) as session:
+        return {"Authorization": f"Bearer {create_key(session, name, scope)}"}

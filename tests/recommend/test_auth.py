@@ -8,13 +8,13 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from recommend_fixtures import Catalogue
+from recommend_fixtures import Catalogue, bearer
 from sqlalchemy import func, select
 
 from soundalike.ingest.db.models import Genre, ListeningEvent, User
 from soundalike.ingest.db.session import session_scope
 from soundalike.recommend.api.app import create_app
-from soundalike.recommend.api_keys import create_key, revoke_key
+from soundalike.recommend.api_keys import revoke_key
 
 READ_ONLY_POSTS = {"/similar/audio"}
 
@@ -33,11 +33,6 @@ def client_for(catalogue: Catalogue, *, host: str = "127.0.0.1", **settings: obj
         return asyncio.run(send())
 
     return request
-
-
-def bearer(catalogue: Catalogue, name: str, scope: str) -> dict[str, str]:
-    with session_scope(catalogue.service.factory) as session:
-        return {"Authorization": f"Bearer {create_key(session, name, scope)}"}
 
 
 def write_routes(catalogue: Catalogue) -> list[tuple[str, str]]:

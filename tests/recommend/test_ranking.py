@@ -7,9 +7,10 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
+from soundalike.embed.unit_norm import unit_rows
 from soundalike.recommend.path import waypoints
-from soundalike.recommend.profile import choose_clusters, play_weights
-from soundalike.recommend.ranking import Candidate, intra_list_distance, select, unit_rows
+from soundalike.recommend.profile import choose_clusters, kmeans, play_weights
+from soundalike.recommend.ranking import Candidate, intra_list_distance, select
 
 
 def test_select_interleaves_groups_in_proportion_to_their_weight() -> None:
@@ -96,3 +97,15 @@ def test_plays_centuries_apart_never_underflow_to_all_zero() -> None:
     events = [(1, datetime(1900, 1, 1, tzinfo=UTC), False), (2, datetime(1901, 1, 1, tzinfo=UTC), True)]
     positive, negative = play_weights(events, half_life_days=0.01)
     assert positive == {1: 1.0} and negative == {2: 1.0}
+
+
+def test_weighted_kmeans_gives_heavy_groups_their_own_clusters_and_repeats_itself() -> None:
+    light_third = np.array([10.0] * 10 + [0.01] * 5)
+    for case in range(20):
+        rng = np.random.default_rng(case)
+        x = unit_rows(np.vstack([c + 0.1 * rng.standard_normal((5, 16)) for c in rng.standard_normal((3, 16))]))
+        for seed in range(3):
+            labels = kmeans(x, light_third, 2, seed=seed)
+            assert len(set(labels[:5])) == len(set(labels[5:10])) == 1 and labels[0] != labels[5], (case, seed)
+            assert np.array_equal(labels, kmeans(x, light_third, 2, seed=seed))
+        assert len(set(kmeans(x, np.ones(15), 3).tolist())) == 3

@@ -25,7 +25,7 @@ from soundalike.ingest.db.vectors import from_blob
 from soundalike.ingest.settings import Settings
 from soundalike.recommend.api.app import create_app
 from soundalike.recommend.api_keys import create_key
-from soundalike.recommend.served import ServedIndex
+from soundalike.recommend.served_index import ServedIndex
 from soundalike.recommend.track_table import TrackTable
 
 NEW_TRACK = 500

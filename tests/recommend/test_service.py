@@ -8,11 +8,13 @@ import pytest
 from recommend_fixtures import Catalogue
 from sqlalchemy import Engine, event
 
+from soundalike.embed.review import review_genre
 from soundalike.index.device import StaleSet
 from soundalike.ingest.db.session import session_scope
 from soundalike.ingest.errors import InputError, NotFoundError
-from soundalike.recommend.browse import record_events, review_genre, track_detail
+from soundalike.recommend.browse import record_events, track_detail
 from soundalike.recommend.evaluation import evaluate_playlists
+from soundalike.recommend.facts import genre_rows, track_facts
 from soundalike.recommend.filters import Filters
 from soundalike.recommend.path import sonic_path
 from soundalike.recommend.playlist import PlaylistOptions, playlist_for_user
@@ -122,7 +124,8 @@ def test_sonic_path_runs_from_start_to_end_without_repeats(catalogue: Catalogue)
 
 def test_curator_rejection_removes_the_genre_from_ranking_facts(catalogue: Catalogue) -> None:
     with session_scope(catalogue.service.factory) as session:
-        rows = review_genre(session, 10, "ambient", accept=False)
+        review_genre(session, 10, "ambient", accept=False)
+        rows = genre_rows(session, 10)
         assert {"genre": "ambient", "source": "curator", "confidence": 1.0, "rejected": True} in rows
         assert "ambient" not in track_detail(session, 10)["genres"]
         review_genre(session, 10, "drone", accept=True)
@@ -166,3 +169,14 @@ def test_an_up_to_date_index_answers_without_reading_embeddings_and_a_stale_entr
         assert len(reads) == 1
     assert [r.track_id for r in fallback] == [r.track_id for r in fresh]
     assert [r.score for r in fallback] == pytest.approx([r.score for r in fresh], abs=1e-5)
+
+
+def test_the_track_table_holds_the_same_facts_the_database_gives(catalogue: Catalogue) -> None:
+    table = catalogue.service.index.table
+    with session_scope(catalogue.service.factory) as session:
+        review_genre(session, 10, "ambient", accept=False)
+        table.refresh_genres(session, [10])
+        stored = track_facts(session, range(1, 80))
+    assert len(stored) == len(table) == 72
+    assert table.facts(range(1, 80)) == stored
+    assert stored[2].duplicate_of_id == 1 and stored[3].status == "deleted" and "ambient" not in stored[10].genres

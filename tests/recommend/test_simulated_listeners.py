@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from soundalike.ingest.errors import InputError
-from soundalike.recommend.filters import TrackFacts
+from soundalike.recommend.facts import TrackFacts
 from soundalike.recommend.simulated_listeners import events_of, listener_liking, simulate_listeners, track_groups
 
 TRACKS = [

@@ -12,7 +12,8 @@ from soundalike.recommend.api.auth import write_access
 from soundalike.recommend.api.deps import FiltersDep, Id, ServiceDep, SessionDep
 from soundalike.recommend.api.schemas import EventsDeletedOut, EventsIn, EventsOut, PlaylistOut, ResultsOut
 from soundalike.recommend.browse import record_events
-from soundalike.recommend.path import MAX_STEPS, sonic_path
+from soundalike.recommend.defaults import DEFAULTS
+from soundalike.recommend.path import sonic_path
 from soundalike.recommend.playlist import PlaylistOptions, playlist_for_user
 
 router = APIRouter(tags=["listeners"])
@@ -24,10 +25,10 @@ def playlist(
     service: ServiceDep,
     session: SessionDep,
     filters: FiltersDep,
-    n: Annotated[int, Query(ge=1, le=500)] = 20,
-    half_life_days: Annotated[float, Query(gt=0, le=36500)] = 30.0,
-    diversity: Annotated[float, Query(ge=0.0, le=1.0)] = 0.3,
-    artist_cap: Annotated[int | None, Query(ge=1, le=100)] = 2,
+    n: Annotated[int, Query(ge=1, le=DEFAULTS.max_results)] = DEFAULTS.playlist_length,
+    half_life_days: Annotated[float, Query(gt=0, le=36500)] = DEFAULTS.half_life_days,
+    diversity: Annotated[float, Query(ge=0.0, le=1.0)] = DEFAULTS.playlist_diversity,
+    artist_cap: Annotated[int | None, Query(ge=1, le=100)] = DEFAULTS.playlist_artist_cap,
     include_heard: bool = False,
 ) -> dict[str, object]:
     """A playlist for the user: their interests interleaved, heard tracks left out, or a stated cold start."""
@@ -65,7 +66,7 @@ def path(
     session: SessionDep,
     start: Annotated[Id, Query()],
     end: Annotated[Id, Query()],
-    steps: Annotated[int, Query(ge=2, le=MAX_STEPS)] = 10,
+    steps: Annotated[int, Query(ge=2, le=DEFAULTS.max_path_steps)] = DEFAULTS.path_steps,
 ) -> dict[str, object]:
     """A smooth sonic path from ``start`` to ``end`` in ``steps`` tracks, no track twice."""
     return {"results": [r.as_dict() for r in sonic_path(session, service.index, start, end, steps)]}

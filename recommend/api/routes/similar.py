@@ -10,17 +10,20 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, UploadFil
 
 from soundalike.recommend.api.deps import FiltersDep, Id, ServiceDep, SessionDep, TrackId
 from soundalike.recommend.api.schemas import ResultsOut
+from soundalike.recommend.defaults import DEFAULTS
 from soundalike.recommend.similar import MAX_SEEDS, Options, similar_to_tracks, similar_to_vector
 
 router = APIRouter(tags=["similar"])
 CHUNK = 1 << 16
 
-K = Annotated[int, Query(ge=1, le=500, description="How many results.")]
+K = Annotated[int, Query(ge=1, le=DEFAULTS.max_results, description="How many results.")]
 ArtistCap = Annotated[int | None, Query(ge=1, le=100, description="At most this many tracks per artist.")]
 Diversity = Annotated[float, Query(ge=0.0, le=1.0, description="MMR trade-off: 0 = pure similarity.")]
 
 
-def get_options(filters: FiltersDep, artist_cap: ArtistCap = None, diversity: Diversity = 0.0) -> Options:
+def get_options(
+    filters: FiltersDep, artist_cap: ArtistCap = None, diversity: Diversity = DEFAULTS.similar_diversity
+) -> Options:
     """How results are shaped, from the query string: filters, artist cap and MMR diversity."""
     return Options(filters=filters, artist_cap=artist_cap, diversity=diversity)
 
@@ -34,7 +37,7 @@ def similar_by_id(
     service: ServiceDep,
     session: SessionDep,
     options: OptionsDep,
-    k: K = 10,
+    k: K = DEFAULTS.k,
 ) -> dict[str, object]:
     """Tracks that sound like this one (itself and its duplicates left out), each with the reason."""
     results = similar_to_tracks(session, service.index, [track_id], k, options)
@@ -47,7 +50,7 @@ def similar_by_seeds(
     session: SessionDep,
     options: OptionsDep,
     seed: Annotated[list[Id], Query(min_length=1, max_length=MAX_SEEDS, description="Seed track ids.")],
-    k: K = 10,
+    k: K = DEFAULTS.k,
 ) -> dict[str, object]:
     """Tracks close to all the seeds together, the seeds' neighbourhoods interleaved."""
     results = similar_to_tracks(session, service.index, seed, k, options)
@@ -65,7 +68,7 @@ def similar_by_audio(
     service: ServiceDep,
     session: SessionDep,
     options: OptionsDep,
-    k: K = 10,
+    k: K = DEFAULTS.k,
 ) -> dict[str, object]:
     """Query by example: catalogue tracks that sound like an uploaded clip (size-capped)."""
     limit: int = request.app.state.max_upload_bytes

@@ -24,8 +24,9 @@ from fastapi.responses import JSONResponse
 
 from soundalike import __version__
 from soundalike.ingest.errors import InputError, NotFoundError, SoundalikeError
-from soundalike.recommend.api.deps import ServiceDep, SessionDep
-from soundalike.recommend.path import MAX_STEPS, sonic_path
+from soundalike.recommend.api.deps import MAX_ID, ServiceDep, SessionDep
+from soundalike.recommend.defaults import DEFAULTS
+from soundalike.recommend.path import sonic_path
 from soundalike.recommend.results import Result
 from soundalike.recommend.similar import similar_to_track
 
@@ -34,8 +35,6 @@ API_VERSION = "1.16.1"
 SERVER_TYPE = "soundalike"
 SERVER_VERSION = __version__
 XMLNS = "http://subsonic.org/restapi"
-MAX_COUNT = 500
-MAX_ID = 2**31 - 1
 
 
 def similarity(cosine: float) -> float:
@@ -133,7 +132,7 @@ def answer(request: Request, compute: Callable[[], dict[str, Any]]) -> Response:
         return failure(request, 10, f"required parameter {exc.args[0]!r} is missing")
     except NotFoundError as exc:
         return failure(request, 70, str(exc))
-    except (SoundalikeError, ValueError) as exc:
+    except SoundalikeError as exc:
         return failure(request, 0, str(exc))
 
 
@@ -147,8 +146,8 @@ def get_sonic_similar_tracks(request: Request, service: ServiceDep, session: Ses
     def compute() -> dict[str, Any]:
         track_id = _int(request, "id", None)
         count = _int(request, "count", 10)
-        if not 1 <= count <= MAX_COUNT:
-            raise InputError(f"count must be within [1, {MAX_COUNT}], got {count}")
+        if not 1 <= count <= DEFAULTS.max_results:
+            raise InputError(f"count must be within [1, {DEFAULTS.max_results}], got {count}")
         results = similar_to_track(session, service.index, track_id, count)
         return {"sonicMatch": [{"entry": child(r), "similarity": similarity(r.score)} for r in results]}
 
@@ -162,8 +161,8 @@ def find_sonic_path(request: Request, service: ServiceDep, session: SessionDep) 
         start = _int(request, "startSongId", None)
         end = _int(request, "endSongId", None)
         count = _int(request, "count", 25)
-        if not 2 <= count <= MAX_STEPS:
-            raise InputError(f"count must be within [2, {MAX_STEPS}], got {count}")
+        if not 2 <= count <= DEFAULTS.max_path_steps:
+            raise InputError(f"count must be within [2, {DEFAULTS.max_path_steps}], got {count}")
         results = sonic_path(session, service.index, start, end, count)
         return {"sonicMatch": [{"entry": child(r), "similarity": similarity(r.score)} for r in results]}
 

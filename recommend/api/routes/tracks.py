@@ -1,4 +1,4 @@
-"""Catalogue routes: list tracks, one track with its genres, curator genre review, health."""
+"""Track routes: list tracks, one track with its genres, curator genre review, health."""
 
 from __future__ import annotations
 
@@ -6,10 +6,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
+from soundalike.embed.review import review_genre
 from soundalike.recommend.api.auth import write_access
 from soundalike.recommend.api.deps import ServiceDep, SessionDep, TrackId
 from soundalike.recommend.api.schemas import GenreReviewIn, GenreRowOut, HealthOut, TrackDetailOut, TrackPageOut
-from soundalike.recommend.browse import MAX_PAGE, list_tracks, review_genre, track_detail
+from soundalike.recommend.browse import MAX_PAGE, list_tracks, track_detail
+from soundalike.recommend.facts import genre_rows
 
 router = APIRouter(tags=["catalogue"])
 health_router = APIRouter(tags=["catalogue"])
@@ -41,7 +43,7 @@ def track(track_id: TrackId, session: SessionDep) -> dict[str, object]:
 def genre_review(
     track_id: TrackId, body: GenreReviewIn, service: ServiceDep, session: SessionDep
 ) -> list[dict[str, object]]:
-    """A curator accepts or rejects a genre of a track (stored with source ``curator``); ranking sees it at once."""
-    rows = review_genre(session, track_id, body.genre, accept=body.accept)
+    """A curator accepts or rejects a genre of a track, as `soundalike genres review` does; ranking sees it at once."""
+    review_genre(session, track_id, body.genre, accept=body.accept)
     service.index.table.refresh_genres(session, [track_id])
-    return rows
+    return genre_rows(session, track_id)

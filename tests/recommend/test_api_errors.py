@@ -1,0 +1,44 @@
+"""How the API answers errors: our input errors as 4xx JSON, anything else as a logged 500 without internals."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from recommend_fixtures import Catalogue
+
+from soundalike.recommend.api.app import create_app
+
+
+@pytest.fixture
+def client(catalogue: Catalogue) -> Iterator[TestClient]:
+    """The API serving the synthetic catalogue in-process."""
+    with TestClient(create_app(catalogue.settings, service=catalogue.service)) as running:
+        yield running
+
+
+def test_a_value_error_deep_in_a_route_is_a_logged_500_not_a_client_error(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise ValueError("matrix shapes (3,16) and (8,) not aligned")
+
+    monkeypatch.setattr("soundalike.recommend.similar.select", broken)
+    with caplog.at_level(logging.ERROR):
+        response = client.get("/tracks/40/similar", params={"k": 5})
+    assert response.status_code == 500
+    assert response.json()["detail"] == "internal error"
+    assert "aligned" not in response.text and "Traceback" not in response.text
+    logged = [r for r in caplog.records if r.levelno >= logging.ERROR and r.exc_info]
+    assert logged and isinstance(logged[0].exc_info[1], ValueError)  # type: ignore[index]
+
+
+def test_input_errors_are_4xx_json(client: TestClient) -> None:
+    unknown = client.get("/tracks/999/similar")
+    assert unknown.status_code == 404 and unknown.json()["type"] == "NotFoundError"
+    same = client.get("/path", params={"start": 4, "end": 4})
+    assert same.status_code == 422 and same.json()["type"] == "InputError"
+    empty = client.get("/tracks/40/similar", params={"tempo_min": 120, "tempo_max": 100})
+    assert empty.status_code == 422 and "tempo range is empty" in empty.json()["error"]
