@@ -70,9 +70,9 @@ def musicnn_patches(corpus: Path) -> np.ndarray:
     import torch
 
     from soundalike.embed.musicnn_encoder import MusicnnEncoder
+    from soundalike.embed.musicnn_frontend import SAMPLE_RATE
+    from soundalike.embed.musicnn_frontend import musicnn_patches as logmel_patches
     from soundalike.ingest.audio import load
-    from soundalike.ingest.logmel import SAMPLE_RATE
-    from soundalike.ingest.logmel import musicnn_patches as logmel_patches
 
     encoder = MusicnnEncoder(torch.device("cpu"))
     vectors = []

@@ -37,9 +37,9 @@ import torch
 
 from soundalike.embed.ingest_consumer import MusicnnIngestConsumer
 from soundalike.embed.musicnn_encoder import BATCH_PATCHES, MusicnnEncoder
+from soundalike.embed.musicnn_frontend import SAMPLE_RATE, musicnn_logmel, patches
 from soundalike.ingest.db.session import open_database
 from soundalike.ingest.device import resolve_device
-from soundalike.ingest.logmel import SAMPLE_RATE, musicnn_logmel, patches
 from soundalike.ingest.pipeline import ingest
 from soundalike.ingest.settings import Settings
 

@@ -11,12 +11,12 @@ import torch
 from sqlalchemy.orm import Session
 
 from soundalike.embed import adapt, mfcc_embedding, musicnn_encoder, trained_cnn
+from soundalike.embed.musicnn_frontend import SAMPLE_RATE, musicnn_logmel, patches
 from soundalike.embed.patch_embeddings import excerpt_means, patch_embeddings
 from soundalike.ingest.audio import load
 from soundalike.ingest.device import resolve_device
 from soundalike.ingest.errors import DecodeError
 from soundalike.ingest.features import mfcc_stats_vector
-from soundalike.ingest.logmel import SAMPLE_RATE, musicnn_logmel, patches
 from soundalike.ingest.settings import Settings
 
 

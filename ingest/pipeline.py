@@ -21,7 +21,7 @@ from typing import Protocol
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from soundalike.ingest.analysis import FileAnalysis, analyse_file
+from soundalike.ingest.analysis import AudioFrontEnd, FileAnalysis, analyse_file
 from soundalike.ingest.batched_features import track_feature_batcher
 from soundalike.ingest.db.models import IngestRun, Track, utcnow
 from soundalike.ingest.db.session import session_scope
@@ -42,6 +42,11 @@ FILES_IN_FLIGHT_PER_WORKER = 4
 
 class AnalysisConsumer(Protocol):
     """Receives each stored analysis (e.g. to embed the decoded audio) inside the ingest transaction."""
+
+    @property
+    def front_end(self) -> AudioFrontEnd:
+        """What the decoding workers compute for this consumer from each file's audio (``FileAnalysis.patches``)."""
+        ...
 
     def consume(self, session: Session, track_id: int, analysis: FileAnalysis) -> None:
         """Use one successful analysis of the track ``track_id``, already stored in ``session``."""
@@ -305,14 +310,16 @@ def _resolve_hashed(run: _Run, plan: SyncPlan, workers: int, on_file: Callable[[
             plan.analyse.append(item)
 
 
-def _analyses(items: list[OnDisk], settings: Settings, workers: int, *, with_patches: bool) -> Iterator[FileAnalysis]:
+def _analyses(
+    items: list[OnDisk], settings: Settings, workers: int, *, front_end: AudioFrontEnd | None
+) -> Iterator[FileAnalysis]:
     """Analyses of ``items`` in order: decoded by the worker pool, features there or batched on the device."""
     batcher = track_feature_batcher(settings.feature_extractor, resolve_device(settings.device))
     analyse = partial(
         analyse_file,
         sr=settings.sample_rate,
         max_bytes=settings.max_file_bytes,
-        with_patches=with_patches,
+        front_end=front_end,
         with_features=batcher is None,
     )
     todo = (item.path for item in items)
@@ -354,7 +361,8 @@ def ingest(
     ``deleted`` and comes back when the file does; identical content under a second path is stored as a
     duplicate of the first. Each file's failure is recorded on its track row with the reason and the
     run goes on. ``wait`` is how long to wait for another run's lock (None: refuse at once).
-    A ``consumer`` gets each successful analysis, MusiCNN log-mel patches included, in the same transaction.
+    A ``consumer`` gets each successful analysis, with what its ``front_end`` computed in the decoding
+    workers (e.g. MusiCNN's log-mel patches), in the same transaction.
     """
     started = time.perf_counter()
     roots = [Path(r).absolute() for r in roots]
@@ -393,7 +401,8 @@ def ingest(
                 notify(None)
             _resolve_hashed(run, plan, workers, notify)
             plan.analyse.sort(key=lambda item: order[item.path])
-            for analysis in _analyses(plan.analyse, settings, workers, with_patches=consumer is not None):
+            front_end = None if consumer is None else consumer.front_end
+            for analysis in _analyses(plan.analyse, settings, workers, front_end=front_end):
                 run.store(analysis)
                 notify(analysis)
             _mark_deleted(run, plan.missing.values())

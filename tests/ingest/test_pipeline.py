@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -118,8 +119,21 @@ def test_ingest_records_each_bad_file_and_goes_on(
     assert "cannot decode" in reasons["truncated.wav"] or "too short" in reasons["truncated.wav"]
 
 
+@dataclass(frozen=True)
+class SecondsFrontEnd:
+    """One (sample_rate, 1) block per whole second of the audio, as a later stage's front end cuts patches."""
+
+    sample_rate: int = 8000
+
+    def __call__(self, *, y: np.ndarray) -> np.ndarray:
+        seconds = len(y) // self.sample_rate
+        return y[: seconds * self.sample_rate].reshape(seconds, self.sample_rate, 1)
+
+
 class RecordingConsumer:
     """Writes a probe feature per consumed track, buffered until ``flush`` like a batched encoder."""
+
+    front_end = SecondsFrontEnd()
 
     def __init__(self) -> None:
         self.buffer: list[tuple[int, int]] = []
@@ -128,7 +142,7 @@ class RecordingConsumer:
 
     def consume(self, session: Session, track_id: int, analysis: FileAnalysis) -> None:
         assert session.get(Track, track_id) is not None and analysis.error is None
-        assert analysis.patches is not None and analysis.patches.ndim == 3
+        assert analysis.patches is not None and analysis.patches.shape[1:] == (8000, 1)
         self.buffer.append((track_id, int(analysis.patches.shape[0])))
         self.consumed.append(analysis.path.name)
 
