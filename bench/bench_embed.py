@@ -33,7 +33,7 @@ from soundalike.embed.training import TrainConfig, train_network
 from soundalike.ingest.audio import load
 from soundalike.ingest.corpus import build_corpus, split_by_piece
 from soundalike.ingest.errors import DecodeError
-from soundalike.ingest.features import mfcc_stats_vector
+from soundalike.ingest.track_features import mfcc_stats_vector
 
 REPEATS = 3
 THROUGHPUT_TRACKS = 8

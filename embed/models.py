@@ -16,8 +16,8 @@ from soundalike.embed.patch_embeddings import excerpt_means, patch_embeddings
 from soundalike.ingest.audio import load
 from soundalike.ingest.device import resolve_device
 from soundalike.ingest.errors import DecodeError
-from soundalike.ingest.features import mfcc_stats_vector
 from soundalike.ingest.settings import Settings
+from soundalike.ingest.track_features import mfcc_stats_vector
 
 
 class EmbeddingModel(Protocol):

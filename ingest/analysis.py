@@ -17,9 +17,9 @@ import numpy as np
 
 from soundalike.ingest.audio import at_rate, decode
 from soundalike.ingest.errors import DecodeError
-from soundalike.ingest.features import track_features
 from soundalike.ingest.hashing import content_hash
 from soundalike.ingest.tags import Tags, read_tags
+from soundalike.ingest.track_features import track_features
 
 
 class AudioFrontEnd(Protocol):
@@ -45,7 +45,7 @@ class FileAnalysis:
     ``patches`` holds what the ``AudioFrontEnd`` given to ``analyse_file`` computed (for MusiCNN,
     (n, 187, 96) float32 log-mel patches; n is 0 for audio shorter than one 3 s patch).
     ``samples`` holds the mono float32 audio at the ingest rate when the features were left to a
-    batched extractor (``analyse_file(..., with_features=False)``); ``feature_stage`` fills them in.
+    batched extractor (``analyse_file(..., with_features=False)``); ``batched_analyses`` fills them in.
     """
 
     path: Path

@@ -22,13 +22,11 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from soundalike.ingest.analysis import AudioFrontEnd, FileAnalysis, analyse_file
-from soundalike.ingest.batched_features import track_feature_batcher
+from soundalike.ingest.batched_analyses import with_batched_features
 from soundalike.ingest.db.models import IngestRun, Track, utcnow
 from soundalike.ingest.db.session import session_scope
 from soundalike.ingest.device import resolve_device
 from soundalike.ingest.errors import ConfigError, NotFoundError
-from soundalike.ingest.feature_stage import with_batched_features
-from soundalike.ingest.features import MFCC_STATS_NAME, MFCC_STATS_VERSION
 from soundalike.ingest.hashing import content_hash
 from soundalike.ingest.lock import ingest_lock
 from soundalike.ingest.paths import to_db_path
@@ -36,6 +34,7 @@ from soundalike.ingest.repository import clear_track_genres, set_feature, set_tr
 from soundalike.ingest.scan import scan
 from soundalike.ingest.settings import Settings
 from soundalike.ingest.sync import Known, OnDisk, SyncPlan, plan_sync
+from soundalike.ingest.track_features import MFCC_STATS_NAME, MFCC_STATS_VERSION, track_feature_batcher
 
 FILES_IN_FLIGHT_PER_WORKER = 4
 
