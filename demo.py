@@ -16,7 +16,7 @@ from soundalike.embed.genres import list_track_genres
 from soundalike.embed.ingest_consumer import consumer_for
 from soundalike.embed.models import embedding_model
 from soundalike.embed.reports import genre_report, retrieval_report
-from soundalike.index.build import build_from_database
+from soundalike.index.sync import build_from_database
 from soundalike.ingest.corpus import build_corpus, split_by_piece
 from soundalike.ingest.db.models import Track
 from soundalike.ingest.db.session import open_database, session_scope

@@ -33,8 +33,8 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from soundalike.index.builder import BuildOptions, build_index
-from soundalike.index.device import search_parameters
+from soundalike.index.backends import search_parameters
+from soundalike.index.streamed_build import BuildOptions, build_index
 from soundalike.index.tuning import candidate_params, recall_at_k
 
 DIM, LATENT, CENTRES, QUERIES, K = 200, 48, 3000, 300, 10

@@ -16,7 +16,7 @@ RebuildOption = Annotated[bool, typer.Option("--rebuild", help="Rebuild from scr
 def index_build(rebuild: RebuildOption = False, as_json: JsonOption = False) -> None:
     """Embed the analysed tracks, then add what the index lacks (or rebuild it) and save atomically."""
     from soundalike.embed.models import embedding_model
-    from soundalike.index.build import sync_index
+    from soundalike.index.sync import sync_index
 
     settings = State.settings()
     model = embedding_model(settings)

@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from soundalike.embed.models import EmbeddingModel, embedding_model
 from soundalike.embed.store import embedding_version
-from soundalike.index.build import sync_index
-from soundalike.index.device import IndexBackend, resolve_index_backend
+from soundalike.index.backends import IndexBackend, resolve_index_backend
+from soundalike.index.sync import sync_index
 from soundalike.index.track_index import TrackIndex, load_index
 from soundalike.ingest.db.session import open_database, session_scope
 from soundalike.ingest.settings import Settings

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from helpers import clustered, exact_top
 
-from soundalike.index.builder import BuildOptions, build_index
-from soundalike.index.device import CpuBackend, IndexBackend, resolve_index_backend
+from soundalike.index.backends import CpuBackend, IndexBackend, resolve_index_backend
+from soundalike.index.streamed_build import BuildOptions, build_index
 from soundalike.index.tuning import recall_at_k
 
 # Minimum recall@10 per kind: Flat is exact (float ties aside); the approximate kinds are tuned to 0.95

@@ -9,7 +9,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from soundalike.embed.store import put_embeddings
-from soundalike.index.build import sync_index
+from soundalike.index.sync import sync_index
 from soundalike.index.track_index import load_index, save_index
 from soundalike.index.verify import index_status, verify_index
 from soundalike.ingest.db.models import Track

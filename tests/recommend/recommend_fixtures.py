@@ -8,7 +8,7 @@ import numpy as np
 from sqlalchemy import insert, update
 
 from soundalike.embed.store import put_embeddings
-from soundalike.index.builder import build_index
+from soundalike.index.streamed_build import build_index
 from soundalike.index.track_index import save_index
 from soundalike.ingest.db.models import Track
 from soundalike.ingest.db.session import open_database, session_scope

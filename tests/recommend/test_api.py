@@ -19,7 +19,7 @@ from sqlalchemy import create_engine, select, text
 
 from soundalike.embed.models import embedding_model
 from soundalike.embed.store import load_embeddings
-from soundalike.index.builder import build_index
+from soundalike.index.streamed_build import build_index
 from soundalike.index.track_index import save_index
 from soundalike.ingest.db.models import Track
 from soundalike.ingest.db.session import open_database, session_scope

@@ -10,12 +10,12 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from soundalike.embed.models import EmbeddingModel
-from soundalike.index.builder import BuildOptions, build_streamed
-from soundalike.index.device import IndexBackend, StaleSet, resolve_index_backend
+from soundalike.index.backends import IndexBackend, StaleSet, resolve_index_backend
 from soundalike.index.shards import shard_list
 from soundalike.index.sorted_ids import ABSENT, positions
 from soundalike.index.source import Catalogue, read_catalogue, vector_chunks, vectors_of
 from soundalike.index.spec import choose_spec
+from soundalike.index.streamed_build import BuildOptions, build_streamed
 from soundalike.index.track_index import (
     IndexMeta,
     Rows,
