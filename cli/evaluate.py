@@ -48,9 +48,10 @@ def eval_retrieval(
     """Do excerpts of one track find each other? Recall@1/@10, mAP, same-album precision@10."""
     from soundalike.embed.models import embedding_model
     from soundalike.embed.reports import retrieval_report
+    from soundalike.ingest.device import resolve_device
 
     settings = State.settings()
-    model = embedding_model(settings)
+    model = embedding_model(settings, resolve_device(settings.device))
     with database() as session, progress_bar("embedding excerpts", transient=as_json) as (set_total, advance):
         if limit is not None:
             set_total(limit)

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -26,6 +26,9 @@ from sqlalchemy.orm import Session
 from soundalike.ingest.db.session import open_database, session_scope
 from soundalike.ingest.settings import Settings, load_settings
 
+if TYPE_CHECKING:
+    from soundalike.recommend.service import Service
+
 stderr = Console(stderr=True)
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 RESULT_COLUMNS = ("#", "track", "score", "title", "artist", "album")
@@ -40,6 +43,15 @@ class State:
     def settings(cls) -> Settings:
         """Settings for this invocation (``--home`` wins over ``SOUNDALIKE_HOME``)."""
         return load_settings(cls.home)
+
+
+def open_service() -> Service:
+    """The recommendation service on this invocation's settings, on the device they resolve to."""
+    from soundalike.ingest.device import resolve_device
+    from soundalike.recommend.service import Service
+
+    settings = State.settings()
+    return Service.open(settings, device=resolve_device(settings.device))
 
 
 @contextmanager

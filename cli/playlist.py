@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from soundalike.cli.evaluate import eval_app
-from soundalike.cli.output import JsonOption, State, emit, table
+from soundalike.cli.output import JsonOption, emit, open_service, table
 
 
 @eval_app.command("playlists")
@@ -22,9 +22,8 @@ def eval_playlists(
     """Hit-rate@k, precision@k, diversity and artist-cap compliance vs popularity and random baselines."""
     from soundalike.ingest.db.session import session_scope
     from soundalike.recommend.evaluation import evaluate_playlists
-    from soundalike.recommend.service import Service
 
-    service = Service.open(State.settings())
+    service = open_service()
     with session_scope(service.factory) as session:
         report = evaluate_playlists(
             session, service.index, listeners=listeners, k=k, group_by=group_by, hold_out=hold_out, seed=seed

@@ -10,13 +10,13 @@ shared batches and writes embeddings, tag probabilities and pooled features as `
 from __future__ import annotations
 
 import numpy as np
+import torch
 from sqlalchemy.orm import Session
 
 from soundalike.embed.musicnn_encoder import MODEL_NAME, MODEL_VERSION, MusicnnEncoder, store_track_features
 from soundalike.embed.musicnn_frontend import PatchFrontEnd
 from soundalike.embed.store import put_embeddings
 from soundalike.ingest.analysis import FileAnalysis
-from soundalike.ingest.device import resolve_device
 from soundalike.ingest.errors import ConfigError
 from soundalike.ingest.settings import Settings
 
@@ -56,8 +56,8 @@ class MusicnnIngestConsumer:
         self.encoded += len(track_ids)
 
 
-def consumer_for(settings: Settings) -> MusicnnIngestConsumer | None:
-    """The consumer that embeds during ingestion when MusiCNN is the embedding model, else None."""
+def consumer_for(settings: Settings, device: torch.device) -> MusicnnIngestConsumer | None:
+    """The consumer that embeds on ``device`` during ingestion when MusiCNN is the embedding model, else None."""
     if settings.embedding_model != MODEL_NAME:
         return None
-    return MusicnnIngestConsumer(MusicnnEncoder(resolve_device(settings.device)))
+    return MusicnnIngestConsumer(MusicnnEncoder(device))

@@ -10,7 +10,7 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from soundalike.embed.models import EmbeddingModel
-from soundalike.index.backends import IndexBackend, StaleSet, resolve_index_backend
+from soundalike.index.backends import IndexBackend, StaleSet
 from soundalike.index.shards import shard_list
 from soundalike.index.sorted_ids import ABSENT, positions
 from soundalike.index.source import Catalogue, read_catalogue, vector_chunks, vectors_of
@@ -121,8 +121,8 @@ def sync_index(
     settings: Settings,
     model_name: str,
     *,
+    backend: IndexBackend,
     rebuild: bool = False,
-    backend: IndexBackend | None = None,
     on_rows: Callable[[int], None] | None = None,
 ) -> SyncReport:
     """Bring the saved index of ``model_name`` up to date with the database and save it atomically.
@@ -130,10 +130,9 @@ def sync_index(
     Same model version and kind: new tracks are added; deleted or re-embedded ones are removed and the
     re-embedded re-added (CPU Flat), or marked stale and hidden from searches (other kinds). A full
     rebuild happens when asked, when there is no usable index, when the embeddings or the chosen kind
-    changed, or when the stale fraction passes the setting.
+    changed, or when the stale fraction passes the setting. The index is searched on ``backend``.
     """
     catalogue = read_catalogue(session, model_name)
-    backend = backend or resolve_index_backend(settings.device)
     reason: str | None = "rebuild requested" if rebuild else None
     if not rebuild:
         try:
@@ -175,10 +174,11 @@ def build_from_database(
     settings: Settings,
     model: EmbeddingModel,
     *,
+    backend: IndexBackend,
     on_track: Callable[[], None] | None = None,
     rebuild: bool = False,
 ) -> IndexMeta:
     """Bring the model's embeddings up to date, then index what is missing (or rebuild) and save atomically."""
     model.refresh(session, on_track=on_track)
     session.flush()
-    return sync_index(session, settings, model.name, rebuild=rebuild).meta
+    return sync_index(session, settings, model.name, backend=backend, rebuild=rebuild).meta

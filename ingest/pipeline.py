@@ -18,6 +18,7 @@ from functools import partial
 from pathlib import Path
 from typing import Protocol
 
+import torch
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -25,7 +26,6 @@ from soundalike.ingest.analysis import AudioFrontEnd, FileAnalysis, analyse_file
 from soundalike.ingest.batched_analyses import with_batched_features
 from soundalike.ingest.db.models import IngestRun, Track, utcnow
 from soundalike.ingest.db.session import session_scope
-from soundalike.ingest.device import resolve_device
 from soundalike.ingest.errors import ConfigError, NotFoundError
 from soundalike.ingest.hashing import content_hash
 from soundalike.ingest.lock import ingest_lock
@@ -310,10 +310,15 @@ def _resolve_hashed(run: _Run, plan: SyncPlan, workers: int, on_file: Callable[[
 
 
 def _analyses(
-    items: list[OnDisk], settings: Settings, workers: int, *, front_end: AudioFrontEnd | None
+    items: list[OnDisk],
+    settings: Settings,
+    workers: int,
+    *,
+    device: torch.device,
+    front_end: AudioFrontEnd | None,
 ) -> Iterator[FileAnalysis]:
-    """Analyses of ``items`` in order: decoded by the worker pool, features there or batched on the device."""
-    batcher = track_feature_batcher(settings.feature_extractor, resolve_device(settings.device))
+    """Analyses of ``items`` in order: decoded by the worker pool, features there or batched on ``device``."""
+    batcher = track_feature_batcher(settings.feature_extractor, device)
     analyse = partial(
         analyse_file,
         sr=settings.sample_rate,
@@ -347,6 +352,7 @@ def ingest(
     roots: Iterable[Path],
     *,
     settings: Settings,
+    device: torch.device,
     workers: int | None = None,
     on_total: Callable[[int], None] | None = None,
     on_file: Callable[[FileAnalysis | None], None] | None = None,
@@ -360,6 +366,7 @@ def ingest(
     ``deleted`` and comes back when the file does; identical content under a second path is stored as a
     duplicate of the first. Each file's failure is recorded on its track row with the reason and the
     run goes on. ``wait`` is how long to wait for another run's lock (None: refuse at once).
+    ``device`` (from ``ingest.device.resolve_device``) is where a batched feature extractor runs.
     A ``consumer`` gets each successful analysis, with what its ``front_end`` computed in the decoding
     workers (e.g. MusiCNN's log-mel patches), in the same transaction.
     """
@@ -401,7 +408,7 @@ def ingest(
             _resolve_hashed(run, plan, workers, notify)
             plan.analyse.sort(key=lambda item: order[item.path])
             front_end = None if consumer is None else consumer.front_end
-            for analysis in _analyses(plan.analyse, settings, workers, front_end=front_end):
+            for analysis in _analyses(plan.analyse, settings, workers, device=device, front_end=front_end):
                 run.store(analysis)
                 notify(analysis)
             _mark_deleted(run, plan.missing.values())

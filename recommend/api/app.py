@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
+from soundalike.ingest.device import resolve_device
 from soundalike.ingest.errors import (
     DecodeError,
     IndexMismatchError,
@@ -42,11 +43,11 @@ async def value_error(_request: Request, exc: Exception) -> JSONResponse:
 def create_app(
     settings: Settings, *, service: Service | None = None, max_upload_bytes: int = MAX_UPLOAD_BYTES
 ) -> FastAPI:
-    """The API; ``service`` is opened from ``settings`` at start-up unless one is given."""
+    """The API; ``service`` is opened from ``settings`` at start-up (on the device they resolve to) unless given."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        opened = service or Service.open(settings)
+        opened = service or Service.open(settings, device=resolve_device(settings.device))
         app.state.service = opened
         yield
         if service is None:

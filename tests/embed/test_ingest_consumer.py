@@ -38,6 +38,8 @@ from soundalike.ingest.pipeline import ingest
 from soundalike.ingest.repository import feature_matrix
 from soundalike.ingest.settings import Settings
 
+CPU = torch.device("cpu")
+
 EMBEDDING_ATOL = 1e-5
 
 
@@ -79,7 +81,7 @@ def test_consumer_stores_what_refresh_embeddings_would(
 ) -> None:
     """Ingest with the consumer, then the encoder finds nothing stale, and vectors match encode_file."""
     consumer = MusicnnIngestConsumer(encoder)
-    report = ingest(factory, [library], settings=settings, workers=2, consumer=consumer)
+    report = ingest(factory, [library], settings=settings, device=CPU, workers=2, consumer=consumer)
     assert report.added == 12 and consumer.encoded == 12
     with factory() as session:
         assert stale_tracks(session, MODEL_NAME, MODEL_VERSION) == []

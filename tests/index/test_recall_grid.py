@@ -5,6 +5,7 @@ from __future__ import annotations
 import faiss
 import numpy as np
 import pytest
+import torch
 from helpers import clustered, exact_top
 
 from soundalike.index.backends import CpuBackend, IndexBackend, resolve_index_backend
@@ -20,7 +21,7 @@ def backend_for(device: str) -> IndexBackend:
     if device == "cuda":
         if faiss.get_num_gpus() < 1:
             pytest.skip("needs a CUDA device")
-        return resolve_index_backend("cuda")
+        return resolve_index_backend(torch.device("cuda"))
     return CpuBackend()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 from sqlalchemy import insert, update
 
 from soundalike.embed.store import put_embeddings
@@ -75,5 +76,5 @@ def make_catalogue(settings: Settings, seed: int = 7) -> Catalogue:
             set_track_genre(session, tid, genre, source="tag")
         put_embeddings(session, "mfcc-stats", "synthetic", ids, matrix)
     save_index(build_index(ids, matrix, model_name="mfcc-stats", model_version="synthetic"), settings.index_dir)
-    service = Service.open(settings, factory)
+    service = Service.open(settings, factory, device=torch.device("cpu"))
     return Catalogue(settings, service, genre_of, album_of, (1, 2), 3)

@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
+import torch
 import uvicorn
 from sqlalchemy import create_engine, select, text
 
@@ -26,6 +27,8 @@ from soundalike.ingest.db.session import open_database, session_scope
 from soundalike.ingest.pipeline import ingest
 from soundalike.ingest.settings import Settings
 from soundalike.recommend.api.app import create_app
+
+CPU = torch.device("cpu")
 
 POSTGRES_URL = os.environ.get(
     "SOUNDALIKE_TEST_POSTGRES_URL", "postgresql+psycopg://tester:tester@127.0.0.1:5432/soundalike_test"
@@ -78,8 +81,8 @@ def server(request: pytest.FixtureRequest, library: Path, tmp_path_factory: pyte
         url = f"sqlite:///{home / 'api.db'}"
     settings = Settings(home=home, database_url=url, embedding_model="mfcc-stats")
     factory = open_database(url)
-    ingest(factory, [library], settings=settings, workers=1)
-    model = embedding_model(settings)
+    ingest(factory, [library], settings=settings, device=CPU, workers=1)
+    model = embedding_model(settings, CPU)
     with session_scope(factory) as session:
         model.refresh(session)
         session.flush()
