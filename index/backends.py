@@ -139,7 +139,9 @@ class GpuBackend:
     def place(self, index: faiss.Index, spec: IndexSpec, params: dict[str, int]) -> faiss.Index:
         """Copy the index (or each of its shards, round-robin over the GPUs) to GPU memory."""
         parts = shard_list(index)
-        gpu = [faiss.index_cpu_to_gpu(self.resources[n % self.gpus], n % self.gpus, p) for n, p in enumerate(parts)]
+        gpu: list[faiss.Index] = [
+            faiss.index_cpu_to_gpu(self.resources[n % self.gpus], n % self.gpus, p) for n, p in enumerate(parts)
+        ]
         placed = combine_shards(gpu)
         if spec.is_ivf:
             faiss.GpuParameterSpace().set_index_parameter(placed, "nprobe", params.get("nprobe", 1))
