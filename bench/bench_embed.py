@@ -28,14 +28,14 @@ from soundalike.demo.corpus import build_corpus, split_by_piece
 from soundalike.embed.evaluation import evaluate_classification
 from soundalike.embed.genre_head import fit_head, group_split, probabilities
 from soundalike.embed.musicnn import load_musicnn
+from soundalike.embed.musicnn_frontend import SAMPLE_RATE, musicnn_logmel, patches, select_patches
 from soundalike.embed.patch_embeddings import patch_embeddings
 from soundalike.embed.trained_cnn import crop_embeddings, finetune_config, track_vector
 from soundalike.embed.training import TrainConfig, train_network
 from soundalike.embed.unit_norm import unit_rows
 from soundalike.ingest.audio import load
 from soundalike.ingest.errors import DecodeError
-from soundalike.ingest.features import mfcc_stats_vector
-from soundalike.ingest.logmel import SAMPLE_RATE, musicnn_logmel, patches, select_patches
+from soundalike.ingest.track_features import mfcc_stats_vector
 
 REPEATS = 3
 THROUGHPUT_TRACKS = 8

@@ -2,7 +2,7 @@
 
 The librosa baseline takes one STFT per clip, as a careful caller would:
 ``melspectrogram`` -> ``power_to_db(top_db=80)`` -> ``mfcc(S=log_mel)``. Ours runs per clip and in
-batches. The ingest feature set (MFCC statistics, tempo, key) is timed too: ``features.track_features``
+batches. The ingest feature set (MFCC statistics, tempo, key) is timed too: ``track_features.track_features``
 per clip against ``TorchTrackFeatures`` over all clips at once. Each variant runs once to warm up, then
 ``--repeats`` times; the median is reported with
 its ratio to the librosa median measured in the same run.
@@ -22,10 +22,9 @@ import librosa
 import numpy as np
 import torch
 
-from soundalike.ingest.batched_features import TorchTrackFeatures
 from soundalike.ingest.device import resolve_device
-from soundalike.ingest.features import track_features
 from soundalike.ingest.spectral import SpectralExtractor
+from soundalike.ingest.track_features import TorchTrackFeatures, track_features
 
 
 def make_clips(*, n_clips: int, n_samples: int, sr: int, seed: int = 0) -> np.ndarray:

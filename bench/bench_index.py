@@ -33,8 +33,8 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from soundalike.index.builder import BuildOptions, build_index
-from soundalike.index.device import search_parameters
+from soundalike.index.backends import search_parameters
+from soundalike.index.streamed_build import BuildOptions, build_index
 from soundalike.index.tuning import candidate_params, recall_at_k
 
 DIM, LATENT, CENTRES, QUERIES, K = 200, 48, 3000, 300, 10
@@ -70,9 +70,9 @@ def musicnn_patches(corpus: Path) -> np.ndarray:
     import torch
 
     from soundalike.embed.musicnn_encoder import MusicnnEncoder
+    from soundalike.embed.musicnn_frontend import SAMPLE_RATE
+    from soundalike.embed.musicnn_frontend import musicnn_patches as logmel_patches
     from soundalike.ingest.audio import load
-    from soundalike.ingest.logmel import SAMPLE_RATE
-    from soundalike.ingest.logmel import musicnn_patches as logmel_patches
 
     encoder = MusicnnEncoder(torch.device("cpu"))
     vectors = []

@@ -37,9 +37,9 @@ import torch
 
 from soundalike.embed.ingest_consumer import MusicnnIngestConsumer
 from soundalike.embed.musicnn_encoder import BATCH_PATCHES, MusicnnEncoder
+from soundalike.embed.musicnn_frontend import SAMPLE_RATE, musicnn_logmel, patches
 from soundalike.ingest.db.session import open_database
 from soundalike.ingest.device import resolve_device
-from soundalike.ingest.logmel import SAMPLE_RATE, musicnn_logmel, patches
 from soundalike.ingest.pipeline import ingest
 from soundalike.ingest.settings import Settings
 
@@ -139,10 +139,17 @@ def fused_ingest(
         factory = open_database(settings.db_url)
         consumer = MusicnnIngestConsumer(encoder)
         start = time.perf_counter()
-        ingest(factory, paths, settings=settings, workers=workers, consumer=consumer)
+        ingest(factory, paths, settings=settings, device=encoder.device, workers=workers, consumer=consumer)
         first = time.perf_counter() - start
         start = time.perf_counter()
-        report = ingest(factory, paths, settings=settings, workers=workers, consumer=MusicnnIngestConsumer(encoder))
+        report = ingest(
+            factory,
+            paths,
+            settings=settings,
+            device=encoder.device,
+            workers=workers,
+            consumer=MusicnnIngestConsumer(encoder),
+        )
         again = time.perf_counter() - start
         if report.added or report.updated:
             raise RuntimeError(f"re-run of an unchanged catalogue analysed files: {report.as_dict()}")
@@ -202,6 +209,7 @@ def measure_child(args: argparse.Namespace) -> dict[str, object]:
             factory,
             [folder],
             settings=settings,
+            device=resolve_device(settings.device),
             workers=args.workers,
             consumer=MusicnnIngestConsumer(encoder) if encoder else None,
         )

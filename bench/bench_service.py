@@ -30,7 +30,7 @@ from sqlalchemy import insert
 
 from soundalike.embed.store import put_embeddings
 from soundalike.embed.unit_norm import unit_rows
-from soundalike.index.builder import build_index
+from soundalike.index.streamed_build import build_index
 from soundalike.index.track_index import load_index, save_index
 from soundalike.ingest.db.models import ListeningEvent, Track, User
 from soundalike.ingest.db.session import open_database, session_scope

@@ -8,7 +8,7 @@ from typing import Annotated, Any, cast
 import typer
 
 from soundalike.cli.app import app
-from soundalike.cli.output import JsonOption, State, database, emit, fmt, progress_bar, stderr, table
+from soundalike.cli.output import JsonOption, State, database, emit, fmt, open_service, progress_bar, stderr, table
 
 eval_app = typer.Typer(no_args_is_help=True, help="Evaluate genre tagging and retrieval; write reports and plots.")
 app.add_typer(eval_app, name="eval")
@@ -49,9 +49,10 @@ def eval_retrieval(
     """Do excerpts of one track find each other? Recall@1/@10, mAP, same-album precision@10."""
     from soundalike.embed.models import embedding_model
     from soundalike.embed.reports import retrieval_report
+    from soundalike.ingest.device import resolve_device
 
     settings = State.settings()
-    model = embedding_model(settings)
+    model = embedding_model(settings, resolve_device(settings.device))
     with database() as session, progress_bar("embedding excerpts", transient=as_json) as (set_total, advance):
         if limit is not None:
             set_total(limit)
@@ -89,9 +90,8 @@ def eval_playlists(
     """Hit-rate@k, precision@k, diversity and artist-cap compliance vs popularity and random baselines."""
     from soundalike.ingest.db.session import session_scope
     from soundalike.recommend.evaluation import evaluate_playlists
-    from soundalike.recommend.service import Service
 
-    service = Service.open(State.settings())
+    service = open_service()
     with session_scope(service.factory) as session:
         report = evaluate_playlists(
             session, service.index, listeners=listeners, k=k, group_by=group_by, hold_out=hold_out, seed=seed

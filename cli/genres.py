@@ -47,11 +47,10 @@ def genres_list(
 def genres_train(as_json: JsonOption = False) -> None:
     """Train the genre head on tracks with label, curator or tag genres."""
     from soundalike.embed.genre_head import train_genre_head
-    from soundalike.embed.models import embedding_model
 
     settings = State.settings()
     with database() as session:
-        meta = train_genre_head(session, settings.models_dir, model_name=embedding_model(settings).name)
+        meta = train_genre_head(session, settings.models_dir, model_name=settings.embedding_model)
     data = asdict(meta)
     emit(
         data,

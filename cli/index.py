@@ -16,15 +16,18 @@ RebuildOption = Annotated[bool, typer.Option("--rebuild", help="Rebuild from scr
 def index_build(rebuild: RebuildOption = False, as_json: JsonOption = False) -> None:
     """Embed the analysed tracks, then add what the index lacks (or rebuild it) and save atomically."""
     from soundalike.embed.models import embedding_model
-    from soundalike.index.build import sync_index
+    from soundalike.index.backends import resolve_index_backend
+    from soundalike.index.sync import sync_index
+    from soundalike.ingest.device import resolve_device
 
     settings = State.settings()
-    model = embedding_model(settings)
+    device = resolve_device(settings.device)
+    model = embedding_model(settings, device)
     with database() as session:
         with progress_bar("embed", as_json) as (_, advance):
             model.refresh(session, on_track=advance)
         session.flush()
-        report = sync_index(session, settings, model.name, rebuild=rebuild)
+        report = sync_index(session, settings, model.name, backend=resolve_index_backend(device), rebuild=rebuild)
     meta = report.meta
     data = {
         "action": report.action,
@@ -46,12 +49,11 @@ def index_build(rebuild: RebuildOption = False, as_json: JsonOption = False) -> 
 @index_app.command("status")
 def index_status(as_json: JsonOption = False) -> None:
     """Sidecar, count, stale count and whether the index matches the database."""
-    from soundalike.embed.models import embedding_model
     from soundalike.index.verify import index_status as read_status
 
     settings = State.settings()
     with database() as session:
-        status = read_status(session, settings.index_dir, embedding_model(settings).name)
+        status = read_status(session, settings.index_dir, settings.embedding_model)
     data = {
         "count": status.count,
         "stale": status.stale,
@@ -73,13 +75,12 @@ def index_status(as_json: JsonOption = False) -> None:
 @index_app.command("verify")
 def index_verify(as_json: JsonOption = False) -> None:
     """Check every embedding is indexed, no stale id is searchable and vectors match; exit 1 if not."""
-    from soundalike.embed.models import embedding_model
     from soundalike.index.track_index import load_index
     from soundalike.index.verify import verify_index
 
     settings = State.settings()
     with database() as session:
-        report = verify_index(session, load_index(settings.index_dir, embedding_model(settings).name))
+        report = verify_index(session, load_index(settings.index_dir, settings.embedding_model))
     data = report.as_dict()
     emit(data, as_json, lambda: table("Index verify", ["check", "result"], [[k, v] for k, v in data.items()]))
     if not report.ok:

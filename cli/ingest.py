@@ -35,16 +35,19 @@ def ingest(
 ) -> None:
     """Decode, tag and analyse audio files into the catalogue (incremental: moves, deletions, duplicates)."""
     from soundalike.embed.ingest_consumer import consumer_for
+    from soundalike.ingest.device import resolve_device
     from soundalike.ingest.pipeline import ingest as run_ingest
 
     settings = State.settings()
+    device = resolve_device(settings.device)
     factory = open_database(settings.db_url)
-    consumer = consumer_for(settings)
+    consumer = consumer_for(settings, device)
     with progress_bar("ingest", as_json) as (set_total, advance):
         report = run_ingest(
             factory,
             paths,
             settings=settings,
+            device=device,
             workers=workers,
             on_total=set_total,
             on_file=lambda _a: advance(),

@@ -28,6 +28,7 @@ from soundalike.ingest.settings import Settings, load_settings
 
 if TYPE_CHECKING:
     from soundalike.recommend.results import Result
+    from soundalike.recommend.service import Service
 
 stderr = Console(stderr=True)
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
@@ -44,6 +45,15 @@ class State:
     def settings(cls) -> Settings:
         """Settings for this invocation (``--home`` wins over ``SOUNDALIKE_HOME``)."""
         return load_settings(cls.home)
+
+
+def open_service() -> Service:
+    """The recommendation service on this invocation's settings, on the device they resolve to."""
+    from soundalike.ingest.device import resolve_device
+    from soundalike.recommend.service import Service
+
+    settings = State.settings()
+    return Service.open(settings, device=resolve_device(settings.device))
 
 
 @contextmanager

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from soundalike.cli.app import app
-from soundalike.cli.output import JsonOption, M3uOption, State, show_results
+from soundalike.cli.output import JsonOption, M3uOption, open_service, show_results
 from soundalike.ingest.db.session import session_scope
 from soundalike.recommend.defaults import DEFAULTS
 
@@ -27,9 +27,8 @@ def playlist_path(
 ) -> None:
     """A smooth sonic path from START to END, no track twice."""
     from soundalike.recommend.path import sonic_path
-    from soundalike.recommend.service import Service
 
-    service = Service.open(State.settings())
+    service = open_service()
     with session_scope(service.factory) as session:
         results = sonic_path(session, service.index, start, end, steps)
     show_results(f"Path {start} -> {end}", {"start": start, "end": end}, results, as_json, m3u)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from soundalike.cli.app import app
-from soundalike.cli.output import JsonOption, M3uOption, State, show_results
+from soundalike.cli.output import JsonOption, M3uOption, open_service, show_results
 from soundalike.ingest.db.session import session_scope
 from soundalike.ingest.errors import SoundalikeError
 from soundalike.recommend.defaults import DEFAULTS
@@ -59,7 +59,6 @@ def similar(
     as_json: JsonOption = False,
 ) -> None:
     """Tracks that sound like one or several catalogue tracks, or an audio file."""
-    from soundalike.recommend.service import Service
     from soundalike.recommend.similar import Options, similar_to_tracks, similar_to_vector
 
     seeds = ([track_id] if track_id is not None else []) + list(seed or [])
@@ -67,7 +66,7 @@ def similar(
         raise SoundalikeError("give TRACK_ID / --seed ids, or --path FILE")
     filters = _filters(genre, tempo_min, tempo_max, key, year_min, year_max, exclude)
     options = Options(filters=filters, artist_cap=artist_cap, diversity=diversity)
-    service = Service.open(State.settings())
+    service = open_service()
     with session_scope(service.factory) as session:
         if path is not None:
             results = similar_to_vector(session, service.index, service.model.embed_file(path), k, options)
@@ -98,7 +97,6 @@ def recommend(
 ) -> None:
     """A playlist of unheard tracks for the user's interests (cold start stated when history is thin)."""
     from soundalike.recommend.playlist import PlaylistOptions, playlist_for_user
-    from soundalike.recommend.service import Service
 
     options = PlaylistOptions(
         n=n,
@@ -108,7 +106,7 @@ def recommend(
         include_heard=include_heard,
         filters=_filters(genre, None, None, None, None, None, None),
     )
-    service = Service.open(State.settings())
+    service = open_service()
     with session_scope(service.factory) as session:
         made = playlist_for_user(session, service.index, user, options)
     data: dict[str, object] = {"user": user, "strategy": made.strategy, "interests": made.interests}

@@ -16,9 +16,11 @@ from soundalike.embed.genres import list_track_genres
 from soundalike.embed.ingest_consumer import consumer_for
 from soundalike.embed.models import embedding_model
 from soundalike.embed.reports import genre_report, retrieval_report
-from soundalike.index.build import build_from_database
+from soundalike.index.backends import resolve_index_backend
+from soundalike.index.sync import build_from_database
 from soundalike.ingest.db.models import Track
 from soundalike.ingest.db.session import open_database, session_scope
+from soundalike.ingest.device import resolve_device
 from soundalike.ingest.errors import NotFoundError
 from soundalike.ingest.history import import_history
 from soundalike.ingest.labels import import_labels
@@ -63,8 +65,9 @@ def simulated_history(folders: dict[str, list[int]], *, seed: int) -> list[dict[
 def run_demo(
     settings: Settings, *, music: Path | None = None, on_step: Callable[[str], None] = lambda _s: None
 ) -> DemoSummary:
-    """Fetch (or use) the demo music, then ingest, index, train, tag and recommend."""
+    """Fetch (or use) the demo music, then ingest, index, train, tag and recommend, all on one resolved device."""
     summary = DemoSummary()
+    device = resolve_device(settings.device)
     demo_dir = settings.home / "demo"
     held_out: dict[str, str] = {}
     roots = [music] if music is not None else []
@@ -83,7 +86,8 @@ def run_demo(
         roots = [music, manifest.root]
     factory = open_database(settings.db_url)
     on_step("ingesting " + ", ".join(map(str, roots)))
-    summary.ingest = ingest(factory, roots, settings=settings, consumer=consumer_for(settings)).as_dict()
+    consumer = consumer_for(settings, device)
+    summary.ingest = ingest(factory, roots, settings=settings, device=device, consumer=consumer).as_dict()
     if held_out:
         training_labels = demo_dir / "corpus-train-labels.csv"
         with training_labels.open("w", newline="") as handle:
@@ -94,8 +98,8 @@ def run_demo(
             import_labels(session, training_labels)
     with session_scope(factory) as session:
         on_step("building the index")
-        model = embedding_model(settings)
-        meta = build_from_database(session, settings, model)
+        model = embedding_model(settings, device)
+        meta = build_from_database(session, settings, model, backend=resolve_index_backend(device))
         summary.index = {"count": meta.count, "dim": meta.dim, "factory": meta.factory, "model": meta.model_name}
         on_step("training the genre model")
         head = train_genre_head(session, settings.models_dir, model_name=model.name)
@@ -127,7 +131,7 @@ def run_demo(
         history_writer = csv.DictWriter(handle, fieldnames=["user", "track", "played_at", "skipped"])
         history_writer.writeheader()
         history_writer.writerows(events)
-    service = Service.open(settings, factory)
+    service = Service.open(settings, factory, device=device)
     with session_scope(factory) as session:
         on_step("importing simulated listening history")
         import_history(session, history)

@@ -27,13 +27,13 @@ from torch.nn import functional as F
 from soundalike.embed.evaluation import evaluate_retrieval, group_precision
 from soundalike.embed.genre_head import group_split
 from soundalike.embed.musicnn import MusiCNN, load_musicnn
+from soundalike.embed.musicnn_frontend import SAMPLE_RATE, musicnn_logmel, musicnn_patches, patches
 from soundalike.embed.patch_embeddings import patch_embeddings
 from soundalike.embed.store import embed_stale_tracks
 from soundalike.embed.unit_norm import unit_rows
 from soundalike.ingest.audio import load
 from soundalike.ingest.db.models import Track
 from soundalike.ingest.errors import ConfigError, DecodeError, InputError, NotFoundError
-from soundalike.ingest.logmel import SAMPLE_RATE, musicnn_logmel, musicnn_patches, patches
 from soundalike.ingest.paths import from_db_path
 from soundalike.ingest.settings import Settings
 

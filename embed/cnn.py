@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from soundalike.embed.musicnn import MusiCNN, load_musicnn
-from soundalike.ingest.logmel import N_MELS
+from soundalike.embed.musicnn_frontend import N_MELS
 
 ARCHITECTURES = ("small-cnn", "musicnn-finetuned")
 

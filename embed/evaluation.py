@@ -25,26 +25,57 @@ def validate_classification(y_true: np.ndarray, y_pred: np.ndarray, n_classes: i
             raise InputError(f"{name} labels must be class indices in [0, {n_classes}), got {values[:5]}...")
 
 
+def _confusion(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> np.ndarray:
+    """(n_classes, n_classes) counts: row = reference class, column = estimated class."""
+    confusion = np.zeros((n_classes, n_classes), dtype=np.int64)
+    np.add.at(confusion, (np.asarray(y_true), np.asarray(y_pred)), 1)
+    return confusion
+
+
+def _class_scores(confusion: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per-class (precision, recall, F1, support); 0 where a class is never predicted or never right."""
+    tp = np.diag(confusion).astype(np.float64)
+    support, predicted = confusion.sum(axis=1), confusion.sum(axis=0)
+    precision = np.divide(tp, predicted, out=np.zeros_like(tp), where=predicted > 0)
+    recall = np.divide(tp, support, out=np.zeros_like(tp), where=support > 0)
+    f1 = np.divide(2 * precision * recall, precision + recall, out=np.zeros_like(tp), where=tp > 0)
+    return precision, recall, f1, support
+
+
+def _macro_f1(confusion: np.ndarray) -> float:
+    _, _, f1, support = _class_scores(confusion)
+    return float(np.mean(f1[support > 0]))
+
+
+def macro_f1(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> float:
+    """Unweighted mean F1 over the classes present in the reference ``y_true``.
+
+    A reference class never predicted scores 0; a class only predicted (absent from the reference)
+    is left out of the mean.
+    """
+    validate_classification(y_true, y_pred, n_classes)
+    return _macro_f1(_confusion(y_true, y_pred, n_classes))
+
+
 def evaluate_classification(y_true: np.ndarray, y_pred: np.ndarray, classes: list[str]) -> dict[str, object]:
     """Accuracy, macro-F1 (over classes present in the reference), per-class scores and confusion matrix."""
     validate_classification(y_true, y_pred, len(classes))
-    confusion = np.zeros((len(classes), len(classes)), dtype=np.int64)
-    np.add.at(confusion, (y_true, y_pred), 1)
-    per_class: list[dict[str, object]] = []
-    f1_present: list[float] = []
-    for c, name in enumerate(classes):
-        tp = int(confusion[c, c])
-        support, predicted = int(confusion[c].sum()), int(confusion[:, c].sum())
-        precision = tp / predicted if predicted else 0.0
-        recall = tp / support if support else 0.0
-        f1 = 2 * precision * recall / (precision + recall) if tp else 0.0
-        per_class.append({"genre": name, "precision": precision, "recall": recall, "f1": f1, "support": support})
-        if support:
-            f1_present.append(f1)
+    confusion = _confusion(y_true, y_pred, len(classes))
+    precision, recall, f1, support = _class_scores(confusion)
+    per_class: list[dict[str, object]] = [
+        {
+            "genre": name,
+            "precision": float(precision[c]),
+            "recall": float(recall[c]),
+            "f1": float(f1[c]),
+            "support": int(support[c]),
+        }
+        for c, name in enumerate(classes)
+    ]
     return {
-        "n": int(y_true.size),
-        "accuracy": float(np.mean(y_true == y_pred)),
-        "macro_f1": float(np.mean(f1_present)),
+        "n": int(np.asarray(y_true).size),
+        "accuracy": float(np.mean(np.asarray(y_true) == np.asarray(y_pred))),
+        "macro_f1": _macro_f1(confusion),
         "per_class": per_class,
         "classes": list(classes),
         "confusion": confusion.tolist(),

@@ -22,6 +22,7 @@ from safetensors.torch import load_file, save_file
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from soundalike.embed.evaluation import macro_f1
 from soundalike.embed.musicnn_encoder import MODEL_NAME as MUSICNN
 from soundalike.embed.musicnn_encoder import POOLED_FEATURE
 from soundalike.embed.review import rejected_pairs
@@ -186,17 +187,6 @@ def probabilities(x: np.ndarray, weights: np.ndarray, bias: np.ndarray, temperat
     z = z - z.max(axis=1, keepdims=True)
     e = np.exp(z)
     return e / e.sum(axis=1, keepdims=True)
-
-
-def macro_f1(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> float:
-    """Unweighted mean F1 over the classes present in ``y_true``."""
-    scores = []
-    for c in np.unique(y_true):
-        tp = np.sum((y_pred == c) & (y_true == c))
-        precision = tp / max(np.sum(y_pred == c), 1)
-        recall = tp / max(np.sum(y_true == c), 1)
-        scores.append(0.0 if tp == 0 else 2 * precision * recall / (precision + recall))
-    return float(np.mean(scores)) if scores else 0.0
 
 
 def train_genre_head(

@@ -1,7 +1,8 @@
 """MusiCNN embeddings computed during ingestion, from the patches the ingest workers already cut.
 
-``MusicnnIngestConsumer`` is an ``ingest.pipeline.AnalysisConsumer``: it buffers each stored track's
-log-mel patches and, when the pipeline flushes before a commit, runs them through the network in
+``MusicnnIngestConsumer`` is an ``ingest.pipeline.AnalysisConsumer``: its front end
+(``musicnn_frontend.PatchFrontEnd``) has the decoding workers cut each file's log-mel patches; it
+buffers each stored track's patches and, when the pipeline flushes before a commit, runs them through the network in
 shared batches and writes embeddings, tag probabilities and pooled features as ``refresh_embeddings`` does
 (same model name and version), so a later ``index build`` finds nothing left to encode.
 """
@@ -9,18 +10,21 @@ shared batches and writes embeddings, tag probabilities and pooled features as `
 from __future__ import annotations
 
 import numpy as np
+import torch
 from sqlalchemy.orm import Session
 
 from soundalike.embed.musicnn_encoder import MODEL_NAME, MODEL_VERSION, MusicnnEncoder, store_track_features
+from soundalike.embed.musicnn_frontend import PatchFrontEnd
 from soundalike.embed.store import put_embeddings
 from soundalike.ingest.analysis import FileAnalysis
-from soundalike.ingest.device import resolve_device
 from soundalike.ingest.errors import ConfigError
 from soundalike.ingest.settings import Settings
 
 
 class MusicnnIngestConsumer:
     """Embeds tracks with MusiCNN inside the ingest transaction; one network, loaded once."""
+
+    front_end = PatchFrontEnd()
 
     def __init__(self, encoder: MusicnnEncoder) -> None:
         """Use ``encoder`` (already on its device) for every flushed batch."""
@@ -32,7 +36,7 @@ class MusicnnIngestConsumer:
     def consume(self, session: Session, track_id: int, analysis: FileAnalysis) -> None:
         """Buffer the track's patches; a track shorter than one 3 s patch gets no embedding."""
         if analysis.patches is None:
-            raise ConfigError(f"{analysis.path}: analysis has no MusiCNN patches (analyse with with_patches=True)")
+            raise ConfigError(f"{analysis.path}: no MusiCNN patches (analyse with the consumer's front_end)")
         if len(analysis.patches) == 0:
             self.too_short += 1
             return
@@ -52,8 +56,8 @@ class MusicnnIngestConsumer:
         self.encoded += len(track_ids)
 
 
-def consumer_for(settings: Settings) -> MusicnnIngestConsumer | None:
-    """The consumer that embeds during ingestion when MusiCNN is the embedding model, else None."""
+def consumer_for(settings: Settings, device: torch.device) -> MusicnnIngestConsumer | None:
+    """The consumer that embeds on ``device`` during ingestion when MusiCNN is the embedding model, else None."""
     if settings.embedding_model != MODEL_NAME:
         return None
-    return MusicnnIngestConsumer(MusicnnEncoder(resolve_device(settings.device)))
+    return MusicnnIngestConsumer(MusicnnEncoder(device))

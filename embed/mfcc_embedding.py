@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 from soundalike.embed.store import replace_embeddings
 from soundalike.embed.unit_norm import unit_rows
 from soundalike.ingest.errors import NotFoundError
-from soundalike.ingest.features import MFCC_STATS_NAME, MFCC_STATS_VERSION
 from soundalike.ingest.repository import feature_matrix
+from soundalike.ingest.track_features import MFCC_STATS_NAME, MFCC_STATS_VERSION
 
 MODEL_NAME = "mfcc-stats"
 SCALER_FILE = "mfcc-stats-scaler.npz"

@@ -11,13 +11,12 @@ import torch
 from sqlalchemy.orm import Session
 
 from soundalike.embed import adapt, mfcc_embedding, musicnn_encoder, trained_cnn
+from soundalike.embed.musicnn_frontend import SAMPLE_RATE, musicnn_logmel, patches
 from soundalike.embed.patch_embeddings import excerpt_means, patch_embeddings
 from soundalike.ingest.audio import load
-from soundalike.ingest.device import resolve_device
 from soundalike.ingest.errors import DecodeError
-from soundalike.ingest.features import mfcc_stats_vector
-from soundalike.ingest.logmel import SAMPLE_RATE, musicnn_logmel, patches
 from soundalike.ingest.settings import Settings
+from soundalike.ingest.track_features import mfcc_stats_vector
 
 
 class EmbeddingModel(Protocol):
@@ -70,20 +69,21 @@ class MfccStatsModel:
 
 
 class MusicnnModel:
-    """Pretrained MusiCNN (MSD) penultimate features, on the resolved device."""
+    """Pretrained MusiCNN (MSD) penultimate features, on the device it was given."""
 
     name = musicnn_encoder.MODEL_NAME
 
-    def __init__(self, settings: Settings) -> None:
-        """The network is loaded on first use, on the device the settings resolve to."""
+    def __init__(self, settings: Settings, device: torch.device) -> None:
+        """The network is loaded on first use, on ``device``."""
         self.settings = settings
+        self.device = device
         self._encoder: musicnn_encoder.MusicnnEncoder | None = None
 
     @property
     def encoder(self) -> musicnn_encoder.MusicnnEncoder:
         """The loaded network."""
         if self._encoder is None:
-            self._encoder = musicnn_encoder.MusicnnEncoder(resolve_device(self.settings.device))
+            self._encoder = musicnn_encoder.MusicnnEncoder(self.device)
         return self._encoder
 
     def refresh(self, session: Session, *, on_track: Callable[[], None] | None = None) -> tuple[int, str]:
@@ -165,12 +165,12 @@ class TrainedCnnModel:
         return excerpt_means(self._crops(path), n)
 
 
-def embedding_model(settings: Settings) -> EmbeddingModel:
-    """The embedding model named by ``settings.embedding_model``."""
+def embedding_model(settings: Settings, device: torch.device) -> EmbeddingModel:
+    """The embedding model named by ``settings.embedding_model``; MusiCNN runs on ``device``."""
     if settings.embedding_model == mfcc_embedding.MODEL_NAME:
         return MfccStatsModel(settings)
     if settings.embedding_model == trained_cnn.MODEL_NAME:
         return TrainedCnnModel(settings)
     if settings.embedding_model == adapt.MODEL_NAME:
-        return AdaptedMusicnnModel(settings)
-    return MusicnnModel(settings)
+        return AdaptedMusicnnModel(settings, device)
+    return MusicnnModel(settings, device)

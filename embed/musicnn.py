@@ -1,4 +1,4 @@
-"""MusiCNN (Pons & Serra, 2019) ported to torch, with its log-mel front end.
+"""MusiCNN (Pons & Serra, 2019) ported to torch; its log-mel front end is ``musicnn_frontend``.
 
 The network and the weights in ``weights/`` come from the ``musicnn`` 0.1.0 wheel (ISC licence, see
 ``weights/LICENSE-musicnn.txt``); ``scripts/convert_musicnn.py`` converts the TensorFlow checkpoints and
@@ -15,15 +15,7 @@ from safetensors.torch import load_file
 from torch import nn
 from torch.nn import functional as F
 
-from soundalike.ingest.logmel import (  # noqa: F401  (the front end's names, kept importable from here)
-    HOP_LENGTH,
-    N_FFT,
-    N_MELS,
-    PATCH_FRAMES,
-    SAMPLE_RATE,
-    musicnn_logmel,
-    patches,
-)
+from soundalike.embed.musicnn_frontend import N_MELS
 
 BN_EPS = 1e-3
 
@@ -96,7 +88,7 @@ def _same_pad(kernel: int) -> tuple[int, int]:
 class MusiCNN(nn.Module):
     """MusiCNN tagger: musically motivated front end, dense mid end, temporal pooling back end.
 
-    Input is a batch of log-mel patches (N, time, 96) from :func:`musicnn_logmel`; the network was
+    Input is a batch of log-mel patches (N, time, 96) from ``musicnn_frontend.musicnn_logmel``; the network was
     trained on 187-frame (3 s) patches but accepts any length.
     """
 

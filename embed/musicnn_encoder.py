@@ -1,6 +1,6 @@
 """Track embeddings from the pretrained MusiCNN (MSD checkpoint).
 
-Patch policy: up to ``MAX_PATCHES`` non-overlapping 3 s patches spread evenly over the decoded
+Patch policy (``musicnn_frontend``): up to ``MAX_PATCHES`` non-overlapping 3 s patches spread evenly over the decoded
 audio (which already follows the ingest analysis policy: whole track up to 2 min, else four 30 s
 segments). Track embedding: mean over patches of the 200-d penultimate layer, L2-normalised.
 The 50 tag probabilities (mean over patches) are stored as the feature ``musicnn_tags``, and the
@@ -20,10 +20,10 @@ import torch
 from sqlalchemy.orm import Session
 
 from soundalike.embed.musicnn import MusiCNN, load_musicnn
+from soundalike.embed.musicnn_frontend import SAMPLE_RATE, musicnn_patches
 from soundalike.embed.store import embed_stale_tracks
 from soundalike.ingest.audio import load
 from soundalike.ingest.errors import DecodeError
-from soundalike.ingest.logmel import MAX_PATCHES, SAMPLE_RATE, musicnn_patches, select_patches
 from soundalike.ingest.repository import set_feature
 
 MODEL_NAME = "musicnn-msd"
@@ -31,7 +31,6 @@ MODEL_VERSION = "2-penultimate-mean"
 TAGS_FEATURE = "musicnn_tags"
 POOLED_FEATURE = "musicnn_pooled"
 BATCH_PATCHES = 32
-__all__ = ["MAX_PATCHES", "MODEL_NAME", "MODEL_VERSION", "MusicnnEncoder", "refresh_embeddings", "select_patches"]
 
 
 class Encoded(NamedTuple):

@@ -24,6 +24,7 @@ from torch import nn
 from soundalike.embed.cnn import build_network
 from soundalike.embed.decodable import each_decodable
 from soundalike.embed.genre_head import trusted_labels
+from soundalike.embed.musicnn_frontend import PATCH_FRAMES, SAMPLE_RATE, musicnn_logmel
 from soundalike.embed.plots import curves_png
 from soundalike.embed.store import embed_stale_tracks
 from soundalike.embed.training import TrainConfig, tiled_crops, train_network
@@ -31,7 +32,6 @@ from soundalike.embed.unit_norm import unit_rows
 from soundalike.ingest.audio import load
 from soundalike.ingest.db.models import Track
 from soundalike.ingest.errors import NotFoundError
-from soundalike.ingest.logmel import PATCH_FRAMES, SAMPLE_RATE, musicnn_logmel
 from soundalike.ingest.paths import from_db_path
 from soundalike.ingest.settings import Settings
 

@@ -11,7 +11,7 @@ import numpy as np
 from sqlalchemy import ColumnElement, Row, func, select
 from sqlalchemy.orm import Session
 
-from soundalike.index.builder import Chunk, ChunkSource
+from soundalike.index.streamed_build import Chunk, ChunkSource
 from soundalike.ingest.db.models import Embedding, Track
 from soundalike.ingest.db.vectors import from_blob
 from soundalike.ingest.errors import IndexMismatchError, NotFoundError

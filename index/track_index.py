@@ -19,7 +19,7 @@ import faiss
 import numpy as np
 
 from soundalike.index.atomic import atomic_write
-from soundalike.index.device import CpuBackend, IndexBackend, StaleSet
+from soundalike.index.backends import CpuBackend, IndexBackend, StaleSet
 from soundalike.index.shards import combine_shards, shard_list
 from soundalike.index.sorted_ids import ABSENT, positions
 from soundalike.index.spec import IndexSpec

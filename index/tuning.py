@@ -5,7 +5,7 @@ from __future__ import annotations
 import faiss
 import numpy as np
 
-from soundalike.index.device import search_parameters
+from soundalike.index.backends import search_parameters
 from soundalike.index.spec import IndexSpec
 
 EF_SEARCH_GRID = (16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024)

@@ -9,9 +9,9 @@ import faiss
 import numpy as np
 from sqlalchemy.orm import Session
 
-from soundalike.index.build import diff_catalogue
 from soundalike.index.shards import shard_list
 from soundalike.index.source import Catalogue, read_catalogue, vector_chunks
+from soundalike.index.sync import diff_catalogue
 from soundalike.index.track_index import TrackIndex, check_files, prepare_vectors, read_meta, read_rows
 from soundalike.ingest.errors import IndexMismatchError
 

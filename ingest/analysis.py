@@ -2,34 +2,50 @@
 
 Each file is decoded once, at its own sample rate; the MFCC statistics, tempo and key are computed
 from that audio resampled to the ingest rate (or, when a batched device extractor computes them
-later, that audio is handed on as ``samples``), and (when asked) MusiCNN's log-mel patches from the
-same audio resampled to 16 kHz, so an embedding model never has to open the file again.
+later, that audio is handed on as ``samples``), and (when a later stage asks through an
+``AudioFrontEnd``, e.g. MusiCNN's log-mel patches) its front end runs on the same audio resampled to
+the front end's rate, so an embedding model never has to open the file again.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
 from soundalike.ingest.audio import at_rate, decode
 from soundalike.ingest.errors import DecodeError
-from soundalike.ingest.features import track_features
 from soundalike.ingest.hashing import content_hash
-from soundalike.ingest.logmel import SAMPLE_RATE as PATCH_SAMPLE_RATE
-from soundalike.ingest.logmel import musicnn_patches
 from soundalike.ingest.tags import Tags, read_tags
+from soundalike.ingest.track_features import track_features
+
+
+class AudioFrontEnd(Protocol):
+    """What a later stage computes from each file's decoded audio inside the decoding workers.
+
+    It travels to the worker processes, so it must pickle (a module-level class or function).
+    """
+
+    @property
+    def sample_rate(self) -> int:
+        """The rate the decoded audio is resampled to before the call."""
+        ...
+
+    def __call__(self, *, y: np.ndarray) -> np.ndarray:
+        """The array kept as ``FileAnalysis.patches`` for mono audio ``y`` at ``sample_rate``."""
+        ...
 
 
 @dataclass(frozen=True)
 class FileAnalysis:
     """What ingestion stores about one file; ``error`` is set when it failed.
 
-    ``patches`` holds MusiCNN's (n, 187, 96) float32 log-mel patches when they were asked for
-    (``analyse_file(..., with_patches=True)``); n is 0 for audio shorter than one 3 s patch.
+    ``patches`` holds what the ``AudioFrontEnd`` given to ``analyse_file`` computed (for MusiCNN,
+    (n, 187, 96) float32 log-mel patches; n is 0 for audio shorter than one 3 s patch).
     ``samples`` holds the mono float32 audio at the ingest rate when the features were left to a
-    batched extractor (``analyse_file(..., with_features=False)``); ``feature_stage`` fills them in.
+    batched extractor (``analyse_file(..., with_features=False)``); ``batched_analyses`` fills them in.
     """
 
     path: Path
@@ -49,11 +65,16 @@ class FileAnalysis:
 
 
 def analyse_file(
-    path: Path, *, sr: int, max_bytes: int | None, with_patches: bool = False, with_features: bool = True
+    path: Path,
+    *,
+    sr: int,
+    max_bytes: int | None,
+    front_end: AudioFrontEnd | None = None,
+    with_features: bool = True,
 ) -> FileAnalysis:
     """Decode and describe one file; any failure becomes ``error`` rather than an exception.
 
-    ``with_patches`` also cuts MusiCNN's log-mel patches from the same decode (see ``ingest.logmel``).
+    A ``front_end`` also runs on the same decode, resampled to its rate (its result is ``patches``).
     Without ``with_features`` the MFCC statistics, tempo and key are left empty and the audio at
     ``sr`` is returned as ``samples`` for a batched extractor.
     """
@@ -67,7 +88,7 @@ def analyse_file(
         source = decode(path, max_bytes=max_bytes)
         audio = at_rate(source, sr).samples
         features = track_features(y=audio, sr=sr) if with_features else None
-        patches = musicnn_patches(y=at_rate(source, PATCH_SAMPLE_RATE).samples) if with_patches else None
+        patches = None if front_end is None else front_end(y=at_rate(source, front_end.sample_rate).samples)
     except DecodeError as exc:
         return FileAnalysis(path, size, mtime, error=str(exc))
     except OSError as exc:

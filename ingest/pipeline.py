@@ -18,17 +18,15 @@ from functools import partial
 from pathlib import Path
 from typing import Protocol
 
+import torch
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from soundalike.ingest.analysis import FileAnalysis, analyse_file
-from soundalike.ingest.batched_features import track_feature_batcher
+from soundalike.ingest.analysis import AudioFrontEnd, FileAnalysis, analyse_file
+from soundalike.ingest.batched_analyses import with_batched_features
 from soundalike.ingest.db.models import IngestRun, Track, utcnow
 from soundalike.ingest.db.session import session_scope
-from soundalike.ingest.device import resolve_device
 from soundalike.ingest.errors import ConfigError, NotFoundError
-from soundalike.ingest.feature_stage import with_batched_features
-from soundalike.ingest.features import MFCC_STATS_NAME, MFCC_STATS_VERSION
 from soundalike.ingest.hashing import content_hash
 from soundalike.ingest.lock import ingest_lock
 from soundalike.ingest.paths import to_db_path
@@ -37,12 +35,18 @@ from soundalike.ingest.repository import clear_track_genres, set_feature, set_tr
 from soundalike.ingest.scan import scan
 from soundalike.ingest.settings import Settings
 from soundalike.ingest.sync import Known, OnDisk, SyncPlan, plan_sync
+from soundalike.ingest.track_features import MFCC_STATS_NAME, MFCC_STATS_VERSION, track_feature_batcher
 
 FILES_IN_FLIGHT_PER_WORKER = 4
 
 
 class AnalysisConsumer(Protocol):
     """Receives each stored analysis (e.g. to embed the decoded audio) inside the ingest transaction."""
+
+    @property
+    def front_end(self) -> AudioFrontEnd:
+        """What the decoding workers compute for this consumer from each file's audio (``FileAnalysis.patches``)."""
+        ...
 
     def consume(self, session: Session, track_id: int, analysis: FileAnalysis) -> None:
         """Use one successful analysis of the track ``track_id``, already stored in ``session``."""
@@ -306,14 +310,21 @@ def _resolve_hashed(run: _Run, plan: SyncPlan, workers: int, on_file: Callable[[
             plan.analyse.append(item)
 
 
-def _analyses(items: list[OnDisk], settings: Settings, workers: int, *, with_patches: bool) -> Iterator[FileAnalysis]:
-    """Analyses of ``items`` in order: decoded by the worker pool, features there or batched on the device."""
-    batcher = track_feature_batcher(settings.feature_extractor, resolve_device(settings.device))
+def _analyses(
+    items: list[OnDisk],
+    settings: Settings,
+    workers: int,
+    *,
+    device: torch.device,
+    front_end: AudioFrontEnd | None,
+) -> Iterator[FileAnalysis]:
+    """Analyses of ``items`` in order: decoded by the worker pool, features there or batched on ``device``."""
+    batcher = track_feature_batcher(settings.feature_extractor, device)
     analyse = partial(
         analyse_file,
         sr=settings.sample_rate,
         max_bytes=settings.max_file_bytes,
-        with_patches=with_patches,
+        front_end=front_end,
         with_features=batcher is None,
     )
     todo = (item.path for item in items)
@@ -342,6 +353,7 @@ def ingest(
     roots: Iterable[Path],
     *,
     settings: Settings,
+    device: torch.device,
     workers: int | None = None,
     on_total: Callable[[int], None] | None = None,
     on_file: Callable[[FileAnalysis | None], None] | None = None,
@@ -355,7 +367,9 @@ def ingest(
     ``deleted`` and comes back when the file does; identical content under a second path is stored as a
     duplicate of the first. Each file's failure is recorded on its track row with the reason and the
     run goes on. ``wait`` is how long to wait for another run's lock (None: refuse at once).
-    A ``consumer`` gets each successful analysis, MusiCNN log-mel patches included, in the same transaction.
+    ``device`` (from ``ingest.device.resolve_device``) is where a batched feature extractor runs.
+    A ``consumer`` gets each successful analysis, with what its ``front_end`` computed in the decoding
+    workers (e.g. MusiCNN's log-mel patches), in the same transaction.
     """
     started = time.perf_counter()
     roots = [Path(r).absolute() for r in roots]
@@ -394,7 +408,8 @@ def ingest(
                 notify(None)
             _resolve_hashed(run, plan, workers, notify)
             plan.analyse.sort(key=lambda item: order[item.path])
-            for analysis in _analyses(plan.analyse, settings, workers, with_patches=consumer is not None):
+            front_end = None if consumer is None else consumer.front_end
+            for analysis in _analyses(plan.analyse, settings, workers, device=device, front_end=front_end):
                 run.store(analysis)
                 notify(analysis)
             _mark_deleted(run, plan.missing.values())

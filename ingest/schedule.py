@@ -14,6 +14,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from soundalike.ingest.db.session import make_engine, open_database
+from soundalike.ingest.device import resolve_device
 from soundalike.ingest.errors import ConfigError, SoundalikeError
 from soundalike.ingest.lock import IngestLockedError
 from soundalike.ingest.pipeline import IngestReport, ingest
@@ -25,11 +26,15 @@ log = logging.getLogger("soundalike.schedule")
 
 
 def scheduled_ingest(roots: list[str], home: str | None = None, workers: int | None = None) -> IngestReport | None:
-    """One scheduled ingestion of ``roots``; a run refused by another run's lock is logged and skipped."""
+    """One scheduled ingestion of ``roots``; a run refused by another run's lock is logged and skipped.
+
+    Each run loads the settings afresh, so it resolves their device once, here.
+    """
     settings = load_settings(Path(home) if home else None)
     factory = open_database(settings.db_url)
     try:
-        report = ingest(factory, [Path(r) for r in roots], settings=settings, workers=workers)
+        device = resolve_device(settings.device)
+        report = ingest(factory, [Path(r) for r in roots], settings=settings, device=device, workers=workers)
     except IngestLockedError as exc:
         log.warning("ingest skipped: %s", exc)
         return None

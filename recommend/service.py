@@ -5,12 +5,13 @@ from __future__ import annotations
 from concurrent.futures import Future
 from dataclasses import dataclass
 
+import torch
 from sqlalchemy.orm import Session, sessionmaker
 
 from soundalike.embed.models import EmbeddingModel, embedding_model
 from soundalike.embed.store import embedding_version
-from soundalike.index.build import sync_index
-from soundalike.index.device import IndexBackend, resolve_index_backend
+from soundalike.index.backends import IndexBackend, resolve_index_backend
+from soundalike.index.sync import sync_index
 from soundalike.index.track_index import TrackIndex, load_index
 from soundalike.ingest.db.session import open_database, session_scope
 from soundalike.ingest.settings import Settings
@@ -29,11 +30,14 @@ class Service:
     backend: IndexBackend
 
     @classmethod
-    def open(cls, settings: Settings, factory: sessionmaker[Session] | None = None) -> Service:
-        """Open the database, load the index that matches its embeddings and every track's facts."""
+    def open(cls, settings: Settings, factory: sessionmaker[Session] | None = None, *, device: torch.device) -> Service:
+        """Open the database, load the index that matches its embeddings and every track's facts.
+
+        The model and the index run on ``device``, resolved once by the caller (CLI or app factory).
+        """
         factory = factory or open_database(settings.db_url)
-        model = embedding_model(settings)
-        backend = resolve_index_backend(settings.device)
+        model = embedding_model(settings, device)
+        backend = resolve_index_backend(device)
         index, table = _load(settings, factory, model, backend)
         return cls(settings, factory, ServedIndex(index, table), model, backend)
 

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 
 from soundalike import __version__
+from soundalike.ingest.device import resolve_device
 from soundalike.ingest.errors import (
     DecodeError,
     ForbiddenError,
@@ -80,7 +81,7 @@ def create_app(
     max_body_bytes: int = MAX_BODY_BYTES,
     host: str = "127.0.0.1",
 ) -> FastAPI:
-    """The API; ``service`` is opened from ``settings`` at start-up unless one is given.
+    """The API; ``service`` is opened from ``settings`` at start-up (on the device they resolve to) unless given.
 
     Bodies are capped while they stream in: ``max_upload_bytes`` for audio uploads, ``max_body_bytes`` for
     the rest. ``host`` is the interface the server listens on: beyond loopback, reads need a key too unless
@@ -89,7 +90,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        opened = service or Service.open(settings)
+        opened = service or Service.open(settings, device=resolve_device(settings.device))
         app.state.service = opened
         yield
         if service is None:

@@ -11,7 +11,8 @@ import pytest
 import soundalike.cli.index
 from soundalike.cli import main
 from soundalike.embed.store import put_embeddings
-from soundalike.index.build import sync_index
+from soundalike.index.backends import CpuBackend
+from soundalike.index.sync import sync_index
 from soundalike.ingest.db.models import Track
 from soundalike.ingest.db.session import open_database, session_scope
 from soundalike.ingest.settings import Settings
@@ -88,7 +89,7 @@ def test_index_verify_on_a_truncated_index_is_a_json_error_and_status_says_so(
         vectors = np.random.default_rng(0).standard_normal((20, 8)).astype(np.float32)
         put_embeddings(session, "mfcc-stats", "v1", np.array([t.id for t in tracks]), vectors)
         session.flush()
-        sync_index(session, settings, "mfcc-stats")
+        sync_index(session, settings, "mfcc-stats", backend=CpuBackend())
     faiss_file = next(settings.index_dir.glob("*.faiss"))
     faiss_file.write_bytes(faiss_file.read_bytes()[:100])
     monkeypatch.setenv("SOUNDALIKE_EMBEDDING_MODEL", "mfcc-stats")

@@ -135,7 +135,7 @@ def test_kept_head_serves_embeddings_and_an_index_is_built_with_them(
     stored_ids, vectors, version = load_embeddings(session, "musicnn-adapted")
     assert sorted(int(t) for t in stored_ids) == ids and version == "adapt-0000abcd-kept"
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
-    model = AdaptedMusicnnModel(Settings(home=settings.home, database_url=settings.db_url))
+    model = AdaptedMusicnnModel(Settings(home=settings.home, database_url=settings.db_url), torch.device("cpu"))
     query = model.embed_file(Path(session.get(Track, ids[0]).path))  # type: ignore[union-attr]
     assert np.allclose(query, vectors[list(stored_ids).index(ids[0])], atol=1e-4)
 

@@ -11,6 +11,7 @@ from soundalike.embed.evaluation import (
     evaluate_classification,
     evaluate_retrieval,
     group_precision,
+    macro_f1,
     validate_classification,
     validate_retrieval,
 )
@@ -30,6 +31,13 @@ def test_classification_scores_match_hand_computed_values() -> None:
     f1 = [0.8, 0.5, 2 / 3]
     assert scores["macro_f1"] == pytest.approx(np.mean(f1))
     assert scores["confusion"] == [[2, 1, 0], [0, 1, 1], [0, 0, 1]]
+
+
+def test_macro_f1_averages_over_reference_classes_and_a_never_predicted_one_scores_zero() -> None:
+    y_true = np.array([0, 0, 1, 1])
+    y_pred = np.array([0, 0, 0, 2])  # class 1 is never predicted; class 2 is absent from the reference
+    assert macro_f1(y_true, y_pred, 3) == pytest.approx((0.8 + 0.0) / 2)
+    assert evaluate_classification(y_true, y_pred, ["a", "b", "c"])["macro_f1"] == macro_f1(y_true, y_pred, 3)
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from soundalike.embed.genre_head import fit_softmax, fit_temperature, group_split, macro_f1, probabilities
+from soundalike.embed.evaluation import macro_f1
+from soundalike.embed.genre_head import fit_softmax, fit_temperature, group_split, probabilities
 
 
 def test_group_split_keeps_groups_whole_and_every_class_in_training() -> None:

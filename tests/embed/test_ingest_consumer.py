@@ -20,22 +20,25 @@ from soundalike.embed.musicnn_encoder import (
     MusicnnEncoder,
     refresh_embeddings,
 )
-from soundalike.embed.store import load_embeddings, stale_tracks
-from soundalike.ingest.analysis import analyse_file
-from soundalike.ingest.audio import load
-from soundalike.ingest.db.models import Feature, Track
-from soundalike.ingest.errors import ConfigError
-from soundalike.ingest.logmel import (
+from soundalike.embed.musicnn_frontend import (
     MAX_PATCHES,
     SAMPLE_RATE,
+    PatchFrontEnd,
     musicnn_logmel,
     musicnn_patches,
     patches,
     select_patches,
 )
+from soundalike.embed.store import load_embeddings, stale_tracks
+from soundalike.ingest.analysis import analyse_file
+from soundalike.ingest.audio import load
+from soundalike.ingest.db.models import Feature, Track
+from soundalike.ingest.errors import ConfigError
 from soundalike.ingest.pipeline import ingest
 from soundalike.ingest.repository import feature_matrix
 from soundalike.ingest.settings import Settings
+
+CPU = torch.device("cpu")
 
 EMBEDDING_ATOL = 1e-5
 
@@ -58,7 +61,7 @@ def test_patches_from_analysis_equal_the_encoders_from_the_file(long_track: Path
     Against the reference front end (whole-signal log-mel, then patches chosen) they agree to 1e-3,
     the float16 rounding step of MusiCNN's pre-processing flipping a value at most.
     """
-    analysis = analyse_file(long_track, sr=22050, max_bytes=None, with_patches=True)
+    analysis = analyse_file(long_track, sr=22050, max_bytes=None, front_end=PatchFrontEnd())
     assert analysis.error is None and analysis.patches is not None
     assert analysis.patches.shape == (MAX_PATCHES, 187, 96) and analysis.patches.dtype == np.float32
     y16 = load(long_track, sr=SAMPLE_RATE).samples
@@ -68,7 +71,7 @@ def test_patches_from_analysis_equal_the_encoders_from_the_file(long_track: Path
 
 
 @pytest.mark.slow
-def test_analysis_without_patches_flag_carries_none(long_track: Path) -> None:
+def test_analysis_without_a_front_end_carries_no_patches(long_track: Path) -> None:
     assert analyse_file(long_track, sr=22050, max_bytes=None).patches is None
 
 
@@ -78,7 +81,7 @@ def test_consumer_stores_what_refresh_embeddings_would(
 ) -> None:
     """Ingest with the consumer, then the encoder finds nothing stale, and vectors match encode_file."""
     consumer = MusicnnIngestConsumer(encoder)
-    report = ingest(factory, [library], settings=settings, workers=2, consumer=consumer)
+    report = ingest(factory, [library], settings=settings, device=CPU, workers=2, consumer=consumer)
     assert report.added == 12 and consumer.encoded == 12
     with factory() as session:
         assert stale_tracks(session, MODEL_NAME, MODEL_VERSION) == []
@@ -110,7 +113,7 @@ def test_consume_and_flush_batch_tracks_of_any_length(
         track = Track(path=str(path), size=path.stat().st_size, mtime=0.0)
         session.add(track)
         session.flush()
-        consumer.consume(session, track.id, analyse_file(path, sr=22050, max_bytes=None, with_patches=True))
+        consumer.consume(session, track.id, analyse_file(path, sr=22050, max_bytes=None, front_end=PatchFrontEnd()))
         if seconds >= 3.0:
             expected[track.id] = encoder.encode_file(path).embedding
     consumer.flush(session)
@@ -125,5 +128,5 @@ def test_consume_and_flush_batch_tracks_of_any_length(
 
 def test_consumer_refuses_an_analysis_without_patches(library: Path, session: Session, encoder: MusicnnEncoder) -> None:
     analysis = analyse_file(library / "drone" / "drone_00.wav", sr=22050, max_bytes=None)
-    with pytest.raises(ConfigError, match="with_patches=True"):
+    with pytest.raises(ConfigError, match="front_end"):
         MusicnnIngestConsumer(encoder).consume(session, 1, analysis)

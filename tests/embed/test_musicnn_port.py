@@ -10,15 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from soundalike.embed.musicnn import (
-    CHECKPOINT_TAGS,
-    MSD_TAGS,
-    N_MELS,
-    PATCH_FRAMES,
-    load_musicnn,
-    musicnn_logmel,
-    patches,
-)
+from soundalike.embed.musicnn import CHECKPOINT_TAGS, MSD_TAGS, load_musicnn
+from soundalike.embed.musicnn_frontend import N_MELS, PATCH_FRAMES, musicnn_logmel, patches
 
 REFERENCE = Path(__file__).resolve().parent.parent / "data" / "musicnn_reference.npz"
 TAGS_ATOL = 1e-4

@@ -76,7 +76,9 @@ def test_train_cnn_saves_a_checkpoint_that_serves_as_embedding_model(
     assert json.loads((settings.models_dir / "cnn-trained.json").read_text())["version"] == meta["version"]
     assert Path(meta["curves_png"]).stat().st_size > 5000
 
-    model = embedding_model(Settings(home=settings.home, database_url=settings.db_url, embedding_model="cnn-trained"))
+    model = embedding_model(
+        Settings(home=settings.home, database_url=settings.db_url, embedding_model="cnn-trained"), torch.device("cpu")
+    )
     with open_database(settings.db_url)() as session:
         assert model.refresh(session) == (20, meta["version"])
         ids, vectors, _ = load_embeddings(session, "cnn-trained")
@@ -93,7 +95,9 @@ def test_train_cnn_without_labels_is_a_clear_error(settings: Settings, session: 
 
 
 def test_cnn_model_before_training_is_a_clear_error(settings: Settings, session: Session) -> None:
-    model = embedding_model(Settings(home=settings.home, database_url=settings.db_url, embedding_model="cnn-trained"))
+    model = embedding_model(
+        Settings(home=settings.home, database_url=settings.db_url, embedding_model="cnn-trained"), torch.device("cpu")
+    )
     with pytest.raises(NotFoundError, match="train cnn"):
         model.refresh(session)
 

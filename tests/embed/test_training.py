@@ -7,9 +7,9 @@ import pytest
 import torch
 from audio_factory import beat, drone
 
+from soundalike.embed.musicnn_frontend import SAMPLE_RATE, musicnn_logmel
 from soundalike.embed.training import TrainConfig, augment, random_crops, tiled_crops, train_network
 from soundalike.ingest.errors import InputError
-from soundalike.ingest.logmel import SAMPLE_RATE, musicnn_logmel
 
 SECONDS = 3.0
 

@@ -10,7 +10,8 @@ import pytest
 from helpers import add_tracks, clustered
 from sqlalchemy.orm import Session
 
-from soundalike.index.build import sync_index
+from soundalike.index.backends import CpuBackend
+from soundalike.index.sync import sync_index
 from soundalike.index.track_index import load_index, read_meta
 from soundalike.index.verify import index_status
 from soundalike.ingest.errors import IndexCorruptError
@@ -34,7 +35,7 @@ def test_a_damaged_file_is_refused_reported_and_rebuilt(
 ) -> None:
     rng = np.random.default_rng(1)
     add_tracks(session, clustered(rng, 60, 8))
-    sync_index(session, settings, "m")
+    sync_index(session, settings, "m", backend=CpuBackend())
     meta = read_meta(settings.index_dir, "m")
     assert set(meta.checksums) == set(meta.files)
     damage(settings.index_dir / meta.files[which])
@@ -44,7 +45,7 @@ def test_a_damaged_file_is_refused_reported_and_rebuilt(
     status = index_status(session, settings.index_dir, "m")
     assert not status.intact and "corrupt" in str(status.problem)
 
-    repaired = sync_index(session, settings, "m")
+    repaired = sync_index(session, settings, "m", backend=CpuBackend())
     assert repaired.action == "built" and repaired.meta.count == 60
     assert index_status(session, settings.index_dir, "m").intact
     ids, _ = load_index(settings.index_dir, "m").search(clustered(rng, 3, 8), 5)
@@ -53,8 +54,8 @@ def test_a_damaged_file_is_refused_reported_and_rebuilt(
 
 def test_a_sidecar_that_is_not_json_is_corrupt_and_rebuilt(session: Session, settings: Settings) -> None:
     add_tracks(session, clustered(np.random.default_rng(2), 20, 8))
-    sync_index(session, settings, "m")
+    sync_index(session, settings, "m", backend=CpuBackend())
     (settings.index_dir / "m.json").write_bytes(b"\x00\x01 not json")
     with pytest.raises(IndexCorruptError):
         load_index(settings.index_dir, "m")
-    assert sync_index(session, settings, "m").action == "built"
+    assert sync_index(session, settings, "m", backend=CpuBackend()).action == "built"

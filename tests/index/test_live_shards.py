@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from helpers import clustered
 
-from soundalike.index.builder import BuildOptions, build_index
 from soundalike.index.live import LiveIndex
+from soundalike.index.streamed_build import BuildOptions, build_index
 
 
 def test_queries_never_fail_while_indexes_are_rebuilt_and_swapped() -> None:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import faiss
 import numpy as np
 import pytest
+import torch
 from helpers import clustered, exact_top
 
-from soundalike.index.builder import BuildOptions, build_index
-from soundalike.index.device import CpuBackend, IndexBackend, resolve_index_backend
+from soundalike.index.backends import CpuBackend, IndexBackend, resolve_index_backend
+from soundalike.index.streamed_build import BuildOptions, build_index
 from soundalike.index.tuning import recall_at_k
 
 # Minimum recall@10 per kind: Flat is exact (float ties aside); the approximate kinds are tuned to 0.95
@@ -20,7 +21,7 @@ def backend_for(device: str) -> IndexBackend:
     if device == "cuda":
         if faiss.get_num_gpus() < 1:
             pytest.skip("needs a CUDA device")
-        return resolve_index_backend("cuda")
+        return resolve_index_backend(torch.device("cuda"))
     return CpuBackend()
 
 

@@ -16,9 +16,9 @@ from helpers import clustered
 
 from soundalike.embed.unit_norm import unit_rows
 from soundalike.index.atomic import atomic_write
-from soundalike.index.builder import BuildOptions, build_index
-from soundalike.index.device import StaleSet, post_filter
+from soundalike.index.backends import StaleSet, post_filter
 from soundalike.index.sorted_ids import ABSENT, positions
+from soundalike.index.streamed_build import BuildOptions, build_index
 from soundalike.index.track_index import load_index, save_index, sidecar_path
 from soundalike.ingest.errors import IndexMismatchError, NotFoundError
 
@@ -98,7 +98,7 @@ SAVE_LOOP = """
 import sys
 import numpy as np
 from pathlib import Path
-from soundalike.index.builder import BuildOptions, build_index
+from soundalike.index.streamed_build import BuildOptions, build_index
 from soundalike.index.track_index import save_index
 rng = np.random.default_rng(0)
 small = build_index(np.arange(1000), rng.standard_normal((1000, 64)).astype("f4"), model_name="m", model_version="1")

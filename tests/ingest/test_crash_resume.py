@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 from audio_factory import make_track
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -16,6 +17,8 @@ from soundalike.ingest.db.models import Feature, Genre, IngestRun, Track, TrackG
 from soundalike.ingest.db.session import open_database
 from soundalike.ingest.pipeline import ingest
 from soundalike.ingest.settings import Settings
+
+CPU = torch.device("cpu")
 
 FILES = 48
 BATCH = 4
@@ -84,13 +87,13 @@ def test_ingest_killed_mid_run_resumes_to_the_catalogue_of_a_clean_run(
         assert session.scalars(select(IngestRun.status)).all() == ["running"]
 
     # the server frees a dead process's advisory lock once its connection closes: allow it a moment
-    resumed = ingest(factory, [many], settings=settings, workers=2, wait=30)
+    resumed = ingest(factory, [many], settings=settings, device=CPU, workers=2, wait=30)
     assert (resumed.added, resumed.skipped, resumed.failed) == (FILES - stored, stored, 0)
     with factory() as session:
         statuses = session.scalars(select(IngestRun.status).order_by(IngestRun.id)).all()
     assert statuses == ["interrupted", "finished"]
 
     reference = open_database(f"sqlite:///{tmp_path / 'clean.db'}")
-    ingest(reference, [many], settings=settings, workers=2)
+    ingest(reference, [many], settings=settings, device=CPU, workers=2)
     assert catalogue(factory) == catalogue(reference)
     assert (count(factory, Track), count(factory, Feature), count(factory, TrackGenre)) == (FILES, FILES, FILES)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from audio_factory import write_audio
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -15,6 +16,8 @@ from soundalike.ingest.db.models import Feature, IngestRun, Track
 from soundalike.ingest.paths import from_db_path, to_db_path
 from soundalike.ingest.pipeline import analyse_bounded, ingest
 from soundalike.ingest.settings import Settings
+
+CPU = torch.device("cpu")
 
 LONG_SECONDS = 20 * 60
 GOOD = {"good.wav", "rate8k.wav", "rate96k.wav", "surround.wav", "long.wav"}
@@ -58,7 +61,7 @@ def test_fault_corpus_records_each_bad_file_with_a_reason_and_ingests_the_good_o
 ) -> None:
     """Both feature paths (librosa in the workers, torch batched in the ingesting process) see the same faults."""
     settings = settings.model_copy(update={"feature_extractor": extractor})
-    report = ingest(factory, [fault_corpus], settings=settings, workers=2)
+    report = ingest(factory, [fault_corpus], settings=settings, device=CPU, workers=2)
     reasons = {Path(f["path"]).name: f["reason"] for f in report.failures}
     locked_readable = RUNNING_AS_ROOT  # root reads files whatever their mode
     expected_bad = BAD if locked_readable else BAD | {"locked.wav"}
@@ -94,8 +97,8 @@ def test_fault_corpus_records_each_bad_file_with_a_reason_and_ingests_the_good_o
 def test_rerun_over_fault_corpus_retries_nothing_unchanged(
     fault_corpus: Path, settings: Settings, factory: sessionmaker[Session]
 ) -> None:
-    first = ingest(factory, [fault_corpus], settings=settings, workers=1)
-    again = ingest(factory, [fault_corpus], settings=settings, workers=1)
+    first = ingest(factory, [fault_corpus], settings=settings, device=CPU, workers=1)
+    again = ingest(factory, [fault_corpus], settings=settings, device=CPU, workers=1)
     assert (again.added, again.updated, again.failed) == (0, 0, 0)
     assert again.skipped == first.added + first.failed
 

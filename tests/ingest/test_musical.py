@@ -10,8 +10,8 @@ import pytest
 from audio_factory import write_audio
 
 from soundalike.ingest.analysis import analyse_file
-from soundalike.ingest.features import track_features
 from soundalike.ingest.musical import estimate_key, estimate_tempo, key_scores
+from soundalike.ingest.track_features import track_features
 
 SR = 22050
 TEMPO_RTOL = 0.03

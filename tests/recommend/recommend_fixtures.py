@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 from sqlalchemy import insert, update
 
 from soundalike.embed.store import put_embeddings
-from soundalike.index.builder import build_index
+from soundalike.index.streamed_build import build_index
 from soundalike.index.track_index import save_index
 from soundalike.ingest.db.models import Track
 from soundalike.ingest.db.session import open_database, session_scope
@@ -76,7 +77,7 @@ def make_catalogue(settings: Settings, seed: int = 7) -> Catalogue:
             set_track_genre(session, tid, genre, source="tag")
         put_embeddings(session, "mfcc-stats", "synthetic", ids, matrix)
     save_index(build_index(ids, matrix, model_name="mfcc-stats", model_version="synthetic"), settings.index_dir)
-    service = Service.open(settings, factory)
+    service = Service.open(settings, factory, device=torch.device("cpu"))
     return Catalogue(settings, service, genre_of, album_of, (1, 2), 3)
 
 

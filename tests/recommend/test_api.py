@@ -14,12 +14,13 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
+import torch
 import uvicorn
 from sqlalchemy import create_engine, select, text
 
 from soundalike.embed.models import embedding_model
 from soundalike.embed.store import load_embeddings
-from soundalike.index.builder import build_index
+from soundalike.index.streamed_build import build_index
 from soundalike.index.track_index import save_index
 from soundalike.ingest.db.models import Track
 from soundalike.ingest.db.session import open_database, session_scope
@@ -27,6 +28,8 @@ from soundalike.ingest.pipeline import ingest
 from soundalike.ingest.settings import Settings
 from soundalike.recommend.api.app import create_app
 from soundalike.recommend.api_keys import create_key
+
+CPU = torch.device("cpu")
 
 POSTGRES_URL = os.environ.get(
     "SOUNDALIKE_TEST_POSTGRES_URL", "postgresql+psycopg://tester:tester@127.0.0.1:5432/soundalike_test"
@@ -80,8 +83,8 @@ def server(request: pytest.FixtureRequest, library: Path, tmp_path_factory: pyte
         url = f"sqlite:///{home / 'api.db'}"
     settings = Settings(home=home, database_url=url, embedding_model="mfcc-stats")
     factory = open_database(url)
-    ingest(factory, [library], settings=settings, workers=1)
-    model = embedding_model(settings)
+    ingest(factory, [library], settings=settings, device=CPU, workers=1)
+    model = embedding_model(settings, CPU)
     with session_scope(factory) as session:
         model.refresh(session)
         session.flush()

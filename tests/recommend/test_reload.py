@@ -17,7 +17,7 @@ from recommend_fixtures import Catalogue
 from sqlalchemy import insert, select
 
 from soundalike.embed.store import put_embeddings
-from soundalike.index.builder import build_index
+from soundalike.index.streamed_build import build_index
 from soundalike.index.track_index import TrackIndex
 from soundalike.ingest.db.models import Embedding, Track
 from soundalike.ingest.db.session import session_scope

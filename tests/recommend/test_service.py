@@ -9,7 +9,7 @@ from recommend_fixtures import Catalogue
 from sqlalchemy import Engine, event
 
 from soundalike.embed.review import review_genre
-from soundalike.index.device import StaleSet
+from soundalike.index.backends import StaleSet
 from soundalike.ingest.db.session import session_scope
 from soundalike.ingest.errors import InputError, NotFoundError
 from soundalike.recommend.browse import record_events, track_detail

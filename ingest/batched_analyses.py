@@ -1,6 +1,6 @@
-"""Track features computed in the ingesting process, many files per batch (the device path).
+"""File analyses completed in the ingesting process, many files per batch (the device path).
 
-When a batched extractor is chosen (``batched_features.track_feature_batcher``), the decoding
+When a batched extractor is chosen (``track_features.track_feature_batcher``), the decoding
 workers hand on each file's audio and this stage fills in the MFCC statistics, tempo and key a batch
 at a time, keeping the analyses in their original order. A batch closes at ``max_files`` files or
 ``max_samples`` samples, so the audio held here stays bounded.
@@ -12,16 +12,16 @@ from collections.abc import Iterable, Iterator
 from dataclasses import replace
 
 from soundalike.ingest.analysis import FileAnalysis
-from soundalike.ingest.batched_features import MAX_BATCH_SAMPLES, TrackFeatureBatcher
+from soundalike.ingest.track_features import MAX_BATCH_SAMPLES, TrackFeatureBatcher
 
 MAX_BATCH_FILES = 32
 
 
 def _complete(pending: list[FileAnalysis], batcher: TrackFeatureBatcher, sr: int) -> list[FileAnalysis]:
-    waiting = [n for n, a in enumerate(pending) if a.samples is not None]
-    features = batcher([pending[n].samples for n in waiting], sr=sr)
+    waiting = [(n, a.samples) for n, a in enumerate(pending) if a.samples is not None]
+    features = batcher([samples for _, samples in waiting], sr=sr)
     done = list(pending)
-    for n, computed in zip(waiting, features, strict=True):
+    for (n, _), computed in zip(waiting, features, strict=True):
         done[n] = replace(
             pending[n], mfcc_stats=computed.mfcc_stats, tempo=computed.tempo, key=computed.key, samples=None
         )

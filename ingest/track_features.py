@@ -1,16 +1,23 @@
-"""Track features in torch, many tracks per STFT: the device twin of ``features.track_features``.
+"""The per-track feature set (MFCC statistics, tempo, key) with its librosa and batched torch implementations.
 
-Tracks of different lengths share a batch by zero-padding to the longest: with ``center=True`` and
-constant padding, frame t of a track only sees its own samples and the zeros past its end, so the
+One power STFT per track feeds everything: mel -> log-mel (dB) -> MFCC statistics, the onset
+envelope for tempo (from the same log-mel, as ``librosa.onset.onset_strength`` computes it) and the
+chromagram for the key. ``track_features`` is the librosa implementation, run per file by the
+decoding workers; its MFCC equal ``librosa.feature.mfcc(y=y, sr=sr)``. ``TorchTrackFeatures`` is its
+device twin, many tracks per STFT in the ingesting process. ``track_feature_batcher`` chooses once.
+
+Tracks of different lengths share a torch batch by zero-padding to the longest: with ``center=True``
+and constant padding, frame t of a track only sees its own samples and the zeros past its end, so the
 first ``1 + T // hop`` frames of the padded STFT are exactly that track's frames. From those frames:
-log-mel (dB, floored 80 dB under the track's own peak) -> MFCC statistics; the onset envelope for
-tempo, as ``librosa.onset.onset_strength`` computes it over that log-mel; the chromagram for the key,
-as ``librosa.feature.chroma_stft(tuning=0)``. A batch is bounded by its padded sample count, so
-device memory stays bounded whatever the track lengths.
+log-mel (dB, floored 80 dB under the track's own peak) -> MFCC statistics; the onset envelope, as
+``librosa.onset.onset_strength`` computes it over that log-mel; the chromagram, as
+``librosa.feature.chroma_stft(tuning=0)``. A batch is bounded by its padded sample count, so device
+memory stays bounded whatever the track lengths.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
 import librosa
@@ -18,13 +25,58 @@ import numpy as np
 import torch
 
 from soundalike.ingest.errors import ConfigError
-from soundalike.ingest.features import HOP_LENGTH, N_FFT, N_MFCC, TrackFeatures
 from soundalike.ingest.musical import estimate_key, estimate_tempo
 from soundalike.ingest.settings import FeatureExtractor
 from soundalike.ingest.spectral import SpectralExtractor, mfcc_statistics, power_to_db
 
+MFCC_STATS_NAME = "mfcc_stats"
+MFCC_STATS_VERSION = "1"
+N_MFCC = 20
+N_FFT = 2048
+HOP_LENGTH = 512
 MAX_BATCH_SAMPLES = 2**25  # about 25 min of audio at 22.05 kHz: ~0.3 GB of power spectrogram
 ONSET_LAG = 1
+
+
+@dataclass(frozen=True)
+class TrackFeatures:
+    """What ingestion computes from a track's samples."""
+
+    mfcc_stats: np.ndarray
+    tempo: float | None
+    key: str | None
+
+
+def _log_mel(power: np.ndarray, sr: int) -> np.ndarray:
+    return librosa.power_to_db(librosa.feature.melspectrogram(S=power, sr=sr), top_db=80.0)
+
+
+def _power_spectrogram(y: np.ndarray) -> np.ndarray:
+    return np.abs(librosa.stft(y, n_fft=N_FFT, hop_length=HOP_LENGTH)) ** 2
+
+
+def mfcc_stats_vector(*, y: np.ndarray, sr: int, n_mfcc: int = N_MFCC) -> np.ndarray:
+    """MFCC statistics of a mono signal (see ``spectral.mfcc_statistics``), computed with librosa.
+
+    librosa is the CPU path: on CPU it measured faster than the torch extractor
+    (``TorchTrackFeatures``), which serves CUDA.
+    """
+    mfcc = librosa.feature.mfcc(S=_log_mel(_power_spectrogram(y), sr), n_mfcc=n_mfcc)
+    return mfcc_statistics(mfcc=mfcc).astype(np.float32)
+
+
+def track_features(*, y: np.ndarray, sr: int, n_mfcc: int = N_MFCC) -> TrackFeatures:
+    """MFCC statistics, tempo (BPM) and key of a mono signal, all from one STFT, with librosa."""
+    power = _power_spectrogram(y)
+    log_mel = _log_mel(power, sr)
+    mfcc = librosa.feature.mfcc(S=log_mel, n_mfcc=n_mfcc)
+    onset = librosa.onset.onset_strength(S=log_mel, sr=sr)
+    chroma = librosa.feature.chroma_stft(S=power, sr=sr, tuning=0.0)
+    return TrackFeatures(
+        mfcc_stats=mfcc_statistics(mfcc=mfcc).astype(np.float32),
+        tempo=estimate_tempo(onset_envelope=onset, sr=sr, hop_length=HOP_LENGTH),
+        key=estimate_key(chroma=chroma),
+    )
 
 
 class TrackFeatureBatcher(Protocol):

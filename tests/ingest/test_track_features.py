@@ -1,4 +1,4 @@
-"""The batched torch track features against librosa's ``track_features``, and the stage that batches them.
+"""The batched torch track features against librosa's ``track_features``, and the stage that batches analyses.
 
 Real encoded files from the ``library`` fixture (wav, flac, ogg, mp3), decoded at several rates and cut
 to different lengths so a batch mixes lengths and needs padding. MFCC statistics are compared per block
@@ -15,10 +15,15 @@ import torch
 
 from soundalike.ingest.analysis import FileAnalysis
 from soundalike.ingest.audio import load
-from soundalike.ingest.batched_features import TorchTrackFeatures, length_batches, track_feature_batcher
+from soundalike.ingest.batched_analyses import with_batched_features
 from soundalike.ingest.errors import ConfigError
-from soundalike.ingest.feature_stage import with_batched_features
-from soundalike.ingest.features import TrackFeatures, track_features
+from soundalike.ingest.track_features import (
+    TorchTrackFeatures,
+    TrackFeatures,
+    length_batches,
+    track_feature_batcher,
+    track_features,
+)
 
 RTOL = 1e-4
 HAS_CUDA = torch.cuda.is_available()
@@ -101,7 +106,7 @@ class CountingBatcher:
         return self.inner(signals, sr=sr)
 
 
-def test_feature_stage_keeps_order_passes_failures_through_and_bounds_each_batch(library: Path) -> None:
+def test_batched_analyses_keep_order_passes_failures_through_and_bounds_each_batch(library: Path) -> None:
     signals = decoded(library, 22050)
     analyses = [FileAnalysis(Path(f"{n}.wav"), 1, 0.0, samples=y) for n, y in enumerate(signals)]
     analyses.insert(3, FileAnalysis(Path("bad.wav"), 0, 0.0, error="empty file (0 bytes)"))

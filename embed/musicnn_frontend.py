@@ -1,12 +1,15 @@
 """MusiCNN's log-mel front end and patch policy: pure functions of 16 kHz mono audio.
 
 The network (in ``embed.musicnn``) was trained on 96-band log-mel patches of 187 frames (3 s); these
-functions make them, so ingestion workers can cut the patches from the one decode of a file and ship
-them to the encoder. Patch policy: at most ``MAX_PATCHES`` non-overlapping patches spread evenly
-over the decoded audio (which already follows the analysis policy of ``ingest.audio``).
+functions make them. ``PatchFrontEnd`` hands them to ingestion as an ``ingest.analysis.AudioFrontEnd``,
+so the decoding workers cut the patches from the one decode of a file and ship them to the encoder.
+Patch policy: at most ``MAX_PATCHES`` non-overlapping patches spread evenly over the decoded audio
+(which already follows the analysis policy of ``ingest.audio``).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import librosa
 import numpy as np
@@ -83,3 +86,19 @@ def musicnn_patches(*, y: np.ndarray, limit: int = MAX_PATCHES) -> np.ndarray:
     span = (PATCH_FRAMES - 1) * HOP_LENGTH + N_FFT
     excerpts = np.stack([padded[i * PATCH_FRAMES * HOP_LENGTH :][:span] for i in chosen])
     return np.ascontiguousarray(_compressed_mel(excerpts, center=False))
+
+
+@dataclass(frozen=True)
+class PatchFrontEnd:
+    """``musicnn_patches`` as an ingest front end: run by the decoding workers on each file's 16 kHz audio."""
+
+    limit: int = MAX_PATCHES
+
+    @property
+    def sample_rate(self) -> int:
+        """The rate ingestion resamples the decode to before calling this front end."""
+        return SAMPLE_RATE
+
+    def __call__(self, *, y: np.ndarray) -> np.ndarray:
+        """The (n <= limit, 187, 96) float32 patches of 16 kHz mono audio ``y``."""
+        return musicnn_patches(y=y, limit=self.limit)

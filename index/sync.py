@@ -10,12 +10,12 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from soundalike.embed.models import EmbeddingModel
-from soundalike.index.builder import BuildOptions, build_streamed
-from soundalike.index.device import IndexBackend, StaleSet, resolve_index_backend
+from soundalike.index.backends import IndexBackend, StaleSet
 from soundalike.index.shards import shard_list
 from soundalike.index.sorted_ids import ABSENT, positions
 from soundalike.index.source import Catalogue, read_catalogue, vector_chunks, vectors_of
 from soundalike.index.spec import choose_spec
+from soundalike.index.streamed_build import BuildOptions, build_streamed
 from soundalike.index.track_index import (
     IndexMeta,
     Rows,
@@ -95,7 +95,7 @@ def add_tracks(track_index: TrackIndex, session: Session, catalogue: Catalogue, 
     if removes_in_place(track_index) and len(stale_ids):
         for n, shard in enumerate(shards):
             gone = stale_ids[stale_ids % len(shards) == n] if len(shards) > 1 else stale_ids
-            shard.remove_ids(gone.astype(np.int64))
+            shard.remove_ids(gone.astype(np.int64))  # type: ignore[arg-type]  # the wrapper takes an id array
         kept = ~np.isin(rows.track_ids, stale_ids)
         rows = Rows(rows.track_ids[kept], rows.embedding_ids[kept])
         to_add = np.union1d(to_add, np.intersect1d(stale_ids, catalogue.track_ids))
@@ -121,8 +121,8 @@ def sync_index(
     settings: Settings,
     model_name: str,
     *,
+    backend: IndexBackend,
     rebuild: bool = False,
-    backend: IndexBackend | None = None,
     on_rows: Callable[[int], None] | None = None,
 ) -> SyncReport:
     """Bring the saved index of ``model_name`` up to date with the database and save it atomically.
@@ -130,10 +130,9 @@ def sync_index(
     Same model version and kind: new tracks are added; deleted or re-embedded ones are removed and the
     re-embedded re-added (CPU Flat), or marked stale and hidden from searches (other kinds). A full
     rebuild happens when asked, when there is no usable index, when the embeddings or the chosen kind
-    changed, or when the stale fraction passes the setting.
+    changed, or when the stale fraction passes the setting. The index is searched on ``backend``.
     """
     catalogue = read_catalogue(session, model_name)
-    backend = backend or resolve_index_backend(settings.device)
     reason: str | None = "rebuild requested" if rebuild else None
     if not rebuild:
         try:
@@ -175,10 +174,11 @@ def build_from_database(
     settings: Settings,
     model: EmbeddingModel,
     *,
+    backend: IndexBackend,
     on_track: Callable[[], None] | None = None,
     rebuild: bool = False,
 ) -> IndexMeta:
     """Bring the model's embeddings up to date, then index what is missing (or rebuild) and save atomically."""
     model.refresh(session, on_track=on_track)
     session.flush()
-    return sync_index(session, settings, model.name, rebuild=rebuild).meta
+    return sync_index(session, settings, model.name, backend=backend, rebuild=rebuild).meta

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import faiss
 import numpy as np
 
-from soundalike.index.device import CpuBackend, IndexBackend, StaleSet
+from soundalike.index.backends import CpuBackend, IndexBackend, StaleSet
 from soundalike.index.shards import combine_shards
 from soundalike.index.spec import IndexSpec, choose_spec
 from soundalike.index.track_index import FORMAT_VERSION, IndexMeta, Rows, TrackIndex, prepare_vectors

@@ -1,4 +1,4 @@
-"""Where the index lives: CPU or CUDA GPUs, decided once and passed down.
+"""Where the index lives: CPU or CUDA GPUs, chosen once from the process's torch device and passed down.
 
 Both backends answer the same questions: place a CPU index on the device, bring it back to the
 CPU for saving, and search with deleted tracks left out. The CPU backend filters with a FAISS id
@@ -13,10 +13,10 @@ from typing import Protocol
 
 import faiss
 import numpy as np
+import torch
 
 from soundalike.index.shards import combine_shards, shard_list
 from soundalike.index.spec import IndexSpec
-from soundalike.ingest.errors import ConfigError
 
 GPU_MAX_K = 2048
 
@@ -43,6 +43,7 @@ class IndexBackend(Protocol):
     """A device that holds indexes."""
 
     name: str
+    device: torch.device
 
     def place(self, index: faiss.Index, spec: IndexSpec, params: dict[str, int]) -> faiss.Index:
         """The index ready to search on this device (the CPU index itself on the CPU)."""
@@ -100,6 +101,7 @@ class CpuBackend:
     """Indexes in main memory; stale ids are excluded by an id selector inside the search."""
 
     name = "cpu"
+    device = torch.device("cpu")
 
     def place(self, index: faiss.Index, spec: IndexSpec, params: dict[str, int]) -> faiss.Index:
         """The index itself."""
@@ -127,6 +129,7 @@ class GpuBackend:
     """Indexes on CUDA GPUs (faiss-gpu): one GPU, or shards spread over all of them."""
 
     name = "cuda"
+    device = torch.device("cuda")
 
     def __init__(self, gpus: int) -> None:
         """One FAISS resource object per GPU, made once."""
@@ -136,7 +139,9 @@ class GpuBackend:
     def place(self, index: faiss.Index, spec: IndexSpec, params: dict[str, int]) -> faiss.Index:
         """Copy the index (or each of its shards, round-robin over the GPUs) to GPU memory."""
         parts = shard_list(index)
-        gpu = [faiss.index_cpu_to_gpu(self.resources[n % self.gpus], n % self.gpus, p) for n, p in enumerate(parts)]
+        gpu: list[faiss.Index] = [
+            faiss.index_cpu_to_gpu(self.resources[n % self.gpus], n % self.gpus, p) for n, p in enumerate(parts)
+        ]
         placed = combine_shards(gpu)
         if spec.is_ivf:
             faiss.GpuParameterSpace().set_index_parameter(placed, "nprobe", params.get("nprobe", 1))
@@ -163,13 +168,13 @@ class GpuBackend:
         return post_filter(scores, ids, stale, k, fill=-np.inf if spec.metric == "cosine" else np.inf)
 
 
-def resolve_index_backend(preference: str = "auto") -> IndexBackend:
-    """The backend for a device preference: CUDA when faiss-gpu sees a GPU (or ``cuda`` is asked), else CPU."""
-    if preference == "cpu":
+def resolve_index_backend(device: torch.device) -> IndexBackend:
+    """The backend for the process's torch device: GPUs when it is CUDA and faiss-gpu sees them, else the CPU.
+
+    A CUDA device without faiss-gpu (the default install has faiss-cpu; GPUs need the [gpu] extra)
+    keeps its index on the CPU.
+    """
+    if device.type != "cuda":
         return CpuBackend()
     gpus = faiss.get_num_gpus() if hasattr(faiss, "StandardGpuResources") else 0
-    if gpus > 0:
-        return GpuBackend(gpus)
-    if preference == "cuda":
-        raise ConfigError("device 'cuda' was requested but FAISS sees no GPU (install the [gpu] extra on a CUDA host)")
-    return CpuBackend()
+    return GpuBackend(gpus) if gpus > 0 else CpuBackend()
