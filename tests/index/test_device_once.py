@@ -11,8 +11,8 @@ import pytest
 import torch
 from cli_runner import run_cli
 
-import soundalike.cli.catalogue
 import soundalike.cli.index
+import soundalike.cli.ingest
 import soundalike.embed.ingest_consumer
 import soundalike.embed.models
 import soundalike.index.backends
