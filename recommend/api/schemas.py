@@ -153,6 +153,7 @@ class HealthOut(BaseModel):
     status: str
     model: str
     indexed: int
+    problems: dict[str, str] = Field(default_factory=dict)
 
 
 class IndexStateOut(BaseModel):

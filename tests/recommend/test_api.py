@@ -101,7 +101,7 @@ def get(server: Server, path: str, **params: object) -> httpx.Response:
 
 
 def test_health_and_paged_tracks(server: Server) -> None:
-    assert get(server, "/health").json() == {"status": "ok", "model": "mfcc-stats", "indexed": 12}
+    assert get(server, "/health").json() == {"status": "ok", "model": "mfcc-stats", "indexed": 12, "problems": {}}
     first = get(server, "/tracks", limit=5).json()
     second = get(server, "/tracks", limit=5, offset=5).json()
     assert first["total"] == 12 and len(first["tracks"]) == 5 and len(second["tracks"]) == 5
