@@ -7,6 +7,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from audio_factory import make_track
@@ -64,9 +65,15 @@ def count(factory: sessionmaker[Session], model: type) -> int:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("seed", [0, 1, 2])
 def test_ingest_killed_mid_run_resumes_to_the_catalogue_of_a_clean_run(
-    many: Path, tmp_path: Path, settings: Settings, factory: sessionmaker[Session]
+    many: Path, tmp_path: Path, settings: Settings, factory: sessionmaker[Session], seed: int
 ) -> None:
+    """SIGKILL at a seeded point: after a seeded number of committed batches plus a seeded delay, so the kill
+    lands between commits, inside a batch's decode or inside a write."""
+    rng = np.random.default_rng(seed)
+    kill_after = BATCH * int(rng.integers(1, FILES // BATCH - 2))
+    extra_delay = float(rng.uniform(0.0, 0.5))
     env = {**os.environ, "SOUNDALIKE_DATABASE_URL": settings.db_url, "SOUNDALIKE_INGEST_BATCH_SIZE": str(BATCH)}
     command = [sys.executable, "-c", CLI, "--home", str(settings.home), "ingest", str(many), "--workers", "2", "--json"]
     process = subprocess.Popen(command, env=env, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -74,9 +81,10 @@ def test_ingest_killed_mid_run_resumes_to_the_catalogue_of_a_clean_run(
     committed = 0
     while time.monotonic() < deadline and process.poll() is None:
         committed = count(factory, Track)
-        if committed >= BATCH:
+        if committed >= kill_after:
             break
         time.sleep(0.02)
+    time.sleep(extra_delay)
     assert process.poll() is None, "the ingest finished before it could be killed"
     os.killpg(process.pid, signal.SIGKILL)
     process.wait(timeout=30)
