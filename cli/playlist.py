@@ -8,6 +8,7 @@ import typer
 
 from soundalike.cli.app import app
 from soundalike.cli.output import JsonOption, M3uOption, open_service, show_results
+from soundalike.ingest.db.models import MAX_ID
 from soundalike.ingest.db.session import session_scope
 from soundalike.recommend.defaults import DEFAULTS
 
@@ -17,8 +18,8 @@ app.add_typer(playlist_app, name="playlist")
 
 @playlist_app.command("path")
 def playlist_path(
-    start: Annotated[int, typer.Argument(help="First track id.")],
-    end: Annotated[int, typer.Argument(help="Last track id.")],
+    start: Annotated[int, typer.Argument(min=1, max=MAX_ID, help="First track id.")],
+    end: Annotated[int, typer.Argument(min=1, max=MAX_ID, help="Last track id.")],
     steps: Annotated[
         int, typer.Option("--steps", min=2, max=DEFAULTS.max_path_steps, help="Tracks in the path, ends included.")
     ] = DEFAULTS.path_steps,

@@ -9,6 +9,7 @@ import typer
 
 from soundalike.cli.app import app
 from soundalike.cli.output import JsonOption, M3uOption, open_service, show_results
+from soundalike.ingest.db.models import MAX_ID
 from soundalike.ingest.db.session import session_scope
 from soundalike.ingest.errors import SoundalikeError
 from soundalike.recommend.defaults import DEFAULTS
@@ -18,7 +19,9 @@ if TYPE_CHECKING:
 
 GenreOption = Annotated[list[str] | None, typer.Option("--genre", help="Keep tracks of this genre (repeatable).")]
 KeyOption = Annotated[list[str] | None, typer.Option("--key", help="Keep tracks in this key (repeatable).")]
-ExcludeOption = Annotated[list[int] | None, typer.Option("--exclude", help="Leave out this track id (repeatable).")]
+ExcludeOption = Annotated[
+    list[int] | None, typer.Option("--exclude", min=1, max=MAX_ID, help="Leave out this track id (repeatable).")
+]
 
 
 def _filters(
@@ -40,9 +43,13 @@ def _filters(
 
 @app.command()
 def similar(
-    track_id: Annotated[int | None, typer.Argument(help="Catalogue track id.")] = None,
-    seed: Annotated[list[int] | None, typer.Option("--seed", help="Seed track id (repeatable: multi-seed).")] = None,
-    path: Annotated[Path | None, typer.Option("--path", help="An audio file instead of a track id.")] = None,
+    track_id: Annotated[int | None, typer.Argument(min=1, max=MAX_ID, help="Catalogue track id.")] = None,
+    seed: Annotated[
+        list[int] | None, typer.Option("--seed", min=1, max=MAX_ID, help="Seed track id (repeatable: multi-seed).")
+    ] = None,
+    path: Annotated[
+        Path | None, typer.Option("--path", exists=True, dir_okay=False, help="An audio file instead of a track id.")
+    ] = None,
     k: Annotated[int, typer.Option("-k", min=1, max=DEFAULTS.max_results, help="How many results.")] = DEFAULTS.k,
     genre: GenreOption = None,
     tempo_min: Annotated[float | None, typer.Option(help="Lowest tempo (bpm).")] = None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from soundalike.ingest.errors import InputError
@@ -38,7 +39,14 @@ class Filters:
         year_max: int | None = None,
         exclude: list[int] | None = None,
     ) -> Filters:
-        """Filters from loose inputs: genre and key names are normalised (lower case, trimmed)."""
+        """Filters from loose inputs: genre and key names are normalised (lower case, trimmed); a tempo that is
+        not a finite non-negative number, or a range whose ends are swapped, is an InputError."""
+        for name, value in (("tempo_min", tempo_min), ("tempo_max", tempo_max)):
+            if value is not None and not (math.isfinite(value) and value >= 0):
+                raise InputError(f"{name} must be a finite number >= 0, got {value}")
+        for low, high, what in ((tempo_min, tempo_max, "tempo"), (year_min, year_max, "year")):
+            if low is not None and high is not None and low > high:
+                raise InputError(f"{what} range is empty: minimum {low} > maximum {high}")
         return cls(
             genres=frozenset(g.strip().lower() for g in genres or () if g.strip()),
             tempo_min=tempo_min,

@@ -22,6 +22,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from soundalike.ingest.db.base import Base
 
 TRACK_STATUSES = ("ok", "failed", "deleted")
+MAX_ID = 2**31 - 1
+"""The largest id an ``Integer`` primary key holds on every backend."""
 GENRE_SOURCES = ("tag", "label", "curator", "predicted")
 
 

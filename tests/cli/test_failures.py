@@ -33,6 +33,8 @@ def run_main(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
         (("similar", "abc"), "BadParameter", "valid integer"),
         (("index", "status", "--bogus"), "NoSuchOption", "--bogus"),
         (("ingest", "x", "--workers", "-1"), "BadParameter", "--workers"),
+        (("similar", "99999999999999999999"), "BadParameter", "track_id"),
+        (("playlist", "path", "0", "5"), "BadParameter", "start"),
     ],
 )
 def test_bad_arguments_are_a_json_error(
@@ -101,3 +103,29 @@ def test_index_verify_on_a_truncated_index_is_a_json_error_and_status_says_so(
         main()
     status = json.loads(capsys.readouterr().out)
     assert exited.value.code == 0 and status["intact"] is False and "corrupt" in status["problem"]
+
+
+@pytest.mark.parametrize(
+    ("options", "words"),
+    [
+        (("--tempo-min", "nan"), "tempo_min must be a finite number"),
+        (("--tempo-min", "-5"), "tempo_min must be a finite number"),
+        (("--tempo-min", "150", "--tempo-max", "90"), "tempo range is empty"),
+    ],
+)
+def test_nonsense_filters_are_input_errors(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    options: tuple[str, ...],
+    words: str,
+) -> None:
+    code, error, _ = run_main(monkeypatch, capsys, "--home", str(tmp_path), "similar", "1", *options)
+    assert code == 2 and error["type"] == "InputError" and words in error["error"]
+
+
+def test_similar_to_a_missing_file_is_a_json_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, error, err = run_main(monkeypatch, capsys, "--home", str(tmp_path), "similar", "--path", "/no/such.mp3")
+    assert code == 2 and "/no/such.mp3" in error["error"] and "Traceback" not in err
