@@ -9,11 +9,11 @@ from fastapi import Depends, Path, Query, Request
 from pydantic import Field
 from sqlalchemy.orm import Session
 
+from soundalike.ingest.db.models import MAX_ID
 from soundalike.ingest.db.session import session_scope
 from soundalike.recommend.filters import Filters
 from soundalike.recommend.service import Service
 
-MAX_ID = 2**31 - 1
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 TrackId = Annotated[int, Path(ge=1, le=MAX_ID, description="Catalogue track id.")]
 
