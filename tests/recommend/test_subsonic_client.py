@@ -47,7 +47,7 @@ def serving(catalogue: Catalogue) -> Iterator[int]:
 @contextmanager
 def connection(port: int, **credentials: str | bool) -> Iterator[libopensonic.Connection]:
     """A py-opensonic connection with its defaults (POST, ``.view``, token auth) apart from address and credentials."""
-    conn = libopensonic.Connection("http://127.0.0.1", port=port, **credentials)  # type: ignore[arg-type]
+    conn = libopensonic.Connection("http://127.0.0.1", port=port, **credentials)
     try:
         yield conn
     finally:
@@ -91,7 +91,10 @@ def test_client_gets_similar_tracks_and_a_sonic_path(catalogue: Catalogue, port:
 
 def test_client_with_a_wrong_credential_is_refused(catalogue: Catalogue, port: int) -> None:
     key = run_cli(catalogue.settings, "keys", "create", "player")["key"]
+    run_cli(catalogue.settings, "keys", "create", "reader")
     password = run_cli(catalogue.settings, "keys", "subsonic-user", "player")["password"]
+    listed = {k["name"]: k["subsonic_user"] for k in run_cli(catalogue.settings, "keys", "list")["keys"]}
+    assert listed == {"player": True, "reader": False}
     with connection(port, username="player", password=password + "x") as conn, pytest.raises(CredentialError):
         conn.ping()
     with connection(port, username="nobody", password=password) as conn, pytest.raises(CredentialError):

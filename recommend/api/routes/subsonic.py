@@ -68,9 +68,7 @@ def sonic_matches(session: Session, request: Request, results: list[Result]) -> 
     """The ``sonicMatch`` body of ranked results."""
     path_map: PathMap = request.app.state.subsonic_path_map
     facts = song_facts(session, [r.track_id for r in results])
-    matches = [
-        {"entry": child(r, facts.get(r.track_id), path_map), "similarity": similarity(r.score)} for r in results
-    ]
+    matches = [{"entry": child(r, facts.get(r.track_id), path_map), "similarity": similarity(r.score)} for r in results]
     return {"sonicMatch": matches}
 
 
@@ -155,10 +153,11 @@ ROUTES: list[tuple[str, Callable[..., Response], bool]] = [
 ]
 for _name, _endpoint, _checked in ROUTES:
     for _path in (f"/{_name}", f"/{_name}.view"):
-        router.add_api_route(
-            _path,
-            _endpoint,
-            methods=["GET", "POST"],
-            response_class=Response,
-            dependencies=[Depends(subsonic_caller)] if _checked else [],
-        )
+        for _method in ("GET", "POST"):
+            router.add_api_route(
+                _path,
+                _endpoint,
+                methods=[_method],
+                response_class=Response,
+                dependencies=[Depends(subsonic_caller)] if _checked else [],
+            )
