@@ -1,7 +1,8 @@
 """Who calls the Subsonic routes: parameters from the query string or a form-encoded POST, and Subsonic auth.
 
 Two ways to sign in, both tied to our API keys: the OpenSubsonic ``apiKeyAuthentication`` extension
-(``apiKey`` = an API key) and Subsonic token auth (``u`` = the name of a key given a Subsonic password with
+(``apiKey`` = an API key, or the operator's ``SOUNDALIKE_ADMIN_TOKEN`` as for bearer credentials) and Subsonic
+token auth (``u`` = the name of a key given a Subsonic password with
 ``soundalike keys subsonic-user``, ``t`` = md5(password + ``s``)). Credentials that are given are always
 checked; without any, the request passes only where the app allows anonymous reads. Plain passwords (``p``)
 are not accepted: they would travel and be logged in clear.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
@@ -10,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import SecretStr
 from recommend_fixtures import Catalogue
 from sqlalchemy import update
 
@@ -26,9 +28,11 @@ Call = Callable[..., dict[str, Any]]
 
 
 def caller(catalogue: Catalogue, *, host: str = "127.0.0.1", **settings: object) -> Callable[..., httpx.Response]:
-    """A request function against the app in process (as the client ``192.0.2.7``)."""
-    app = create_app(catalogue.settings.model_copy(update=settings), service=catalogue.service, host=host)
-    app.state.service = catalogue.service
+    """A request function against the app in process (as the client ``192.0.2.7``), its service on ``settings``."""
+    changed = catalogue.settings.model_copy(update=settings)
+    service = dataclasses.replace(catalogue.service, settings=changed)
+    app = create_app(changed, service=service, host=host)
+    app.state.service = service
 
     def request(method: str, path: str, **kwargs: object) -> httpx.Response:
         async def send() -> httpx.Response:
@@ -86,9 +90,10 @@ def test_every_endpoint_answers_get_and_form_post_with_and_without_view(catalogu
 
 
 def test_ping_and_license_need_credentials_off_loopback_and_extensions_stay_public(catalogue: Catalogue) -> None:
-    call = subsonic(caller(catalogue, host="0.0.0.0"))
+    call = subsonic(caller(catalogue, host="0.0.0.0", admin_token=SecretStr("operator-token")))
     key, password = keys(catalogue)
     assert code(call("ping")) == 10 and code(call("getLicense")) == 10
+    assert code(call("ping", apiKey="operator-token")) is None
     assert code(call("getSonicSimilarTracks", id=40)) == 10
     assert code(call("ping", apiKey=key)) is None and code(call("ping", **token(password))) is None
     extensions = call("getOpenSubsonicExtensions")["openSubsonicExtensions"]
