@@ -1,4 +1,4 @@
-"""``soundalike keys``: API keys for the HTTP API (create prints the secret once; list; revoke)."""
+"""``soundalike keys``: API keys for the HTTP API (create prints the secret once; list; revoke; subsonic-user)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import typer
 
 from soundalike.cli.app import keys_app
 from soundalike.cli.output import JsonOption, database, emit, stderr, table
-from soundalike.recommend.api_keys import SCOPES, create_key, list_keys, revoke_key
+from soundalike.recommend.api_keys import SCOPES, create_key, list_keys, revoke_key, set_subsonic_password
 
 
 @keys_app.command("create")
@@ -34,8 +34,9 @@ def keys_list(as_json: JsonOption = False) -> None:
     """Every API key with its scope and state (never the secrets)."""
     with database() as session:
         keys = list_keys(session)
-    rows = [[k["name"], k["scope"], k["created_at"], k["revoked_at"] or "live"] for k in keys]
-    emit({"keys": keys}, as_json, lambda: table("API keys", ("name", "scope", "created", "revoked"), rows))
+    rows = [[k["name"], k["scope"], k["created_at"], k["revoked_at"] or "live", k["subsonic_user"]] for k in keys]
+    columns = ("name", "scope", "created", "revoked", "subsonic user")
+    emit({"keys": keys}, as_json, lambda: table("API keys", columns, rows))
 
 
 @keys_app.command("revoke")
@@ -48,3 +49,23 @@ def keys_revoke(name: Annotated[str, typer.Argument(help="The key to revoke.")],
         as_json,
         lambda: table("Revoked", ("name", "at"), [[name, revoked_at]]),
     )
+
+
+@keys_app.command("subsonic-user")
+def keys_subsonic_user(
+    name: Annotated[str, typer.Argument(help="A live key; it signs in as the Subsonic user of this name.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Let a key sign in to the /rest/ routes with Subsonic token auth: prints a new password (stored in clear)."""
+    with database() as session:
+        password = set_subsonic_password(session, name)
+    data = {"user": name, "password": password}
+
+    def render() -> None:
+        table("Subsonic user", ("user", "password"), [[name, password]])
+        stderr.print(
+            "Enter these in a Subsonic client. The password is kept in clear in the database (the Subsonic token "
+            "scheme needs it); running this again replaces it, revoking the key retires it."
+        )
+
+    emit(data, as_json, render)

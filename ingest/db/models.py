@@ -25,6 +25,8 @@ TRACK_STATUSES = ("ok", "failed", "deleted")
 MAX_ID = 2**31 - 1
 """The largest id an ``Integer`` primary key holds on every backend."""
 GENRE_SOURCES = ("tag", "label", "curator", "predicted")
+MAX_ID = 2**31 - 1
+"""The largest id an ``Integer`` primary key holds on every backend."""
 
 
 def utcnow() -> datetime:
@@ -167,7 +169,11 @@ class IngestRun(Base):
 
 
 class ApiKey(Base):
-    """A credential for the HTTP API: only a SHA-256 hash of the secret is stored, with its scope."""
+    """A credential for the HTTP API: only a SHA-256 hash of the secret is stored, with its scope.
+
+    ``subsonic_password`` is set only for keys the operator lets sign in as a Subsonic user (the key's name):
+    Subsonic token auth sends md5(password + salt), so the server must keep the password itself, in clear.
+    """
 
     __tablename__ = "api_keys"
 
@@ -175,5 +181,6 @@ class ApiKey(Base):
     name: Mapped[str] = mapped_column(String(64), unique=True)
     scope: Mapped[str] = mapped_column(String(8))
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    subsonic_password: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -26,6 +26,8 @@ from soundalike.ingest.settings import Settings
 from soundalike.recommend.api.auth import is_loopback, read_access
 from soundalike.recommend.api.body_limit import BodyLimit
 from soundalike.recommend.api.routes import admin, listeners, similar, subsonic, tracks
+from soundalike.recommend.api.subsonic_envelope import SubsonicError, subsonic_error
+from soundalike.recommend.media_server import PathMap
 from soundalike.recommend.service import Service
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
@@ -104,6 +106,7 @@ def create_app(
     )
     app.state.max_upload_bytes = max_upload_bytes
     app.state.anonymous_reads = settings.open_reads if settings.open_reads is not None else is_loopback(host)
+    app.state.subsonic_path_map = PathMap.parse(settings.subsonic_path_map)
 
     app.add_middleware(BodyLimit, body_bytes=max_body_bytes, upload_bytes=max_upload_bytes + MULTIPART_SLACK)
 
@@ -121,6 +124,7 @@ def create_app(
             return internal_error()
 
     app.add_exception_handler(SoundalikeError, soundalike_error)
+    app.add_exception_handler(SubsonicError, subsonic_error)
     app.include_router(tracks.health_router)
     for module in (tracks, similar, listeners, admin):
         app.include_router(module.router, dependencies=[Depends(read_access)])

@@ -21,6 +21,7 @@ from soundalike.ingest.db.session import session_scope
 from soundalike.ingest.errors import ForbiddenError, UnauthorizedError
 from soundalike.recommend.api.deps import ServiceDep
 from soundalike.recommend.api_keys import Principal, authenticate
+from soundalike.recommend.service import Service
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 ADMIN_TOKEN_PRINCIPAL = Principal("SOUNDALIKE_ADMIN_TOKEN", "admin")
@@ -38,15 +39,19 @@ def principal(
     """The caller behind the bearer credential; None without one; UnauthorizedError for a wrong one."""
     if credentials is None:
         return None
-    secret = credentials.credentials
+    found = identify(service, credentials.credentials)
+    if found is None:
+        raise UnauthorizedError("the API key in 'Authorization: Bearer <key>' is unknown or revoked")
+    return found
+
+
+def identify(service: Service, secret: str) -> Principal | None:
+    """The principal of an API key or of the operator's ``SOUNDALIKE_ADMIN_TOKEN``; None when it is neither."""
     token = service.settings.admin_token
     if token is not None and secrets.compare_digest(secret.encode(), token.get_secret_value().encode()):
         return ADMIN_TOKEN_PRINCIPAL
     with session_scope(service.factory) as session:
-        found = authenticate(session, secret)
-    if found is None:
-        raise UnauthorizedError("the API key in 'Authorization: Bearer <key>' is unknown or revoked")
-    return found
+        return authenticate(session, secret)
 
 
 def refuse_cross_site(request: Request) -> None:

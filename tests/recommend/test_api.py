@@ -50,6 +50,7 @@ class Server:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.ids = ids
+        self.key = write_key
         self.auth = {"Authorization": f"Bearer {write_key}"}
         app = create_app(settings, max_upload_bytes=UPLOAD_LIMIT)
         self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
@@ -183,7 +184,7 @@ def test_path_between_styles(server: Server) -> None:
 def test_opensubsonic_similar_tracks_json_matches_the_spec(server: Server) -> None:
     drone = server.ids["drone_02.flac"]
     for route in ("/rest/getSonicSimilarTracks", "/rest/getSonicSimilarTracks.view"):
-        body = get(server, route, id=drone, count=3, f="json", u="demo", p="demo", v="1.16.1", c="test").json()
+        body = get(server, route, id=drone, count=3, f="json", apiKey=server.key, v="1.16.1", c="test").json()
         envelope = body["subsonic-response"]
         assert envelope["status"] == "ok" and envelope["openSubsonic"] is True
         assert {"version", "type", "serverVersion"} <= set(envelope)
@@ -198,6 +199,8 @@ def test_opensubsonic_similar_tracks_json_matches_the_spec(server: Server) -> No
     assert missing["status"] == "failed" and missing["error"]["code"] == 10
     unknown = get(server, "/rest/getSonicSimilarTracks", id=999999, f="json").json()["subsonic-response"]
     assert unknown["error"]["code"] == 70
+    wrong = get(server, "/rest/getSonicSimilarTracks", id=drone, f="json", u="demo", p="demo").json()
+    assert wrong["subsonic-response"]["error"]["code"] == 42
 
 
 def test_opensubsonic_path_xml_and_extensions(server: Server) -> None:
@@ -213,6 +216,7 @@ def test_opensubsonic_path_xml_and_extensions(server: Server) -> None:
     assert float(matches[0].get("similarity", "0")) == pytest.approx(1.0, abs=1e-4)
     extensions = get(server, "/rest/getOpenSubsonicExtensions", f="json").json()["subsonic-response"]
     assert {"name": "sonicSimilarity", "versions": [1]} in extensions["openSubsonicExtensions"]
+    assert {"name": "apiKeyAuthentication", "versions": [1]} in extensions["openSubsonicExtensions"]
 
 
 def test_openapi_schema_documents_the_routes(server: Server) -> None:
