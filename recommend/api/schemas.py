@@ -82,6 +82,7 @@ class TrackOut(BaseModel):
     duplicate_of_id: int | None
     status: str
     genres: list[str]
+    note: str | None = Field(default=None, description="What to know about the analysis: truncated, or looped.")
 
 
 class GenreRowOut(BaseModel):
