@@ -27,7 +27,14 @@ from torch.nn import functional as F
 from soundalike.embed.evaluation import evaluate_retrieval, group_precision
 from soundalike.embed.genre_head import group_split
 from soundalike.embed.musicnn import MusiCNN, load_musicnn
-from soundalike.embed.musicnn_frontend import SAMPLE_RATE, musicnn_logmel, musicnn_patches, patches
+from soundalike.embed.musicnn_frontend import (
+    LOOPED_NOTE,
+    SAMPLE_RATE,
+    is_short,
+    musicnn_logmel,
+    musicnn_patches,
+    patches,
+)
 from soundalike.embed.patch_embeddings import patch_embeddings
 from soundalike.embed.store import embed_stale_tracks
 from soundalike.embed.unit_norm import unit_rows
@@ -35,6 +42,7 @@ from soundalike.ingest.audio import load
 from soundalike.ingest.db.models import Track
 from soundalike.ingest.errors import ConfigError, DecodeError, InputError, NotFoundError
 from soundalike.ingest.paths import from_db_path
+from soundalike.ingest.repository import add_track_note
 from soundalike.ingest.settings import Settings
 
 MODEL_NAME = "musicnn-adapted"
@@ -238,7 +246,7 @@ def adapted_vector(backbone: MusiCNN, head: nn.Module, y: np.ndarray) -> np.ndar
     """Unit-norm head output for the mean penultimate features of 16 kHz audio's patches."""
     per_patch = patch_embeddings(backbone, musicnn_patches(y=y))
     if not len(per_patch):
-        raise DecodeError("audio shorter than one 3 s MusiCNN patch")
+        raise DecodeError("no audio to embed")
     return apply(head)(per_patch.mean(axis=0, keepdims=True))[0]
 
 
@@ -253,7 +261,10 @@ def refresh_embeddings(
     record, head = load_adapted(settings.models_dir)
     version = served_version(record)
 
-    def embed_track(_track_id: int, path: Path) -> np.ndarray:
-        return adapted_vector(backbone, head, load(path, sr=SAMPLE_RATE, max_bytes=settings.max_file_bytes).samples)
+    def embed_track(track_id: int, path: Path) -> np.ndarray:
+        samples = load(path, sr=SAMPLE_RATE, max_bytes=settings.max_file_bytes).samples
+        if is_short(len(samples)):
+            add_track_note(session, track_id, LOOPED_NOTE)
+        return adapted_vector(backbone, head, samples)
 
     return embed_stale_tracks(session, MODEL_NAME, version, embed_track, on_track=on_track), version

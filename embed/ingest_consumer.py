@@ -14,10 +14,11 @@ import torch
 from sqlalchemy.orm import Session
 
 from soundalike.embed.musicnn_encoder import MODEL_NAME, MODEL_VERSION, MusicnnEncoder, store_track_features
-from soundalike.embed.musicnn_frontend import PatchFrontEnd
+from soundalike.embed.musicnn_frontend import LOOPED_NOTE, SAMPLE_RATE, PatchFrontEnd, is_short
 from soundalike.embed.store import put_embeddings
 from soundalike.ingest.analysis import FileAnalysis
 from soundalike.ingest.errors import ConfigError
+from soundalike.ingest.repository import add_track_note
 from soundalike.ingest.settings import Settings
 
 
@@ -30,16 +31,16 @@ class MusicnnIngestConsumer:
         """Use ``encoder`` (already on its device) for every flushed batch."""
         self.encoder = encoder
         self.encoded = 0
-        self.too_short = 0
+        self.looped = 0
         self._pending: list[tuple[int, np.ndarray]] = []
 
     def consume(self, session: Session, track_id: int, analysis: FileAnalysis) -> None:
-        """Buffer the track's patches; a track shorter than one 3 s patch gets no embedding."""
+        """Buffer the track's patches; a track shorter than one 3 s patch (looped to fill it) gets ``LOOPED_NOTE``."""
         if analysis.patches is None:
             raise ConfigError(f"{analysis.path}: no MusiCNN patches (analyse with the consumer's front_end)")
-        if len(analysis.patches) == 0:
-            self.too_short += 1
-            return
+        if analysis.duration is not None and is_short(round(analysis.duration * SAMPLE_RATE)):
+            add_track_note(session, track_id, LOOPED_NOTE)
+            self.looped += 1
         self._pending.append((track_id, analysis.patches))
 
     def flush(self, session: Session) -> None:

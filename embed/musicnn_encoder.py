@@ -2,7 +2,8 @@
 
 Patch policy (``musicnn_frontend``): up to ``MAX_PATCHES`` non-overlapping 3 s patches spread evenly over the decoded
 audio (which already follows the ingest analysis policy: whole track up to 2 min, else four 30 s
-segments). Track embedding: mean over patches of the 200-d penultimate layer, L2-normalised.
+segments); shorter audio is looped to fill one patch.
+Track embedding: mean over patches of the 200-d penultimate layer, L2-normalised.
 The 50 tag probabilities (mean over patches) are stored as the feature ``musicnn_tags``, and the
 1506-d pooled mid-level features (mean over patches) as ``musicnn_pooled``: the genre head reads
 those, which tag better than the penultimate layer, while similarity keeps the compact embedding
@@ -20,11 +21,11 @@ import torch
 from sqlalchemy.orm import Session
 
 from soundalike.embed.musicnn import MusiCNN, load_musicnn
-from soundalike.embed.musicnn_frontend import SAMPLE_RATE, musicnn_patches
+from soundalike.embed.musicnn_frontend import LOOPED_NOTE, SAMPLE_RATE, is_short, musicnn_patches
 from soundalike.embed.store import embed_stale_tracks
 from soundalike.ingest.audio import load
 from soundalike.ingest.errors import DecodeError
-from soundalike.ingest.repository import set_feature
+from soundalike.ingest.repository import add_track_note, set_feature
 
 MODEL_NAME = "musicnn-msd"
 MODEL_VERSION = "2-penultimate-mean"
@@ -62,7 +63,8 @@ class MusicnnEncoder:
         """Embedding, tag probabilities and pooled features of each track's (n, 187, 96) log-mel patches.
 
         The patches of all tracks run through the network together, ``BATCH_PATCHES`` at a time, so
-        many short tracks fill a batch as well as one long one. Every track needs at least one patch.
+        many short tracks fill a batch as well as one long one. Every track needs at least one patch
+        (``musicnn_patches`` gives one to any audio that is not empty).
         """
         if any(len(p) == 0 for p in per_track):
             raise DecodeError("audio shorter than one 3 s MusiCNN patch")
@@ -107,8 +109,11 @@ def refresh_embeddings(
     """Encode tracks that lack a current embedding; keep the others. Returns (count encoded, version)."""
 
     def embed_track(track_id: int, path: Path) -> np.ndarray:
-        encoded = encoder.encode_file(path)
+        samples = load(path, sr=SAMPLE_RATE).samples
+        encoded = encoder.encode_audio(samples)
         store_track_features(session, track_id, encoded)
+        if is_short(len(samples)):
+            add_track_note(session, track_id, LOOPED_NOTE)
         return encoded.embedding
 
     return embed_stale_tracks(session, MODEL_NAME, MODEL_VERSION, embed_track, on_track=on_track), MODEL_VERSION

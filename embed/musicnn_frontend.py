@@ -4,7 +4,9 @@ The network (in ``embed.musicnn``) was trained on 96-band log-mel patches of 187
 functions make them. ``PatchFrontEnd`` hands them to ingestion as an ``ingest.analysis.AudioFrontEnd``,
 so the decoding workers cut the patches from the one decode of a file and ship them to the encoder.
 Patch policy: at most ``MAX_PATCHES`` non-overlapping patches spread evenly over the decoded audio
-(which already follows the analysis policy of ``ingest.audio``).
+(which already follows the analysis policy of ``ingest.audio``). Audio shorter than one patch (ingest
+decodes tracks from 1 s) is looped end to end to fill one, so a short track is embedded from its own
+sound rather than from silence; its track row gets ``LOOPED_NOTE``.
 """
 
 from __future__ import annotations
@@ -20,6 +22,9 @@ HOP_LENGTH = 256
 N_MELS = 96
 PATCH_FRAMES = 187
 MAX_PATCHES = 8
+PATCH_SAMPLES = (PATCH_FRAMES - 1) * HOP_LENGTH
+"""The fewest 16 kHz samples that make one patch."""
+LOOPED_NOTE = "shorter than one embedding patch: its audio is looped to fill one"
 
 
 def _compressed_mel(y: np.ndarray, *, center: bool) -> np.ndarray:
@@ -69,15 +74,28 @@ def select_patches(all_patches: np.ndarray, *, limit: int = MAX_PATCHES) -> np.n
     return all_patches[patch_indices(len(all_patches), limit=limit)]
 
 
+def is_short(samples: int) -> bool:
+    """Whether this many 16 kHz samples fall short of one patch, so ``fill_one_patch`` loops them."""
+    return samples < PATCH_SAMPLES
+
+
+def fill_one_patch(y: np.ndarray) -> np.ndarray:
+    """16 kHz audio ``y`` repeated end to end to fill one patch (unchanged when it already does, or is empty)."""
+    if not is_short(len(y)) or len(y) == 0:
+        return y
+    return np.tile(y, -(-PATCH_SAMPLES // len(y)))[:PATCH_SAMPLES]
+
+
 def musicnn_patches(*, y: np.ndarray, limit: int = MAX_PATCHES) -> np.ndarray:
     """The (n <= limit, 187, 96) float32 patches MusiCNN encodes for 16 kHz mono audio ``y``.
 
-    Equal to ``select_patches(patches(musicnn_logmel(y=y)))`` but computes only the chosen patches'
-    frames: each is taken from the zero-padded signal with its own STFT context, which is exactly what
-    the centred whole-signal spectrogram sees at those frames.
+    Equal to ``select_patches(patches(musicnn_logmel(y=fill_one_patch(y))))`` but computes only the chosen
+    patches' frames: each is taken from the zero-padded signal with its own STFT context, which is exactly
+    what the centred whole-signal spectrogram sees at those frames. Only empty audio gives no patch.
     """
     if y.ndim != 1:
         raise ValueError(f"expected mono audio of shape (samples,), got shape {y.shape}")
+    y = fill_one_patch(y)
     n_patches = (1 + len(y) // HOP_LENGTH) // PATCH_FRAMES
     chosen = patch_indices(n_patches, limit=limit)
     if len(chosen) == 0:

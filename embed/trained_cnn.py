@@ -3,7 +3,7 @@
 Labels are the trusted genres (label, curator, tag; never a curator-rejected one). The checkpoint is
 safetensors plus a JSON sidecar in the models folder; the training curves go to the plots folder.
 Track embedding: mean of the network's embedding over up to ``MAX_CROPS`` non-overlapping crops
-spread over the decoded audio, L2-normalised.
+spread over the decoded audio, L2-normalised; a track shorter than one crop is looped to fill it.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from torch import nn
 from soundalike.embed.cnn import build_network
 from soundalike.embed.decodable import each_decodable
 from soundalike.embed.genre_head import trusted_labels
-from soundalike.embed.musicnn_frontend import PATCH_FRAMES, SAMPLE_RATE, musicnn_logmel
+from soundalike.embed.musicnn_frontend import LOOPED_NOTE, PATCH_FRAMES, SAMPLE_RATE, musicnn_logmel
 from soundalike.embed.plots import curves_png
 from soundalike.embed.store import embed_stale_tracks
 from soundalike.embed.training import TrainConfig, tiled_crops, train_network
@@ -33,6 +33,7 @@ from soundalike.ingest.audio import load
 from soundalike.ingest.db.models import Track
 from soundalike.ingest.errors import NotFoundError
 from soundalike.ingest.paths import from_db_path
+from soundalike.ingest.repository import add_track_note
 from soundalike.ingest.settings import Settings
 
 MODEL_NAME = "cnn-trained"
@@ -136,8 +137,11 @@ def refresh_embeddings(
     """Embed the ok tracks that lack an embedding of the current network; returns (count, version)."""
     meta, model = load_trained_cnn(settings.models_dir)
 
-    def embed_track(_track_id: int, path: Path) -> np.ndarray:
-        return track_vector(crop_embeddings(model, decode_logmel(path, settings), meta.crop_frames))
+    def embed_track(track_id: int, path: Path) -> np.ndarray:
+        logmel = decode_logmel(path, settings)
+        if len(logmel) < meta.crop_frames:
+            add_track_note(session, track_id, LOOPED_NOTE)
+        return track_vector(crop_embeddings(model, logmel, meta.crop_frames))
 
     return embed_stale_tracks(session, MODEL_NAME, meta.version, embed_track, on_track=on_track), meta.version
 

@@ -67,9 +67,9 @@ def random_crops(logmel: np.ndarray, n: int, frames: int, rng: np.random.Generat
 
 
 def tiled_crops(logmel: np.ndarray, frames: int) -> np.ndarray:
-    """Non-overlapping (frames, bands) crops covering the log-mel (at least one, zero-padded)."""
-    if logmel.shape[0] < frames:
-        logmel = np.pad(logmel, ((0, frames - logmel.shape[0]), (0, 0)))
+    """Non-overlapping (frames, bands) crops covering the log-mel; a shorter one is repeated to fill one crop."""
+    if 0 < logmel.shape[0] < frames:
+        logmel = np.tile(logmel, (-(-frames // logmel.shape[0]), 1))
     n = logmel.shape[0] // frames
     return logmel[: n * frames].reshape(n, frames, logmel.shape[1])
 

@@ -46,6 +46,7 @@ class FileAnalysis:
     (n, 187, 96) float32 log-mel patches; n is 0 for audio shorter than one 3 s patch).
     ``samples`` holds the mono float32 audio at the ingest rate when the features were left to a
     batched extractor (``analyse_file(..., with_features=False)``); ``batched_analyses`` fills them in.
+    ``note`` says what a listener should know about the decode (a truncated file), as ``DecodedAudio.note``.
     """
 
     path: Path
@@ -61,6 +62,7 @@ class FileAnalysis:
     key: str | None = None
     patches: np.ndarray | None = None
     samples: np.ndarray | None = None
+    note: str | None = None
     error: str | None = None
 
 
@@ -107,4 +109,5 @@ def analyse_file(
         key=features.key if features else None,
         patches=patches,
         samples=None if features else audio.astype(np.float32, copy=False),
+        note=source.note,
     )

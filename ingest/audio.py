@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import NamedTuple
 
 import av
 import numpy as np
@@ -27,6 +28,7 @@ WHOLE_TRACK_SECONDS = 120.0
 SEGMENT_SECONDS = 30.0
 SEGMENTS = 4
 MIN_SECONDS = 1.0
+TRUNCATION_TOLERANCE_SECONDS = 0.25
 SILENCE_RMS = 1e-4
 MIN_SAMPLE_RATE = 8000
 BLOCK_FRAMES = 65536
@@ -37,13 +39,37 @@ PYAV_SUFFIXES = frozenset({".m4a", ".mp4", ".aac", ".alac", ".wma", ".asf", ".we
 
 @dataclass(frozen=True)
 class DecodedAudio:
-    """Mono float32 samples at ``sample_rate`` plus facts about the source file."""
+    """Mono float32 samples at ``sample_rate`` plus facts about the source file.
+
+    ``duration`` is what decoded (the header's figure only for a long file read in windows that all
+    came up whole); ``header_duration`` is set when the header promised more than that, by over
+    ``TRUNCATION_TOLERANCE_SECONDS``: the file is truncated.
+    """
 
     samples: np.ndarray
     sample_rate: int
     duration: float
     source_sample_rate: int
     channels: int
+    header_duration: float | None = None
+
+    @property
+    def note(self) -> str | None:
+        """What a listener should know about this decode (a truncated file), or None."""
+        if self.header_duration is None:
+            return None
+        return f"truncated: {self.duration:.1f} s decoded of the {self.header_duration:.1f} s its header states"
+
+
+class _Read(NamedTuple):
+    """What a decoder read: mono analysis windows (concatenated) and the stream's facts."""
+
+    mono: np.ndarray
+    rate: int
+    channels: int
+    frames: int
+    """Frames that decoded (the header's count when every window of a long file came up whole)."""
+    header_frames: int
 
 
 def analysis_windows(*, frames: int, sr: int) -> list[tuple[int, int]]:
@@ -78,28 +104,77 @@ def _check_format(*, source_sr: int, frames: int) -> None:
         raise DecodeError(f"too short ({frames / max(source_sr, 1):.2f} s < {MIN_SECONDS} s)")
 
 
-def _read_soundfile(path: Path) -> tuple[np.ndarray, int, int, int]:
-    """Mono analysis windows (concatenated), sample rate, channels and frame count through libsndfile."""
+def _soundfile_blocks(handle: sf.SoundFile, frames: int) -> Iterator[np.ndarray]:
+    """Up to ``frames`` frames from the current position, in blocks, ending where the data does.
+
+    (``SoundFile.blocks`` would hand out whole blocks past the end of a file shorter than its header.)
+    """
+    while frames > 0:
+        block = handle.read(min(BLOCK_FRAMES, frames), dtype="float32", always_2d=True)
+        if len(block) == 0:
+            return
+        yield block
+        frames -= len(block)
+
+
+def _soundfile_windows(handle: sf.SoundFile, frames: int) -> tuple[np.ndarray, bool]:
+    """The analysis windows for ``frames`` frames, concatenated, and whether each came up whole."""
+    windows = analysis_windows(frames=frames, sr=int(handle.samplerate))
+    mono = np.empty(sum(length for _, length in windows), dtype=np.float32)
+    filled = 0
+    for start, length in windows:
+        handle.seek(start)
+        got = 0
+        for block in _soundfile_blocks(handle, length):
+            mono[filled + got : filled + got + len(block)] = to_mono(block)
+            got += len(block)
+        filled += got
+        if got < length:
+            return mono[:filled], False
+    return mono[:filled], True
+
+
+def _soundfile_count(handle: sf.SoundFile) -> int:
+    """Frames that actually decode, read from the start (for a file shorter than its header says)."""
+    handle.seek(0)
+    return sum(len(block) for block in _soundfile_blocks(handle, int(handle.frames)))
+
+
+def _read_soundfile(path: Path) -> _Read:
+    """Analysis windows and stream facts through libsndfile; a window that comes up short means truncation."""
     with sf.SoundFile(os.fsencode(path)) as handle:
         source_sr, channels, frames = int(handle.samplerate), int(handle.channels), int(handle.frames)
         _check_format(source_sr=source_sr, frames=frames)
-        windows = analysis_windows(frames=frames, sr=source_sr)
-        mono = np.empty(sum(length for _, length in windows), dtype=np.float32)
-        filled = 0
-        for start, length in windows:
-            handle.seek(start)
-            for block in handle.blocks(BLOCK_FRAMES, frames=length, dtype="float32", always_2d=True):
-                mono[filled : filled + len(block)] = to_mono(block)
-                filled += len(block)
-    return mono[:filled], source_sr, channels, frames
+        mono, whole = _soundfile_windows(handle, frames)
+        if whole:
+            decoded = len(mono) if frames <= WHOLE_TRACK_SECONDS * source_sr else frames
+        else:
+            decoded = _soundfile_count(handle)
+            _check_format(source_sr=source_sr, frames=decoded)
+            mono, _ = _soundfile_windows(handle, decoded)
+    return _Read(mono, source_sr, channels, decoded, frames)
+
+
+def _decodable_frames(container: av.container.InputContainer, stream: av.AudioStream) -> Iterator[av.AudioFrame]:
+    """The decoded frames of ``stream`` up to the first packet that does not decode."""
+    frames = container.decode(stream)
+    while True:
+        try:
+            frame = next(frames)
+        except (StopIteration, av.error.InvalidDataError):
+            return
+        yield frame
 
 
 def _mono_frames(
     container: av.container.InputContainer, stream: av.AudioStream
 ) -> Iterator[tuple[int | None, np.ndarray]]:
-    """(first sample index when known, mono float32 block) of each decoded frame of ``stream``."""
+    """(first sample index when known, mono float32 block) of each decoded frame of ``stream``.
+
+    Data that stops decoding (a file cut short mid-frame) ends the stream there.
+    """
     rate = stream.codec_context.sample_rate
-    for frame in container.decode(stream):
+    for frame in _decodable_frames(container, stream):
         data: np.ndarray = frame.to_ndarray()
         if not np.issubdtype(data.dtype, np.floating):
             full_scale = -int(np.iinfo(data.dtype.type).min)
@@ -151,8 +226,23 @@ def _read_window(
     return filled
 
 
-def _read_pyav(path: Path) -> tuple[np.ndarray, int, int, int]:
-    """Mono analysis windows (concatenated), sample rate, channels and frame count through PyAV."""
+def _pyav_windows(
+    container: av.container.InputContainer, stream: av.AudioStream, *, frames: int, rate: int
+) -> tuple[np.ndarray, bool]:
+    """The analysis windows for ``frames`` frames, concatenated, and whether each came up whole."""
+    windows = analysis_windows(frames=frames, sr=rate)
+    mono = np.zeros(sum(length for _, length in windows), dtype=np.float32)
+    filled = 0
+    for start, length in windows:
+        got = _read_window(container, stream, start=start, window=mono[filled : filled + length], rate=rate)
+        filled += got
+        if got < length:
+            return mono[:filled], False
+    return mono[:filled], True
+
+
+def _read_pyav(path: Path) -> _Read:
+    """Analysis windows and stream facts through PyAV; a window that comes up short means truncation."""
     with path.open("rb") as raw, av.open(raw, mode="r") as container:
         if not container.streams.audio:
             raise DecodeError("no audio stream in the file")
@@ -161,18 +251,21 @@ def _read_pyav(path: Path) -> tuple[np.ndarray, int, int, int]:
         channels = int(stream.codec_context.channels or 0)
         frames = _pyav_frames(container, stream, rate)
         _check_format(source_sr=rate, frames=frames)
-        windows = analysis_windows(frames=frames, sr=rate)
-        mono = np.zeros(sum(length for _, length in windows), dtype=np.float32)
-        filled = 0
-        for start, length in windows:
-            filled += _read_window(container, stream, start=start, window=mono[filled : filled + length], rate=rate)
-    return mono[:filled], rate, channels, frames
+        mono, whole = _pyav_windows(container, stream, frames=frames, rate=rate)
+        if whole:
+            decoded = len(mono) if frames <= WHOLE_TRACK_SECONDS * rate else frames
+        else:
+            container.seek(0)
+            decoded = sum(len(block) for _, block in _mono_frames(container, stream))
+            _check_format(source_sr=rate, frames=decoded)
+            mono, _ = _pyav_windows(container, stream, frames=decoded, rate=rate)
+    return _Read(mono, rate, channels, decoded, frames)
 
 
 _LIBRARY_ERRORS = (sf.LibsndfileError, av.FFmpegError, RuntimeError, ValueError, EOFError)
 
 
-def _read_any(path: Path) -> tuple[np.ndarray, int, int, int]:
+def _read_any(path: Path) -> _Read:
     """Decode the analysis windows with libsndfile, falling back to PyAV for what it cannot read."""
     if path.suffix.lower() not in PYAV_SUFFIXES:
         try:
@@ -189,7 +282,8 @@ def decode(path: Path, *, max_bytes: int | None = None) -> DecodedAudio:
     """Decode ``path`` to mono float32 at its own sample rate, following the analysis policy.
 
     Raises DecodeError with a human-readable reason for empty, oversized, undecodable,
-    too short, low-sample-rate or silent files.
+    too short, low-sample-rate or silent files. A truncated file decodes as far as it goes: its
+    ``duration`` is what decoded and ``header_duration`` what the header claimed.
     """
     if path.is_dir():
         raise DecodeError("is a directory")
@@ -198,7 +292,8 @@ def decode(path: Path, *, max_bytes: int | None = None) -> DecodedAudio:
         raise DecodeError("empty file (0 bytes)")
     if max_bytes is not None and size > max_bytes:
         raise DecodeError(f"file too large ({size} bytes > limit {max_bytes})")
-    mono, source_sr, channels, frames = _read_any(path)
+    read = _read_any(path)
+    mono = read.mono
     if mono.size == 0:
         raise DecodeError("no audio frames could be read (truncated file?)")
     if not np.all(np.isfinite(mono)):
@@ -206,15 +301,16 @@ def decode(path: Path, *, max_bytes: int | None = None) -> DecodedAudio:
     rms = float(np.sqrt(np.dot(mono, mono) / mono.size))
     if rms < SILENCE_RMS:
         raise DecodeError(f"silent (RMS {rms:.2e} below {SILENCE_RMS:.0e})")
-    return DecodedAudio(mono, source_sr, frames / source_sr, source_sr, channels)
+    short_by = read.header_frames - read.frames
+    header_duration = read.header_frames / read.rate if short_by > TRUNCATION_TOLERANCE_SECONDS * read.rate else None
+    return DecodedAudio(mono, read.rate, read.frames / read.rate, read.rate, read.channels, header_duration)
 
 
 def at_rate(audio: DecodedAudio, sr: int) -> DecodedAudio:
     """The same decoded audio resampled to ``sr`` (unchanged when it is already at ``sr``)."""
     if audio.sample_rate == sr:
         return audio
-    samples = resample(y=audio.samples, sr_in=audio.sample_rate, sr_out=sr)
-    return DecodedAudio(samples, sr, audio.duration, audio.source_sample_rate, audio.channels)
+    return replace(audio, samples=resample(y=audio.samples, sr_in=audio.sample_rate, sr_out=sr), sample_rate=sr)
 
 
 def load(path: Path, *, sr: int, max_bytes: int | None = None) -> DecodedAudio:

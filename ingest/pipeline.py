@@ -169,6 +169,7 @@ def store_analysis(
     track.musicbrainz_album_id = analysis.tags.musicbrainz_album_id
     track.status = "failed" if analysis.error else "ok"
     track.error = _clean(analysis.error)
+    track.note = analysis.note
     track.deleted_at = None
     session.flush()
     track.duplicate_of_id = duplicate_of if duplicate_of != track.id else None

@@ -12,6 +12,8 @@ from soundalike.ingest.errors import InputError, NotFoundError
 from soundalike.ingest.names import MAX_GENRE_NAME, MAX_USER_NAME, check_name
 from soundalike.ingest.tags import normalise_genre
 
+NOTE_SEPARATOR = "; "
+
 
 def get_track(session: Session, track_id: int) -> Track:
     """The track with this id, or NotFoundError."""
@@ -19,6 +21,14 @@ def get_track(session: Session, track_id: int) -> Track:
     if track is None:
         raise NotFoundError(f"no track with id {track_id}")
     return track
+
+
+def add_track_note(session: Session, track_id: int, note: str) -> None:
+    """Append ``note`` to the track's notes unless it is already there."""
+    track = get_track(session, track_id)
+    notes = track.note.split(NOTE_SEPARATOR) if track.note else []
+    if note not in notes:
+        track.note = NOTE_SEPARATOR.join([*notes, note])
 
 
 def track_by_path(session: Session, path: str) -> Track | None:

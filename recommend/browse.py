@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from soundalike.ingest.errors import InputError
+from soundalike.ingest.paths import exact_path_b64, readable_path
 from soundalike.ingest.repository import get_or_create_user, get_track
 from soundalike.recommend.facts import TrackFacts, genre_rows, page_tracks, track_facts
 from soundalike.recommend.plays import add_event, event_exists
@@ -16,8 +17,9 @@ MAX_PAGE = 500
 
 
 def track_dict(facts: TrackFacts) -> dict[str, object]:
-    """JSON-ready catalogue facts of a track (genres sorted)."""
+    """JSON-ready catalogue facts of a track (genres sorted; path readable, exact bytes apart as in results)."""
     data = asdict(facts)
+    data["path"], data["path_bytes"] = readable_path(facts.path), exact_path_b64(facts.path)
     data["genres"] = sorted(facts.genres)
     return data
 

@@ -30,6 +30,8 @@ class TrackFacts:
     duplicate_of_id: int | None = None
     status: str = "ok"
     genres: frozenset[str] = frozenset()
+    note: str | None = None
+    """What to know about the track's analysis (a truncated file, audio looped to fill a patch)."""
 
     @property
     def canonical(self) -> int:
@@ -80,6 +82,7 @@ FACT_COLUMNS = (
     Track.key,
     Track.duplicate_of_id,
     Track.status,
+    Track.note,
 )
 
 
@@ -96,6 +99,7 @@ def _facts(row: Any, genres: frozenset[str]) -> TrackFacts:
         duplicate_of_id=row.duplicate_of_id,
         status=row.status,
         genres=genres,
+        note=row.note,
     )
 
 

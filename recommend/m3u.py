@@ -8,16 +8,19 @@ from pathlib import Path
 from soundalike.recommend.results import Result
 
 
-def m3u_text(results: Sequence[Result]) -> str:
-    """``#EXTM3U`` with one ``#EXTINF`` line (artist - title) and the absolute path per track."""
-    lines = ["#EXTM3U"]
+def m3u_bytes(results: Sequence[Result]) -> bytes:
+    """``#EXTM3U`` with one ``#EXTINF`` line (artist - title, UTF-8) and the file's exact path bytes per track.
+
+    A file name that is not valid UTF-8 is written as the bytes that name it, so every line opens its file.
+    """
+    lines = [b"#EXTM3U"]
     for r in results:
         name = " - ".join(x for x in (r.artist, r.title or Path(r.path).stem) if x)
-        lines += [f"#EXTINF:-1,{name}", r.path]
-    return "\n".join(lines) + "\n"
+        lines += [f"#EXTINF:-1,{name}".encode(), r.file_bytes()]
+    return b"\n".join(lines) + b"\n"
 
 
 def write_m3u(results: Sequence[Result], target: Path) -> Path:
-    """Write the playlist file (UTF-8) and return its path."""
-    target.write_text(m3u_text(results), encoding="utf-8")
+    """Write the playlist file and return its path."""
+    target.write_bytes(m3u_bytes(results))
     return target

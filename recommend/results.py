@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 from dataclasses import asdict, dataclass, field
 
+from soundalike.ingest.paths import exact_path_b64, readable_path
 from soundalike.recommend.facts import TrackFacts
 
 TEMPO_CLOSE_BPM = 8.0
@@ -65,7 +67,11 @@ def _round(value: float | None) -> float | None:
 
 @dataclass(frozen=True)
 class Result:
-    """One ranked track, as printed by ``similar`` and ``recommend`` and returned by the API."""
+    """One ranked track, as printed by ``similar`` and ``recommend`` and returned by the API.
+
+    ``path`` is readable text (a byte of the file name that is not UTF-8 shows as U+FFFD); when the name
+    is not valid UTF-8, ``path_bytes`` holds its exact bytes in base64 (else it is None).
+    """
 
     track_id: int
     path: str
@@ -78,6 +84,11 @@ class Result:
     key: str | None = None
     genres: list[str] = field(default_factory=list)
     why: Why | None = None
+    path_bytes: str | None = None
+
+    def file_bytes(self) -> bytes:
+        """The exact bytes of the track's file name."""
+        return self.path.encode("utf-8") if self.path_bytes is None else base64.b64decode(self.path_bytes)
 
     def as_dict(self) -> dict[str, object]:
         """JSON-ready form (``why`` gains its sentence)."""
@@ -91,7 +102,8 @@ def result_of(facts: TrackFacts, score: float, why: Why | None = None) -> Result
     """A result row from catalogue facts."""
     return Result(
         track_id=facts.track_id,
-        path=facts.path,
+        path=readable_path(facts.path),
+        path_bytes=exact_path_b64(facts.path),
         score=round(float(score), 6),
         title=facts.title,
         artist=facts.artist,

@@ -53,6 +53,7 @@ class TrackTable:
             [NO_TRACK if k is None else self.key_names[str(k).strip().lower()] for k in self.key], dtype=np.int32
         )
         self.genres = [t.genres for t in tracks]
+        self.note = column(t.note for t in tracks)
 
     @classmethod
     def load(cls, session: Session) -> TrackTable:
@@ -90,6 +91,7 @@ class TrackTable:
                 duplicate_of_id=None if duplicates[i] == NO_TRACK else duplicates[i],
                 status=self.status[row],
                 genres=self.genres[row],
+                note=self.note[row],
             )
         return found
 

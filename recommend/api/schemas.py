@@ -23,11 +23,16 @@ class WhyOut(BaseModel):
     text: str
 
 
+PATH_DESCRIPTION = "The file name as text; a byte that is not UTF-8 shows as U+FFFD."
+PATH_BYTES_DESCRIPTION = "Base64 of the file name's exact bytes when they are not valid UTF-8, else null."
+
+
 class ResultOut(BaseModel):
     """One ranked track."""
 
     track_id: int
-    path: str
+    path: str = Field(description=PATH_DESCRIPTION)
+    path_bytes: str | None = Field(default=None, description=PATH_BYTES_DESCRIPTION)
     score: float
     title: str | None
     artist: str | None
@@ -66,7 +71,8 @@ class TrackOut(BaseModel):
     """Catalogue facts of a track."""
 
     track_id: int
-    path: str
+    path: str = Field(description=PATH_DESCRIPTION)
+    path_bytes: str | None = Field(default=None, description=PATH_BYTES_DESCRIPTION)
     title: str | None
     artist: str | None
     album: str | None
@@ -76,6 +82,7 @@ class TrackOut(BaseModel):
     duplicate_of_id: int | None
     status: str
     genres: list[str]
+    note: str | None = Field(default=None, description="What to know about the analysis: truncated, or looped.")
 
 
 class GenreRowOut(BaseModel):

@@ -21,6 +21,7 @@ from soundalike.embed.musicnn_encoder import (
     refresh_embeddings,
 )
 from soundalike.embed.musicnn_frontend import (
+    LOOPED_NOTE,
     MAX_PATCHES,
     SAMPLE_RATE,
     PatchFrontEnd,
@@ -104,26 +105,27 @@ def test_consumer_stores_what_refresh_embeddings_would(
 def test_consume_and_flush_batch_tracks_of_any_length(
     tmp_path: Path, session: Session, encoder: MusicnnEncoder
 ) -> None:
-    """Tracks with 1 and 3 patches share a batch; a track under 3 s is counted, not embedded."""
+    """Tracks with 1 and 3 patches share a batch; a track under 3 s is looped to one patch, embedded and noted."""
     consumer = MusicnnIngestConsumer(encoder)
     lengths = {"one.wav": 4.0, "three.wav": 9.5, "short.wav": 2.0}
     expected: dict[int, np.ndarray] = {}
+    tracks: dict[float, Track] = {}
     for name, seconds in lengths.items():
         path = make_track(tmp_path / name, "drone", seed=int(seconds), seconds=seconds)
-        track = Track(path=str(path), size=path.stat().st_size, mtime=0.0)
+        track = tracks[seconds] = Track(path=str(path), size=path.stat().st_size, mtime=0.0)
         session.add(track)
         session.flush()
         consumer.consume(session, track.id, analyse_file(path, sr=22050, max_bytes=None, front_end=PatchFrontEnd()))
-        if seconds >= 3.0:
-            expected[track.id] = encoder.encode_file(path).embedding
+        expected[track.id] = encoder.encode_file(path).embedding
     consumer.flush(session)
-    assert (consumer.encoded, consumer.too_short) == (2, 1)
+    assert (consumer.encoded, consumer.looped) == (3, 1)
+    assert tracks[2.0].note == LOOPED_NOTE and tracks[4.0].note is None and tracks[9.5].note is None
     ids, vectors, _ = load_embeddings(session, MODEL_NAME)
     assert sorted(ids.tolist()) == sorted(expected)
     for track_id, vector in zip(ids, vectors, strict=True):
         np.testing.assert_allclose(vector, expected[int(track_id)], atol=EMBEDDING_ATOL)
     consumer.flush(session)
-    assert consumer.encoded == 2
+    assert consumer.encoded == 3
 
 
 def test_consumer_refuses_an_analysis_without_patches(library: Path, session: Session, encoder: MusicnnEncoder) -> None:
