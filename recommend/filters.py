@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from soundalike.ingest.errors import InputError
+from soundalike.ingest.tags import normalise_genre
 
 
 @dataclass(frozen=True)
@@ -38,9 +39,10 @@ class Filters:
         year_max: int | None = None,
         exclude: list[int] | None = None,
     ) -> Filters:
-        """Filters from loose inputs: genre and key names are normalised (lower case, trimmed)."""
+        """Filters from loose inputs: genre names are normalised (``normalise_genre``), key names lower-cased and
+        trimmed."""
         return cls(
-            genres=frozenset(g.strip().lower() for g in genres or () if g.strip()),
+            genres=frozenset(normalise_genre(g) for g in genres or () if g.strip()),
             tempo_min=tempo_min,
             tempo_max=tempo_max,
             keys=frozenset(k.strip().lower() for k in keys or () if k.strip()),

@@ -23,6 +23,8 @@ from soundalike.ingest.db.base import Base
 
 TRACK_STATUSES = ("ok", "failed", "deleted")
 GENRE_SOURCES = ("tag", "label", "curator", "predicted")
+CURATED_SOURCES = ("label", "curator")
+"""The sources whose genres people chose; together they make the genre taxonomy."""
 
 
 def utcnow() -> datetime:
