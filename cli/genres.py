@@ -76,7 +76,7 @@ def genres_train(as_json: JsonOption = False) -> None:
             [
                 [
                     meta.version,
-                    f"{meta.embedding_model} {meta.input}{'' if meta.standardise else ' (raw)'}",
+                    f"{meta.embedding_model} {meta.input}",
                     ", ".join(meta.classes),
                     meta.n_train,
                     f"{meta.n_test} ({meta.split})",

@@ -4,10 +4,10 @@ The classes are the taxonomy (label and accepted curator genres, ``embed/genres.
 taxonomy genre are extra training rows, other file tags are ignored. The head's input is the embedding
 model's tagging representation where it has one (MusiCNN: the pooled mid-level features, unit-norm, which
 tag ~5 points better than its penultimate embedding, bench/RESULTS.md) and the embedding itself otherwise.
-The head is an L2-regularised multinomial logistic regression; its settings (L2 strength, whether inputs
-are standardised) are chosen on held-out groups (album, else artist, else the track itself, so one album
-never sits on both sides; tracks when every class has a single group), a temperature fitted on the chosen
-setting's held-out logits calibrates it, and the saved head is refitted on every labelled track.
+The head is an L2-regularised multinomial logistic regression on standardised inputs; its L2 strength is
+chosen on held-out groups (album, else artist, else the track itself, so one album never sits on both sides;
+tracks when every class has a single group), a temperature fitted on the chosen strength's held-out logits
+calibrates it, and the saved head is refitted on every labelled track.
 """
 
 from __future__ import annotations
@@ -42,23 +42,17 @@ EMBEDDING_INPUT = "embedding"
 TAGGING_FEATURES = {MUSICNN: POOLED_FEATURE}
 
 
-@dataclass(frozen=True)
-class HeadSettings:
-    """How a head is fitted: L2 strength on the weights, and whether inputs are standardised first."""
+DEFAULT_L2 = 1e-2
+L2_GRID = (1e-4, 1e-3, 1e-2, 1e-1, 1.0)
+"""The L2 strengths the held-out split chooses among (``DEFAULT_L2`` when too few rows are held out)."""
 
-    l2: float = 1e-2
-    standardise: bool = True
-
-
-SETTINGS_GRID = tuple(
-    HeadSettings(l2, standardise) for standardise in (True, False) for l2 in (1e-4, 1e-3, 1e-2, 1e-1, 1.0)
-)
-"""The settings the held-out split chooses among."""
+MIN_CALIBRATION = 10
+"""Fewest held-out rows an L2 strength is chosen and a temperature fitted on."""
 
 
 @dataclass(frozen=True)
 class GenreHeadMeta:
-    """What a trained head was trained on, the settings held-out groups chose, and how well it did on them.
+    """What a trained head was trained on, the L2 strength held-out rows chose, and how well it did on them.
 
     ``ece`` is the expected calibration error of the held-out predictions at the fitted temperature,
     ``ece_uncalibrated`` at temperature 1; ``split`` says what was held out (groups, tracks or none).
@@ -75,16 +69,10 @@ class GenreHeadMeta:
     test_fraction: float = 0.3
     seed: int = 0
     input: str = EMBEDDING_INPUT
-    l2: float = HeadSettings.l2
-    standardise: bool = HeadSettings.standardise
+    l2: float = DEFAULT_L2
     split: str = "groups"
     ece: float | None = None
     ece_uncalibrated: float | None = None
-
-    @property
-    def settings(self) -> HeadSettings:
-        """The fitting settings the held-out split chose."""
-        return HeadSettings(self.l2, self.standardise)
 
 
 class Label(NamedTuple):
@@ -214,7 +202,7 @@ def held_out_split(labelled: Labelled, *, test_fraction: float, seed: int) -> Sp
 
 
 def fit_softmax(
-    x: np.ndarray, y: np.ndarray, n_classes: int, *, l2: float = HeadSettings.l2
+    x: np.ndarray, y: np.ndarray, n_classes: int, *, l2: float = DEFAULT_L2
 ) -> tuple[np.ndarray, np.ndarray]:
     """Multinomial logistic regression: mean cross-entropy + ``l2``/2 * |weights|^2 (bias free), minimised
     by L-BFGS from zero (convex, so deterministic); returns (weights (d, c), bias (c,))."""
@@ -235,15 +223,11 @@ def fit_softmax(
     return weights.detach().numpy().astype(np.float32), bias.detach().numpy().astype(np.float32)
 
 
-def fit_head(
-    x: np.ndarray, y: np.ndarray, n_classes: int, settings: HeadSettings = HeadSettings()
-) -> tuple[np.ndarray, np.ndarray]:
-    """``fit_softmax`` on rows (standardised with their own mean and spread when ``settings`` say so, folded
-    back into (weights, bias) that apply to raw rows: ``((x - m) / s) W + b == x (W / s) + (b - (m / s) W)``)."""
-    if not settings.standardise:
-        return fit_softmax(x, y, n_classes, l2=settings.l2)
+def fit_head(x: np.ndarray, y: np.ndarray, n_classes: int, *, l2: float = DEFAULT_L2) -> tuple[np.ndarray, np.ndarray]:
+    """``fit_softmax`` on rows standardised with their own mean and spread, folded back into (weights, bias)
+    that apply to raw rows: ``((x - m) / s) W + b == x (W / s) + (b - (m / s) W)``."""
     mean, spread = x.mean(axis=0), x.std(axis=0) + 1e-6
-    weights, bias = fit_softmax((x - mean) / spread, y, n_classes, l2=settings.l2)
+    weights, bias = fit_softmax((x - mean) / spread, y, n_classes, l2=l2)
     folded = weights / spread[:, None]
     return folded.astype(np.float32), (bias - mean @ folded).astype(np.float32)
 
@@ -255,8 +239,13 @@ def _log_softmax(logits: np.ndarray) -> np.ndarray:
 
 
 def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
-    """Temperature minimising the negative log-likelihood of held-out logits (grid search, 0.05 to 200)."""
-    grid = np.exp(np.linspace(np.log(0.05), np.log(200.0), 160))
+    """Temperature minimising the negative log-likelihood of held-out logits (grid search, 0.25 to 100).
+
+    Below ``MIN_CALIBRATION`` rows it is 1: a few held-out calls, all right, would sharpen without limit.
+    """
+    if len(y) < MIN_CALIBRATION:
+        return 1.0
+    grid = np.exp(np.linspace(np.log(0.25), np.log(100.0), 120))
     losses = [-_log_softmax(logits / t)[np.arange(len(y)), y].mean() for t in grid]
     return float(grid[int(np.argmin(losses))])
 
@@ -268,47 +257,46 @@ def probabilities(x: np.ndarray, weights: np.ndarray, bias: np.ndarray, temperat
 
 
 class HeldOut(NamedTuple):
-    """One setting's fit on the training side, scored on the held-out rows."""
+    """One L2 strength's fit on the training side, scored on the held-out rows."""
 
-    settings: HeadSettings
+    l2: float
     logits: np.ndarray
     temperature: float
     accuracy: float
     nll: float
 
 
-def score_settings(x: np.ndarray, y: np.ndarray, n_classes: int, split: Split, settings: HeadSettings) -> HeldOut:
+def score_l2(x: np.ndarray, y: np.ndarray, n_classes: int, split: Split, l2: float) -> HeldOut:
     """Fit on the training side, then score and calibrate on the held-out side only."""
-    weights, bias = fit_head(x[split.train], y[split.train], n_classes, settings)
+    weights, bias = fit_head(x[split.train], y[split.train], n_classes, l2=l2)
     logits = np.asarray(x[split.test], np.float64) @ weights + bias
     y_test = y[split.test]
     temperature = fit_temperature(logits, y_test)
     nll = float(-_log_softmax(logits / temperature)[np.arange(len(y_test)), y_test].mean())
-    return HeldOut(settings, logits, temperature, float(np.mean(logits.argmax(axis=1) == y_test)), nll)
+    return HeldOut(l2, logits, temperature, float(np.mean(logits.argmax(axis=1) == y_test)), nll)
 
 
 def train_genre_head(
     session: Session, models_dir: Path, *, model_name: str, test_fraction: float = 0.3, seed: int = 0
 ) -> GenreHeadMeta:
-    """Choose settings and a temperature on held-out rows, refit on every label, save weights + metadata."""
+    """Choose the L2 strength and a temperature on held-out rows, refit on every label, save weights + metadata."""
     labelled = labelled_tracks(session, model_name)
     classes = sorted(set(labelled.genres))
     if len(classes) < 2:
         raise NotFoundError(f"need labelled tracks of at least 2 genres, found {classes or 'none'}")
     x, y = labelled.rows, np.array([classes.index(g) for g in labelled.genres])
     split = held_out_split(labelled, test_fraction=test_fraction, seed=seed)
-    settings, temperature = HeadSettings(), 1.0
+    l2, temperature = DEFAULT_L2, 1.0
     accuracy = f1 = ece = ece_uncalibrated = None
     if split.test.any():
-        best = max(
-            (score_settings(x, y, len(classes), split, s) for s in SETTINGS_GRID), key=lambda h: (h.accuracy, -h.nll)
-        )
-        settings, temperature, y_test = best.settings, best.temperature, y[split.test]
+        grid = L2_GRID if split.test.sum() >= MIN_CALIBRATION else (DEFAULT_L2,)
+        best = max((score_l2(x, y, len(classes), split, c) for c in grid), key=lambda h: (h.accuracy, -h.nll))
+        l2, temperature, y_test = best.l2, best.temperature, y[split.test]
         accuracy = best.accuracy
         f1 = macro_f1(y_test, best.logits.argmax(axis=1), len(classes))
         ece = expected_calibration_error(y_test, np.exp(_log_softmax(best.logits / temperature)))
         ece_uncalibrated = expected_calibration_error(y_test, np.exp(_log_softmax(best.logits)))
-    weights, bias = fit_head(x, y, len(classes), settings)
+    weights, bias = fit_head(x, y, len(classes), l2=l2)
     version = hashlib.blake2b(weights.tobytes() + bias.tobytes(), digest_size=4).hexdigest()
     meta = GenreHeadMeta(
         version,
@@ -322,8 +310,7 @@ def train_genre_head(
         test_fraction,
         seed,
         labelled.input,
-        settings.l2,
-        settings.standardise,
+        l2,
         split.kind,
         ece,
         ece_uncalibrated,
@@ -388,7 +375,7 @@ def held_out_predictions(
 ) -> tuple[GenreHeadMeta, np.ndarray, np.ndarray, np.ndarray]:
     """(meta, held-out track ids, true class indices, probabilities) on the saved head's split.
 
-    The head is refitted, with its chosen settings, on the training side of the split it was evaluated on,
+    The head is refitted, with its chosen L2 strength, on the training side of the split it was evaluated on,
     so the held-out tracks were never seen in fitting.
     """
     meta, _, _ = load_genre_head(models_dir)
@@ -404,6 +391,6 @@ def held_out_predictions(
     split = held_out_split(labelled, test_fraction=meta.test_fraction, seed=meta.seed)
     if not split.test.any():
         raise NotFoundError("no held-out tracks: label more tracks per genre")
-    weights, bias = fit_head(labelled.rows[split.train], y[split.train], len(meta.classes), meta.settings)
+    weights, bias = fit_head(labelled.rows[split.train], y[split.train], len(meta.classes), l2=meta.l2)
     probs = probabilities(labelled.rows[split.test], weights, bias, meta.temperature)
     return meta, labelled.track_ids[split.test], y[split.test], probs
