@@ -4,10 +4,10 @@ The classes are the taxonomy (label and accepted curator genres, ``embed/genres.
 taxonomy genre are extra training rows, other file tags are ignored. The head's input is the embedding
 model's tagging representation where it has one (MusiCNN: the pooled mid-level features, unit-norm, which
 tag ~5 points better than its penultimate embedding, bench/RESULTS.md) and the embedding itself otherwise.
-The head is an L2-regularised multinomial logistic regression on standardised inputs; its L2 strength is
-chosen on held-out groups (album, else artist, else the track itself, so one album never sits on both sides;
-tracks when every class has a single group), a temperature fitted on the chosen strength's held-out logits
-calibrates it, and the saved head is refitted on every labelled track.
+The head is an L2-regularised multinomial logistic regression on standardised inputs. Its L2 strength is
+chosen (when enough rows are held out) on held-out groups: album, else artist, else the track itself, so one
+album never sits on both sides; tracks when every class has a single group. A temperature fitted on the
+chosen strength's held-out logits calibrates it, and the saved head is refitted on every labelled track.
 """
 
 from __future__ import annotations
@@ -220,10 +220,10 @@ def fit_softmax(
     def loss() -> torch.Tensor:
         optimiser.zero_grad()
         value = torch.nn.functional.cross_entropy(xt @ weights + bias, yt) + 0.5 * l2 * (weights * weights).sum()
-        value.backward()  # type: ignore[no-untyped-call]
+        value.backward()
         return value
 
-    optimiser.step(loss)  # type: ignore[no-untyped-call]
+    optimiser.step(loss)
     return weights.detach().numpy().astype(np.float32), bias.detach().numpy().astype(np.float32)
 
 
