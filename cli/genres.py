@@ -15,27 +15,30 @@ from soundalike.cli.output import JsonOption, State, database, emit, fmt, stderr
 @genres_app.command("list")
 def genres_list(
     source: Annotated[str | None, typer.Option(help="Only this source: tag, label, curator, predicted.")] = None,
+    every: Annotated[
+        bool, typer.Option("--all", help="Every genre row of every track, rejected ones included.")
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """List the genres attached to tracks."""
+    """List each track's assigned genre (label > curator > predicted > file tag) with its source."""
     from soundalike.embed.genres import list_track_genres
 
     with database() as session:
-        rows = list_track_genres(session, source=source)
+        rows = list_track_genres(session, source=source, every=every)
     emit(
         {"tracks": rows},
         as_json,
         lambda: table(
-            "Genres",
+            "Genres" if every else "Assigned genres",
             ("track", "genre", "source", "confidence", "rejected", "path"),
             [
                 [
                     r["track_id"],
                     r["genre"],
                     r["source"],
-                    "" if r["confidence"] is None else f"{r['confidence']:.2f}",
+                    fmt(r["confidence"]) if r["confidence"] is not None else "",
                     "rejected" if r["rejected"] else "",
-                    Path(r["path"]).name,
+                    Path(str(r["path"])).name,
                 ]
                 for r in rows
             ],
@@ -45,7 +48,7 @@ def genres_list(
 
 @genres_app.command("train")
 def genres_train(as_json: JsonOption = False) -> None:
-    """Train the genre head on tracks with label, curator or tag genres."""
+    """Train the genre head on label and curator genres (file tags naming one of them count too)."""
     from soundalike.embed.genre_head import train_genre_head
 
     settings = State.settings()
@@ -57,17 +60,32 @@ def genres_train(as_json: JsonOption = False) -> None:
         as_json,
         lambda: table(
             "Genre model",
-            ("version", "input", "classes", "train", "held-out", "accuracy", "macro F1", "temperature"),
+            (
+                "version",
+                "input",
+                "classes",
+                "train",
+                "held-out",
+                "accuracy",
+                "macro F1",
+                "L2",
+                "temperature",
+                "ECE",
+                "ECE at T=1",
+            ),
             [
                 [
                     meta.version,
                     f"{meta.embedding_model} {meta.input}",
                     ", ".join(meta.classes),
                     meta.n_train,
-                    meta.n_test,
+                    f"{meta.n_test} ({meta.split})",
                     fmt(meta.accuracy),
                     fmt(meta.macro_f1),
+                    f"{meta.l2:g}",
                     f"{meta.temperature:.2f}",
+                    fmt(meta.ece),
+                    fmt(meta.ece_uncalibrated),
                 ]
             ],
         ),
@@ -76,7 +94,7 @@ def genres_train(as_json: JsonOption = False) -> None:
 
 @genres_app.command("predict")
 def genres_predict(as_json: JsonOption = False) -> None:
-    """Tag tracks that have no trusted genre with the trained head (source ``predicted``)."""
+    """Tag every track without a label or accepted curator genre with the trained head (source ``predicted``)."""
     from soundalike.embed.genre_head import predict_genres
 
     settings = State.settings()

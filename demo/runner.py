@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from soundalike.demo.debian_music import DEMO_PACKAGES, fetch_package_music
 from soundalike.embed.genre_head import predict_genres, train_genre_head
@@ -25,6 +26,7 @@ from soundalike.ingest.errors import NotFoundError
 from soundalike.ingest.history import import_history
 from soundalike.ingest.labels import import_labels
 from soundalike.ingest.pipeline import ingest
+from soundalike.ingest.repository import set_track_genre
 from soundalike.ingest.settings import Settings
 from soundalike.recommend.playlist import recommend_for_user
 from soundalike.recommend.service import Service
@@ -62,6 +64,18 @@ def simulated_history(folders: dict[str, list[int]], *, seed: int) -> list[dict[
     return events
 
 
+def label_folders(session: Session) -> None:
+    """Label every third stored track of each folder (by path) with the folder's name: the demo's curator."""
+    by_folder: dict[str, list[int]] = {}
+    for track_id, path in session.execute(
+        select(Track.id, Track.path).where(Track.status == "ok").order_by(Track.path)
+    ):
+        by_folder.setdefault(Path(path).parent.name, []).append(track_id)
+    for folder, ids in by_folder.items():
+        for track_id in ids[::3]:
+            set_track_genre(session, track_id, folder, source="label")
+
+
 def run_demo(
     settings: Settings, *, music: Path | None = None, on_step: Callable[[str], None] = lambda _s: None
 ) -> DemoSummary:
@@ -96,6 +110,10 @@ def run_demo(
             writer.writerows((str(p.absolute()), genre_of[p]) for p in train)
         with session_scope(factory) as session:
             import_labels(session, training_labels)
+    else:
+        with session_scope(factory) as session:
+            on_step("labelling a third of each folder with its name, as a curator would")
+            label_folders(session)
     with session_scope(factory) as session:
         on_step("building the index")
         model = embedding_model(settings, device)

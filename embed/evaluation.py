@@ -1,8 +1,8 @@
 """Evaluation in the mir_eval shape: ``validate_*`` raises on malformed input, ``evaluate_*`` returns scores.
 
 Genre tagging is scored on held-out tracks (accuracy, macro-F1, per-class precision/recall/F1, confusion
-matrix); retrieval is scored on excerpts (other excerpts of the same track are the relevant items:
-recall@k, mean average precision) and on whole tracks (same-album precision@k).
+matrix, expected calibration error); retrieval is scored on excerpts (other excerpts of the same track are
+the relevant items: recall@k, mean average precision) and on whole tracks (same-album precision@k).
 """
 
 from __future__ import annotations
@@ -55,6 +55,24 @@ def macro_f1(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> float:
     """
     validate_classification(y_true, y_pred, n_classes)
     return _macro_f1(_confusion(y_true, y_pred, n_classes))
+
+
+def expected_calibration_error(y_true: np.ndarray, probs: np.ndarray, *, n_bins: int = 10) -> float:
+    """Expected calibration error: the gap between confidence and accuracy, averaged over equal-width
+    confidence bins ((0, 1/n], ..., ((n-1)/n, 1]) weighted by how many calls fall in each.
+
+    A call's confidence is its highest class probability; it is right when that class is ``y_true``.
+    """
+    probs = np.atleast_2d(np.asarray(probs, np.float64))
+    validate_classification(np.asarray(y_true), probs.argmax(axis=1), probs.shape[1])
+    confidence = probs.max(axis=1)
+    correct = probs.argmax(axis=1) == np.asarray(y_true)
+    bins = np.clip(np.ceil(confidence * n_bins).astype(int) - 1, 0, n_bins - 1)
+    error = 0.0
+    for b in np.unique(bins):
+        members = bins == b
+        error += members.mean() * abs(correct[members].mean() - confidence[members].mean())
+    return float(error)
 
 
 def evaluate_classification(y_true: np.ndarray, y_pred: np.ndarray, classes: list[str]) -> dict[str, object]:

@@ -1,11 +1,13 @@
-"""Genre head: a calibrated softmax classifier trained on labelled tracks' audio representations.
+"""Genre head: a calibrated softmax classifier trained on the curator's genres from tracks' audio representations.
 
-The head's input is the embedding model's tagging representation where it has one (MusiCNN: the
-pooled mid-level features, unit-norm, which tag ~5 points better than its penultimate embedding,
-bench/RESULTS.md) and the embedding itself otherwise. Inputs are standardised with the training
-rows' mean and spread, folded into the saved weights. Tracks are split by group (album, else
-artist, else the track itself) so one album never sits on both sides; a temperature fitted on a
-calibration slice of the training groups makes the confidences honest.
+The classes are the taxonomy (label and accepted curator genres, ``embed/genres.py``); file tags naming a
+taxonomy genre are extra training rows, other file tags are ignored. The head's input is the embedding
+model's tagging representation where it has one (MusiCNN: the pooled mid-level features, unit-norm, which
+tag ~5 points better than its penultimate embedding, bench/RESULTS.md) and the embedding itself otherwise.
+The head is an L2-regularised multinomial logistic regression on standardised inputs. Its L2 strength is
+chosen (when enough rows are held out) on held-out groups: album, else artist, else the track itself, so one
+album never sits on both sides; tracks when every class has a single group. A temperature fitted on the
+chosen strength's held-out logits calibrates it, and the saved head is refitted on every labelled track.
 """
 
 from __future__ import annotations
@@ -22,26 +24,43 @@ from safetensors.torch import load_file, save_file
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from soundalike.embed.evaluation import macro_f1
+from soundalike.embed.evaluation import expected_calibration_error, macro_f1
+from soundalike.embed.genres import assigned_genres, evidence, genre_rows
 from soundalike.embed.musicnn_encoder import MODEL_NAME as MUSICNN
 from soundalike.embed.musicnn_encoder import POOLED_FEATURE
 from soundalike.embed.review import rejected_pairs
 from soundalike.embed.store import load_embeddings
 from soundalike.embed.unit_norm import unit_rows
-from soundalike.ingest.db.models import Genre, Track, TrackGenre
+from soundalike.ingest.db.models import CURATED_SOURCES, Track, TrackGenre
 from soundalike.ingest.errors import NotFoundError
 from soundalike.ingest.repository import feature_matrix, set_track_genre
+from soundalike.ingest.tags import normalise_genre
 
-TRUSTED_SOURCES = ("curator", "label", "tag")
 HEAD_FILE = "genre-head.safetensors"
 META_FILE = "genre-head.json"
 EMBEDDING_INPUT = "embedding"
 TAGGING_FEATURES = {MUSICNN: POOLED_FEATURE}
 
 
+DEFAULT_L2 = 1e-2
+L2_GRID = (1e-4, 1e-3, 1e-2, 1e-1, 1.0)
+"""The L2 strengths the held-out split chooses among."""
+
+MIN_SELECTION = 30
+"""Fewest held-out rows the L2 strength is chosen on; below it ``DEFAULT_L2`` is kept (choosing on ten
+held-out tracks lost 4 accuracy points to the default on the rendered corpus, bench/RESULTS.md)."""
+
+MIN_CALIBRATION = 10
+"""Fewest held-out rows a temperature is fitted on."""
+
+
 @dataclass(frozen=True)
 class GenreHeadMeta:
-    """What a trained head was trained on and how well it did on held-out groups."""
+    """What a trained head was trained on, the L2 strength held-out rows chose, and how well it did on them.
+
+    ``ece`` is the expected calibration error of the held-out predictions at the fitted temperature,
+    ``ece_uncalibrated`` at temperature 1; ``split`` says what was held out (groups, tracks or none).
+    """
 
     version: str
     embedding_model: str
@@ -54,33 +73,35 @@ class GenreHeadMeta:
     test_fraction: float = 0.3
     seed: int = 0
     input: str = EMBEDDING_INPUT
+    l2: float = DEFAULT_L2
+    split: str = "groups"
+    ece: float | None = None
+    ece_uncalibrated: float | None = None
 
 
-def trusted_labels(session: Session) -> dict[int, tuple[str, str]]:
-    """Track id -> (genre, group) for tracks with a trusted genre; curator > label > tag.
+class Label(NamedTuple):
+    """A training label: the genre, the group the split keeps whole, and where the genre came from."""
 
-    Rejected rows, and any genre a curator rejected for that track, are never labels. The group is the
-    album, else the artist, else the track itself, so a split never puts one album on both sides.
+    genre: str
+    group: str
+    source: str
+
+
+def training_labels(session: Session) -> dict[int, Label]:
+    """Track id -> label for playable tracks with a label, accepted curator genre or taxonomy file tag.
+
+    Precedence is label > curator > tag (``assigned_genres``); a genre a curator rejected for a track is
+    never its label. The group is the album, else the artist, else the track itself.
     """
-    rejected = rejected_pairs(session)
-    rows = session.execute(
-        select(TrackGenre.track_id, TrackGenre.source, Genre.name, Track.album, Track.artist)
-        .join(Genre, Genre.id == TrackGenre.genre_id)
-        .join(Track, Track.id == TrackGenre.track_id)
-        .where(TrackGenre.source.in_(TRUSTED_SOURCES), TrackGenre.rejected.is_(False), Track.status == "ok")
-        .order_by(TrackGenre.track_id, Genre.name)
-    ).all()
-    best: dict[int, tuple[int, str, str]] = {}
-    for row in rows:
-        if (row.track_id, row.name) in rejected:
-            continue
-        rank = TRUSTED_SOURCES.index(row.source)
-        if row.track_id not in best or rank < best[row.track_id][0]:
-            group = (
-                f"album:{row.album}" if row.album else f"artist:{row.artist}" if row.artist else f"track:{row.track_id}"
-            )
-            best[row.track_id] = (rank, row.name, group)
-    return {track_id: (genre, group) for track_id, (_, genre, group) in sorted(best.items())}
+    assigned = assigned_genres(evidence(genre_rows(session)))
+    tracks = session.execute(select(Track.id, Track.album, Track.artist).where(Track.status == "ok"))
+    labels = {}
+    for track_id, album, artist in tracks:
+        row = assigned.get(track_id)
+        if row is not None:
+            group = f"album:{album}" if album else f"artist:{artist}" if artist else f"track:{track_id}"
+            labels[track_id] = Label(row.genre, group, row.source)
+    return dict(sorted(labels.items()))
 
 
 def read_inputs(session: Session, model_name: str, input_name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -104,17 +125,18 @@ def head_inputs(session: Session, model_name: str) -> tuple[str, np.ndarray, np.
 
 
 class Labelled(NamedTuple):
-    """Tracks with a trusted genre, as one head input reads them."""
+    """Labelled tracks (see ``training_labels``) as one head input reads them."""
 
     input: str
     track_ids: np.ndarray
     rows: np.ndarray
     genres: list[str]
     groups: list[str]
+    sources: list[str]
 
 
 def labelled_tracks(session: Session, model_name: str, input_name: str | None = None) -> Labelled:
-    """Tracks of ``model_name`` with a trusted genre (see trusted_labels) and their head input rows.
+    """Labelled tracks of ``model_name`` (see ``training_labels``) and their head input rows.
 
     ``input_name`` names the input (a saved head's); without one, the input a new head would choose.
     """
@@ -123,11 +145,17 @@ def labelled_tracks(session: Session, model_name: str, input_name: str | None = 
     else:
         ids, vectors = read_inputs(session, model_name, input_name)
     position = {int(t): n for n, t in enumerate(ids)}
-    labels = trusted_labels(session)
+    labels = training_labels(session)
     chosen = [t for t in labels if t in position]
     matrix = vectors[[position[t] for t in chosen]] if chosen else np.zeros((0, vectors.shape[1] if len(ids) else 0))
-    genres, groups = [labels[t][0] for t in chosen], [labels[t][1] for t in chosen]
-    return Labelled(input_name, np.array(chosen, dtype=np.int64), matrix, genres, groups)
+    return Labelled(
+        input_name,
+        np.array(chosen, dtype=np.int64),
+        matrix,
+        [labels[t].genre for t in chosen],
+        [labels[t].group for t in chosen],
+        [labels[t].source for t in chosen],
+    )
 
 
 def group_split(groups: list[str], labels: list[str], *, test_fraction: float, seed: int) -> np.ndarray:
@@ -145,85 +173,151 @@ def group_split(groups: list[str], labels: list[str], *, test_fraction: float, s
     return np.array([g in test_groups for g in groups], dtype=bool)
 
 
+class Split(NamedTuple):
+    """Rows a held-out fit trains on, rows it is scored and calibrated on, and what was held out."""
+
+    train: np.ndarray
+    test: np.ndarray
+    kind: str
+
+
+def held_out_split(labelled: Labelled, *, test_fraction: float, seed: int) -> Split:
+    """Hold out label and curator rows only (file-tag evidence is never scored), by whole groups.
+
+    When no class has two groups (each album its own genre) tracks are held out instead. Training rows
+    exclude every row of a held-out group, file-tag evidence included.
+    """
+    curated = np.array([s in CURATED_SOURCES for s in labelled.sources], dtype=bool)
+    at = np.flatnonzero(curated)
+    genres = [labelled.genres[i] for i in at]
+    groups = np.array(labelled.groups, dtype=object)
+    kind, held = "groups", group_split(list(groups[at]), genres, test_fraction=test_fraction, seed=seed)
+    if not held.any():
+        kind = "tracks"
+        held = group_split(
+            [f"track:{t}" for t in labelled.track_ids[at]], genres, test_fraction=test_fraction, seed=seed
+        )
+    test = np.zeros(len(curated), dtype=bool)
+    test[at[held]] = True
+    if not test.any():
+        return Split(np.ones(len(curated), dtype=bool), test, "none")
+    train = ~test & ~np.isin(groups, list(groups[test])) if kind == "groups" else ~test
+    return Split(train, test, kind)
+
+
 def fit_softmax(
-    x: np.ndarray, y: np.ndarray, n_classes: int, *, weight_decay: float = 1e-3, epochs: int = 300, seed: int = 0
+    x: np.ndarray, y: np.ndarray, n_classes: int, *, l2: float = DEFAULT_L2
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Multinomial logistic regression by full-batch Adam; returns (weights (d, c), bias (c,))."""
-    torch.manual_seed(seed)
-    xt, yt = torch.from_numpy(np.asarray(x, np.float32)), torch.from_numpy(np.asarray(y, np.int64))
-    linear = torch.nn.Linear(xt.shape[1], n_classes)
-    optimiser = torch.optim.Adam(linear.parameters(), lr=0.05, weight_decay=weight_decay)
-    for _ in range(epochs):
+    """Multinomial logistic regression: mean cross-entropy + ``l2``/2 * |weights|^2 (bias free), minimised
+    by L-BFGS from zero (convex, so deterministic); returns (weights (d, c), bias (c,))."""
+    xt, yt = torch.from_numpy(np.asarray(x, np.float64)), torch.from_numpy(np.asarray(y, np.int64))
+    weights = torch.zeros((xt.shape[1], n_classes), dtype=torch.float64, requires_grad=True)
+    bias = torch.zeros(n_classes, dtype=torch.float64, requires_grad=True)
+    optimiser = torch.optim.LBFGS(
+        [weights, bias], max_iter=500, tolerance_grad=1e-8, tolerance_change=1e-12, line_search_fn="strong_wolfe"
+    )
+
+    def loss() -> torch.Tensor:
         optimiser.zero_grad()
-        torch.nn.functional.cross_entropy(linear(xt), yt).backward()
-        optimiser.step()
-    return linear.weight.detach().numpy().T.copy(), linear.bias.detach().numpy().copy()
+        value = torch.nn.functional.cross_entropy(xt @ weights + bias, yt) + 0.5 * l2 * (weights * weights).sum()
+        value.backward()
+        return value
+
+    optimiser.step(loss)
+    return weights.detach().numpy().astype(np.float32), bias.detach().numpy().astype(np.float32)
 
 
-def fit_head(x: np.ndarray, y: np.ndarray, n_classes: int, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def fit_head(x: np.ndarray, y: np.ndarray, n_classes: int, *, l2: float = DEFAULT_L2) -> tuple[np.ndarray, np.ndarray]:
     """``fit_softmax`` on rows standardised with their own mean and spread, folded back into (weights, bias)
     that apply to raw rows: ``((x - m) / s) W + b == x (W / s) + (b - (m / s) W)``."""
     mean, spread = x.mean(axis=0), x.std(axis=0) + 1e-6
-    weights, bias = fit_softmax((x - mean) / spread, y, n_classes, seed=seed)
+    weights, bias = fit_softmax((x - mean) / spread, y, n_classes, l2=l2)
     folded = weights / spread[:, None]
     return folded.astype(np.float32), (bias - mean @ folded).astype(np.float32)
 
 
+def _log_softmax(logits: np.ndarray) -> np.ndarray:
+    z = np.asarray(logits, np.float64)
+    z = z - z.max(axis=1, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+
+
 def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
-    """Temperature minimising the negative log-likelihood of held-out logits (grid search)."""
-    grid = np.exp(np.linspace(np.log(0.25), np.log(10.0), 60))
-    losses = []
-    for temperature in grid:
-        z = logits / temperature
-        z = z - z.max(axis=1, keepdims=True)
-        log_p = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
-        losses.append(-log_p[np.arange(len(y)), y].mean())
+    """Temperature minimising the negative log-likelihood of held-out logits (grid search, 0.25 to 100).
+
+    Below ``MIN_CALIBRATION`` rows it is 1: a few held-out calls, all right, would sharpen without limit.
+    """
+    if len(y) < MIN_CALIBRATION:
+        return 1.0
+    grid = np.exp(np.linspace(np.log(0.25), np.log(100.0), 120))
+    losses = [-_log_softmax(logits / t)[np.arange(len(y)), y].mean() for t in grid]
     return float(grid[int(np.argmin(losses))])
 
 
 def probabilities(x: np.ndarray, weights: np.ndarray, bias: np.ndarray, temperature: float) -> np.ndarray:
-    """Calibrated class probabilities of rows of ``x``."""
-    z = (np.atleast_2d(x) @ weights + bias) / temperature
-    z = z - z.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
+    """Calibrated class probabilities of rows of ``x`` (float64, so a near-certain call is not rounded to 1)."""
+    logits = np.atleast_2d(np.asarray(x, np.float64)) @ np.asarray(weights, np.float64) + bias
+    return np.exp(_log_softmax(logits / temperature))
+
+
+class HeldOut(NamedTuple):
+    """One L2 strength's fit on the training side, scored on the held-out rows."""
+
+    l2: float
+    logits: np.ndarray
+    temperature: float
+    accuracy: float
+    nll: float
+
+
+def score_l2(x: np.ndarray, y: np.ndarray, n_classes: int, split: Split, l2: float) -> HeldOut:
+    """Fit on the training side, then score and calibrate on the held-out side only."""
+    weights, bias = fit_head(x[split.train], y[split.train], n_classes, l2=l2)
+    logits = np.asarray(x[split.test], np.float64) @ weights + bias
+    y_test = y[split.test]
+    temperature = fit_temperature(logits, y_test)
+    nll = float(-_log_softmax(logits / temperature)[np.arange(len(y_test)), y_test].mean())
+    return HeldOut(l2, logits, temperature, float(np.mean(logits.argmax(axis=1) == y_test)), nll)
 
 
 def train_genre_head(
     session: Session, models_dir: Path, *, model_name: str, test_fraction: float = 0.3, seed: int = 0
 ) -> GenreHeadMeta:
-    """Train on labelled tracks, evaluate on held-out groups, refit on all, save weights + metadata."""
-    input_name, _, x, genres, groups = labelled_tracks(session, model_name)
-    classes = sorted(set(genres))
+    """Choose the L2 strength and a temperature on held-out rows, refit on every label, save weights + metadata."""
+    labelled = labelled_tracks(session, model_name)
+    classes = sorted(set(labelled.genres))
     if len(classes) < 2:
         raise NotFoundError(f"need labelled tracks of at least 2 genres, found {classes or 'none'}")
-    y = np.array([classes.index(g) for g in genres])
-    test = group_split(groups, genres, test_fraction=test_fraction, seed=seed)
-    accuracy = f1 = None
-    if test.any() and (~test).any():
-        w, b = fit_head(x[~test], y[~test], len(classes), seed=seed)
-        predicted = probabilities(x[test], w, b, 1.0).argmax(axis=1)
-        accuracy = float(np.mean(predicted == y[test]))
-        f1 = macro_f1(y[test], predicted, len(classes))
-    calibration = group_split(groups, genres, test_fraction=0.2, seed=seed + 1)
-    temperature = 1.0
-    if calibration.any() and (~calibration).any():
-        w, b = fit_head(x[~calibration], y[~calibration], len(classes), seed=seed)
-        temperature = fit_temperature(x[calibration] @ w + b, y[calibration])
-    weights, bias = fit_head(x, y, len(classes), seed=seed)
+    x, y = labelled.rows, np.array([classes.index(g) for g in labelled.genres])
+    split = held_out_split(labelled, test_fraction=test_fraction, seed=seed)
+    l2, temperature = DEFAULT_L2, 1.0
+    accuracy = f1 = ece = ece_uncalibrated = None
+    if split.test.any():
+        grid = L2_GRID if split.test.sum() >= MIN_SELECTION else (DEFAULT_L2,)
+        best = max((score_l2(x, y, len(classes), split, c) for c in grid), key=lambda h: (h.accuracy, -h.nll))
+        l2, temperature, y_test = best.l2, best.temperature, y[split.test]
+        accuracy = best.accuracy
+        f1 = macro_f1(y_test, best.logits.argmax(axis=1), len(classes))
+        ece = expected_calibration_error(y_test, np.exp(_log_softmax(best.logits / temperature)))
+        ece_uncalibrated = expected_calibration_error(y_test, np.exp(_log_softmax(best.logits)))
+    weights, bias = fit_head(x, y, len(classes), l2=l2)
     version = hashlib.blake2b(weights.tobytes() + bias.tobytes(), digest_size=4).hexdigest()
     meta = GenreHeadMeta(
         version,
         model_name,
         classes,
         temperature,
-        int((~test).sum()),
-        int(test.sum()),
+        int(split.train.sum()),
+        int(split.test.sum()),
         accuracy,
         f1,
         test_fraction,
         seed,
-        input_name,
+        labelled.input,
+        l2,
+        split.kind,
+        ece,
+        ece_uncalibrated,
     )
     models_dir.mkdir(parents=True, exist_ok=True)
     save_file({"weights": torch.from_numpy(weights), "bias": torch.from_numpy(bias)}, str(models_dir / HEAD_FILE))
@@ -241,25 +335,30 @@ def load_genre_head(models_dir: Path) -> tuple[GenreHeadMeta, np.ndarray, np.nda
 
 
 def predict_genres(session: Session, models_dir: Path) -> int:
-    """Tag every indexed track without a trusted genre (source ``predicted``); returns how many.
+    """Tag every track the head can read that has no label or accepted curator genre (source ``predicted``);
+    returns how many.
 
-    Label, curator and tag rows are never touched; earlier predictions are replaced. A genre a curator
-    rejected for a track is never predicted for it (the next most likely class is taken, with its own
-    probability as confidence); a track whose every class was rejected gets no prediction.
+    File tags neither stop nor steer a prediction. Label, curator and tag rows are never touched; earlier
+    predictions are replaced. A genre a curator rejected for a track is never predicted for it (the next most
+    likely class is taken, with its own probability as confidence); a track whose every class was rejected
+    gets no prediction.
     """
     meta, weights, bias = load_genre_head(models_dir)
     ids, vectors = read_inputs(session, meta.embedding_model, meta.input)
-    trusted = set(trusted_labels(session))
-    rejected = rejected_pairs(session)
-    todo = [n for n, t in enumerate(ids) if int(t) not in trusted]
+    curated = {r.track_id for r in genre_rows(session) if r.source in CURATED_SOURCES and not r.rejected}
+    rejected = {(t, normalise_genre(g)) for t, g in rejected_pairs(session)}
+    keys = [normalise_genre(c) for c in meta.classes]
+    if len(ids):
+        session.execute(
+            delete(TrackGenre).where(TrackGenre.source == "predicted", TrackGenre.track_id.in_(ids.tolist()))
+        )
+    todo = [n for n, t in enumerate(ids) if int(t) not in curated]
     if not todo:
         return 0
     probs = probabilities(vectors[todo], weights, bias, meta.temperature)
-    todo_ids = [int(ids[n]) for n in todo]
-    session.execute(delete(TrackGenre).where(TrackGenre.source == "predicted", TrackGenre.track_id.in_(todo_ids)))
     count = 0
-    for track_id, p in zip(todo_ids, probs, strict=True):
-        allowed = [c for c in np.argsort(-p) if (track_id, meta.classes[c]) not in rejected]
+    for track_id, p in zip((int(ids[n]) for n in todo), probs, strict=True):
+        allowed = [c for c in np.argsort(-p) if (track_id, keys[c]) not in rejected]
         if not allowed:
             continue
         best = int(allowed[0])
@@ -278,19 +377,24 @@ def predict_genres(session: Session, models_dir: Path) -> int:
 def held_out_predictions(
     session: Session, models_dir: Path
 ) -> tuple[GenreHeadMeta, np.ndarray, np.ndarray, np.ndarray]:
-    """(meta, held-out track ids, true class indices, probabilities) on the saved head's group split.
+    """(meta, held-out track ids, true class indices, probabilities) on the saved head's split.
 
-    The head is refitted on the training side of the split it was evaluated on, so the held-out tracks
-    were never seen in fitting.
+    The head is refitted, with its chosen L2 strength, on the training side of the split it was evaluated on,
+    so the held-out tracks were never seen in fitting.
     """
     meta, _, _ = load_genre_head(models_dir)
-    _, ids, x, genres, groups = labelled_tracks(session, meta.embedding_model, meta.input)
-    keep = [n for n, g in enumerate(genres) if g in meta.classes]
-    ids, x = ids[keep], x[keep]
-    genres, groups = [genres[n] for n in keep], [groups[n] for n in keep]
-    y = np.array([meta.classes.index(g) for g in genres], dtype=np.int64)
-    test = group_split(groups, genres, test_fraction=meta.test_fraction, seed=meta.seed)
-    if not test.any() or test.all():
-        raise NotFoundError("no held-out groups: label tracks of more albums or artists per genre")
-    weights, bias = fit_head(x[~test], y[~test], len(meta.classes), seed=meta.seed)
-    return meta, ids[test], y[test], probabilities(x[test], weights, bias, meta.temperature)
+    labelled = labelled_tracks(session, meta.embedding_model, meta.input)
+    keep = [n for n, g in enumerate(labelled.genres) if g in meta.classes]
+    labelled = Labelled(
+        labelled.input,
+        labelled.track_ids[keep],
+        labelled.rows[keep],
+        *([field[n] for n in keep] for field in (labelled.genres, labelled.groups, labelled.sources)),
+    )
+    y = np.array([meta.classes.index(g) for g in labelled.genres], dtype=np.int64)
+    split = held_out_split(labelled, test_fraction=meta.test_fraction, seed=meta.seed)
+    if not split.test.any():
+        raise NotFoundError("no held-out tracks: label more tracks per genre")
+    weights, bias = fit_head(labelled.rows[split.train], y[split.train], len(meta.classes), l2=meta.l2)
+    probs = probabilities(labelled.rows[split.test], weights, bias, meta.temperature)
+    return meta, labelled.track_ids[split.test], y[split.test], probs

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from soundalike.embed.decodable import each_decodable
 from soundalike.embed.evaluation import evaluate_classification, evaluate_retrieval, group_precision
-from soundalike.embed.genre_head import held_out_predictions, trusted_labels
+from soundalike.embed.genre_head import held_out_predictions, training_labels
 from soundalike.embed.genres import list_track_genres
 from soundalike.embed.models import EmbeddingModel
 from soundalike.embed.plots import confusion_png, embedding_map_png
@@ -63,8 +63,8 @@ def genre_report(session: Session, settings: Settings) -> dict[str, object]:
 
 
 def track_genre_names(session: Session) -> dict[int, str]:
-    """Genre to colour each track by: its trusted label, else its prediction."""
-    names = {t: genre for t, (genre, _) in trusted_labels(session).items()}
+    """Genre to colour each track by: its training label, else its prediction."""
+    names = {t: label.genre for t, label in training_labels(session).items()}
     for row in list_track_genres(session, source="predicted"):
         names.setdefault(int(str(row["track_id"])), str(row["genre"]))
     return names

@@ -23,7 +23,7 @@ from torch import nn
 
 from soundalike.embed.cnn import build_network
 from soundalike.embed.decodable import each_decodable
-from soundalike.embed.genre_head import trusted_labels
+from soundalike.embed.genre_head import training_labels
 from soundalike.embed.musicnn_frontend import LOOPED_NOTE, PATCH_FRAMES, SAMPLE_RATE, musicnn_logmel
 from soundalike.embed.plots import curves_png
 from soundalike.embed.store import embed_stale_tracks
@@ -72,8 +72,9 @@ def train_catalogue_cnn(
     on_track: Callable[[], None] | None = None,
     on_epoch: Callable[[int, dict[str, float]], None] | None = None,
 ) -> CnnMeta:
-    """Train on every decodable track with a trusted genre; save checkpoint, sidecar and curves."""
-    labels = trusted_labels(session)
+    """Train on every decodable track with a training label (``training_labels``); save checkpoint, sidecar and
+    curves."""
+    labels = {t: (label.genre, label.group) for t, label in training_labels(session).items()}
     paths: dict[int, str] = dict(session.execute(select(Track.id, Track.path).where(Track.id.in_(list(labels)))).all())
     logmels, genres, groups = [], [], []
     for ((genre, group), _path), logmel in each_decodable(

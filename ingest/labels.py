@@ -1,4 +1,4 @@
-"""Genre labels from a CSV (path,genre): stored as track genres with source ``label``."""
+"""Genre labels from a CSV (path,genre): stored as track genres with source ``label``, one per track."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from soundalike.ingest.errors import InputError
 from soundalike.ingest.history import resolve_track
-from soundalike.ingest.repository import set_track_genre
+from soundalike.ingest.repository import clear_track_genres, set_track_genre
 from soundalike.ingest.rows import read_rows
 
 LABEL_COLUMNS = (("path",), ("genre",))
@@ -28,7 +28,8 @@ class LabelReport:
 
 
 def import_labels(session: Session, path: Path) -> LabelReport:
-    """Attach ``genre`` to the track at ``path`` (absolute or relative to the CSV) for each row."""
+    """Label the track at ``path`` (absolute or relative to the CSV) with ``genre``, as written, for each row;
+    a new label replaces the track's earlier one."""
     report = LabelReport()
     base = path.parent.absolute()
     for line, row in read_rows(path, required=LABEL_COLUMNS):
@@ -39,6 +40,7 @@ def import_labels(session: Session, path: Path) -> LabelReport:
             if not genre:
                 raise InputError("genre is missing")
             track_id = resolve_track(session, row.get("path"), base)
+            clear_track_genres(session, track_id, source="label")
             set_track_genre(session, track_id, genre, source="label")
         except InputError as exc:
             report.errors.append({"line": line, "reason": str(exc)})

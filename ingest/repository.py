@@ -6,7 +6,7 @@ import numpy as np
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from soundalike.ingest.db.models import GENRE_SOURCES, Feature, Genre, Track, TrackGenre, User
+from soundalike.ingest.db.models import CURATED_SOURCES, GENRE_SOURCES, Feature, Genre, Track, TrackGenre, User
 from soundalike.ingest.db.vectors import from_blob, to_blob
 from soundalike.ingest.errors import InputError, NotFoundError
 from soundalike.ingest.names import MAX_GENRE_NAME, MAX_USER_NAME, check_name
@@ -36,18 +36,41 @@ def track_by_path(session: Session, path: str) -> Track | None:
     return session.scalars(select(Track).where(Track.path == path)).one_or_none()
 
 
-def get_or_create_genre(session: Session, name: str) -> Genre:
-    """The genre row of a (normalised) name, created on first use; InputError for an empty, overlong or
-    non-printable name."""
-    normalised = normalise_genre(check_name(name, what="genre", max_length=MAX_GENRE_NAME))
-    if not normalised:
+def find_genre(session: Session, name: str) -> Genre | None:
+    """The genre row whose name matches ``name`` once both are normalised (``normalise_genre``), if any."""
+    key = normalise_genre(name)
+    for candidate in dict.fromkeys((name, key)):
+        genre = session.scalars(select(Genre).where(Genre.name == candidate)).one_or_none()
+        if genre is not None:
+            return genre
+    return next((g for g in session.scalars(select(Genre)) if normalise_genre(g.name) == key), None)
+
+
+def get_or_create_genre(session: Session, name: str, *, curated: bool = False) -> Genre:
+    """The genre row of ``name``, created on first use with the name as written; InputError for an empty,
+    overlong or non-printable name.
+
+    Spellings that normalise alike (``battle-themes``, ``Battle Themes``) are one genre. A ``curated`` name
+    (a label's or curator's) replaces the plain normalised spelling file tags are stored under, unless a
+    person already chose that spelling, so a label reads back as its curator wrote it.
+    """
+    written = check_name(name, what="genre", max_length=MAX_GENRE_NAME)
+    key = normalise_genre(written)
+    if not key:
         raise InputError(f"empty genre name {name!r}")
-    genre = session.scalars(select(Genre).where(Genre.name == normalised)).one_or_none()
+    genre = find_genre(session, written)
     if genre is None:
-        genre = Genre(name=normalised)
+        genre = Genre(name=written)
         session.add(genre)
-        session.flush()
+    elif curated and genre.name == key != written and not _chosen_by_a_person(session, genre.id):
+        genre.name = written
+    session.flush()
     return genre
+
+
+def _chosen_by_a_person(session: Session, genre_id: int) -> bool:
+    query = select(TrackGenre.id).where(TrackGenre.genre_id == genre_id, TrackGenre.source.in_(CURATED_SOURCES))
+    return session.scalars(query.limit(1)).first() is not None
 
 
 def set_track_genre(
@@ -62,7 +85,7 @@ def set_track_genre(
     """Attach a genre to a track from a source; repeating it updates confidence and version."""
     if source not in GENRE_SOURCES:
         raise InputError(f"genre source {source!r} is not one of {GENRE_SOURCES}")
-    genre = get_or_create_genre(session, genre_name)
+    genre = get_or_create_genre(session, genre_name, curated=source in CURATED_SOURCES)
     row = session.scalars(
         select(TrackGenre).where(
             TrackGenre.track_id == track_id, TrackGenre.genre_id == genre.id, TrackGenre.source == source

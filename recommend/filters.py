@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass, field
 
 from soundalike.ingest.errors import InputError
+from soundalike.ingest.tags import normalise_genre
 
 
 @dataclass(frozen=True)
@@ -39,8 +40,9 @@ class Filters:
         year_max: int | None = None,
         exclude: list[int] | None = None,
     ) -> Filters:
-        """Filters from loose inputs: genre and key names are normalised (lower case, trimmed); a tempo that is
-        not a finite non-negative number, or a range whose ends are swapped, is an InputError."""
+        """Filters from loose inputs: genre names are normalised (``normalise_genre``), key names lower-cased and
+        trimmed; a tempo that is not a finite non-negative number, or a range whose ends are swapped, is an
+        InputError."""
         for name, value in (("tempo_min", tempo_min), ("tempo_max", tempo_max)):
             if value is not None and not (math.isfinite(value) and value >= 0):
                 raise InputError(f"{name} must be a finite number >= 0, got {value}")
@@ -48,7 +50,7 @@ class Filters:
             if low is not None and high is not None and low > high:
                 raise InputError(f"{what} range is empty: minimum {low} > maximum {high}")
         return cls(
-            genres=frozenset(g.strip().lower() for g in genres or () if g.strip()),
+            genres=frozenset(normalise_genre(g) for g in genres or () if g.strip()),
             tempo_min=tempo_min,
             tempo_max=tempo_max,
             keys=frozenset(k.strip().lower() for k in keys or () if k.strip()),

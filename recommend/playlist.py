@@ -206,7 +206,7 @@ def most_played(
         rows = table.rows(np.fromiter(plays, dtype=np.int64, count=len(plays)))
         known = rows != NO_TRACK
         counts[rows[known]] = np.fromiter(plays.values(), dtype=np.int64, count=len(plays))[known]
-    wanted = Filters(genres=frozenset(genres), exclude=frozenset(exclude))
+    wanted = Filters.build(genres=list(genres), exclude=list(exclude))
     every = np.arange(len(table))
     keep = np.flatnonzero(table.accepts(wanted, every) & (table.duplicate_of == NO_TRACK))
     order = keep[np.lexsort((table.ids[keep], -counts[keep]))][:limit]

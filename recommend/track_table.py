@@ -10,6 +10,7 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from soundalike.index.sorted_ids import ABSENT, positions
+from soundalike.ingest.tags import normalise_genre
 from soundalike.recommend.facts import TrackFacts, read_facts, track_genres
 from soundalike.recommend.filters import Filters
 from soundalike.recommend.ranking import SearchIndex
@@ -54,6 +55,7 @@ class TrackTable:
         )
         self.genres = [t.genres for t in tracks]
         self.note = column(t.note for t in tracks)
+        self.genre_keys = [_keys(g) for g in self.genres]
 
     @classmethod
     def load(cls, session: Session) -> TrackTable:
@@ -109,7 +111,7 @@ class TrackTable:
             excluded = np.fromiter(filters.exclude, dtype=np.int64)
             keep &= ~np.isin(self.ids[at], excluded) & ~np.isin(self.canonical_ids[at], excluded)
         if filters.genres:
-            keep &= np.fromiter((bool(filters.genres & self.genres[r]) for r in at), dtype=bool, count=len(at))
+            keep &= np.fromiter((bool(filters.genres & self.genre_keys[r]) for r in at), dtype=bool, count=len(at))
         if filters.keys:
             codes = [self.key_names[k] for k in filters.keys if k in self.key_names]
             keep &= np.isin(self.key_code[at], np.array(codes, dtype=np.int32))
@@ -124,6 +126,12 @@ class TrackTable:
         for t, r in zip(ids, self.rows(ids), strict=True):
             if r != NO_TRACK:
                 self.genres[int(r)] = found.get(t, frozenset())
+                self.genre_keys[int(r)] = _keys(self.genres[int(r)])
+
+
+def _keys(genres: frozenset[str]) -> frozenset[str]:
+    """Genre names as filters match them (``normalise_genre``): stored names keep their curator's spelling."""
+    return frozenset(normalise_genre(g) for g in genres)
 
 
 def _within(values: np.ndarray, low: float | None, high: float | None) -> np.ndarray:

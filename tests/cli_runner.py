@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from typer.testing import CliRunner
@@ -21,3 +22,12 @@ def run_cli(settings: Settings, *args: str) -> dict[str, Any]:
     )
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
+
+
+def label_tagged_files(settings: Settings, folder: Path) -> int:
+    """Label the test library's tagged files (all but the wav ones) with their style, as a curator would;
+    returns how many were imported."""
+    files = sorted(p for p in folder.glob("*/*_*.*") if p.suffix != ".wav" and p.suffix != ".csv")
+    csv = folder / "labels.csv"
+    csv.write_text("path,genre\n" + "".join(f"{p.relative_to(folder)},{p.parent.name}\n" for p in files))
+    return int(run_cli(settings, "labels", "import", str(csv))["imported"])

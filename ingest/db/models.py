@@ -27,6 +27,8 @@ MAX_ID = 2**31 - 1
 GENRE_SOURCES = ("tag", "label", "curator", "predicted")
 MAX_ID = 2**31 - 1
 """The largest id an ``Integer`` primary key holds on every backend."""
+CURATED_SOURCES = ("label", "curator")
+"""The sources whose genres people chose; together they make the genre taxonomy."""
 
 
 def utcnow() -> datetime:

@@ -24,7 +24,8 @@ def test_demo_runs_the_whole_job_on_a_music_folder(library: Path, tmp_path: Path
     assert summary["ingest"]["added"] == 12 and summary["ingest"]["failed"] == 1
     assert summary["index"]["count"] == 12
     assert summary["genre_model"]["classes"] == ["beat", "drone"]
-    assert {Path(p["path"]).suffix for p in summary["predicted"]} == {".wav"}
+    assert len(summary["predicted"]) == 8  # every track but the third of each folder the demo labelled
+    assert sum(Path(p["path"]).parent.name == p["genre"] for p in summary["predicted"]) >= 6
     assert len(summary["similar"]["results"]) == 5
     assert set(summary["playlists"]) == {"beat-fan", "drone-fan"}
     for user, playlist in summary["playlists"].items():

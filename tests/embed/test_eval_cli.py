@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from cli_runner import run_cli
+from cli_runner import label_tagged_files, run_cli
 from typer.testing import CliRunner
 
 from soundalike.cli import app
@@ -27,6 +27,7 @@ def indexed(library: Path, tmp_path: Path, settings: Settings) -> Settings:
     shutil.copytree(library, folder)
     run_cli(settings, "ingest", str(folder), "--workers", "1")
     run_cli(settings, "index", "build")
+    label_tagged_files(settings, folder)
     return settings
 
 

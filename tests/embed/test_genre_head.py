@@ -32,7 +32,12 @@ def test_softmax_head_separates_held_out_clusters_well_above_chance() -> None:
 
 
 def test_temperature_softens_overconfident_wrong_logits() -> None:
-    logits = np.array([[10.0, 0.0], [0.0, 10.0], [10.0, 0.0], [0.0, 10.0]])
-    y = np.array([0, 1, 1, 0])  # half of the confident calls are wrong
+    logits = np.tile([[10.0, 0.0], [0.0, 10.0], [10.0, 0.0], [0.0, 10.0]], (3, 1))
+    y = np.tile([0, 1, 1, 0], 3)  # half of the confident calls are wrong
     assert fit_temperature(logits, y) > 5.0
-    assert fit_temperature(logits, np.array([0, 1, 0, 1])) < 0.5
+    assert fit_temperature(logits, np.tile([0, 1, 0, 1], 3)) < 0.5
+
+
+def test_too_few_held_out_rows_leave_the_temperature_at_one() -> None:
+    logits = np.array([[10.0, 0.0], [0.0, 10.0], [10.0, 0.0]])
+    assert fit_temperature(logits, np.array([0, 1, 0])) == 1.0

@@ -52,7 +52,7 @@ def test_accepted_curator_genre_becomes_a_training_label(session: Session) -> No
     unlabelled = ids["drone"][-1]
     before = set(labelled_tracks(session, MODEL).track_ids.tolist())
     review_genre(session, unlabelled, "drone", accept=True)
-    _, labelled, _, genres, _ = labelled_tracks(session, MODEL)
+    _, labelled, _, genres, _, _ = labelled_tracks(session, MODEL)
     assert unlabelled not in before
     assert dict(zip(labelled.tolist(), genres, strict=True))[unlabelled] == "drone"
 
@@ -62,7 +62,7 @@ def test_curator_label_outranks_a_tag_of_another_genre(session: Session) -> None
     track_id = ids["beat"][-1]
     set_track_genre(session, track_id, "drone", source="tag")
     review_genre(session, track_id, "beat", accept=True)
-    _, labelled, _, genres, _ = labelled_tracks(session, MODEL)
+    _, labelled, _, genres, _, _ = labelled_tracks(session, MODEL)
     assert dict(zip(labelled.tolist(), genres, strict=True))[track_id] == "beat"
 
 
@@ -70,11 +70,11 @@ def test_rejected_genre_is_never_a_training_label(session: Session) -> None:
     ids = add_catalogue(session)
     labelled_drone = ids["drone"][0]
     review_genre(session, labelled_drone, "drone", accept=False)
-    _, labelled, _, genres, _ = labelled_tracks(session, MODEL)
+    _, labelled, _, genres, _, _ = labelled_tracks(session, MODEL)
     assert labelled_drone not in labelled.tolist()
     set_track_genre(session, labelled_drone, "drone", source="tag")
     set_track_genre(session, labelled_drone, "beat", source="tag")
-    _, labelled, _, genres, _ = labelled_tracks(session, MODEL)
+    _, labelled, _, genres, _, _ = labelled_tracks(session, MODEL)
     assert dict(zip(labelled.tolist(), genres, strict=True))[labelled_drone] == "beat"
 
 
@@ -144,14 +144,14 @@ def test_cli_review_train_predict_and_list_show_rejections(settings: Settings, s
     assert json.loads(accepted.stdout)["rejected"] is False
     assert invoke(settings, "genres", "train", "--json").exit_code == 0
     assert json.loads(invoke(settings, "genres", "predict", "--json").stdout)["predicted"] == 7
-    rows = json.loads(invoke(settings, "genres", "list", "--json").stdout)["tracks"]
+    rows = json.loads(invoke(settings, "genres", "list", "--all", "--json").stdout)["tracks"]
     curator = [r for r in rows if r["source"] == "curator"]
     assert {(r["track_id"], r["genre"], r["rejected"]) for r in curator} == {
         (target, "drone", True),
         (ids["beat"][-1], "beat", False),
     }
     assert all(not (r["track_id"] == target and r["genre"] == "drone") for r in rows if r["source"] == "predicted")
-    table = invoke(settings, "genres", "list")
+    table = invoke(settings, "genres", "list", "--all")
     assert "rejected" in table.stdout
 
 

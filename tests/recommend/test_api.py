@@ -166,7 +166,7 @@ def test_events_then_playlist_then_genre_review(server: Server) -> None:
         server.base + f"/tracks/{drone}/genres/review", json={"genre": "Ambient", "accept": False}, headers=server.auth
     )
     assert review.status_code == 200
-    assert {"genre": "ambient", "source": "curator", "confidence": 1.0, "rejected": True} in review.json()
+    assert {"genre": "Ambient", "source": "curator", "confidence": 1.0, "rejected": True} in review.json()
     empty = httpx.post(
         server.base + f"/tracks/{drone}/genres/review", json={"genre": " ", "accept": True}, headers=server.auth
     )

@@ -10,11 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_runner import run_cli
+from cli_runner import label_tagged_files, run_cli
 from sqlalchemy import select
 
 from soundalike.ingest.db.models import Track
 from soundalike.ingest.db.session import open_database
+from soundalike.ingest.errors import NotFoundError
 from soundalike.ingest.settings import Settings
 
 
@@ -91,7 +92,7 @@ def test_labels_import_then_genres_list_by_source(
     csv.write_text("path,genre\ndrone/drone_00.wav,Ambient\n")
     assert run_cli(settings, "labels", "import", str(csv))["imported"] == 1
     labelled = run_cli(settings, "genres", "list", "--source", "label")["tracks"]
-    assert [(Path(t["path"]).name, t["genre"], t["source"]) for t in labelled] == [("drone_00.wav", "ambient", "label")]
+    assert [(Path(t["path"]).name, t["genre"], t["source"]) for t in labelled] == [("drone_00.wav", "Ambient", "label")]
 
 
 def test_db_upgrade_on_an_empty_database(settings: Settings) -> None:
@@ -119,6 +120,9 @@ def test_console_script_reports_unknown_track_as_json_error(settings: Settings, 
 def test_genres_train_then_predict_tags_unlabelled_tracks_without_touching_labels(
     settings: Settings, catalogue: dict[str, int], tmp_path: Path
 ) -> None:
+    with pytest.raises(NotFoundError, match="at least 2 genres"):
+        run_cli(settings, "genres", "train")  # file tags alone are no taxonomy
+    assert label_tagged_files(settings, tmp_path / "music") == 8
     model = run_cli(settings, "genres", "train")
     assert model["classes"] == ["beat", "drone"] and model["n_train"] >= 4
     assert model["accuracy"] is not None and model["accuracy"] >= 0.75  # chance is 0.5
@@ -129,5 +133,6 @@ def test_genres_train_then_predict_tags_unlabelled_tracks_without_touching_label
     for row in rows:
         assert row["genre"] == Path(row["path"]).name.split("_")[0]
         assert 0.5 < row["confidence"] <= 1.0
-    tags = run_cli(settings, "genres", "list", "--source", "tag")["tracks"]
+    assert run_cli(settings, "genres", "list", "--source", "tag")["tracks"] == []  # every track has a better genre
+    tags = run_cli(settings, "genres", "list", "--all", "--source", "tag")["tracks"]
     assert len(tags) == 8 and all(t["confidence"] is None for t in tags)

@@ -1,0 +1,135 @@
+"""The product's genre head against a plain scikit-learn logistic regression, on the same stored features.
+
+Usage: ``python bench/bench_genre_head.py corpus CORPUS_DIR WORK_DIR`` (the rendered corpus, ``[demo]`` extra:
+each style family is a class) or ``python bench/bench_genre_head.py real MUSIC_DIR WORK_DIR`` (one folder per
+album, e.g. extracted Debian game-music packages: each album is a class). The music is ingested once with
+MusiCNN into a SQLite database under WORK_DIR (reused on later runs). For each seed a third of each class
+(by piece for the corpus, by track for albums) is labelled, as a curator would; the head is trained with
+``genres train`` and it, ``sklearn.linear_model.LogisticRegression()`` (defaults) and the same after a
+``StandardScaler`` (both fitted on exactly the rows the head was trained on) tag the unlabelled rest.
+Prints JSON: per-seed accuracy, macro-F1 and expected calibration error of each, their medians and ranges.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import random
+import sys
+from pathlib import Path
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from soundalike.embed.evaluation import expected_calibration_error, macro_f1
+from soundalike.embed.genre_head import labelled_tracks, load_genre_head, probabilities, read_inputs, train_genre_head
+from soundalike.embed.ingest_consumer import consumer_for
+from soundalike.embed.musicnn_encoder import MODEL_NAME
+from soundalike.ingest.db.models import Track, TrackGenre
+from soundalike.ingest.db.session import open_database, session_scope
+from soundalike.ingest.device import resolve_device
+from soundalike.ingest.pipeline import ingest
+from soundalike.ingest.repository import set_track_genre
+from soundalike.ingest.settings import Settings
+
+SEEDS = (0, 1, 2, 3, 4)
+
+
+def classes_and_groups(kind: str, music: Path) -> dict[str, tuple[str, str]]:
+    """Absolute path -> (class, group labelled together): style family and piece, or album folder and track."""
+    if kind == "corpus":
+        from soundalike.demo.corpus import build_corpus
+
+        manifest = build_corpus(music, per_genre=16, seconds=30.0, seed=0)
+        return {str(p.path.absolute()): (p.genre, p.piece) for p in manifest.pieces}
+    return {str(p.absolute()): (p.parent.name, p.name) for p in sorted(music.glob("*/*.ogg"))}
+
+
+def scores(y: np.ndarray, probs: np.ndarray, n_classes: int) -> dict[str, float]:
+    """Accuracy, macro-F1 and expected calibration error of probabilities ``probs`` for classes ``y``."""
+    predicted = probs.argmax(axis=1)
+    return {
+        "accuracy": round(float(np.mean(predicted == y)), 3),
+        "macro_f1": round(macro_f1(y, predicted, n_classes), 3),
+        "ece": round(expected_calibration_error(y, probs), 3),
+    }
+
+
+def one_seed(session: Session, models_dir: Path, truth: dict[int, tuple[str, str]], seed: int) -> dict[str, object]:
+    """Label a seeded third of each class's groups, train the head, score it and LR on the unlabelled rest."""
+    session.execute(delete(TrackGenre).where(TrackGenre.source.in_(("label", "predicted", "curator"))))
+    rng = random.Random(seed)
+    labelled: set[int] = set()
+    for genre in sorted({g for g, _ in truth.values()}):
+        groups = sorted({grp for g, grp in truth.values() if g == genre})
+        rng.shuffle(groups)
+        chosen = set(groups[: max(1, round(len(groups) / 3))])
+        labelled |= {t for t, (g, grp) in truth.items() if g == genre and grp in chosen}
+    for track_id in sorted(labelled):
+        set_track_genre(session, track_id, truth[track_id][0], source="label")
+    meta = train_genre_head(session, models_dir, model_name=MODEL_NAME, seed=seed)
+    _, weights, bias = load_genre_head(models_dir)
+    train = labelled_tracks(session, MODEL_NAME, meta.input)
+    ids, rows = read_inputs(session, MODEL_NAME, meta.input)
+    rest = [n for n, t in enumerate(ids) if int(t) in truth and int(t) not in labelled]
+    x_rest = rows[rest]
+    y_rest = np.array([meta.classes.index(truth[int(ids[n])][0]) for n in rest])
+    y_train = np.array([meta.classes.index(g) for g in train.genres])
+    baseline = LogisticRegression(max_iter=5000).fit(train.rows, y_train)
+    scaled = make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000)).fit(train.rows, y_train)
+    session.rollback()
+    return {
+        "seed": seed,
+        "labelled": len(labelled),
+        "unlabelled": len(rest),
+        "head": scores(y_rest, probabilities(x_rest, weights, bias, meta.temperature), len(meta.classes)),
+        "sklearn_lr": scores(y_rest, baseline.predict_proba(x_rest), len(meta.classes)),
+        "sklearn_lr_standardised": scores(y_rest, scaled.predict_proba(x_rest), len(meta.classes)),
+        "head_settings": {"l2": meta.l2, "temperature": round(meta.temperature, 3)},
+        "held_out": {"split": meta.split, "n": meta.n_test, "ece": meta.ece, "ece_uncalibrated": meta.ece_uncalibrated},
+    }
+
+
+def summary(runs: list[dict[str, object]]) -> dict[str, dict[str, list[float]]]:
+    """Median, min and max of each score of each method over the seeds."""
+    out: dict[str, dict[str, list[float]]] = {}
+    for method in ("head", "sklearn_lr", "sklearn_lr_standardised"):
+        values: list[dict[str, float]] = [run[method] for run in runs]  # type: ignore[misc]
+        out[method] = {}
+        for name in ("accuracy", "macro_f1", "ece"):
+            column = [v[name] for v in values]
+            out[method][name] = [float(np.median(column)), min(column), max(column)]
+    return out
+
+
+def main(kind: str, music: Path, work: Path) -> None:
+    """Ingest once, then compare the two heads over ``SEEDS``."""
+    truth_by_path = classes_and_groups(kind, music)
+    work.mkdir(parents=True, exist_ok=True)
+    settings = Settings(home=work, database_url=f"sqlite:///{work / 'bench.db'}", embedding_model=MODEL_NAME)
+    factory = open_database(settings.db_url)
+    device = resolve_device(settings.device)
+    ingest(factory, [music], settings=settings, device=device, consumer=consumer_for(settings, device))
+    with session_scope(factory) as session:
+        stored = {p: t for p, t in session.execute(select(Track.path, Track.id).where(Track.status == "ok"))}
+        truth = {stored[p]: truth_by_path[p] for p in truth_by_path if p in stored}
+        runs = [one_seed(session, work / "models", truth, seed) for seed in SEEDS]
+    report = {
+        "kind": kind,
+        "tracks": len(truth),
+        "classes": len({g for g, _ in truth.values()}),
+        "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}, python {platform.python_version()}",
+        "summary (median, min, max)": summary(runs),
+        "runs": runs,
+    }
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 4 or sys.argv[1] not in ("corpus", "real"):
+        sys.exit(__doc__)
+    main(sys.argv[1], Path(sys.argv[2]).absolute(), Path(sys.argv[3]).absolute())
