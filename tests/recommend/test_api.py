@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import os
-import socket
 import threading
 import time
 import xml.etree.ElementTree as ET
@@ -16,6 +15,7 @@ import numpy as np
 import pytest
 import torch
 import uvicorn
+from servers import free_port
 from sqlalchemy import create_engine, select, text
 
 from soundalike.embed.models import embedding_model
@@ -35,12 +35,6 @@ POSTGRES_URL = os.environ.get(
     "SOUNDALIKE_TEST_POSTGRES_URL", "postgresql+psycopg://tester:tester@127.0.0.1:5432/soundalike_test"
 )
 UPLOAD_LIMIT = 300_000
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Server:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 from recommend_fixtures import Catalogue, bearer
+from servers import in_process
 from sqlalchemy import func, select
 
 from soundalike.ingest.db.models import Genre, ListeningEvent, User
@@ -23,16 +23,7 @@ def client_for(catalogue: Catalogue, *, host: str = "127.0.0.1", **settings: obj
     """A request function against the app in process, as a client at ``192.0.2.7`` would reach it."""
     app = create_app(catalogue.settings.model_copy(update=settings), service=catalogue.service, host=host)
     app.state.service = catalogue.service
-
-    def request(method: str, path: str, **kwargs: object) -> httpx.Response:
-        async def send() -> httpx.Response:
-            transport = httpx.ASGITransport(app=app, client=("192.0.2.7", 50000))
-            async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
-                return await client.request(method, path, **kwargs)  # type: ignore[arg-type]
-
-        return asyncio.run(send())
-
-    return request
+    return in_process(app)
 
 
 def write_routes(catalogue: Catalogue) -> list[tuple[str, str]]:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from servers import free_port
 
 BODY_CAP = 1 << 20
 UPLOAD_CAP = 2 << 20
@@ -37,12 +38,6 @@ SERVER = textwrap.dedent(
     uvicorn.run(app, host="127.0.0.1", port={port}, log_level="warning")
     """
 )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def peak_rss(pid: int) -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import hashlib
 import xml.etree.ElementTree as ET
@@ -13,6 +12,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 from recommend_fixtures import Catalogue
+from servers import in_process
 from sqlalchemy import update
 
 from soundalike.ingest.db.models import Track
@@ -33,16 +33,7 @@ def caller(catalogue: Catalogue, *, host: str = "127.0.0.1", **settings: object)
     service = dataclasses.replace(catalogue.service, settings=changed)
     app = create_app(changed, service=service, host=host)
     app.state.service = service
-
-    def request(method: str, path: str, **kwargs: object) -> httpx.Response:
-        async def send() -> httpx.Response:
-            transport = httpx.ASGITransport(app=app, client=("192.0.2.7", 50000))
-            async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
-                return await client.request(method, path, **kwargs)  # type: ignore[arg-type]
-
-        return asyncio.run(send())
-
-    return request
+    return in_process(app)
 
 
 def subsonic(request: Callable[..., httpx.Response]) -> Call:

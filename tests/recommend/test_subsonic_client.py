@@ -2,46 +2,25 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import libopensonic
 import pytest
-import uvicorn
 from cli_runner import run_cli
 from libopensonic.errors import CredentialError, SonicError
 from recommend_fixtures import Catalogue
+from servers import running
 
 from soundalike.recommend.api.app import create_app
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextmanager
 def serving(catalogue: Catalogue) -> Iterator[int]:
     """``soundalike serve`` on loopback with anonymous reads off, so every call must sign in; yields the port."""
-    port = free_port()
     app = create_app(catalogue.settings.model_copy(update={"open_reads": False}), service=catalogue.service)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("server did not start")
-        time.sleep(0.05)
-    try:
+    with running(app) as port:
         yield port
-    finally:
-        server.should_exit = True
-        thread.join(10)
 
 
 @contextmanager
