@@ -29,7 +29,7 @@ from soundalike.ingest.db.session import session_scope
 from soundalike.ingest.errors import ConfigError, NotFoundError
 from soundalike.ingest.hashing import content_hash
 from soundalike.ingest.lock import ingest_lock
-from soundalike.ingest.paths import to_db_path
+from soundalike.ingest.paths import exact_path_b64, readable_path, to_db_path
 from soundalike.ingest.process_pool import worker_pool
 from soundalike.ingest.repository import clear_track_genres, set_feature, set_track_genre, track_by_path
 from soundalike.ingest.scan import scan
@@ -69,7 +69,7 @@ class IngestReport:
     duplicates: int = 0
     revived: int = 0
     seconds: float = 0.0
-    failures: list[dict[str, str]] = field(default_factory=list)
+    failures: list[dict[str, str | None]] = field(default_factory=list)
     unreadable: list[dict[str, str]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
@@ -252,7 +252,10 @@ class _Run:
         track = store_analysis(self.session, analysis, existing, duplicate_of=first)
         if analysis.error:
             self.report.failed += 1
-            self.report.failures.append({"path": str(analysis.path), "reason": analysis.error})
+            stored = to_db_path(analysis.path)
+            self.report.failures.append(
+                {"path": readable_path(stored), "path_bytes": exact_path_b64(stored), "reason": analysis.error}
+            )
         elif existing is None:
             self.report.added += 1
         else:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import base64
 import os
 import shutil
 from pathlib import Path
@@ -142,3 +143,15 @@ def test_stored_path_of_a_non_utf8_name_round_trips(tmp_path: Path) -> None:
     text.encode("utf-8")
     assert from_db_path(text) == tmp_path / name
     assert to_db_path(tmp_path / "plain é.wav") == str(tmp_path / "plain é.wav")
+
+
+def test_a_failed_file_whose_name_is_not_utf8_is_reported_readably_with_its_exact_bytes(
+    tmp_path: Path, settings: Settings, factory: sessionmaker[Session]
+) -> None:
+    folder = tmp_path / "odd"
+    folder.mkdir()
+    name = os.fsdecode(b"caf\xe9.mp3")
+    (folder / name).write_text("not audio")
+    failure = ingest(factory, [folder], settings=settings, device=CPU, workers=1).as_dict()["failures"][0]
+    assert failure["path"].endswith("caf\ufffd.mp3") and failure["path"].isprintable()
+    assert base64.b64decode(failure["path_bytes"]) == os.fsencode(folder / name)
