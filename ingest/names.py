@@ -23,5 +23,8 @@ def check_name(value: str, *, what: str, max_length: int) -> str:
 
 def is_valid_name(value: str, *, max_length: int) -> bool:
     """Whether ``check_name`` would accept ``value``."""
-    cleaned = value.strip()
-    return bool(cleaned) and len(cleaned) <= max_length and cleaned.isprintable()
+    try:
+        check_name(value, what="", max_length=max_length)
+    except InputError:
+        return False
+    return True
