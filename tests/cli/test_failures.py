@@ -129,3 +129,18 @@ def test_similar_to_a_missing_file_is_a_json_error(
 ) -> None:
     code, error, err = run_main(monkeypatch, capsys, "--home", str(tmp_path), "similar", "--path", "/no/such.mp3")
     assert code == 2 and "/no/such.mp3" in error["error"] and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"), [(("keys", "create", "bad name"), "key name"), (("keys", "revoke", "nobody"), "no live key")]
+)
+def test_bad_key_commands_are_json_errors(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    argv: tuple[str, ...],
+    words: str,
+) -> None:
+    monkeypatch.delenv("SOUNDALIKE_DATABASE_URL", raising=False)
+    code, error, err = run_main(monkeypatch, capsys, "--home", str(tmp_path), *argv)
+    assert code == 2 and words in error["error"] and "Traceback" not in err
