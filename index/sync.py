@@ -95,7 +95,7 @@ def add_tracks(track_index: TrackIndex, session: Session, catalogue: Catalogue, 
     if removes_in_place(track_index) and len(stale_ids):
         for n, shard in enumerate(shards):
             gone = stale_ids[stale_ids % len(shards) == n] if len(shards) > 1 else stale_ids
-            shard.remove_ids(gone.astype(np.int64))  # type: ignore[arg-type]  # the wrapper takes an id array
+            shard.remove_ids(gone.astype(np.int64))
         kept = ~np.isin(rows.track_ids, stale_ids)
         rows = Rows(rows.track_ids[kept], rows.embedding_ids[kept])
         to_add = np.union1d(to_add, np.intersect1d(stale_ids, catalogue.track_ids))

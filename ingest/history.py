@@ -147,24 +147,31 @@ def import_history(session: Session, path: Path) -> HistoryReport:
         except InputError as exc:
             report.errors.append({"line": line, "reason": str(exc)})
             continue
-        exists = session.scalar(
-            select(ListeningEvent.id).where(
-                ListeningEvent.user_id == user.id,
-                ListeningEvent.track_id == track_id,
-                ListeningEvent.played_at == played_at,
-            )
-        )
-        if exists is not None:
+        if not record_play(session, user.id, track_id, played_at, ms_played=ms_played, skipped=skipped):
             report.duplicates += 1
             continue
-        session.add(
-            ListeningEvent(
-                user_id=user.id, track_id=track_id, played_at=played_at, ms_played=ms_played, skipped=skipped
-            )
-        )
-        session.flush()
         report.imported += 1
     return report
+
+
+def record_play(
+    session: Session, user_id: int, track_id: int, played_at: datetime, *, ms_played: int | None, skipped: bool
+) -> bool:
+    """Store one play unless this (user, track, played_at) is already stored; whether it was stored."""
+    exists = session.scalar(
+        select(ListeningEvent.id).where(
+            ListeningEvent.user_id == user_id,
+            ListeningEvent.track_id == track_id,
+            ListeningEvent.played_at == played_at,
+        )
+    )
+    if exists is not None:
+        return False
+    session.add(
+        ListeningEvent(user_id=user_id, track_id=track_id, played_at=played_at, ms_played=ms_played, skipped=skipped)
+    )
+    session.flush()
+    return True
 
 
 def erase_user(session: Session, name: str) -> int:
@@ -172,7 +179,8 @@ def erase_user(session: Session, name: str) -> int:
     user = session.scalars(select(User).where(User.name == name.strip())).one_or_none()
     if user is None:
         raise NotFoundError(f"no user named {name!r}")
-    deleted = session.execute(delete(ListeningEvent).where(ListeningEvent.user_id == user.id)).rowcount
+    deleted = session.scalar(select(func.count(ListeningEvent.id)).where(ListeningEvent.user_id == user.id))
+    session.execute(delete(ListeningEvent).where(ListeningEvent.user_id == user.id))
     session.delete(user)
     session.flush()
     return int(deleted or 0)

@@ -8,10 +8,10 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from soundalike.ingest.errors import InputError
+from soundalike.ingest.history import record_play
 from soundalike.ingest.paths import exact_path_b64, readable_path
 from soundalike.ingest.repository import get_or_create_user, get_track
 from soundalike.recommend.facts import TrackFacts, genre_rows, page_tracks, track_facts
-from soundalike.recommend.plays import add_event, event_exists
 
 MAX_PAGE = 500
 
@@ -50,9 +50,8 @@ def record_events(
         get_track(session, track_id)
         if ms_played is not None and ms_played < 0:
             raise InputError(f"ms_played {ms_played} is negative")
-        if event_exists(session, user.id, track_id, played_at):
+        if record_play(session, user.id, track_id, played_at, ms_played=ms_played, skipped=skipped):
+            imported += 1
+        else:
             duplicates += 1
-            continue
-        add_event(session, user.id, track_id, played_at, ms_played, skipped)
-        imported += 1
     return {"imported": imported, "duplicates": duplicates}

@@ -1,4 +1,4 @@
-"""Listening events as the recommendation service reads and writes them; each function takes its session."""
+"""Listening events as the service reads them (``ingest.history`` writes them); each takes its session."""
 
 from __future__ import annotations
 
@@ -29,25 +29,3 @@ def completed_plays(session: Session) -> dict[int, int]:
         .group_by(ListeningEvent.track_id)
     )
     return {int(t): int(n) for t, n in rows}
-
-
-def event_exists(session: Session, user_id: int, track_id: int, played_at: datetime) -> bool:
-    """Whether this (user, track, played_at) play is already stored."""
-    found = session.scalar(
-        select(ListeningEvent.id).where(
-            ListeningEvent.user_id == user_id,
-            ListeningEvent.track_id == track_id,
-            ListeningEvent.played_at == played_at,
-        )
-    )
-    return found is not None
-
-
-def add_event(
-    session: Session, user_id: int, track_id: int, played_at: datetime, ms_played: int | None, skipped: bool
-) -> None:
-    """Store one play."""
-    session.add(
-        ListeningEvent(user_id=user_id, track_id=track_id, played_at=played_at, ms_played=ms_played, skipped=skipped)
-    )
-    session.flush()

@@ -24,8 +24,7 @@ def reload_cooldown(request: Request, service: ServiceDep) -> None:
     """Refuse a reload asked for within ``reload_cooldown_s`` of the previous one (429 with Retry-After)."""
     now = time.monotonic()
     last: float | None = getattr(request.app.state, "last_reload", None)
-    wait = service.settings.reload_cooldown_s - (now - last) if last is not None else 0.0
-    if wait > 0:
+    if last is not None and (wait := service.settings.reload_cooldown_s - (now - last)) > 0:
         raise RateLimitedError(f"index reload was started {now - last:.1f} s ago; try again later", wait)
     request.app.state.last_reload = now
 
