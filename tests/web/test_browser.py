@@ -82,7 +82,7 @@ def test_similar_tracks_give_reasons_and_open(browser: webdriver.Chrome, site: S
 
 def test_accept_and_reject_predicted_genres(browser: webdriver.Chrome, site: Site) -> None:
     sign_in(browser, site, site.write_key)
-    kept, dropped = site.ids["drone_05.ogg"], site.ids["beat_06.ogg"]
+    kept, dropped = site.ids["drone_05.flac"], site.ids["beat_06.ogg"]
     genre = predicted(site, kept)
     browser.get(site.url(f"/web/tracks/{kept}"))
     browser.find_element(By.CSS_SELECTOR, f'tr[data-source="predicted"][data-genre="{genre}"] button.accept').click()
@@ -177,7 +177,7 @@ def test_a_read_only_key_is_refused_a_write_with_a_clear_page(
 ) -> None:
     sign_in(browser, site, site.read_key)
     screenshots(browser, "signed-in")
-    track_id = site.ids["drone_07.ogg"]
+    track_id = site.ids["drone_07.mp3"]
     before = genre_rows(site, track_id)
     browser.get(site.url(f"/web/tracks/{track_id}"))
     browser.find_element(By.ID, "new-genre").send_keys("ambient")

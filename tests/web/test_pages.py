@@ -112,6 +112,16 @@ def test_page_errors_are_html_without_traces_and_api_errors_stay_json(client: Te
     assert client.get("/nowhere").json() == {"detail": "Not Found"}
 
 
+def test_a_fault_on_a_page_is_a_plain_500_page(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("secret detail of the code")
+
+    monkeypatch.setattr("soundalike.recommend.web.pages.search_tracks", broken)
+    page = client.get("/")
+    assert page.status_code == 500 and page.headers["content-type"].startswith("text/html")
+    assert "internal error" in page.text and "secret detail" not in page.text and "Traceback" not in page.text
+
+
 def test_sign_in_keeps_the_key_in_an_http_only_strict_cookie(client: TestClient, catalogue: Catalogue) -> None:
     refused = client.post("/web/signin", data={"key": "not-a-key"}, follow_redirects=False)
     assert refused.status_code == 401 and "unknown or revoked" in refused.text
