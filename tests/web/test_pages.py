@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from audio_factory import make_track
+from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from recommend_fixtures import Catalogue, bearer
 from sqlalchemy import select, update
@@ -18,6 +19,7 @@ from soundalike.ingest.db.session import session_scope
 from soundalike.ingest.repository import set_track_genre
 from soundalike.recommend.api.app import create_app
 from soundalike.recommend.api.auth import KEY_COOKIE
+from soundalike.recommend.web import actions, pages
 
 AUDIO_TRACK = 5
 
@@ -156,6 +158,19 @@ def test_writes_need_a_write_key_and_record_a_curator_row(client: TestClient, ca
     assert cross_site.status_code == 403 and "cross-site" in cross_site.text
     foreign_sign_in = client.post("/web/signin", data={"key": "x"}, headers={"Origin": "http://evil.example"})
     assert foreign_sign_in.status_code == 403
+
+
+def test_every_page_write_refuses_an_anonymous_post(client: TestClient) -> None:
+    posts = [
+        route.path.replace("{track_id}", "40")
+        for route in (*pages.router.routes, *actions.router.routes)
+        if isinstance(route, APIRoute) and "POST" in route.methods
+    ]
+    writes = [p for p in posts if p not in ("/web/signin", "/web/signout")]
+    assert writes == ["/web/tracks/40/review", "/web/retrain"]
+    for path in writes:
+        response = client.post(path, data={"genre": "jazz", "verdict": "accept"})
+        assert response.status_code == 401 and response.headers["content-type"].startswith("text/html"), path
 
 
 def test_a_revoked_cookie_is_refused_and_forgotten(client: TestClient, catalogue: Catalogue) -> None:
