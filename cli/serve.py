@@ -1,4 +1,4 @@
-"""``soundalike serve``: the HTTP API under uvicorn."""
+"""``soundalike serve``: the web page and the HTTP API under uvicorn."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def serve(
         int, typer.Option(min=1, help="BLAS/OpenMP threads per request (requests already run in parallel).")
     ] = 1,
 ) -> None:
-    """Serve the recommendation API (OpenAPI docs at /docs, OpenSubsonic under /rest/)."""
+    """Serve the web page at /, the recommendation API (OpenAPI docs at /docs) and OpenSubsonic under /rest/."""
     for variable in THREAD_VARIABLES:  # read once when numpy/faiss load, which happens below
         os.environ.setdefault(variable, str(compute_threads))
     import uvicorn

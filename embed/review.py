@@ -6,10 +6,10 @@ that track again.
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from soundalike.ingest.db.models import Genre, TrackGenre
+from soundalike.ingest.db.models import CURATED_SOURCES, Genre, Track, TrackGenre
 from soundalike.ingest.repository import get_or_create_genre, get_track, set_track_genre
 
 
@@ -38,3 +38,30 @@ def rejected_pairs(session: Session) -> set[tuple[int, str]]:
         .where(TrackGenre.source == "curator", TrackGenre.rejected.is_(True))
     )
     return {(int(r.track_id), str(r.name)) for r in rows}
+
+
+def review_queue(session: Session, *, offset: int, limit: int) -> tuple[int, list[tuple[int, str, float | None]]]:
+    """(how many remain, one page of them): predicted genres of playable tracks no curator or label has settled,
+    least confident first, so a reviewer's time goes where the model is least sure (active learning)."""
+    settled = select(TrackGenre.track_id).where(TrackGenre.source.in_(CURATED_SOURCES), TrackGenre.rejected.is_(False))
+    pending = (
+        select(TrackGenre.track_id, Genre.name, TrackGenre.confidence)
+        .join(Genre, Genre.id == TrackGenre.genre_id)
+        .join(Track, Track.id == TrackGenre.track_id)
+        .where(
+            TrackGenre.source == "predicted",
+            TrackGenre.rejected.is_(False),
+            Track.status == "ok",
+            TrackGenre.track_id.not_in(settled),
+        )
+    )
+    remaining = int(session.scalar(select(func.count()).select_from(pending.subquery())) or 0)
+    rows = session.execute(
+        pending.order_by(TrackGenre.confidence.asc().nulls_last(), TrackGenre.track_id).offset(offset).limit(limit)
+    )
+    return remaining, [(int(t), str(g), c) for t, g, c in rows]
+
+
+def reviewed_count(session: Session) -> int:
+    """How many curator decisions are stored."""
+    return int(session.scalar(select(func.count()).where(TrackGenre.source == "curator")) or 0)

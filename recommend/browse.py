@@ -4,14 +4,21 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import datetime
+from pathlib import Path
 
+import numpy as np
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from soundalike.ingest.errors import InputError
+from soundalike.embed.review import review_genre
+from soundalike.ingest.db.models import User
+from soundalike.ingest.errors import InputError, NotFoundError
 from soundalike.ingest.history import record_play
-from soundalike.ingest.paths import exact_path_b64, readable_path
+from soundalike.ingest.paths import exact_path_b64, from_db_path, readable_path
 from soundalike.ingest.repository import get_or_create_user, get_track
 from soundalike.recommend.facts import TrackFacts, genre_rows, page_tracks, track_facts
+from soundalike.recommend.filters import Filters
+from soundalike.recommend.track_table import TrackTable
 
 MAX_PAGE = 500
 
@@ -38,6 +45,54 @@ def track_detail(session: Session, track_id: int) -> dict[str, object]:
     data = track_dict(track_facts(session, [track_id])[track_id])
     data["genre_rows"] = genre_rows(session, track_id)
     return data
+
+
+def search_tracks(
+    table: TrackTable, text: str, filters: Filters, *, offset: int, limit: int
+) -> tuple[int, list[TrackFacts]]:
+    """(total, one page) of playable tracks whose title, artist, album or path holds ``text`` (any case) and
+    that pass ``filters``, ordered by id; read from the served track table, not SQL."""
+    if offset < 0 or not 1 <= limit <= MAX_PAGE:
+        raise InputError(f"need offset >= 0 and 1 <= limit <= {MAX_PAGE}, got offset={offset} limit={limit}")
+    rows = np.flatnonzero(table.accepts(filters, np.arange(len(table), dtype=np.int64)))
+    needle = text.strip().casefold()
+    if needle:
+        fields = (table.title, table.artist, table.album)
+        rows = np.array(
+            [
+                r
+                for r in rows.tolist()
+                if any(needle in (f[r] or "").casefold() for f in fields)
+                or needle in readable_path(table.path[r]).casefold()
+            ],
+            dtype=np.int64,
+        )
+    page = table.ids[rows[offset : offset + limit]].tolist()
+    facts = table.facts(page)
+    return len(rows), [facts[t] for t in page]
+
+
+def track_file(session: Session, track_id: int) -> Path:
+    """The audio file of a playable track; NotFoundError when the track is unknown, deleted or its file gone."""
+    track = get_track(session, track_id)
+    path = from_db_path(track.path)
+    if track.status != "ok" or not path.is_file():
+        raise NotFoundError(f"track {track_id} has no playable file")
+    return path
+
+
+def review_track_genre(
+    session: Session, table: TrackTable, track_id: int, genre: str, *, accept: bool
+) -> list[dict[str, object]]:
+    """A curator's verdict (``review_genre``) made visible to ranking at once; returns the track's genre rows."""
+    review_genre(session, track_id, genre, accept=accept)
+    table.refresh_genres(session, [track_id])
+    return genre_rows(session, track_id)
+
+
+def user_names(session: Session) -> list[str]:
+    """Every listener's name, sorted."""
+    return list(session.scalars(select(User.name).order_by(User.name)))
 
 
 def record_events(

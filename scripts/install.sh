@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs Soundalike into ./.venv with the system packages it uses.
 #   bash scripts/install.sh          runtime with the demo: fluidsynth + soundfont, a regular install with [demo]
-#   bash scripts/install.sh --dev    an editable install with dev tools, and PostgreSQL 15 (started, test role and database)
+#   bash scripts/install.sh --dev    an editable install with dev tools, PostgreSQL 15 (started, test role and database),
+#                                    and Debian's Chromium with its driver for the web page's browser tests
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,7 +12,7 @@ SUDO=""
 [[ "$(id -u)" != "0" ]] && SUDO="sudo"
 
 APT_PACKAGES=(fluidsynth fluid-soundfont-gm)
-(( DEV )) && APT_PACKAGES+=(postgresql)
+(( DEV )) && APT_PACKAGES+=(postgresql chromium chromium-driver)
 $SUDO apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${APT_PACKAGES[@]}" >/dev/null
 

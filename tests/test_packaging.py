@@ -1,5 +1,5 @@
-"""Packaging: the wheel carries the MusiCNN weights and their licence, builds without setuptools warnings,
-and every place that reports the version reads the one constant."""
+"""Packaging: the wheel carries the MusiCNN weights and their licence and the web page's templates and static
+files, builds without setuptools warnings, and every place that reports the version reads the one constant."""
 
 from __future__ import annotations
 
@@ -19,11 +19,12 @@ from soundalike.recommend.api.app import create_app
 from soundalike.recommend.api.routes.subsonic import envelope
 
 ROOT = Path(__file__).resolve().parents[1]
+WEB_ASSETS = ("templates", "static")
 SETUPTOOLS_WARNING = re.compile(r"Setuptools\w*Warning|\b_Warning\b|warning:|[Dd]eprecat|is absent from")
 
 
 @pytest.mark.slow
-def test_wheel_holds_the_weights_and_their_licence_and_builds_without_setuptools_warnings(tmp_path: Path) -> None:
+def test_wheel_holds_the_weights_their_licence_and_the_web_assets_and_builds_without_warnings(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}  # else distutils warns
     done = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "-v", "-w", str(tmp_path), str(ROOT)],
@@ -43,6 +44,10 @@ def test_wheel_holds_the_weights_and_their_licence_and_builds_without_setuptools
     assert {f"soundalike/embed/weights/{name}" for name in shipped} <= names
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
     assert "soundalike/demo/corpus.py" in names
+    web = ROOT / "recommend" / "web"
+    assets = {f"soundalike/recommend/web/{p.relative_to(web)}" for p in web.glob("*/*") if p.parent.name in WEB_ASSETS}
+    assert {"soundalike/recommend/web/templates/base.html", "soundalike/recommend/web/static/app.js"} <= assets
+    assert assets <= names
 
 
 def test_api_and_subsonic_report_the_package_version(tmp_path: Path) -> None:

@@ -7,8 +7,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI, Request, Response
+from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
+from starlette.exceptions import HTTPException
 
 from soundalike import __version__
 from soundalike.ingest.device import resolve_device
@@ -29,6 +32,8 @@ from soundalike.recommend.api.routes import admin, listeners, similar, subsonic,
 from soundalike.recommend.api.subsonic_envelope import SubsonicError, subsonic_error
 from soundalike.recommend.media_server import PathMap
 from soundalike.recommend.service import Service
+from soundalike.recommend.web.render import error_page, is_page
+from soundalike.recommend.web.site import install_web
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 MAX_BODY_BYTES = 4 * 1024 * 1024
@@ -49,25 +54,44 @@ def _error(status: int, exc: Exception) -> JSONResponse:
     return JSONResponse({"error": str(exc), "type": type(exc).__name__}, status_code=status)
 
 
-def internal_error() -> JSONResponse:
+def internal_error(request: Request) -> Response:
     """The answer to a fault of ours: a 500 that gives away nothing of the code."""
+    if is_page(request):
+        return error_page(request, 500, "internal error: the server log has the details")
     return JSONResponse({"detail": "internal error", "type": "InternalError"}, status_code=500)
 
 
-def database_unavailable() -> JSONResponse:
+def database_unavailable(request: Request) -> Response:
     """The answer when the database cannot be read or written: 503, the request may succeed later."""
+    if is_page(request):
+        return error_page(request, 503, "the database is unavailable; try again later")
     return JSONResponse({"error": "the database is unavailable", "type": "DatabaseUnavailable"}, status_code=503)
 
 
-async def soundalike_error(request: Request, exc: Exception) -> JSONResponse:
+async def http_error(request: Request, exc: Exception) -> Response:
+    """Unknown paths, wrong methods and the like: an HTML page for the web page, FastAPI's JSON for the API."""
+    if is_page(request) and isinstance(exc, HTTPException):
+        return error_page(request, exc.status_code, str(exc.detail))
+    return await http_exception_handler(request, exc)  # type: ignore[arg-type]
+
+
+async def validation_error(request: Request, exc: Exception) -> Response:
+    """A malformed request: 422, an HTML page naming the fields for the web page, FastAPI's JSON for the API."""
+    if is_page(request) and isinstance(exc, RequestValidationError):
+        fields = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:])}: {e['msg']}" for e in exc.errors())
+        return error_page(request, 422, f"the request was not understood ({fields})")
+    return await request_validation_exception_handler(request, exc)  # type: ignore[arg-type]
+
+
+async def soundalike_error(request: Request, exc: Exception) -> Response:
     """What the caller got wrong becomes 4xx JSON (unknown track or user 404, no or wrong credential 401, a
     credential without the scope or a cross-site write 403, a stale index 409, bad input or undecodable audio
     422, too soon 429); any other of our errors is a logged 500."""
     status = next((code for kind, code in CLIENT_ERRORS.items() if isinstance(exc, kind)), None)
     if status is None:
         log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
-        return internal_error()
-    response = _error(status, exc)
+        return internal_error(request)
+    response = error_page(request, status, str(exc)) if is_page(request) else _error(status, exc)
     if isinstance(exc, UnauthorizedError):
         response.headers["WWW-Authenticate"] = "Bearer"
     if isinstance(exc, RateLimitedError):
@@ -95,13 +119,14 @@ def create_app(
         opened = service or Service.open(settings, device=resolve_device(settings.device))
         app.state.service = opened
         yield
+        app.state.retrainer.close()
         if service is None:
             opened.close()
 
     app = FastAPI(
         title="Soundalike",
         version=__version__,
-        summary="Similar tracks, personalised playlists, sonic paths and OpenSubsonic sonicSimilarity.",
+        summary="Similar tracks, playlists, sonic paths, OpenSubsonic sonicSimilarity; a web page at /.",
         lifespan=lifespan,
     )
     app.state.max_upload_bytes = max_upload_bytes
@@ -118,15 +143,18 @@ def create_app(
             return await call_next(request)
         except SQLAlchemyError:
             log.exception("%s %s: database error", request.method, request.url.path)
-            return database_unavailable()
+            return database_unavailable(request)
         except Exception:
             log.exception("%s %s failed", request.method, request.url.path)
-            return internal_error()
+            return internal_error(request)
 
     app.add_exception_handler(SoundalikeError, soundalike_error)
     app.add_exception_handler(SubsonicError, subsonic_error)
+    app.add_exception_handler(HTTPException, http_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
     app.include_router(tracks.health_router)
     for module in (tracks, similar, listeners, admin):
         app.include_router(module.router, dependencies=[Depends(read_access)])
     app.include_router(subsonic.router)
+    install_web(app)
     return app

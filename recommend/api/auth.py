@@ -3,7 +3,8 @@
 Every write needs a key with the ``write`` scope (index reload ``admin``), whatever the interface the
 server listens on. Reads are anonymous only when the app allows it (loopback by default, or the operator's
 explicit ``SOUNDALIKE_OPEN_READS``). A credential that is given is always checked: a wrong one is refused
-even where anonymous reads are allowed. Writes from another site (a browser's cross-site request) are
+even where anonymous reads are allowed. The web page's sign-in keeps the key in an HttpOnly, SameSite=Strict
+cookie, read when no bearer credential is sent. Writes from another site (a browser's cross-site request) are
 refused whatever the credential.
 """
 
@@ -15,7 +16,7 @@ from typing import Annotated
 from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
 from soundalike.ingest.db.session import session_scope
 from soundalike.ingest.errors import ForbiddenError, UnauthorizedError
@@ -25,7 +26,9 @@ from soundalike.recommend.service import Service
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 ADMIN_TOKEN_PRINCIPAL = Principal("SOUNDALIKE_ADMIN_TOKEN", "admin")
+KEY_COOKIE = "soundalike_key"
 bearer = HTTPBearer(auto_error=False, description="An API key from `soundalike keys create NAME --scope ...`.")
+key_cookie = APIKeyCookie(name=KEY_COOKIE, auto_error=False, description="The key the web page's sign-in stored.")
 
 
 def is_loopback(host: str) -> bool:
@@ -34,14 +37,18 @@ def is_loopback(host: str) -> bool:
 
 
 def principal(
-    service: ServiceDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+    service: ServiceDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    cookie: Annotated[str | None, Depends(key_cookie)],
 ) -> Principal | None:
-    """The caller behind the bearer credential; None without one; UnauthorizedError for a wrong one."""
-    if credentials is None:
+    """The caller behind the bearer credential, else the signed-in key's cookie; None without either;
+    UnauthorizedError for a wrong one."""
+    if credentials is None and cookie is None:
         return None
-    found = identify(service, credentials.credentials)
+    found = identify(service, credentials.credentials if credentials is not None else str(cookie))
     if found is None:
-        raise UnauthorizedError("the API key in 'Authorization: Bearer <key>' is unknown or revoked")
+        where = "'Authorization: Bearer <key>'" if credentials is not None else "the sign-in cookie"
+        raise UnauthorizedError(f"the API key in {where} is unknown or revoked")
     return found
 
 

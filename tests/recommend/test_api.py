@@ -237,10 +237,12 @@ def test_fuzzing_every_operation_with_and_without_a_key_never_gives_a_5xx_nor_ju
             nonlocal sent
             response = case.call(base_url=server.base, headers=headers, timeout=30)
             sent += 1
+            kind = response.headers.get("content-type", [""])[0].split(";")[0]
+            if response.status_code in (200, 206) and kind.startswith("audio/"):
+                return  # a track's audio file
             if response.status_code >= 500 or "Traceback" in response.text:
                 failures.append(f"{case.method} {case.formatted_path} -> {response.status_code}: {response.text[:200]}")
             else:
-                kind = response.headers.get("content-type", [""])[0].split(";")[0]
                 assert kind in {"application/json", "application/xml"}, (case.formatted_path, kind)
 
         return fuzz

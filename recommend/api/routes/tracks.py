@@ -5,13 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response
+from fastapi.responses import FileResponse
 
-from soundalike.embed.review import review_genre
 from soundalike.recommend.api.auth import write_access
 from soundalike.recommend.api.deps import ServiceDep, SessionDep, TrackId
 from soundalike.recommend.api.schemas import GenreReviewIn, GenreRowOut, HealthOut, TrackDetailOut, TrackPageOut
-from soundalike.recommend.browse import MAX_PAGE, list_tracks, track_detail
-from soundalike.recommend.facts import genre_rows
+from soundalike.recommend.browse import MAX_PAGE, list_tracks, review_track_genre, track_detail, track_file
 from soundalike.recommend.health import health_problems
 
 router = APIRouter(tags=["catalogue"])
@@ -54,6 +53,14 @@ def genre_review(
     track_id: TrackId, body: GenreReviewIn, service: ServiceDep, session: SessionDep
 ) -> list[dict[str, object]]:
     """A curator accepts or rejects a genre of a track, as `soundalike genres review` does; ranking sees it at once."""
-    review_genre(session, track_id, body.genre, accept=body.accept)
-    service.index.table.refresh_genres(session, [track_id])
-    return genre_rows(session, track_id)
+    return review_track_genre(session, service.index.table, track_id, body.genre, accept=body.accept)
+
+
+@router.get(
+    "/tracks/{track_id}/audio",
+    response_class=FileResponse,
+    responses={206: {"description": "The byte range asked for"}, 416: {"description": "Range not satisfiable"}},
+)
+def audio(track_id: TrackId, session: SessionDep) -> FileResponse:
+    """The track's audio file as stored; a ``Range`` request gets 206 with that part (players seek with it)."""
+    return FileResponse(track_file(session, track_id))

@@ -1,0 +1,164 @@
+"""The views of the web page (GET, read access): catalogue, track, review queue, listener, map, retraining."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Path as PathParam
+from fastapi.responses import HTMLResponse, Response
+
+from soundalike.embed.review import review_queue, reviewed_count
+from soundalike.ingest.errors import InputError, NotFoundError
+from soundalike.recommend.api.auth import read_access
+from soundalike.recommend.api.deps import ServiceDep, SessionDep, TrackId
+from soundalike.recommend.api_keys import Principal
+from soundalike.recommend.browse import search_tracks, track_detail, user_names
+from soundalike.recommend.defaults import DEFAULTS
+from soundalike.recommend.filters import Filters
+from soundalike.recommend.m3u import m3u_bytes
+from soundalike.recommend.path import sonic_path
+from soundalike.recommend.playlist import playlist_for_user
+from soundalike.recommend.similar import similar_to_tracks
+from soundalike.recommend.web.embedding_map import embedding_map
+from soundalike.recommend.web.render import PAGE_PREFIX, page
+from soundalike.recommend.web.retrain import Retrainer
+
+router = APIRouter(include_in_schema=False)
+Who = Annotated[Principal | None, Depends(read_access)]
+PAGE_SIZE = 25
+SIMILAR = 10
+Text = Annotated[str, Query(max_length=255)]
+
+
+def number(name: str, text: str) -> float | None:
+    """A form field as a number; an empty field is None."""
+    if not text.strip():
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise InputError(f"{name} must be a number, got {text!r}") from None
+
+
+@router.get("/", response_class=HTMLResponse)
+def catalogue(
+    request: Request,
+    who: Who,
+    service: ServiceDep,
+    q: Text = "",
+    genre: Text = "",
+    key: Text = "",
+    tempo_min: Text = "",
+    tempo_max: Text = "",
+    page_number: Annotated[int, Query(alias="page", ge=1, le=10**6)] = 1,
+) -> Response:
+    """Search by title, artist, album or path, filter by genre, tempo and key, a page at a time."""
+    table = service.index.table
+    filters = Filters.build(
+        genres=[genre], keys=[key], tempo_min=number("tempo_min", tempo_min), tempo_max=number("tempo_max", tempo_max)
+    )
+    total, tracks = search_tracks(table, q, filters, offset=(page_number - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+    query = {"q": q, "genre": genre, "key": key, "tempo_min": tempo_min, "tempo_max": tempo_max}
+    return page(
+        request,
+        "catalogue.html",
+        who,
+        tracks=tracks,
+        total=total,
+        page_number=page_number,
+        pages=max(1, -(-total // PAGE_SIZE)),
+        query=query,
+        genres=sorted({g for genres in table.genres for g in genres}),
+        keys=sorted(table.key_names),
+    )
+
+
+@router.get(PAGE_PREFIX + "/tracks/{track_id}", response_class=HTMLResponse)
+def track(request: Request, track_id: TrackId, who: Who, service: ServiceDep, session: SessionDep) -> Response:
+    """One track: player, tags, tempo, key, genres by source with review buttons, similar tracks with reasons."""
+    detail = track_detail(session, track_id)
+    try:
+        similar, similar_error = similar_to_tracks(session, service.index, [track_id], SIMILAR), None
+    except NotFoundError as exc:
+        similar, similar_error = [], str(exc)
+    return page(request, "track.html", who, track=detail, similar=similar, similar_error=similar_error)
+
+
+@router.get(PAGE_PREFIX + "/review", response_class=HTMLResponse)
+def review(
+    request: Request, who: Who, session: SessionDep, skip: Annotated[int, Query(ge=0, le=10**9)] = 0
+) -> Response:
+    """The next predicted genre to review, least confident first; ``skip`` passes over ones left for later."""
+    remaining, items = review_queue(session, offset=skip, limit=1)
+    item = items[0] if items else None
+    detail = track_detail(session, item[0]) if item else None
+    return page(
+        request,
+        "review.html",
+        who,
+        item=item,
+        track=detail,
+        skip=skip,
+        remaining=remaining,
+        reviewed=reviewed_count(session),
+        job=request.app.state.retrainer.latest(),
+    )
+
+
+@router.get(PAGE_PREFIX + "/jobs/{job_id}", response_class=HTMLResponse)
+def job(request: Request, job_id: Annotated[int, PathParam(ge=1, le=10**9)], who: Who) -> Response:
+    """Progress of a retraining job; the page refreshes itself until the job is finished."""
+    retrainer: Retrainer = request.app.state.retrainer
+    found = retrainer.jobs.get(job_id)
+    if found is None:
+        raise NotFoundError(f"no retraining job {job_id}")
+    return page(request, "job.html", who, job=found)
+
+
+@router.get(PAGE_PREFIX + "/listener", response_class=HTMLResponse)
+def listener(
+    request: Request,
+    who: Who,
+    service: ServiceDep,
+    session: SessionDep,
+    user: Text = "",
+    start: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    end: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    steps: Annotated[int, Query(ge=2, le=DEFAULTS.max_path_steps)] = DEFAULTS.path_steps,
+) -> Response:
+    """A listener's playlist with its reasons and interests; a sonic path between two tracks."""
+    playlist = playlist_for_user(session, service.index, user) if user else None
+    path = sonic_path(session, service.index, start, end, steps) if start and end else None
+    return page(
+        request,
+        "listener.html",
+        who,
+        users=user_names(session),
+        user=user,
+        playlist=playlist,
+        path=path,
+        start=start,
+        end=end,
+        steps=steps,
+    )
+
+
+@router.get(PAGE_PREFIX + "/listener/playlist.m3u")
+def playlist_m3u(
+    who: Who, service: ServiceDep, session: SessionDep, user: Annotated[str, Query(max_length=255)]
+) -> Response:
+    """The listener's playlist as an extended M3U file to download."""
+    playlist = playlist_for_user(session, service.index, user)
+    return Response(
+        m3u_bytes(playlist.results),
+        media_type="audio/x-mpegurl",
+        headers={"Content-Disposition": 'attachment; filename="playlist.m3u"'},
+    )
+
+
+@router.get(PAGE_PREFIX + "/map", response_class=HTMLResponse)
+def catalogue_map(request: Request, who: Who, service: ServiceDep, session: SessionDep) -> Response:
+    """The catalogue's embeddings on their two principal axes, coloured by genre; a click opens the track."""
+    points, colours = embedding_map(session, service.index.table, service.model.name)
+    return page(request, "map.html", who, points=points, colours=colours)

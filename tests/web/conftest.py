@@ -1,0 +1,81 @@
+"""Web page fixtures: the synthetic catalogue for page routes, and a real-audio catalogue served on loopback."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import torch
+
+sys.path[:0] = [str(Path(__file__).parent), str(Path(__file__).parents[1] / "recommend")]
+
+from browser import ARTEFACTS, CHROMEDRIVER, CHROMIUM, RequestLog, Site, build_site  # noqa: E402
+from recommend_fixtures import Catalogue, make_catalogue  # noqa: E402
+from selenium import webdriver  # noqa: E402
+from selenium.webdriver.chrome.service import Service as DriverService  # noqa: E402
+from servers import running  # noqa: E402
+
+from soundalike.ingest.settings import Settings  # noqa: E402
+from soundalike.recommend.api.app import create_app  # noqa: E402
+from soundalike.recommend.service import Service  # noqa: E402
+
+
+@pytest.fixture
+def catalogue(tmp_path: Path, db_url: str) -> Catalogue:
+    """The synthetic catalogue on each database."""
+    home = tmp_path / "home"
+    home.mkdir()
+    return make_catalogue(Settings(home=home, database_url=db_url, embedding_model="mfcc-stats"))
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """The real-audio catalogue under ``soundalike serve``'s app on loopback, every request logged."""
+    settings, ids, write_key, read_key = build_site(tmp_path_factory.mktemp("web"))
+    service = Service.open(settings, device=torch.device("cpu"))
+    log = RequestLog(create_app(settings, service=service))
+    with running(log) as port:  # type: ignore[arg-type]
+        yield Site(f"http://127.0.0.1:{port}", settings, ids, write_key, read_key, log)
+    service.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[webdriver.Chrome]:
+    """Headless Chromium from Debian through its chromedriver; Selenium Manager never looks for a download."""
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for argument in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--mute-audio",
+        "--autoplay-policy=no-user-gesture-required",
+        "--window-size=1280,1000",
+    ):
+        options.add_argument(argument)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SE_OFFLINE", "true")
+        driver = webdriver.Chrome(options=options, service=DriverService(executable_path=str(CHROMEDRIVER)))
+    driver.implicitly_wait(2)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+@pytest.fixture(scope="module")
+def screenshots() -> Callable[[webdriver.Chrome, str], Path]:
+    """Save a screenshot of the current view to ``tests/artefacts/web/NAME.png``."""
+    shutil.rmtree(ARTEFACTS, ignore_errors=True)
+    ARTEFACTS.mkdir(parents=True)
+
+    def save(driver: webdriver.Chrome, name: str) -> Path:
+        target = ARTEFACTS / f"{name}.png"
+        driver.save_screenshot(str(target))
+        print(f"screenshot: {target}")
+        return target
+
+    return save

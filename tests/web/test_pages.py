@@ -1,0 +1,227 @@
+"""The web page's routes without a browser: HTML views, audio byte ranges, HTML errors and who may write."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from audio_factory import make_track
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+from recommend_fixtures import Catalogue, bearer
+from sqlalchemy import select, update
+
+from soundalike.ingest.db.models import Genre, Track, TrackGenre
+from soundalike.ingest.db.session import session_scope
+from soundalike.ingest.repository import set_track_genre
+from soundalike.recommend.api.app import create_app
+from soundalike.recommend.api.auth import KEY_COOKIE
+from soundalike.recommend.web import actions, pages
+
+AUDIO_TRACK = 5
+
+
+@pytest.fixture
+def audio_file(catalogue: Catalogue, tmp_path: Path) -> Path:
+    """A real encoded file behind track ``AUDIO_TRACK``."""
+    path = make_track(tmp_path / "music" / "beat.ogg", "beat", seed=1, seconds=3.0)
+    with session_scope(catalogue.service.factory) as session:
+        session.execute(update(Track).where(Track.id == AUDIO_TRACK).values(path=str(path)))
+    return path
+
+
+def app_client(catalogue: Catalogue, **settings: object) -> TestClient:
+    """The app serving the synthetic catalogue, as a browser on this machine reaches it."""
+    return TestClient(create_app(catalogue.settings.model_copy(update=settings), service=catalogue.service))
+
+
+@pytest.fixture
+def client(catalogue: Catalogue) -> Iterator[TestClient]:
+    with app_client(catalogue) as running:
+        yield running
+
+
+def key(catalogue: Catalogue, name: str, scope: str) -> str:
+    """A new API key of ``scope``."""
+    return bearer(catalogue, name, scope)["Authorization"].removeprefix("Bearer ")
+
+
+def stored_rows(catalogue: Catalogue, track_id: int) -> set[tuple[str, str, bool]]:
+    """(genre, source, rejected) of every genre row of a track."""
+    with session_scope(catalogue.service.factory) as session:
+        rows = session.execute(
+            select(Genre.name, TrackGenre.source, TrackGenre.rejected)
+            .join(Genre, Genre.id == TrackGenre.genre_id)
+            .where(TrackGenre.track_id == track_id)
+        )
+        return {(str(g), str(s), bool(r)) for g, s, r in rows}
+
+
+def test_every_view_is_an_html_page(client: TestClient, catalogue: Catalogue) -> None:
+    for path in ("/", "/web/tracks/40", "/web/review", "/web/listener", "/web/map", "/web/signin"):
+        response = client.get(path)
+        assert response.status_code == 200, (path, response.text[:500])
+        assert response.headers["content-type"].startswith("text/html")
+        assert "<title>" in response.text
+    assert client.get("/web/static/app.js").status_code == 200
+    assert client.get("/web/static/style.css").headers["content-type"].startswith("text/css")
+
+
+def test_catalogue_searches_text_and_filters_and_pages(client: TestClient) -> None:
+    found = client.get("/", params={"q": "TECHNO album 1"}).text
+    ids = {int(i) for i in re.findall(r'data-track-id="(\d+)"', found)}
+    assert ids == set(range(25, 31))
+    filtered = client.get("/", params={"q": "techno", "key": "a minor", "tempo_min": "", "tempo_max": "110"}).text
+    ids = {int(i) for i in re.findall(r'data-track-id="(\d+)"', filtered)}
+    assert ids and all((i - 1) % 6 in (2, 4) for i in ids)  # the A-minor techno tracks; tempo up to 106
+    by_genre = client.get("/", params={"genre": "folk", "page": 1}).text
+    assert "18 tracks" in by_genre and "page 1 of 1" in by_genre
+    first = client.get("/").text
+    assert "71 tracks" in first and "page 1 of 3" in first and 'id="next"' in first
+    assert len(re.findall(r'class="track"', client.get("/", params={"page": 3}).text)) == 71 - 50
+
+
+def test_audio_is_served_with_byte_ranges(client: TestClient, audio_file: Path) -> None:
+    data = audio_file.read_bytes()
+    whole = client.get(f"/tracks/{AUDIO_TRACK}/audio")
+    assert whole.status_code == 200 and whole.content == data
+    assert whole.headers["accept-ranges"] == "bytes"
+    part = client.get(f"/tracks/{AUDIO_TRACK}/audio", headers={"Range": "bytes=100-199"})
+    assert part.status_code == 206
+    assert part.headers["content-range"] == f"bytes 100-199/{len(data)}"
+    assert part.content == data[100:200]
+    tail = client.get(f"/tracks/{AUDIO_TRACK}/audio", headers={"Range": "bytes=-50"})
+    assert tail.status_code == 206 and tail.content == data[-50:]
+    beyond = client.get(f"/tracks/{AUDIO_TRACK}/audio", headers={"Range": f"bytes={len(data) + 10}-"})
+    assert beyond.status_code == 416
+    assert client.get("/tracks/7/audio").status_code == 404  # its file does not exist
+    assert client.get("/tracks/3/audio").status_code == 404  # deleted
+
+
+def test_page_errors_are_html_without_traces_and_api_errors_stay_json(client: TestClient) -> None:
+    for path, status in (("/web/tracks/9999", 404), ("/web/nowhere", 404), ("/web/tracks/x", 422), ("/?page=0", 422)):
+        response = client.get(path)
+        assert response.status_code == status, path
+        assert response.headers["content-type"].startswith("text/html"), path
+        assert 'id="error-message"' in response.text and "Traceback" not in response.text
+    assert "no track with id 9999" in client.get("/web/tracks/9999").text
+    assert "tempo_min must be a number" in client.get("/", params={"tempo_min": "fast"}).text
+    api = client.get("/tracks/9999")
+    assert api.status_code == 404 and api.headers["content-type"] == "application/json"
+    assert client.get("/nowhere").json() == {"detail": "Not Found"}
+
+
+def test_a_fault_on_a_page_is_a_plain_500_page(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("secret detail of the code")
+
+    monkeypatch.setattr("soundalike.recommend.web.pages.search_tracks", broken)
+    page = client.get("/")
+    assert page.status_code == 500 and page.headers["content-type"].startswith("text/html")
+    assert "internal error" in page.text and "secret detail" not in page.text and "Traceback" not in page.text
+
+
+def test_sign_in_keeps_the_key_in_an_http_only_strict_cookie(client: TestClient, catalogue: Catalogue) -> None:
+    refused = client.post("/web/signin", data={"key": "not-a-key"}, follow_redirects=False)
+    assert refused.status_code == 401 and "unknown or revoked" in refused.text
+    signed = client.post("/web/signin", data={"key": key(catalogue, "ann", "read")}, follow_redirects=False)
+    assert signed.status_code == 303 and signed.headers["location"] == "/"
+    cookie = signed.headers["set-cookie"]
+    assert cookie.startswith(f"{KEY_COOKIE}=") and "HttpOnly" in cookie and "SameSite=strict" in cookie
+    assert "ann (read)" in client.get("/").text
+    out = client.post("/web/signout", follow_redirects=False)
+    assert out.status_code == 303 and f'{KEY_COOKIE}=""' in out.headers["set-cookie"]
+
+
+def test_writes_need_a_write_key_and_record_a_curator_row(client: TestClient, catalogue: Catalogue) -> None:
+    form = {"genre": "jazz", "verdict": "accept", "next": "/web/review"}
+    anonymous = client.post("/web/tracks/40/review", data=form)
+    assert anonymous.status_code == 401 and "needs an API key" in anonymous.text
+    client.cookies.set(KEY_COOKIE, key(catalogue, "guest", "read"))
+    read_only = client.post("/web/tracks/40/review", data=form)
+    assert read_only.status_code == 403 and read_only.headers["content-type"].startswith("text/html")
+    assert "key 'guest' has scope 'read'; this request needs 'write'" in html.unescape(read_only.text)
+    assert client.post("/web/retrain").status_code == 403
+    assert ("jazz", "curator", False) not in stored_rows(catalogue, 40)
+
+    client.cookies.set(KEY_COOKIE, key(catalogue, "curator", "write"))
+    accepted = client.post("/web/tracks/40/review", data=form, follow_redirects=False)
+    assert accepted.status_code == 303 and accepted.headers["location"] == "/web/review"
+    assert ("jazz", "curator", False) in stored_rows(catalogue, 40)
+    assert "jazz" in client.get("/tracks/40").json()["genres"]  # the API reads the cookie too
+    elsewhere = client.post("/web/tracks/40/review", data={**form, "next": "//evil.example/"}, follow_redirects=False)
+    assert elsewhere.headers["location"] == "/web/tracks/40"
+    cross_site = client.post("/web/tracks/40/review", data=form, headers={"Sec-Fetch-Site": "cross-site"})
+    assert cross_site.status_code == 403 and "cross-site" in cross_site.text
+    foreign_sign_in = client.post("/web/signin", data={"key": "x"}, headers={"Origin": "http://evil.example"})
+    assert foreign_sign_in.status_code == 403
+
+
+def test_every_page_write_refuses_an_anonymous_post(client: TestClient) -> None:
+    posts = [
+        route.path.replace("{track_id}", "40")
+        for route in (*pages.router.routes, *actions.router.routes)
+        if isinstance(route, APIRoute) and "POST" in route.methods
+    ]
+    writes = [p for p in posts if p not in ("/web/signin", "/web/signout")]
+    assert writes == ["/web/tracks/40/review", "/web/retrain"]
+    for path in writes:
+        response = client.post(path, data={"genre": "jazz", "verdict": "accept"})
+        assert response.status_code == 401 and response.headers["content-type"].startswith("text/html"), path
+
+
+def test_a_revoked_cookie_is_refused_and_forgotten(client: TestClient, catalogue: Catalogue) -> None:
+    client.cookies.set(KEY_COOKIE, "revoked-or-never-made")
+    page = client.get("/")
+    assert page.status_code == 401 and f'{KEY_COOKIE}=""' in page.headers["set-cookie"]
+    assert client.get("/tracks").status_code == 401
+
+
+def test_closed_reads_send_people_to_sign_in(catalogue: Catalogue) -> None:
+    with app_client(catalogue, open_reads=False) as client:
+        page = client.get("/web/map")
+        assert page.status_code == 401 and 'href="/web/signin"' in page.text
+        assert client.get("/web/signin").status_code == 200
+        client.cookies.set(KEY_COOKIE, key(catalogue, "reader", "read"))
+        assert client.get("/web/map").status_code == 200
+
+
+def test_review_queue_shows_the_least_confident_prediction_first(client: TestClient, catalogue: Catalogue) -> None:
+    with session_scope(catalogue.service.factory) as session:
+        for track_id, confidence in ((10, 0.8), (20, 0.4), (30, 0.6), (40, 0.3)):
+            set_track_genre(session, track_id, "jazz", source="predicted", confidence=confidence, model_version="1")
+        set_track_genre(session, 40, "folk", source="curator", confidence=1.0)  # settled: not in the queue
+    page = client.get("/web/review").text
+    assert 'data-track-id="20"' in page and 'id="remaining">3<' in page and 'id="reviewed">1<' in page
+    assert 'data-track-id="30"' in client.get("/web/review", params={"skip": 1}).text
+    assert 'id="queue-empty"' in client.get("/web/review", params={"skip": 3}).text
+
+
+def test_listener_playlist_path_and_m3u(client: TestClient, catalogue: Catalogue) -> None:
+    client.cookies.set(KEY_COOKIE, key(catalogue, "curator", "write"))
+    played = client.post(
+        "/users/ann/events", json={"events": [{"track_id": t, "played_at": "2025-03-01T12:00:00Z"} for t in (40, 41)]}
+    )
+    assert played.status_code == 201
+    page = client.get("/web/listener", params={"user": "ann"}).text
+    assert "<option selected>ann</option>" in page and 'id="playlist"' in page
+    m3u = client.get("/web/listener/playlist.m3u", params={"user": "ann"})
+    assert m3u.status_code == 200 and m3u.content.startswith(b"#EXTM3U\n#EXTINF:-1,")
+    assert "attachment" in m3u.headers["content-disposition"]
+    listed = [line for line in m3u.text.splitlines() if not line.startswith("#")]
+    playlist = client.get("/users/ann/playlist").json()["results"]
+    assert listed == [r["path"] for r in playlist]
+    path = client.get("/web/listener", params={"start": 4, "end": 60, "steps": 5}).text
+    rows = re.findall(r'class="result" data-track-id="(\d+)"', path)
+    assert len(rows) == 5 and rows[0] == "4" and rows[-1] == "60"
+    assert client.get("/web/listener", params={"user": "nobody"}).status_code == 404
+
+
+def test_map_places_every_indexed_track_with_a_link(client: TestClient) -> None:
+    page = client.get("/web/map").text
+    points = re.findall(r'<a href="/web/tracks/(\d+)" class="point"', page)
+    assert len(points) == 71  # every ok track with an embedding (the deleted one left out)
+    assert page.count('class="swatch"') == 4
