@@ -25,9 +25,19 @@ FORMAT_CYCLE = (".wav", ".flac", ".ogg", ".mp3")
 
 
 def reset_postgres(url: str) -> None:
-    """Drop every table of the test database so each test starts from an empty schema."""
+    """Drop every table of the test database so each test starts from an empty schema.
+
+    Connections an earlier test left open (a server thread's pool, a background job) are closed first:
+    one of them holding a lock would deadlock the drop.
+    """
     engine = create_engine(url)
     with engine.begin() as connection:
+        connection.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
         connection.execute(text("DROP SCHEMA public CASCADE"))
         connection.execute(text("CREATE SCHEMA public"))
     engine.dispose()

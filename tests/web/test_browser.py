@@ -42,10 +42,11 @@ def sign_in(browser: webdriver.Chrome, site: Site, key: str) -> None:
     browser.get(site.url("/web/signin"))
     browser.find_element(By.ID, "key").send_keys(key)
     browser.find_element(By.CSS_SELECTOR, "#signin button").click()
-    WebDriverWait(browser, 5).until(lambda b: b.find_elements(By.ID, "signed-in"))
+    wait_for(browser, lambda b: b.find_elements(By.ID, "signed-in"))
 
 
-def wait_for(browser: webdriver.Chrome, condition: Callable[[webdriver.Chrome], object], seconds: float = 10) -> None:
+def wait_for(browser: webdriver.Chrome, condition: Callable[[webdriver.Chrome], object], seconds: float = 30) -> None:
+    """Wait until ``condition`` holds (generous: the machine running the tests may be busy)."""
     WebDriverWait(browser, seconds).until(condition)
 
 
@@ -86,13 +87,13 @@ def test_accept_and_reject_predicted_genres(browser: webdriver.Chrome, site: Sit
     genre = predicted(site, kept)
     browser.get(site.url(f"/web/tracks/{kept}"))
     browser.find_element(By.CSS_SELECTOR, f'tr[data-source="predicted"][data-genre="{genre}"] button.accept').click()
-    assert browser.find_elements(By.CSS_SELECTOR, f'tr[data-source="curator"][data-genre="{genre}"]')
+    wait_for(browser, lambda b: b.find_elements(By.CSS_SELECTOR, f'tr[data-source="curator"][data-genre="{genre}"]'))
     assert (genre, "curator", False) in genre_rows(site, kept)
 
     wrong = predicted(site, dropped)
     browser.get(site.url(f"/web/tracks/{dropped}"))
     browser.find_element(By.CSS_SELECTOR, f'tr[data-source="predicted"][data-genre="{wrong}"] button.reject').click()
-    assert (wrong, "curator", True) in genre_rows(site, dropped)
+    wait_for(browser, lambda b: (wrong, "curator", True) in genre_rows(site, dropped))
     run_cli(site.settings, "genres", "predict")
     assert predicted(site, dropped) != wrong
     assert (wrong, "predicted", False) not in genre_rows(site, dropped)
