@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from sqlalchemy.orm import Session
 
+from soundalike.embed.fusion_features import settings_need_msd
 from soundalike.embed.musicnn_encoder import MODEL_NAME, MODEL_VERSION, MusicnnEncoder, store_track_features
 from soundalike.embed.musicnn_frontend import LOOPED_NOTE, SAMPLE_RATE, PatchFrontEnd, is_short
 from soundalike.embed.store import put_embeddings
@@ -58,7 +59,8 @@ class MusicnnIngestConsumer:
 
 
 def consumer_for(settings: Settings, device: torch.device) -> MusicnnIngestConsumer | None:
-    """The consumer that embeds on ``device`` during ingestion when MusiCNN is the embedding model, else None."""
-    if settings.embedding_model != MODEL_NAME:
+    """The consumer that embeds on ``device`` during ingestion when MusiCNN is the embedding model, or a block of
+    the ``fusion`` model (which reads its pooled features and embedding), else None."""
+    if settings.embedding_model != MODEL_NAME and not settings_need_msd(settings):
         return None
     return MusicnnIngestConsumer(MusicnnEncoder(device))

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from sqlalchemy.orm import Session
 
-from soundalike.embed import adapt, mfcc_embedding, musicnn_encoder, trained_cnn
+from soundalike.embed import adapt, fusion, fusion_features, mfcc_embedding, musicnn_encoder, trained_cnn
 from soundalike.embed.musicnn_frontend import SAMPLE_RATE, musicnn_logmel, patches
 from soundalike.embed.patch_embeddings import excerpt_means, patch_embeddings
 from soundalike.ingest.audio import load
@@ -165,12 +165,46 @@ class TrainedCnnModel:
         return excerpt_means(self._crops(path), n)
 
 
+class FusionModel:
+    """Weighted blocks of stored features (MusiCNN, MFCC, chroma, rhythm...), each normalised on the catalogue."""
+
+    name = fusion.MODEL_NAME
+
+    def __init__(self, settings: Settings, device: torch.device) -> None:
+        """Parse the blocks now (ConfigError for bad settings); networks load on first use, on ``device``."""
+        self.settings = settings
+        self.blocks = fusion.parse_blocks(settings.fusion_blocks)
+        self.networks = fusion_features.Networks(device)
+
+    def refresh(self, session: Session, *, on_track: Callable[[], None] | None = None) -> tuple[int, str]:
+        """Compute missing block features, refit the normalisers and rewrite every embedding."""
+        return fusion_features.refresh_embeddings(session, self.settings, self.networks, on_track=on_track)
+
+    def _embed(self, path: Path, parts: int) -> np.ndarray:
+        fitted = fusion.load_fusion(self.settings.models_dir, self.blocks)
+        raw = fusion_features.audio_features(path, self.blocks, self.settings, self.networks, parts=parts)
+        return fitted.embed(raw)
+
+    def embed_file(self, path: Path) -> np.ndarray:
+        """Fusion embedding of the file, normalised with the catalogue's parameters."""
+        return self._embed(path, 1)[0]
+
+    def embed_excerpts(self, path: Path, n: int) -> np.ndarray:
+        """Fusion embeddings of ``n`` consecutive, disjoint pieces of the file."""
+        return self._embed(path, n)
+
+
 def embedding_model(settings: Settings, device: torch.device) -> EmbeddingModel:
-    """The embedding model named by ``settings.embedding_model``; MusiCNN runs on ``device``."""
+    """The embedding model named by ``settings.embedding_model``; MusiCNN runs on ``device``.
+
+    ConfigError when the model's own settings are wrong (``SOUNDALIKE_FUSION_BLOCKS``).
+    """
     if settings.embedding_model == mfcc_embedding.MODEL_NAME:
         return MfccStatsModel(settings)
     if settings.embedding_model == trained_cnn.MODEL_NAME:
         return TrainedCnnModel(settings)
     if settings.embedding_model == adapt.MODEL_NAME:
         return AdaptedMusicnnModel(settings, device)
+    if settings.embedding_model == fusion.MODEL_NAME:
+        return FusionModel(settings, device)
     return MusicnnModel(settings, device)

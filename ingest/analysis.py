@@ -1,8 +1,8 @@
 """Analysis of one file, run in worker processes: decode, tags, features. No database here.
 
-Each file is decoded once, at its own sample rate; the MFCC statistics, tempo and key are computed
-from that audio resampled to the ingest rate (or, when a batched device extractor computes them
-later, that audio is handed on as ``samples``), and (when a later stage asks through an
+Each file is decoded once, at its own sample rate; its ``TrackFeatures`` are computed from that audio
+resampled to the ingest rate (or, when a batched device extractor computes them later, that audio is
+handed on as ``samples``), and (when a later stage asks through an
 ``AudioFrontEnd``, e.g. MusiCNN's log-mel patches) its front end runs on the same audio resampled to
 the front end's rate, so an embedding model never has to open the file again.
 """
@@ -19,7 +19,7 @@ from soundalike.ingest.audio import at_rate, decode
 from soundalike.ingest.errors import DecodeError
 from soundalike.ingest.hashing import content_hash
 from soundalike.ingest.tags import Tags, read_tags
-from soundalike.ingest.track_features import track_features
+from soundalike.ingest.track_features import TrackFeatures, track_features
 
 
 class AudioFrontEnd(Protocol):
@@ -44,6 +44,7 @@ class FileAnalysis:
 
     ``patches`` holds what the ``AudioFrontEnd`` given to ``analyse_file`` computed (for MusiCNN,
     (n, 187, 96) float32 log-mel patches; n is 0 for audio shorter than one 3 s patch).
+    ``features`` holds the statistics, tempo and key (None for a failure, or until a batched extractor runs).
     ``samples`` holds the mono float32 audio at the ingest rate when the features were left to a
     batched extractor (``analyse_file(..., with_features=False)``); ``batched_analyses`` fills them in.
     ``note`` says what a listener should know about the decode (a truncated file), as ``DecodedAudio.note``.
@@ -57,9 +58,7 @@ class FileAnalysis:
     sample_rate: int | None = None
     channels: int | None = None
     tags: Tags = Tags()
-    mfcc_stats: np.ndarray | None = None
-    tempo: float | None = None
-    key: str | None = None
+    features: TrackFeatures | None = None
     patches: np.ndarray | None = None
     samples: np.ndarray | None = None
     note: str | None = None
@@ -77,7 +76,7 @@ def analyse_file(
     """Decode and describe one file; any failure becomes ``error`` rather than an exception.
 
     A ``front_end`` also runs on the same decode, resampled to its rate (its result is ``patches``).
-    Without ``with_features`` the MFCC statistics, tempo and key are left empty and the audio at
+    Without ``with_features`` the features are left empty and the audio at
     ``sr`` is returned as ``samples`` for a batched extractor.
     """
     try:
@@ -104,9 +103,7 @@ def analyse_file(
         sample_rate=source.source_sample_rate,
         channels=source.channels,
         tags=read_tags(path),
-        mfcc_stats=features.mfcc_stats if features else None,
-        tempo=features.tempo if features else None,
-        key=features.key if features else None,
+        features=features,
         patches=patches,
         samples=None if features else audio.astype(np.float32, copy=False),
         note=source.note,

@@ -1,7 +1,7 @@
 """File analyses completed in the ingesting process, many files per batch (the device path).
 
 When a batched extractor is chosen (``track_features.track_feature_batcher``), the decoding
-workers hand on each file's audio and this stage fills in the MFCC statistics, tempo and key a batch
+workers hand on each file's audio and this stage fills in their ``TrackFeatures`` a batch
 at a time, keeping the analyses in their original order. A batch closes at ``max_files`` files or
 ``max_samples`` samples, so the audio held here stays bounded.
 """
@@ -22,9 +22,7 @@ def _complete(pending: list[FileAnalysis], batcher: TrackFeatureBatcher, sr: int
     features = batcher([samples for _, samples in waiting], sr=sr)
     done = list(pending)
     for (n, _), computed in zip(waiting, features, strict=True):
-        done[n] = replace(
-            pending[n], mfcc_stats=computed.mfcc_stats, tempo=computed.tempo, key=computed.key, samples=None
-        )
+        done[n] = replace(pending[n], features=computed, samples=None)
     return done
 
 

@@ -5,6 +5,9 @@ one autocorrelation of the whole onset-strength envelope, rather than a frame-by
 averaged afterwards: the same global estimate at a tenth of the cost.
 Key: Krumhansl-Schmuckler -- the track's mean chroma correlated with the Krumhansl-Kessler major
 and minor profiles in all twelve rotations; the best of the 24 names the key ("A minor").
+The same chromagram and onset envelope also give the statistics stored for similarity: mean and
+standard deviation of each chroma bin (harmony), and log2 tempo with the onset envelope's mean and
+standard deviation (rhythm).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ PITCH_CLASSES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"
 MAJOR_PROFILE = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
 MINOR_PROFILE = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
 AC_SECONDS = 8.0
+NEUTRAL_BPM = 120.0
 
 
 def estimate_tempo(*, onset_envelope: np.ndarray, sr: int, hop_length: int) -> float | None:
@@ -60,3 +64,23 @@ def estimate_key(*, chroma: np.ndarray) -> str | None:
         return None
     mode, tonic = np.unravel_index(int(np.argmax(scores)), scores.shape)
     return f"{PITCH_CLASSES[tonic]} {('major', 'minor')[mode]}"
+
+
+def chroma_statistics(*, chroma: np.ndarray) -> np.ndarray:
+    """(24,) float32: the mean of each of the 12 chroma bins over frames, then their standard deviations."""
+    data = np.asarray(chroma, dtype=np.float64)
+    if data.ndim != 2 or data.shape[0] != 12:
+        raise ValueError(f"chroma must have shape (12, frames), got {data.shape}")
+    if data.shape[1] == 0:
+        return np.zeros(24, dtype=np.float32)
+    return np.concatenate([data.mean(axis=1), data.std(axis=1)]).astype(np.float32)
+
+
+def rhythm_statistics(*, onset_envelope: np.ndarray, tempo: float | None) -> np.ndarray:
+    """(3,) float32: log2 of the tempo in BPM (``NEUTRAL_BPM`` when there is none), and the onset envelope's
+    mean and standard deviation. On a log2 scale a tempo and its double lie one apart, whatever the tempo."""
+    envelope = np.asarray(onset_envelope, dtype=np.float64)
+    if envelope.ndim != 1:
+        raise ValueError(f"onset_envelope must be 1-D, got shape {envelope.shape}")
+    spread = (float(envelope.mean()), float(envelope.std())) if envelope.size else (0.0, 0.0)
+    return np.array([np.log2(tempo or NEUTRAL_BPM), *spread], dtype=np.float32)

@@ -31,11 +31,11 @@ from soundalike.ingest.hashing import content_hash
 from soundalike.ingest.lock import ingest_lock
 from soundalike.ingest.paths import exact_path_b64, readable_path, to_db_path
 from soundalike.ingest.process_pool import worker_pool
-from soundalike.ingest.repository import clear_track_genres, set_feature, set_track_genre, track_by_path
+from soundalike.ingest.repository import clear_track_genres, set_track_features, set_track_genre, track_by_path
 from soundalike.ingest.scan import scan
 from soundalike.ingest.settings import Settings
 from soundalike.ingest.sync import Known, OnDisk, SyncPlan, plan_sync
-from soundalike.ingest.track_features import MFCC_STATS_NAME, MFCC_STATS_VERSION, track_feature_batcher
+from soundalike.ingest.track_features import track_feature_batcher
 
 FILES_IN_FLIGHT_PER_WORKER = 4
 
@@ -163,7 +163,9 @@ def store_analysis(
     track.duration, track.sample_rate, track.channels = (analysis.duration, analysis.sample_rate, analysis.channels)
     track.title, track.artist = _clean(analysis.tags.title), _clean(analysis.tags.artist)
     track.album, track.year = _clean(analysis.tags.album), analysis.tags.year
-    track.bpm, track.tempo, track.key = analysis.tags.bpm, analysis.tempo, analysis.key
+    features = analysis.features
+    track.bpm = analysis.tags.bpm
+    track.tempo, track.key = (features.tempo, features.key) if features else (None, None)
     track.musicbrainz_track_id = analysis.tags.musicbrainz_track_id
     track.musicbrainz_artist_id = analysis.tags.musicbrainz_artist_id
     track.musicbrainz_album_id = analysis.tags.musicbrainz_album_id
@@ -174,8 +176,8 @@ def store_analysis(
     session.flush()
     track.duplicate_of_id = duplicate_of if duplicate_of != track.id else None
     clear_track_genres(session, track.id, source="tag")
-    if analysis.mfcc_stats is not None:
-        set_feature(session, track.id, MFCC_STATS_NAME, MFCC_STATS_VERSION, analysis.mfcc_stats)
+    if features is not None:
+        set_track_features(session, track.id, features)
     for genre in analysis.tags.genres:
         cleaned = _clean(genre)
         if cleaned and cleaned.strip():

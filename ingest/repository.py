@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from pathlib import Path
+
 import numpy as np
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from soundalike.ingest.db.models import CURATED_SOURCES, GENRE_SOURCES, Feature, Genre, Track, TrackGenre, User
 from soundalike.ingest.db.vectors import from_blob, to_blob
 from soundalike.ingest.errors import InputError, NotFoundError
 from soundalike.ingest.names import MAX_GENRE_NAME, MAX_USER_NAME, check_name
+from soundalike.ingest.paths import from_db_path
 from soundalike.ingest.tags import normalise_genre
+from soundalike.ingest.track_features import FEATURE_VERSIONS, TrackFeatures
 
 NOTE_SEPARATOR = "; "
 
@@ -116,6 +121,21 @@ def set_feature(session: Session, track_id: int, name: str, version: str, vector
     row.vector = to_blob(vector)
 
 
+def set_track_features(session: Session, track_id: int, features: TrackFeatures) -> None:
+    """Store (or replace) every feature vector ingestion computes for a track, each with its version."""
+    vectors = features.vectors()
+    rows = session.scalars(select(Feature).where(Feature.track_id == track_id, Feature.name.in_(vectors)))
+    existing = {row.name: row for row in rows}
+    for name, vector in vectors.items():
+        row = existing.get(name)
+        if row is None:
+            row = Feature(track_id=track_id, name=name)
+            session.add(row)
+        row.version = FEATURE_VERSIONS[name]
+        row.dim = int(vector.shape[0])
+        row.vector = to_blob(vector)
+
+
 def feature_matrix(session: Session, name: str) -> tuple[np.ndarray, np.ndarray]:
     """(track_ids, vectors) of one named feature over all tracks with status ok, ordered by id."""
     rows = session.execute(
@@ -128,6 +148,18 @@ def feature_matrix(session: Session, name: str) -> tuple[np.ndarray, np.ndarray]
         return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
     ids = np.array([r.track_id for r in rows], dtype=np.int64)
     return ids, np.stack([from_blob(r.vector, r.dim) for r in rows])
+
+
+def tracks_missing_features(session: Session, names: Collection[str]) -> list[tuple[int, Path]]:
+    """(id, file path) of ok tracks that lack any of the named features, by id (e.g. analysed before one existed)."""
+    complete = (
+        select(Feature.track_id)
+        .where(Feature.name.in_(names))
+        .group_by(Feature.track_id)
+        .having(func.count(Feature.name.distinct()) == len(set(names)))
+    )
+    query = select(Track.id, Track.path).where(Track.status == "ok", Track.id.not_in(complete)).order_by(Track.id)
+    return [(int(r.id), from_db_path(r.path)) for r in session.execute(query)]
 
 
 def check_user_name(name: str) -> str:

@@ -13,7 +13,7 @@ from soundalike.ingest.errors import ConfigError
 
 Device = Literal["auto", "cpu", "cuda"]
 FeatureExtractor = Literal["auto", "librosa", "torch"]
-EmbeddingModelName = Literal["musicnn-msd", "mfcc-stats", "cnn-trained", "musicnn-adapted"]
+EmbeddingModelName = Literal["musicnn-msd", "mfcc-stats", "cnn-trained", "musicnn-adapted", "fusion"]
 IndexKind = Literal["auto", "flat", "hnsw", "ivf_flat", "ivf_sq8", "ivf_pq"]
 
 
@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     device: Device = "auto"
     feature_extractor: FeatureExtractor = "auto"
     embedding_model: EmbeddingModelName = "musicnn-msd"
+    fusion_blocks: str = "musicnn:1,mfcc:0.5,chroma:0.25,rhythm:0.1"
+    """The ``fusion`` model's blocks: ``name:weight[:reduction]``, comma-separated (see ``embed/fusion.py``)."""
     sample_rate: int = 22050
     max_file_bytes: int = 2 * 1024**3
     ingest_batch_size: int = Field(default=16, ge=1)

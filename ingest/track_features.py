@@ -1,10 +1,12 @@
-"""The per-track feature set (MFCC statistics, tempo, key) with its librosa and batched torch implementations.
+"""The per-track feature set (MFCC, chroma and rhythm statistics, tempo, key) with its librosa and batched torch
+implementations.
 
 One power STFT per track feeds everything: mel -> log-mel (dB) -> MFCC statistics, the onset
-envelope for tempo (from the same log-mel, as ``librosa.onset.onset_strength`` computes it) and the
-chromagram for the key. ``track_features`` is the librosa implementation, run per file by the
-decoding workers; its MFCC equal ``librosa.feature.mfcc(y=y, sr=sr)``. ``TorchTrackFeatures`` is its
-device twin, many tracks per STFT in the ingesting process. ``track_feature_batcher`` chooses once.
+envelope for tempo and rhythm statistics (from the same log-mel, as ``librosa.onset.onset_strength``
+computes it) and the chromagram for the key and the chroma statistics. ``track_features`` is the librosa
+implementation, run per file by the decoding workers; its MFCC equal ``librosa.feature.mfcc(y=y, sr=sr)``.
+``TorchTrackFeatures`` is its device twin, many tracks per STFT in the ingesting process.
+``track_feature_batcher`` chooses once.
 
 Tracks of different lengths share a torch batch by zero-padding to the longest: with ``center=True``
 and constant padding, frame t of a track only sees its own samples and the zeros past its end, so the
@@ -25,12 +27,16 @@ import numpy as np
 import torch
 
 from soundalike.ingest.errors import ConfigError
-from soundalike.ingest.musical import estimate_key, estimate_tempo
+from soundalike.ingest.musical import chroma_statistics, estimate_key, estimate_tempo, rhythm_statistics
 from soundalike.ingest.settings import FeatureExtractor
 from soundalike.ingest.spectral import SpectralExtractor, mfcc_statistics, power_to_db
 
 MFCC_STATS_NAME = "mfcc_stats"
 MFCC_STATS_VERSION = "1"
+CHROMA_STATS_NAME = "chroma_stats"
+RHYTHM_STATS_NAME = "rhythm_stats"
+FEATURE_VERSIONS = {MFCC_STATS_NAME: MFCC_STATS_VERSION, CHROMA_STATS_NAME: "1", RHYTHM_STATS_NAME: "1"}
+"""The stored feature vectors ingestion computes for every track, by name, with their versions."""
 N_MFCC = 20
 N_FFT = 2048
 HOP_LENGTH = 512
@@ -45,6 +51,16 @@ class TrackFeatures:
     mfcc_stats: np.ndarray
     tempo: float | None
     key: str | None
+    chroma_stats: np.ndarray
+    rhythm_stats: np.ndarray
+
+    def vectors(self) -> dict[str, np.ndarray]:
+        """The stored feature vectors, by the names of ``FEATURE_VERSIONS``."""
+        return {
+            MFCC_STATS_NAME: self.mfcc_stats,
+            CHROMA_STATS_NAME: self.chroma_stats,
+            RHYTHM_STATS_NAME: self.rhythm_stats,
+        }
 
 
 def _log_mel(power: np.ndarray, sr: int) -> np.ndarray:
@@ -65,17 +81,26 @@ def mfcc_stats_vector(*, y: np.ndarray, sr: int, n_mfcc: int = N_MFCC) -> np.nda
     return mfcc_statistics(mfcc=mfcc).astype(np.float32)
 
 
-def track_features(*, y: np.ndarray, sr: int, n_mfcc: int = N_MFCC) -> TrackFeatures:
-    """MFCC statistics, tempo (BPM) and key of a mono signal, all from one STFT, with librosa."""
-    power = _power_spectrogram(y)
-    log_mel = _log_mel(power, sr)
-    mfcc = librosa.feature.mfcc(S=log_mel, n_mfcc=n_mfcc)
-    onset = librosa.onset.onset_strength(S=log_mel, sr=sr)
-    chroma = librosa.feature.chroma_stft(S=power, sr=sr, tuning=0.0)
+def _from_parts(*, mfcc: np.ndarray, onset: np.ndarray, chroma: np.ndarray, sr: int) -> TrackFeatures:
+    tempo = estimate_tempo(onset_envelope=onset, sr=sr, hop_length=HOP_LENGTH)
     return TrackFeatures(
         mfcc_stats=mfcc_statistics(mfcc=mfcc).astype(np.float32),
-        tempo=estimate_tempo(onset_envelope=onset, sr=sr, hop_length=HOP_LENGTH),
+        tempo=tempo,
         key=estimate_key(chroma=chroma),
+        chroma_stats=chroma_statistics(chroma=chroma),
+        rhythm_stats=rhythm_statistics(onset_envelope=onset, tempo=tempo),
+    )
+
+
+def track_features(*, y: np.ndarray, sr: int, n_mfcc: int = N_MFCC) -> TrackFeatures:
+    """MFCC, chroma and rhythm statistics, tempo (BPM) and key of a mono signal, all from one STFT, with librosa."""
+    power = _power_spectrogram(y)
+    log_mel = _log_mel(power, sr)
+    return _from_parts(
+        mfcc=librosa.feature.mfcc(S=log_mel, n_mfcc=n_mfcc),
+        onset=librosa.onset.onset_strength(S=log_mel, sr=sr),
+        chroma=librosa.feature.chroma_stft(S=power, sr=sr, tuning=0.0),
+        sr=sr,
     )
 
 
@@ -118,7 +143,7 @@ def normalised_chroma(raw: torch.Tensor) -> torch.Tensor:
 
 
 class TorchTrackFeatures:
-    """MFCC statistics, tempo and key of many signals on one device, from one STFT per batch."""
+    """MFCC, chroma and rhythm statistics, tempo and key of many signals on one device, from one STFT per batch."""
 
     def __init__(self, device: torch.device, *, n_mfcc: int = N_MFCC, max_batch_samples: int = MAX_BATCH_SAMPLES):
         """Compute on ``device``, at most ``max_batch_samples`` padded samples per STFT."""
@@ -154,11 +179,11 @@ class TorchTrackFeatures:
 
     def _track(self, extractor: SpectralExtractor, mel: torch.Tensor, chroma: torch.Tensor, sr: int) -> TrackFeatures:
         log_mel = power_to_db(mel)
-        mfcc = torch.matmul(extractor.dct_matrix, log_mel)
-        return TrackFeatures(
-            mfcc_stats=mfcc_statistics(mfcc=mfcc.cpu().numpy()).astype(np.float32),
-            tempo=estimate_tempo(onset_envelope=onset_envelope(log_mel).cpu().numpy(), sr=sr, hop_length=HOP_LENGTH),
-            key=estimate_key(chroma=normalised_chroma(chroma).cpu().numpy()),
+        return _from_parts(
+            mfcc=torch.matmul(extractor.dct_matrix, log_mel).cpu().numpy(),
+            onset=onset_envelope(log_mel).cpu().numpy(),
+            chroma=normalised_chroma(chroma).cpu().numpy(),
+            sr=sr,
         )
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import numpy as np
 from sqlalchemy.orm import Session
 
+from soundalike.embed.fusion import layout_of
 from soundalike.embed.store import track_embedding, track_embeddings
 from soundalike.embed.unit_norm import unit, unit_rows
 from soundalike.ingest.errors import InputError, NotFoundError
 from soundalike.ingest.repository import get_track
 from soundalike.recommend.defaults import DEFAULTS
 from soundalike.recommend.ranking import NEAR_DUPLICATE_COSINE
-from soundalike.recommend.results import Result, explain, result_of
+from soundalike.recommend.results import Result, explain, matching_aspects, result_of
 from soundalike.recommend.track_table import CatalogueIndex
 
 NEIGHBOURS_PER_STEP = 32
@@ -83,7 +84,12 @@ def sonic_path(session: Session, index: CatalogueIndex, start_id: int, end_id: i
     middle = [t for t in choose_path(points, ids, vectors, taken) if t is not None]
     route = [start_id, *middle, end_id]
     anchor = facts[start_id]
-    return [
-        result_of(facts[t], float(vectors.get(t, start) @ start), explain("path from", facts[t], anchor, None))
-        for t in route
-    ]
+    layout = layout_of(model, index.meta.model_version)
+    results = []
+    for t in route:
+        vector = vectors.get(t, start)
+        aspects = matching_aspects(layout, vector, start)
+        results.append(
+            result_of(facts[t], float(vector @ start), explain("path from", facts[t], anchor, None, aspects=aspects))
+        )
+    return results

@@ -10,6 +10,7 @@ from datetime import datetime
 import numpy as np
 from sqlalchemy.orm import Session
 
+from soundalike.embed.fusion import layout_of
 from soundalike.embed.unit_norm import unit_rows
 from soundalike.ingest.errors import InputError
 from soundalike.ingest.repository import get_user
@@ -19,7 +20,7 @@ from soundalike.recommend.filters import Filters
 from soundalike.recommend.plays import completed_plays, user_events
 from soundalike.recommend.profile import Interest, interests, play_weights
 from soundalike.recommend.ranking import Candidate, select
-from soundalike.recommend.results import Result, explain, result_of
+from soundalike.recommend.results import Result, explain, matching_aspects, result_of
 from soundalike.recommend.track_table import NO_TRACK, CatalogueIndex, TrackTable
 
 MAX_PROFILE_TRACKS = 500
@@ -154,11 +155,15 @@ def rank_for_interests(
         anchors.append((found[group].members[best], float(member_sims[best])))
     anchor_facts = index.table.facts(a for a, _ in anchors)
     chosen = index.table.facts(candidates[p].track_id for p in picked)
+    layout = layout_of(index.meta.model_name, index.meta.model_version)
     results = []
     for p, (anchor, similarity) in zip(picked, anchors, strict=True):
         c = candidates[p]
         facts = chosen[c.track_id]
-        why = explain("close to your history track", facts, anchor_facts.get(anchor), similarity, cluster=c.group)
+        aspects = matching_aspects(layout, gathered.vectors[p], history[anchor])
+        why = explain(
+            "close to your history track", facts, anchor_facts.get(anchor), similarity, cluster=c.group, aspects=aspects
+        )
         results.append(result_of(facts, c.relevance, why))
     return results
 

@@ -5,10 +5,43 @@ from __future__ import annotations
 import base64
 from dataclasses import asdict, dataclass, field
 
+import numpy as np
+
+from soundalike.embed.fusion import ASPECTS, Layout, block_contributions
 from soundalike.ingest.paths import exact_path_b64, readable_path
 from soundalike.recommend.facts import TrackFacts
 
 TEMPO_CLOSE_BPM = 8.0
+SECOND_ASPECT_SHARE = 0.5
+"""The second aspect is named beside the first when it scores at least this share of the first."""
+
+
+@dataclass(frozen=True)
+class Aspect:
+    """One aspect of a match (style, timbre, harmony, rhythm) and its share of the similarity."""
+
+    aspect: str
+    score: float
+
+
+def matching_aspects(layout: Layout | None, track: np.ndarray, anchor: np.ndarray) -> list[Aspect]:
+    """The aspects of the fused vectors' cosine, best first, from the blocks that scored it; the scores sum to
+    the cosine. Empty without a fusion layout (another embedding model has no blocks)."""
+    if layout is None:
+        return []
+    totals: dict[str, float] = {}
+    for block, share in block_contributions(track, anchor, layout).items():
+        totals[ASPECTS[block]] = totals.get(ASPECTS[block], 0.0) + share
+    ranked = sorted(totals.items(), key=lambda item: (-item[1], item[0]))
+    return [Aspect(name, round(score, 6)) for name, score in ranked]
+
+
+def _leading(aspects: list[Aspect]) -> list[str]:
+    positive = [a for a in aspects if a.score > 0]
+    if not positive:
+        return []
+    first, rest = positive[0], positive[1:2]
+    return [first.aspect] + [a.aspect for a in rest if a.score >= SECOND_ASPECT_SHARE * first.score]
 
 
 @dataclass(frozen=True)
@@ -22,12 +55,16 @@ class Why:
     shared_genres: list[str] = field(default_factory=list)
     tempo_delta: float | None = None
     same_key: bool | None = None
+    aspects: list[Aspect] = field(default_factory=list)
 
     def sentence(self) -> str:
         """One human-readable line."""
         parts = [self.basis if self.anchor_track_id is None else f"{self.basis} {self.anchor_track_id}"]
         if self.similarity is not None:
             parts.append(f"similarity {self.similarity:.2f}")
+        leading = _leading(self.aspects)
+        if leading:
+            parts.append("mostly " + " and ".join(leading))
         if self.shared_genres:
             parts.append("shares " + ", ".join(self.shared_genres))
         if self.tempo_delta is not None and abs(self.tempo_delta) <= TEMPO_CLOSE_BPM:
@@ -44,10 +81,13 @@ def explain(
     similarity: float | None,
     *,
     cluster: int | None = None,
+    aspects: list[Aspect] | None = None,
 ) -> Why:
-    """The reason for ``track``: closeness to ``anchor`` (a seed or history track), shared genres, tempo and key."""
+    """The reason for ``track``: closeness to ``anchor`` (a seed or history track), shared genres, tempo and key,
+    and which ``aspects`` of the sound matched (``matching_aspects``)."""
+    aspects = aspects or []
     if anchor is None:
-        return Why(basis=basis, similarity=_round(similarity), cluster=cluster)
+        return Why(basis=basis, similarity=_round(similarity), cluster=cluster, aspects=aspects)
     tempo_delta = None if track.tempo is None or anchor.tempo is None else round(track.tempo - anchor.tempo, 2)
     same_key = None if track.key is None or anchor.key is None else track.key.lower() == anchor.key.lower()
     return Why(
@@ -58,6 +98,7 @@ def explain(
         shared_genres=sorted(track.genres & anchor.genres),
         tempo_delta=tempo_delta,
         same_key=same_key,
+        aspects=aspects,
     )
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 from sqlalchemy.orm import Session
 
+from soundalike.embed.fusion import layout_of
 from soundalike.embed.unit_norm import unit, unit_rows
 from soundalike.ingest.errors import InputError, NotFoundError
 from soundalike.recommend.candidates import Neighbours, gather, pool_size, prefetch, served_embeddings
@@ -15,7 +16,7 @@ from soundalike.recommend.defaults import DEFAULTS
 from soundalike.recommend.facts import TrackFacts
 from soundalike.recommend.filters import Filters
 from soundalike.recommend.ranking import Candidate, select
-from soundalike.recommend.results import Result, explain, result_of
+from soundalike.recommend.results import Result, explain, matching_aspects, result_of
 from soundalike.recommend.track_table import CatalogueIndex
 
 MAX_SEEDS = 20
@@ -74,11 +75,15 @@ def rank_near(
         want, pool = want * 4, pool * 4
     results = []
     chosen = index.table.facts(candidates[i].track_id for i in picked)
+    layout = layout_of(index.meta.model_name, index.meta.model_version)
     for i in picked:
         c = candidates[i]
         facts = chosen[c.track_id]
         similarity = float(matrix[i] @ seeds[c.group])
-        results.append(result_of(facts, c.relevance, explain(basis, facts, anchors[c.group], similarity)))
+        aspects = matching_aspects(layout, matrix[i], seeds[c.group])
+        results.append(
+            result_of(facts, c.relevance, explain(basis, facts, anchors[c.group], similarity, aspects=aspects))
+        )
     return results
 
 

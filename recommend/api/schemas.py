@@ -10,6 +10,13 @@ from soundalike.ingest.errors import InputError
 from soundalike.ingest.history import check_played_at
 
 
+class AspectOut(BaseModel):
+    """One aspect of a match and its share of the similarity."""
+
+    aspect: str = Field(description="style, timbre, harmony or rhythm")
+    score: float
+
+
 class WhyOut(BaseModel):
     """Why a track was recommended."""
 
@@ -20,6 +27,10 @@ class WhyOut(BaseModel):
     shared_genres: list[str] = []
     tempo_delta: float | None = None
     same_key: bool | None = None
+    aspects: list[AspectOut] = Field(
+        default=[],
+        description="What matched, best first, when the embedding model is fusion (scores sum to the cosine)",
+    )
     text: str
 
 

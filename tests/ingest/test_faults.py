@@ -17,6 +17,7 @@ from soundalike.ingest.db.models import Feature, IngestRun, Track
 from soundalike.ingest.paths import from_db_path, to_db_path
 from soundalike.ingest.pipeline import analyse_bounded, ingest
 from soundalike.ingest.settings import Settings
+from soundalike.ingest.track_features import FEATURE_VERSIONS
 
 CPU = torch.device("cpu")
 
@@ -89,7 +90,7 @@ def test_fault_corpus_records_each_bad_file_with_a_reason_and_ingests_the_good_o
         with_features = session.scalar(
             select(func.count()).select_from(Feature).join(Track).where(Track.status == "ok")
         )
-        assert with_features == report.added
+        assert with_features == report.added * len(FEATURE_VERSIONS)
         run = session.get(IngestRun, report.run_id)
         assert run is not None and run.status == "finished" and run.failed == len(expected_bad)
 

@@ -10,7 +10,14 @@ import pytest
 from audio_factory import write_audio
 
 from soundalike.ingest.analysis import analyse_file
-from soundalike.ingest.musical import estimate_key, estimate_tempo, key_scores
+from soundalike.ingest.musical import (
+    NEUTRAL_BPM,
+    chroma_statistics,
+    estimate_key,
+    estimate_tempo,
+    key_scores,
+    rhythm_statistics,
+)
 from soundalike.ingest.track_features import track_features
 
 SR = 22050
@@ -85,5 +92,28 @@ def test_analyse_file_carries_tempo_and_key(tmp_path: Path) -> None:
     y = np.concatenate([scale_then_triad(57, True)] * 3) + 0.5 * click_track(120.0, seconds=21.0)
     path = write_audio(tmp_path / "a_minor_120.flac", (0.5 * y / np.abs(y).max()).astype(np.float32), SR)
     analysis = analyse_file(path, sr=SR, max_bytes=None)
-    assert analysis.key == "A minor"
-    assert analysis.tempo == pytest.approx(120.0, rel=TEMPO_RTOL)
+    assert analysis.features is not None
+    assert analysis.features.key == "A minor"
+    assert analysis.features.tempo == pytest.approx(120.0, rel=TEMPO_RTOL)
+
+
+def test_chroma_statistics_of_a_held_triad_peak_on_its_notes() -> None:
+    features = track_features(y=notes([57, 60, 64], 4.0), sr=SR)  # A minor: A, C, E
+    means, spreads = features.chroma_stats[:12], features.chroma_stats[12:]
+    assert set(np.argsort(means)[-3:].tolist()) == {9, 0, 4}
+    assert np.all(spreads >= 0)
+
+
+def test_rhythm_statistics_hold_the_tempo_in_octaves() -> None:
+    features = track_features(y=click_track(120.0), sr=SR)
+    assert features.rhythm_stats[0] == pytest.approx(np.log2(120.0), abs=0.05)
+    assert features.rhythm_stats[1] > 0 and features.rhythm_stats[2] > 0
+    flat = rhythm_statistics(onset_envelope=np.zeros(50), tempo=None)
+    np.testing.assert_allclose(flat, [np.log2(NEUTRAL_BPM), 0.0, 0.0], rtol=1e-6)
+
+
+def test_statistics_refuse_malformed_input() -> None:
+    with pytest.raises(ValueError, match="12, frames"):
+        chroma_statistics(chroma=np.ones((11, 4)))
+    with pytest.raises(ValueError, match="1-D"):
+        rhythm_statistics(onset_envelope=np.ones((2, 4)), tempo=120.0)

@@ -17,6 +17,7 @@ from soundalike.ingest.db.session import open_database
 from soundalike.ingest.pipeline import ingest
 from soundalike.ingest.repository import set_feature
 from soundalike.ingest.settings import Settings
+from soundalike.ingest.track_features import FEATURE_VERSIONS
 
 CPU = torch.device("cpu")
 
@@ -34,7 +35,9 @@ def test_ingest_stores_tracks_features_tags_and_records_failures(
     assert "cannot decode" in report.failures[0]["reason"]
     with factory() as session:
         assert count(session, Track) == 13
-        assert count(session, Feature) == 12
+        assert count(session, Feature) == 12 * len(FEATURE_VERSIONS)
+        stored = session.execute(select(Feature.name, Feature.version, Feature.dim).distinct()).all()
+        assert sorted(stored) == [("chroma_stats", "1", 24), ("mfcc_stats", "1", 120), ("rhythm_stats", "1", 3)]
         failed = session.scalars(select(Track).where(Track.status == "failed")).one()
         assert failed.error and failed.path.endswith("notes.mp3")
         flac = session.scalars(select(Track).where(Track.path.like("%drone_02.flac"))).one()
@@ -62,13 +65,16 @@ def test_batched_torch_features_store_what_librosa_stores(
     librosa_report = ingest(reference_factory, [library], settings=reference, device=CPU, workers=2)
     assert (torch_report.added, torch_report.failed) == (librosa_report.added, librosa_report.failed) == (12, 1)
 
-    def stored(session_factory: sessionmaker[Session]) -> dict[str, tuple[float | None, str | None, np.ndarray]]:
+    def stored(
+        session_factory: sessionmaker[Session],
+    ) -> dict[tuple[str, str], tuple[float | None, str | None, np.ndarray]]:
         with session_factory() as session:
-            rows = session.execute(select(Track.path, Track.tempo, Track.key, Feature.vector).join(Feature)).all()
-            return {Path(p).name: (tempo, key, np.frombuffer(v, dtype=np.float32)) for p, tempo, key, v in rows}
+            columns = (Track.path, Feature.name, Track.tempo, Track.key, Feature.vector)
+            rows = session.execute(select(*columns).join(Feature)).all()
+            return {(Path(p).name, f): (tempo, key, np.frombuffer(v, dtype=np.float32)) for p, f, tempo, key, v in rows}
 
     ours, theirs = stored(factory), stored(reference_factory)
-    assert set(ours) == set(theirs) and len(ours) == 12
+    assert set(ours) == set(theirs) and len(ours) == 12 * len(FEATURE_VERSIONS)
     for name, (tempo, key, vector) in ours.items():
         assert tempo == pytest.approx(theirs[name][0], rel=1e-3) and key == theirs[name][1], name
         np.testing.assert_allclose(vector, theirs[name][2], rtol=1e-3, atol=1e-3)
@@ -82,7 +88,7 @@ def test_reingest_of_unchanged_folder_adds_nothing(
     assert (again.added, again.updated, again.failed, again.skipped) == (0, 0, 0, 13)
     with factory() as session:
         assert count(session, Track) == 13
-        assert count(session, Feature) == 12
+        assert count(session, Feature) == 12 * len(FEATURE_VERSIONS)
         assert count(session, TrackGenre) == 8  # the four wav files carry no tags
 
 

@@ -2,7 +2,8 @@
 
 Real encoded files from the ``library`` fixture (wav, flac, ogg, mp3), decoded at several rates and cut
 to different lengths so a batch mixes lengths and needs padding. MFCC statistics are compared per block
-(MFCC, delta, delta-delta) relative to that block's peak, at 1e-4; tempo and key must agree.
+(MFCC, delta, delta-delta) relative to that block's peak, at 1e-4; tempo and key must agree, and the chroma
+and rhythm statistics match to 1e-3.
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ def assert_same_features(got: TrackFeatures, want: TrackFeatures) -> None:
         )
     assert got.tempo == pytest.approx(want.tempo, rel=1e-3)
     assert got.key == want.key
+    np.testing.assert_allclose(got.chroma_stats, want.chroma_stats, rtol=1e-3, atol=1e-3)
+    np.testing.assert_allclose(got.rhythm_stats, want.rhythm_stats, rtol=1e-3, atol=1e-3)
 
 
 def decoded(library: Path, sr: int) -> list[np.ndarray]:
@@ -113,11 +116,9 @@ def test_batched_analyses_keep_order_passes_failures_through_and_bounds_each_bat
     batcher = CountingBatcher()
     out = list(with_batched_features(iter(analyses), batcher, sr=22050, max_files=5))
     assert [a.path for a in out] == [a.path for a in analyses]
-    assert out[3].error == "empty file (0 bytes)" and out[3].mfcc_stats is None
+    assert out[3].error == "empty file (0 bytes)" and out[3].features is None
     assert max(batcher.calls) <= 5 and sum(batcher.calls) == len(signals)
     for analysis, y in zip([a for a in out if a.error is None], signals, strict=True):
         assert analysis.samples is None
-        assert_same_features(
-            TrackFeatures(analysis.mfcc_stats, analysis.tempo, analysis.key),  # type: ignore[arg-type]
-            track_features(y=y, sr=22050),
-        )
+        assert analysis.features is not None
+        assert_same_features(analysis.features, track_features(y=y, sr=22050))

@@ -116,6 +116,7 @@ def test_similar_by_id_and_by_seeds_rank_the_same_style(server: Server) -> None:
     results = get(server, f"/tracks/{drone}/similar", k=4).json()["results"]
     assert len(results) == 4 and all(r["path"].split("/")[-1].startswith("drone") for r in results)
     assert results[0]["why"]["anchor_track_id"] == drone and results[0]["why"]["text"]
+    assert results[0]["why"]["aspects"] == []  # only a fusion model has blocks to tell apart
     seeds = get(server, "/similar", seed=[drone, server.ids["beat_03.flac"]], k=6).json()["results"]
     styles = [r["path"].split("/")[-1].split("_")[0] for r in seeds]
     assert styles.count("drone") >= 2 and styles.count("beat") >= 2
