@@ -70,7 +70,8 @@ class RayEngine:
     Ray started here for the run.
 
     ``decode_batch`` files go to a CPU task at a time; the encoder pool grows from one actor to one per GPU
-    (or one per two CPUs on a cluster without GPUs) and encodes ``encode_batch`` analyses at a time.
+    and encodes ``encode_batch`` analyses at a time. On a cluster without GPUs Ray fuses decoding into the
+    encoder actors, so the pool grows to one actor per CPU.
     """
 
     decode_batch: int = 2
@@ -120,7 +121,7 @@ class RayEngine:
         if make_encoder is not None:
             resources = ray.cluster_resources()
             gpus = int(resources.get("GPU", 0))
-            actors = gpus or max(int(resources.get("CPU", 1)) // 2, 1)
+            actors = gpus or max(int(resources.get("CPU", 1)), 1)
             analysed = analysed.map_batches(
                 EncodeActor,
                 batch_size=self.encode_batch,
