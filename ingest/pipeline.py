@@ -47,8 +47,9 @@ class AnalysisConsumer(Protocol):
         ...
 
     @property
-    def make_encoder(self) -> EncoderFactory:
-        """Builds the consumer's network on a device, for engines that encode in workers of their own."""
+    def make_encoder(self) -> EncoderFactory | None:
+        """Builds the consumer's network on a device, for engines that encode in workers of their own; None
+        when the consumer has no network for them to run."""
         ...
 
     def consume(self, session: Session, track_id: int, analysis: FileAnalysis) -> None:
