@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -12,7 +13,24 @@ from soundalike.cli.output import JsonOption, State, database, emit, progress_ba
 from soundalike.ingest.db.session import open_database
 
 if TYPE_CHECKING:
+    from soundalike.ingest.engine import AnalysisEngine
     from soundalike.ingest.pipeline import IngestReport
+
+
+class EngineName(StrEnum):
+    """Where an ingest analyses its files."""
+
+    local = "local"
+    ray = "ray"
+
+
+def analysis_engine(name: EngineName) -> AnalysisEngine | None:
+    """The engine ``--engine`` names: Ray (``RAY_ADDRESS`` or a local Ray), or None for the worker processes here."""
+    if name is EngineName.ray:
+        from soundalike.ingest.ray_engine import RayEngine
+
+        return RayEngine()
+    return None
 
 
 @db_app.command("upgrade")
@@ -28,6 +46,9 @@ def db_upgrade(as_json: JsonOption = False) -> None:
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders to ingest.")],
     workers: Annotated[int | None, typer.Option(min=1, help="Decoding processes (default: all cores).")] = None,
+    engine: Annotated[
+        EngineName, typer.Option(help="local: worker processes here; ray: Ray Data on $RAY_ADDRESS or a local Ray.")
+    ] = EngineName.local,
     wait: Annotated[
         float | None, typer.Option(help="Seconds to wait for another ingest of this database to end.")
     ] = None,
@@ -53,6 +74,7 @@ def ingest(
             on_file=lambda _a: advance(),
             wait=wait,
             consumer=consumer,
+            engine=analysis_engine(engine),
         )
     data = report.as_dict() | {"embedded": consumer.encoded if consumer else 0}
     emit(data, as_json, lambda: print_ingest_report(report))

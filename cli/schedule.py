@@ -26,8 +26,12 @@ def schedule(
     run_for: Annotated[float | None, typer.Option(help="Stop the scheduler after this many seconds.")] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Run ingestion on a schedule (interval or cron), one run at a time, jobs kept in the database."""
-    from soundalike.ingest.schedule import build_scheduler, build_trigger, run_scheduler, scheduled_ingest
+    """Run ingestion on a schedule (interval or cron), one run at a time, jobs kept in the database.
+
+    Of several schedulers on one database one leads; the others wait on standby to take over.
+    """
+    from soundalike.ingest.lock import LockHeldError
+    from soundalike.ingest.schedule import build_scheduler, build_trigger, leading, run_scheduler, scheduled_ingest
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     settings = State.settings()
@@ -40,7 +44,14 @@ def schedule(
     trigger = build_trigger(
         interval_minutes=interval_minutes or settings.schedule_interval_minutes, cron=cron or settings.schedule_cron
     )
-    scheduler = build_scheduler(settings, roots, trigger, workers=workers)
-    stderr.print(f"ingesting {', '.join(map(str, roots))} on {trigger}")
-    run_scheduler(scheduler, run_for=run_for)
-    emit({"stopped": True, "trigger": str(trigger)}, as_json, lambda: stderr.print("scheduler stopped"))
+    led = False
+    try:
+        with leading(settings, run_for=run_for) as remaining:
+            led = True
+            scheduler = build_scheduler(settings, roots, trigger, workers=workers)
+            stderr.print(f"ingesting {', '.join(map(str, roots))} on {trigger}")
+            run_scheduler(scheduler, run_for=remaining)
+    except LockHeldError:
+        stderr.print("another scheduler led the whole time")
+    stopped = {"stopped": True, "trigger": str(trigger), "led": led}
+    emit(stopped, as_json, lambda: stderr.print("scheduler stopped"))

@@ -1,33 +1,52 @@
-"""``soundalike serve``: the web page and the HTTP API under uvicorn."""
+"""``soundalike serve``: the web page and the HTTP API under uvicorn, in one process or ``--workers`` processes."""
 
 from __future__ import annotations
 
+import json
 import os
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from soundalike.cli.app import app
 from soundalike.cli.output import State
 
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+SERVE_OPTIONS = "SOUNDALIKE_SERVE_OPTIONS"
 
 
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=0, max=65535, help="TCP port.")] = 8000,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Server processes sharing the port; each follows the published index.")
+    ] = 1,
     max_upload_mb: Annotated[float, typer.Option(min=0.01, help="Largest accepted audio upload.")] = 20.0,
     compute_threads: Annotated[
         int, typer.Option(min=1, help="BLAS/OpenMP threads per request (requests already run in parallel).")
     ] = 1,
 ) -> None:
     """Serve the web page at /, the recommendation API (OpenAPI docs at /docs) and OpenSubsonic under /rest/."""
-    for variable in THREAD_VARIABLES:  # read once when numpy/faiss load, which happens below
+    for variable in THREAD_VARIABLES:  # read once when numpy/faiss load, in each server process
         os.environ.setdefault(variable, str(compute_threads))
+    settings = State.settings()  # checks the settings once here, before any worker starts
+    os.environ["SOUNDALIKE_HOME"] = str(settings.home.absolute())
+    os.environ[SERVE_OPTIONS] = json.dumps({"max_upload_bytes": int(max_upload_mb * 1024 * 1024), "host": host})
     import uvicorn
 
+    uvicorn.run(
+        "soundalike.cli.serve:server_app", factory=True, host=host, port=port, workers=workers, log_level="warning"
+    )
+
+
+def server_app() -> FastAPI:
+    """The API of one server process, on the settings and options ``serve`` left in the environment."""
+    from soundalike.ingest.settings import load_settings
     from soundalike.recommend.api.app import create_app
 
-    api = create_app(State.settings(), max_upload_bytes=int(max_upload_mb * 1024 * 1024), host=host)
-    uvicorn.run(api, host=host, port=port, log_level="warning")
+    options = json.loads(os.environ.get(SERVE_OPTIONS, "{}"))
+    return create_app(load_settings(), **options)

@@ -3,8 +3,9 @@
 ``MusicnnIngestConsumer`` is an ``ingest.pipeline.AnalysisConsumer``: its front end
 (``musicnn_frontend.PatchFrontEnd``) has the decoding workers cut each file's log-mel patches; it
 buffers each stored track's patches and, when the pipeline flushes before a commit, runs them through the network in
-shared batches and writes embeddings, tag probabilities and pooled features as ``refresh_embeddings`` does
-(same model name and version), so a later ``index build`` finds nothing left to encode.
+shared batches (or takes what an engine's workers already encoded with ``make_encoder``) and writes embeddings, tag
+probabilities and pooled features as ``refresh_embeddings`` does (same model name and version), so a later
+``index build`` finds nothing left to encode.
 """
 
 from __future__ import annotations
@@ -14,7 +15,13 @@ import torch
 from sqlalchemy.orm import Session
 
 from soundalike.embed.fusion_features import settings_need_msd
-from soundalike.embed.musicnn_encoder import MODEL_NAME, MODEL_VERSION, MusicnnEncoder, store_track_features
+from soundalike.embed.musicnn_encoder import (
+    MODEL_NAME,
+    MODEL_VERSION,
+    Encoded,
+    MusicnnEncoder,
+    store_track_features,
+)
 from soundalike.embed.musicnn_frontend import LOOPED_NOTE, SAMPLE_RATE, PatchFrontEnd, is_short
 from soundalike.embed.store import put_embeddings
 from soundalike.ingest.analysis import FileAnalysis
@@ -33,23 +40,34 @@ class MusicnnIngestConsumer:
         self.encoder = encoder
         self.encoded = 0
         self.looped = 0
-        self._pending: list[tuple[int, np.ndarray]] = []
+        self._pending: list[tuple[int, np.ndarray | Encoded]] = []
+
+    @property
+    def make_encoder(self) -> type[MusicnnEncoder]:
+        """The encoder an engine's worker builds on its own device."""
+        return MusicnnEncoder
 
     def consume(self, session: Session, track_id: int, analysis: FileAnalysis) -> None:
-        """Buffer the track's patches; a track shorter than one 3 s patch (looped to fill it) gets ``LOOPED_NOTE``."""
-        if analysis.patches is None:
+        """Buffer the track's patches (or its ``encoded`` result); a track shorter than one 3 s patch (looped to fill
+        it) gets ``LOOPED_NOTE``."""
+        if isinstance(analysis.encoded, Encoded):
+            work: np.ndarray | Encoded = analysis.encoded
+        elif analysis.patches is not None:
+            work = analysis.patches
+        else:
             raise ConfigError(f"{analysis.path}: no MusiCNN patches (analyse with the consumer's front_end)")
         if analysis.duration is not None and is_short(round(analysis.duration * SAMPLE_RATE)):
             add_track_note(session, track_id, LOOPED_NOTE)
             self.looped += 1
-        self._pending.append((track_id, analysis.patches))
+        self._pending.append((track_id, work))
 
     def flush(self, session: Session) -> None:
         """Encode the buffered tracks and write their embeddings and tag probabilities into ``session``."""
         if not self._pending:
             return
         track_ids = [track_id for track_id, _ in self._pending]
-        results = self.encoder.encode_patches([patches for _, patches in self._pending])
+        fresh = iter(self.encoder.encode_patches([w for _, w in self._pending if not isinstance(w, Encoded)]))
+        results = [w if isinstance(w, Encoded) else next(fresh) for _, w in self._pending]
         self._pending.clear()
         for track_id, encoded in zip(track_ids, results, strict=True):
             store_track_features(session, track_id, encoded)

@@ -57,6 +57,11 @@ class IndexMeta:
         """The index spec this sidecar records."""
         return IndexSpec(kind=self.kind, metric=self.metric, dim=self.dim, nlist=self.nlist)
 
+    @property
+    def version(self) -> str:
+        """The saved generation this sidecar names (unique per save; empty before the first save)."""
+        return self.files[-1].removesuffix(".rows.npz") if self.files else ""
+
 
 @dataclass(frozen=True)
 class Rows:

@@ -48,6 +48,8 @@ class FileAnalysis:
     ``samples`` holds the mono float32 audio at the ingest rate when the features were left to a
     batched extractor (``analyse_file(..., with_features=False)``); ``batched_analyses`` fills them in.
     ``note`` says what a listener should know about the decode (a truncated file), as ``DecodedAudio.note``.
+    ``encoded`` is what a consumer's encoder made of ``patches`` when an engine encoded them in its own
+    workers (``ingest.engine.PatchEncoder``); ``patches`` is then None.
     """
 
     path: Path
@@ -63,6 +65,7 @@ class FileAnalysis:
     samples: np.ndarray | None = None
     note: str | None = None
     error: str | None = None
+    encoded: object | None = None
 
 
 def analyse_file(

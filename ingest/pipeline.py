@@ -1,4 +1,4 @@
-"""Ingestion runs: scan, sync against the catalogue, analyse in worker processes, store per batch.
+"""Ingestion runs: scan, sync against the catalogue, analyse with an engine (``ingest.engine``), store per batch.
 
 One run at a time per database (``ingest.lock``). A track row, its features, its tag genres and what
 an ``AnalysisConsumer`` adds are committed in one transaction, every ``settings.ingest_batch_size`` files, so a killed
@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import os
 import time
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import Protocol
 
@@ -22,30 +19,36 @@ import torch
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from soundalike.ingest.analysis import AudioFrontEnd, FileAnalysis, analyse_file
-from soundalike.ingest.batched_analyses import with_batched_features
+from soundalike.ingest.analysis import AudioFrontEnd, FileAnalysis
 from soundalike.ingest.db.models import IngestRun, Track, utcnow
 from soundalike.ingest.db.session import session_scope
+from soundalike.ingest.engine import AnalysisEngine, EncoderFactory, LocalEngine
 from soundalike.ingest.errors import ConfigError, NotFoundError
 from soundalike.ingest.hashing import content_hash
 from soundalike.ingest.lock import ingest_lock
 from soundalike.ingest.paths import exact_path_b64, readable_path, to_db_path
-from soundalike.ingest.process_pool import worker_pool
 from soundalike.ingest.repository import clear_track_genres, set_track_features, set_track_genre, track_by_path
 from soundalike.ingest.scan import scan
 from soundalike.ingest.settings import Settings
 from soundalike.ingest.sync import Known, OnDisk, SyncPlan, plan_sync
-from soundalike.ingest.track_features import track_feature_batcher
-
-FILES_IN_FLIGHT_PER_WORKER = 4
 
 
 class AnalysisConsumer(Protocol):
-    """Receives each stored analysis (e.g. to embed the decoded audio) inside the ingest transaction."""
+    """Receives each stored analysis (e.g. to embed the decoded audio) inside the ingest transaction.
+
+    An analysis arrives with ``patches`` for the consumer to encode, or already ``encoded`` by an engine's
+    workers (``make_encoder``).
+    """
 
     @property
     def front_end(self) -> AudioFrontEnd:
         """What the decoding workers compute for this consumer from each file's audio (``FileAnalysis.patches``)."""
+        ...
+
+    @property
+    def make_encoder(self) -> EncoderFactory | None:
+        """Builds the consumer's network on a device, for engines that encode in workers of their own; None
+        when the consumer has no network for them to run."""
         ...
 
     def consume(self, session: Session, track_id: int, analysis: FileAnalysis) -> None:
@@ -96,56 +99,6 @@ class IngestReport:
         run.seconds = self.seconds
 
 
-def _failed(path: Path, reason: str) -> FileAnalysis:
-    try:
-        stat = path.stat()
-        return FileAnalysis(path, stat.st_size, stat.st_mtime, error=reason)
-    except OSError:
-        return FileAnalysis(path, 0, 0.0, error=reason)
-
-
-def analyse_bounded(
-    paths: Iterable[Path], analyse: Callable[[Path], FileAnalysis], *, workers: int, in_flight: int
-) -> Iterator[FileAnalysis]:
-    """Analyses of ``paths`` in order, at most ``in_flight`` submitted at once, so memory stays flat.
-
-    A worker process that dies (a decoder crash) breaks the pool: a fresh pool retries the files that
-    were in flight one at a time, and the file that breaks it again is reported as failed.
-    """
-    if workers <= 1:
-        yield from map(analyse, paths)
-        return
-    source = iter(paths)
-    retry: deque[Path] = deque()
-    pending: deque[tuple[Path, Future[FileAnalysis]]] = deque()
-    pool = worker_pool(workers)
-    try:
-        while True:
-            limit = 1 if retry else in_flight
-            while len(pending) < limit:
-                path = retry.popleft() if retry else next(source, None)
-                if path is None:
-                    break
-                pending.append((path, pool.submit(analyse, path)))
-            if not pending:
-                return
-            path, future = pending.popleft()
-            try:
-                result = future.result()
-            except BrokenProcessPool:
-                pool.shutdown(wait=True, cancel_futures=True)
-                pool = worker_pool(workers)
-                if limit == 1:
-                    yield _failed(path, "the decoding process crashed on this file")
-                else:
-                    retry.extend([path, *(p for p, _f in pending)])
-                pending.clear()
-                continue
-            yield result
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-
-
 def _clean(text: str | None) -> str | None:
     """Text as a database column accepts it (PostgreSQL refuses NUL characters)."""
     return None if text is None else text.replace("\x00", "")
@@ -185,7 +138,7 @@ def store_analysis(
     return track
 
 
-def _engine(factory: sessionmaker[Session]) -> Engine:
+def _database_engine(factory: sessionmaker[Session]) -> Engine:
     bind = factory.kw.get("bind")
     if not isinstance(bind, Engine):
         raise ConfigError("the session factory is not bound to an engine")
@@ -316,28 +269,6 @@ def _resolve_hashed(run: _Run, plan: SyncPlan, workers: int, on_file: Callable[[
             plan.analyse.append(item)
 
 
-def _analyses(
-    items: list[OnDisk],
-    settings: Settings,
-    workers: int,
-    *,
-    device: torch.device,
-    front_end: AudioFrontEnd | None,
-) -> Iterator[FileAnalysis]:
-    """Analyses of ``items`` in order: decoded by the worker pool, features there or batched on ``device``."""
-    batcher = track_feature_batcher(settings.feature_extractor, device)
-    analyse = partial(
-        analyse_file,
-        sr=settings.sample_rate,
-        max_bytes=settings.max_file_bytes,
-        front_end=front_end,
-        with_features=batcher is None,
-    )
-    todo = (item.path for item in items)
-    analyses = analyse_bounded(todo, analyse, workers=workers, in_flight=workers * FILES_IN_FLIGHT_PER_WORKER)
-    return analyses if batcher is None else with_batched_features(analyses, batcher, sr=settings.sample_rate)
-
-
 def _mark_deleted(run: _Run, missing: Iterable[Known]) -> None:
     ids = [k.id for k in missing if k.status != "deleted"]
     for start in range(0, len(ids), 500):
@@ -365,6 +296,7 @@ def ingest(
     on_file: Callable[[FileAnalysis | None], None] | None = None,
     consumer: AnalysisConsumer | None = None,
     wait: float | None = None,
+    engine: AnalysisEngine | None = None,
 ) -> IngestReport:
     """Ingest every audio file under ``roots`` incrementally, holding the database's ingestion lock.
 
@@ -375,7 +307,8 @@ def ingest(
     run goes on. ``wait`` is how long to wait for another run's lock (None: refuse at once).
     ``device`` (from ``ingest.device.resolve_device``) is where a batched feature extractor runs.
     A ``consumer`` gets each successful analysis, with what its ``front_end`` computed in the decoding
-    workers (e.g. MusiCNN's log-mel patches), in the same transaction.
+    workers (e.g. MusiCNN's log-mel patches), in the same transaction. ``engine`` analyses the files
+    (default: a ``LocalEngine`` of ``workers`` processes); ``workers`` threads also hash touched files.
     """
     started = time.perf_counter()
     roots = [Path(r).absolute() for r in roots]
@@ -384,7 +317,7 @@ def ingest(
         raise NotFoundError(f"no such file or folder: {', '.join(absent)}")
     workers = workers or os.cpu_count() or 1
     notify = on_file or (lambda _a: None)
-    with ingest_lock(_engine(factory), wait=wait):
+    with ingest_lock(_database_engine(factory), wait=wait):
         with session_scope(factory) as session:
             mark_interrupted(session)
             run_row = IngestRun(roots=os.pathsep.join(to_db_path(r) for r in roots))
@@ -414,8 +347,14 @@ def ingest(
                 notify(None)
             _resolve_hashed(run, plan, workers, notify)
             plan.analyse.sort(key=lambda item: order[item.path])
-            front_end = None if consumer is None else consumer.front_end
-            for analysis in _analyses(plan.analyse, settings, workers, device=device, front_end=front_end):
+            analyses = (engine or LocalEngine(workers)).analyses(
+                [item.path for item in plan.analyse],
+                settings=settings,
+                device=device,
+                front_end=None if consumer is None else consumer.front_end,
+                make_encoder=None if consumer is None else consumer.make_encoder,
+            )
+            for analysis in analyses:
                 run.store(analysis)
                 notify(analysis)
             _mark_deleted(run, plan.missing.values())

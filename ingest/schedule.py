@@ -1,9 +1,20 @@
-"""Periodic ingestion with APScheduler 3: jobs kept in the catalogue database, one run at a time."""
+"""Periodic ingestion with APScheduler 3: jobs kept in the catalogue database, one run at a time.
+
+Several scheduler processes may start on one database (one per replica): the one holding the database's
+scheduler lock leads and runs the jobs; the others wait on standby and the first to get the lock takes
+over when the leader stops or dies. The job's next run time lives in the job table, so a new leader does
+not run a job again before it is due. The ingest lock still keeps a scheduled run from overlapping a
+manual ``soundalike ingest``.
+"""
 
 from __future__ import annotations
 
 import logging
+import math
 import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,16 +23,18 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import select
 
 from soundalike.ingest.db.session import make_engine, open_database
 from soundalike.ingest.device import resolve_device
 from soundalike.ingest.errors import ConfigError, SoundalikeError
-from soundalike.ingest.lock import IngestLockedError
+from soundalike.ingest.lock import IngestLockedError, LockHeldError, database_lock, where
 from soundalike.ingest.pipeline import IngestReport, ingest
 from soundalike.ingest.settings import Settings, load_settings
 
 JOB_ID = "soundalike-ingest"
 JOBS_TABLE = "apscheduler_jobs"
+SCHEDULER_LOCK = "scheduler"
 log = logging.getLogger("soundalike.schedule")
 
 
@@ -78,7 +91,8 @@ def build_scheduler(
     """A blocking scheduler whose one ingest job lives in the catalogue database's ``apscheduler_jobs``.
 
     The job never runs twice at once (``max_instances=1``) and missed runs collapse into one
-    (``coalesce``); an interval schedule also runs at once on start.
+    (``coalesce``); it keeps the next run time stored by an earlier scheduler, and an interval schedule
+    without one runs at once on start.
     """
     if not roots:
         raise ConfigError("no folders to ingest: name them or set SOUNDALIKE_SCHEDULE_ROOTS")
@@ -86,7 +100,7 @@ def build_scheduler(
     scheduler = BlockingScheduler(
         jobstores={"default": jobstore}, job_defaults={"max_instances": 1, "coalesce": True}, timezone=UTC
     )
-    first_run = datetime.now(UTC) if isinstance(trigger, IntervalTrigger) else None
+    first_run = _stored_next_run(jobstore) or (datetime.now(UTC) if isinstance(trigger, IntervalTrigger) else None)
     scheduler.add_job(
         scheduled_ingest,
         trigger,
@@ -100,6 +114,42 @@ def build_scheduler(
         **({"next_run_time": first_run} if first_run else {}),
     )
     return scheduler
+
+
+def _stored_next_run(jobstore: SQLAlchemyJobStore) -> datetime | None:
+    """When the stored ingest job runs next, if an earlier scheduler left it in the job table."""
+    jobstore.jobs_t.create(jobstore.engine, checkfirst=True)
+    column, key = jobstore.jobs_t.c.next_run_time, jobstore.jobs_t.c.id
+    with jobstore.engine.connect() as connection:
+        stamp = connection.scalar(select(column).where(key == JOB_ID))
+    return None if stamp is None else datetime.fromtimestamp(stamp, UTC)
+
+
+@contextmanager
+def leading(settings: Settings, *, run_for: float | None = None) -> Iterator[float | None]:
+    """Hold the database's scheduler lock, waiting on standby while another scheduler leads.
+
+    Yields the seconds left of ``run_for`` once leading (None: no limit); raises ``LockHeldError`` when
+    ``run_for`` passes on standby.
+    """
+    deadline = None if run_for is None else time.monotonic() + run_for
+    engine = make_engine(settings.db_url)
+    refusal = LockHeldError(f"another scheduler leads on {where(engine)}")
+    try:
+        try:
+            with database_lock(engine, SCHEDULER_LOCK, wait=None, refusal=refusal):
+                yield run_for
+                return
+        except LockHeldError as exc:
+            if exc is not refusal:
+                raise
+        log.info("standby: another scheduler leads on %s", where(engine))
+        wait = math.inf if deadline is None else max(deadline - time.monotonic(), 0.0)
+        with database_lock(engine, SCHEDULER_LOCK, wait=wait, refusal=refusal):
+            log.info("leading: took over the schedule")
+            yield None if deadline is None else max(deadline - time.monotonic(), 0.0)
+    finally:
+        engine.dispose()
 
 
 def run_scheduler(scheduler: BlockingScheduler, *, run_for: float | None = None) -> None:

@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     admin_token: SecretStr | None = None
     open_reads: bool | None = None
     reload_cooldown_s: float = Field(default=5.0, ge=0)
+    index_watch_s: float = Field(default=2.0, ge=0)
     subsonic_path_map: str = ""
 
     @property

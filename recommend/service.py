@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from sqlalchemy.orm import Session, sessionmaker
@@ -14,7 +14,9 @@ from soundalike.index.backends import IndexBackend, resolve_index_backend
 from soundalike.index.sync import sync_index
 from soundalike.index.track_index import TrackIndex, load_index
 from soundalike.ingest.db.session import open_database, session_scope
+from soundalike.ingest.errors import NotFoundError
 from soundalike.ingest.settings import Settings
+from soundalike.recommend.index_watch import IndexWatch
 from soundalike.recommend.served_index import ServedIndex
 from soundalike.recommend.track_table import TrackTable
 
@@ -28,18 +30,37 @@ class Service:
     index: ServedIndex
     model: EmbeddingModel
     backend: IndexBackend
+    watch: IndexWatch | None = field(default=None, init=False)
 
     @classmethod
     def open(cls, settings: Settings, factory: sessionmaker[Session] | None = None, *, device: torch.device) -> Service:
         """Open the database, load the index that matches its embeddings and every track's facts.
 
+        A replica that finds no index in its index folder builds one from the database's embeddings first.
         The model and the index run on ``device``, resolved once by the caller (CLI or app factory).
         """
         factory = factory or open_database(settings.db_url)
         model = embedding_model(settings, device)
         backend = resolve_index_backend(device)
-        index, table = _load(settings, factory, model, backend)
+        try:
+            index, table = _load(settings, factory, model, backend)
+        except NotFoundError:
+            with session_scope(factory) as session:
+                sync_index(session, settings, model.name, backend=backend)
+            index, table = _load(settings, factory, model, backend)
         return cls(settings, factory, ServedIndex(index, table), model, backend)
+
+    def follow_published(self, every: float) -> IndexWatch:
+        """Check the index folder every ``every`` seconds and swap to each index another process publishes."""
+        if self.watch is None:
+            self.watch = IndexWatch(
+                self.index,
+                self.settings.index_dir,
+                self.model.name,
+                lambda: _load(self.settings, self.factory, self.model, self.backend),
+                every=every,
+            ).start()
+        return self.watch
 
     def reload(self) -> Future[TrackIndex]:
         """In the background: bring the saved index up to date with the database (new tracks added, deleted
@@ -53,7 +74,9 @@ class Service:
         return self.index.reload(build)
 
     def close(self) -> None:
-        """Wait for a running reload to finish."""
+        """Stop following published indexes and wait for a running reload to finish."""
+        if self.watch is not None:
+            self.watch.stop()
         self.index.close()
 
 

@@ -111,12 +111,15 @@ def create_app(
 
     Bodies are capped while they stream in: ``max_upload_bytes`` for audio uploads, ``max_body_bytes`` for
     the rest. ``host`` is the interface the server listens on: beyond loopback, reads need a key too unless
-    ``settings.open_reads`` says otherwise.
+    ``settings.open_reads`` says otherwise. A service opened here follows the index other processes publish
+    (every ``settings.index_watch_s`` seconds; 0 turns that off).
     """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         opened = service or Service.open(settings, device=resolve_device(settings.device))
+        if service is None and settings.index_watch_s > 0:
+            opened.follow_published(settings.index_watch_s)
         app.state.service = opened
         yield
         app.state.retrainer.close()

@@ -175,9 +175,14 @@ class HealthOut(BaseModel):
 
 
 class IndexStateOut(BaseModel):
-    """The served index: swap generation, sizes, whether a reload runs and why the last one failed."""
+    """The served index: swap generation, saved version, sizes, whether a reload runs and why the last one failed.
+
+    ``process`` is the id of the server process that answered (one of ``serve --workers N``).
+    """
 
     generation: int
+    version: str
+    process: int
     reloading: bool
     indexed: int
     live: int

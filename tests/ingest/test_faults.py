@@ -2,58 +2,33 @@ from __future__ import annotations
 
 import base64
 import os
-import shutil
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
-from audio_factory import write_audio
+from fault_corpus import BAD, GOOD, LOCKED, LONG_SECONDS, make_fault_corpus
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from soundalike.ingest.analysis import FileAnalysis
 from soundalike.ingest.db.models import Feature, IngestRun, Track
+from soundalike.ingest.engine import analyse_bounded
 from soundalike.ingest.paths import from_db_path, to_db_path
-from soundalike.ingest.pipeline import analyse_bounded, ingest
+from soundalike.ingest.pipeline import ingest
 from soundalike.ingest.settings import Settings
 from soundalike.ingest.track_features import FEATURE_VERSIONS
 
 CPU = torch.device("cpu")
 
-LONG_SECONDS = 20 * 60
-GOOD = {"good.wav", "rate8k.wav", "rate96k.wav", "surround.wav", "long.wav"}
-BAD = {"empty.wav", "truncated.flac", "truncated.mp3", "text.mp3", "silent.wav", "folder.mp3"}
 RUNNING_AS_ROOT = os.geteuid() == 0
-
-
-def noise_tone(seconds: float, sr: int) -> np.ndarray:
-    rng = np.random.default_rng(7)
-    t = np.arange(int(seconds * sr)) / sr
-    return (0.3 * np.sin(2 * np.pi * 220 * t) + 0.05 * rng.standard_normal(t.size)).astype(np.float32)
 
 
 @pytest.fixture
 def fault_corpus(library: Path, tmp_path: Path) -> Path:
     """Good files of odd shapes beside files that cannot be ingested, one of them unreadable."""
-    root = tmp_path / "faults"
-    root.mkdir()
-    shutil.copy(library / "drone" / "drone_00.wav", root / "good.wav")
-    (root / "empty.wav").write_bytes(b"")
-    (root / "truncated.flac").write_bytes((library / "drone" / "drone_02.flac").read_bytes()[:100])
-    (root / "truncated.mp3").write_bytes((library / "beat" / "beat_07.mp3").read_bytes()[:300])
-    (root / "text.mp3").write_text("not audio at all\n" * 20)
-    write_audio(root / "silent.wav", np.zeros(3 * 22050, dtype=np.float32), 22050)
-    write_audio(root / "rate8k.wav", noise_tone(3, 8000), 8000)
-    write_audio(root / "rate96k.wav", noise_tone(3, 96000), 96000)
-    write_audio(root / "surround.wav", noise_tone(3, 22050), 22050, channels=6)
-    write_audio(root / "long.wav", noise_tone(LONG_SECONDS, 8000), 8000)
-    (root / "folder.mp3").mkdir()
-    locked = root / "locked.wav"
-    write_audio(locked, noise_tone(2, 22050), 22050)
-    locked.chmod(0)
+    root = make_fault_corpus(library, tmp_path / "faults")
     yield root
-    locked.chmod(0o644)
+    (root / LOCKED).chmod(0o644)
 
 
 @pytest.mark.slow
@@ -66,19 +41,19 @@ def test_fault_corpus_records_each_bad_file_with_a_reason_and_ingests_the_good_o
     report = ingest(factory, [fault_corpus], settings=settings, device=CPU, workers=2)
     reasons = {Path(f["path"]).name: f["reason"] for f in report.failures}
     locked_readable = RUNNING_AS_ROOT  # root reads files whatever their mode
-    expected_bad = BAD if locked_readable else BAD | {"locked.wav"}
+    expected_bad = BAD if locked_readable else BAD | {LOCKED}
     assert set(reasons) == expected_bad
     assert all(reason.strip() for reason in reasons.values())
     assert reasons["empty.wav"] == "empty file (0 bytes)"
     assert reasons["folder.mp3"] == "is a directory"
     assert "silent" in reasons["silent.wav"]
     if not locked_readable:
-        assert "Permission denied" in reasons["locked.wav"]
+        assert "Permission denied" in reasons[LOCKED]
     assert report.added == len(GOOD) + (1 if locked_readable else 0)
     assert report.failed == len(expected_bad)
     with factory() as session:
         tracks = {Path(t.path).name: t for t in session.scalars(select(Track))}
-        assert set(tracks) == GOOD | BAD | {"locked.wav"}
+        assert set(tracks) == GOOD | BAD | {LOCKED}
         for name in expected_bad:
             assert tracks[name].status == "failed" and tracks[name].error == reasons[name]
         for name in GOOD:

@@ -143,6 +143,7 @@ class RecordingConsumer:
     """Writes a probe feature per consumed track, buffered until ``flush`` like a batched encoder."""
 
     front_end = SecondsFrontEnd()
+    make_encoder = None
 
     def __init__(self) -> None:
         self.buffer: list[tuple[int, int]] = []

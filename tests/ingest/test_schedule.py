@@ -1,7 +1,11 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -77,3 +81,42 @@ def test_trigger_comes_from_cron_or_interval_and_refuses_neither() -> None:
         build_trigger(interval_minutes=None, cron=None)
     with pytest.raises(ConfigError, match="not a crontab"):
         build_trigger(interval_minutes=None, cron="every tuesday")
+
+
+def start_scheduler(settings: Settings, music: Path, run_for: float, log: Path) -> subprocess.Popen[str]:
+    env = {**os.environ, "SOUNDALIKE_DATABASE_URL": settings.db_url, "SOUNDALIKE_EMBEDDING_MODEL": "mfcc-stats"}
+    command = [str(Path(sys.executable).parent / "soundalike"), "--home", str(settings.home), "schedule", str(music)]
+    options = ["--interval-minutes", "1", "--run-for", str(run_for), "--workers", "1", "--json"]
+    return subprocess.Popen([*command, *options], env=env, stdout=subprocess.PIPE, stderr=log.open("w"), text=True)
+
+
+@pytest.mark.slow
+def test_two_scheduler_processes_run_each_due_job_once_and_the_standby_takes_over(
+    music: Path, settings: Settings, factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    """The first leads and ingests; the second waits on standby, takes over when the first dies, and does not
+    run the job again before it is due (the next run time is kept in the job table)."""
+    first_log, second_log = tmp_path / "first.log", tmp_path / "second.log"
+    first = start_scheduler(settings, music, 300, first_log)
+    second = None
+    try:
+        deadline = time.monotonic() + 120
+        while not finished_runs(factory):
+            assert first.poll() is None and time.monotonic() < deadline, first_log.read_text()
+            time.sleep(0.2)
+        second = start_scheduler(settings, music, 30, second_log)
+        while "standby" not in second_log.read_text():
+            assert second.poll() is None and time.monotonic() < deadline, second_log.read_text()
+            time.sleep(0.1)
+    finally:
+        first.kill()
+        first.wait(30)
+    output = json.loads(second.communicate(timeout=90)[0].splitlines()[-1])
+    assert output["led"] is True and "took over" in second_log.read_text()
+    assert finished_runs(factory) == [2]
+
+
+def finished_runs(factory: sessionmaker[Session]) -> list[int]:
+    """How many files each finished ingest run added."""
+    with factory() as session:
+        return [r.added for r in session.scalars(select(IngestRun).where(IngestRun.status == "finished"))]

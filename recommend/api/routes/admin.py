@@ -6,6 +6,7 @@ cross-site requests, and starts at most once per ``reload_cooldown_s``.
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
@@ -33,6 +34,8 @@ def _state(service: Service) -> dict[str, Any]:
     served = service.index
     return {
         "generation": served.generation,
+        "version": served.meta.version,
+        "process": os.getpid(),
         "reloading": served.reloading,
         "indexed": served.meta.count,
         "live": served.live.current.live_count,
