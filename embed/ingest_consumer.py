@@ -12,8 +12,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 from sqlalchemy.orm import Session
+from torch import nn
 
-from soundalike.embed.musicnn_encoder import MODEL_NAME, MODEL_VERSION, MusicnnEncoder, store_track_features
+from soundalike.embed import student
+from soundalike.embed.musicnn_encoder import MODEL_NAME, MusicnnEncoder, PatchEncoder, store_track_features
 from soundalike.embed.musicnn_frontend import LOOPED_NOTE, SAMPLE_RATE, PatchFrontEnd, is_short
 from soundalike.embed.store import put_embeddings
 from soundalike.ingest.analysis import FileAnalysis
@@ -23,11 +25,11 @@ from soundalike.ingest.settings import Settings
 
 
 class MusicnnIngestConsumer:
-    """Embeds tracks with MusiCNN inside the ingest transaction; one network, loaded once."""
+    """Embeds tracks with MusiCNN (or its distilled student) inside the ingest transaction; one network, loaded once."""
 
     front_end = PatchFrontEnd()
 
-    def __init__(self, encoder: MusicnnEncoder) -> None:
+    def __init__(self, encoder: PatchEncoder[nn.Module]) -> None:
         """Use ``encoder`` (already on its device) for every flushed batch."""
         self.encoder = encoder
         self.encoded = 0
@@ -51,14 +53,17 @@ class MusicnnIngestConsumer:
         results = self.encoder.encode_patches([patches for _, patches in self._pending])
         self._pending.clear()
         for track_id, encoded in zip(track_ids, results, strict=True):
-            store_track_features(session, track_id, encoded)
+            store_track_features(session, track_id, encoded, self.encoder.version)
         vectors = np.stack([encoded.embedding for encoded in results])
-        put_embeddings(session, MODEL_NAME, MODEL_VERSION, np.array(track_ids, dtype=np.int64), vectors)
+        track_array = np.array(track_ids, dtype=np.int64)
+        put_embeddings(session, self.encoder.model_name, self.encoder.version, track_array, vectors)
         self.encoded += len(track_ids)
 
 
 def consumer_for(settings: Settings, device: torch.device) -> MusicnnIngestConsumer | None:
-    """The consumer that embeds on ``device`` during ingestion when MusiCNN is the embedding model, else None."""
-    if settings.embedding_model != MODEL_NAME:
-        return None
-    return MusicnnIngestConsumer(MusicnnEncoder(device))
+    """The consumer that embeds on ``device`` during ingestion when MusiCNN or its student is the model, else None."""
+    if settings.embedding_model == MODEL_NAME:
+        return MusicnnIngestConsumer(MusicnnEncoder(device))
+    if settings.embedding_model == student.MODEL_NAME:
+        return MusicnnIngestConsumer(student.StudentEncoder(device, student.weights_path(settings)))
+    return None

@@ -13,7 +13,7 @@ from soundalike.ingest.errors import ConfigError
 
 Device = Literal["auto", "cpu", "cuda"]
 FeatureExtractor = Literal["auto", "librosa", "torch"]
-EmbeddingModelName = Literal["musicnn-msd", "mfcc-stats", "cnn-trained", "musicnn-adapted"]
+EmbeddingModelName = Literal["musicnn-msd", "musicnn-student", "mfcc-stats", "cnn-trained", "musicnn-adapted"]
 IndexKind = Literal["auto", "flat", "hnsw", "ivf_flat", "ivf_sq8", "ivf_pq"]
 
 
