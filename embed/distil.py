@@ -24,7 +24,7 @@ from torch.nn import functional as F
 from soundalike.embed.musicnn import MusiCNN
 from soundalike.embed.musicnn_encoder import BATCH_PATCHES
 from soundalike.embed.musicnn_frontend import SAMPLE_RATE, musicnn_patches
-from soundalike.embed.student import Student, multiply_adds
+from soundalike.embed.student import Student, multiply_adds, save_student
 from soundalike.embed.unit_norm import unit_rows
 from soundalike.ingest.audio import load
 from soundalike.ingest.errors import ConfigError, DecodeError
@@ -41,7 +41,7 @@ class DistilConfig:
     batch: int = 64
     learning_rate: float = 3e-3
     width: int = 16
-    patches_per_track: int = 12
+    patches_per_track: int = 8
     held_out_patches: int = 16
     seed: int = 0
 
@@ -289,8 +289,6 @@ def distil(
     on_epoch: Callable[[int, float], None] | None = None,
 ) -> DistilReport:
     """Train a student on ``train_folders``, score it on ``held_out_folders``, write its weights to ``out``."""
-    from soundalike.embed.student import save_student
-
     check_disjoint(train_folders, held_out_folders)
     train = collect(train_folders, teacher, per_track=config.patches_per_track, cache_dir=cache_dir, on_track=on_track)
     held = collect(held_out_folders, teacher, per_track=config.held_out_patches, cache_dir=cache_dir, on_track=on_track)
