@@ -385,7 +385,8 @@ def _store_one(factory, path: Path, encoded) -> None:  # type: ignore[no-untyped
 
 
 def phase_real(args: argparse.Namespace) -> dict[str, object]:
-    paths = sorted(scan([args.music]))[: args.limit] if args.limit else sorted(scan([args.music]))
+    every = sorted(scan([args.music]))
+    paths = every[:: max(1, len(every) // args.limit)][: args.limit] if args.limit else every
     with tempfile.TemporaryDirectory() as folder:
         for i, path in enumerate(paths):
             (Path(folder) / f"{i:04d}{path.suffix}").symlink_to(path)
@@ -449,7 +450,7 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 2000])
     parser.add_argument("--long-minutes", type=float, default=120.0)
     parser.add_argument("--music", type=Path, default=REAL_MUSIC, help="real recordings for --phase real")
-    parser.add_argument("--limit", type=int, default=0, help="first N recordings only (0: all)")
+    parser.add_argument("--limit", type=int, default=0, help="N recordings spread over the sorted list (0: all)")
     parser.add_argument("--encoders", nargs="+", choices=ENCODERS, default=list(ENCODERS))
     parser.add_argument("--student-weights", type=Path, default=student.SHIPPED_WEIGHTS)
     parser.add_argument("--breakdown-tracks", type=int, default=20)

@@ -37,7 +37,7 @@ TARGETS = ("pooled", "penultimate", "tags")
 class DistilConfig:
     """Training recipe; the defaults are the ones the shipped weights were trained with."""
 
-    epochs: int = 30
+    epochs: int = 8
     batch: int = 64
     learning_rate: float = 3e-3
     width: int = 16
@@ -300,11 +300,9 @@ def distil(
             on_epoch(epoch, loss)
 
     student = train_student(train, teacher, config, on_epoch=record)
-    recipe = (
-        f"soundalike train distil {' '.join(map(str, train_folders))} --held-out "
-        f"{' '.join(map(str, held_out_folders))} "
-        + " ".join(f"--{k.replace('_', '-')} {v}" for k, v in asdict(config).items())
-    )
+    options = " ".join(f"--{name.replace('_', '-')} {value}" for name, value in asdict(config).items())
+    held_options = " ".join(f"--held-out {folder}" for folder in held_out_folders)
+    recipe = f"soundalike train distil {' '.join(map(str, train_folders))} {held_options} {options}"
     version = save_student(student, out, recipe=recipe)
     return DistilReport(
         version=version,

@@ -123,3 +123,11 @@ def test_ingest_with_the_student_stores_embeddings_under_its_own_name(
     assert len(load_embeddings(session, MUSICNN_NAME)[0]) == 0
     pooled_versions = {f.version for f in session.query(Feature).filter(Feature.name == POOLED_FEATURE)}
     assert pooled_versions == {version}
+
+
+def test_shipped_student_loads_with_the_version_its_notice_names() -> None:
+    model, version = student.load_student(student.SHIPPED_WEIGHTS)
+    notice = (student.SHIPPED_WEIGHTS.parent / "NOTICE-musicnn-student.txt").read_text()
+    assert version.startswith("student-w") and version in notice
+    assert "ISC" in notice
+    assert student.multiply_adds(model) * 10 <= 1.4e9
