@@ -11,8 +11,17 @@ Phases (each prints one JSON object; ``--phase all`` runs them in turn):
 - ``rss``: peak RSS of the ingest process and of its largest worker for catalogues of small files
   (each size in a fresh subprocess, without the MusiCNN consumer).
 - ``long``: peak RSS of ingesting one long file (default two hours) with the consumer.
+- ``real``: on a folder of real recordings (default the shared cache of Debian game music), in the same
+  run: the plain per-file librosa loop (load at 22050 Hz -> MFCC -> mel spectrogram, one process,
+  librosa's JIT warmed up outside the timing), bliss-rs (``bliss-audio``, the ``[bench]`` extra), and
+  the whole ``soundalike ingest`` command in a fresh process on a fresh database with each encoder
+  (``musicnn-msd``, ``musicnn-student``, and ``mfcc-stats``: no CNN, the pipeline's floor); medians of
+  ``--repeats``, ratios to the librosa loop and to bliss, peak RSS, tracks per hour per core, CPU flags
+  and load average, then a per-track breakdown of the stages (decode, resample, features, patches,
+  CNN, database writes) timed one by one in this process on ``--breakdown-tracks`` files.
 
     .venv/bin/python bench/bench_ingest.py --phase throughput --tracks 200 --repeats 1
+    nice -n 10 .venv/bin/python bench/bench_ingest.py --phase real --repeats 3
     .venv/bin/python bench/bench_ingest.py --phase rss --sizes 100 2000
     .venv/bin/python bench/bench_ingest.py --phase throughput --device cuda --features auto   # on a GPU
 """
@@ -35,13 +44,17 @@ import numpy as np
 import soundfile as sf
 import torch
 
+from soundalike.embed import student
 from soundalike.embed.ingest_consumer import MusicnnIngestConsumer
-from soundalike.embed.musicnn_encoder import BATCH_PATCHES, MusicnnEncoder
-from soundalike.embed.musicnn_frontend import SAMPLE_RATE, musicnn_logmel, patches
+from soundalike.embed.musicnn_encoder import BATCH_PATCHES, MusicnnEncoder, PatchEncoder
+from soundalike.embed.musicnn_frontend import SAMPLE_RATE, musicnn_logmel, musicnn_patches, patches
+from soundalike.ingest.audio import at_rate, decode
 from soundalike.ingest.db.session import open_database
 from soundalike.ingest.device import resolve_device
 from soundalike.ingest.pipeline import ingest
+from soundalike.ingest.scan import scan
 from soundalike.ingest.settings import Settings
+from soundalike.ingest.track_features import track_features
 
 CORPUS_SR = 44100
 
@@ -254,9 +267,176 @@ def phase_long(args: argparse.Namespace) -> dict[str, object]:
     return {"phase": "long", "minutes": args.long_minutes, "file_mib": round(path.stat().st_size / 2**20, 1), **result}
 
 
+REAL_MUSIC = Path("/work/data/music")
+ENCODERS = ("musicnn-msd", "musicnn-student", "mfcc-stats")
+
+
+def machine() -> dict[str, object]:
+    """CPU model, the SIMD flags that decide int8/bf16 kernels, torch's view of them, and the load."""
+    info = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    flags = next((line.split(":", 1)[1].split() for line in info.splitlines() if line.startswith("flags")), [])
+    model = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")), "")
+    wanted = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_int8")
+    return {
+        "cpu": model,
+        "cores": os.cpu_count(),
+        "flags": {flag: flag in flags for flag in wanted},
+        "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "load_average": os.getloadavg(),
+    }
+
+
+def librosa_loop(paths: list[Path]) -> float:
+    """Seconds for the plain per-file loop: load at 22050 Hz, MFCC, mel spectrogram."""
+    start = time.perf_counter()
+    for path in paths:
+        y, sr = librosa.load(str(path), sr=22050)
+        librosa.feature.mfcc(y=y, sr=sr)
+        librosa.feature.melspectrogram(y=y, sr=sr)
+    return time.perf_counter() - start
+
+
+def bliss_loop(paths: list[Path]) -> tuple[float, int]:
+    """(seconds, failures) of bliss-rs's analysis of each file; its Rust panics are BaseExceptions."""
+    from bliss_audio import Song
+
+    failures = 0
+    start = time.perf_counter()
+    for path in paths:
+        try:
+            _ = Song(str(path)).analysis
+        except BaseException:  # noqa: B036 -- a panic in bliss's Rust code is a BaseException
+            failures += 1
+    return time.perf_counter() - start, failures
+
+
+def cli_ingest(folder: Path, encoder: str, *, workers: int, weights: Path | None) -> dict[str, object]:
+    """The whole ``soundalike ingest --json`` in a fresh process on a fresh SQLite database, with its peak RSS."""
+    with tempfile.TemporaryDirectory() as home:
+        env = {**os.environ, "SOUNDALIKE_HOME": home, "SOUNDALIKE_DEVICE": "cpu", "SOUNDALIKE_EMBEDDING_MODEL": encoder}
+        if weights is not None:
+            (Path(home) / "models").mkdir()
+            (Path(home) / "models" / student.WEIGHTS_FILE).symlink_to(weights.resolve())
+        cli = str(Path(sys.executable).parent / "soundalike")
+        command = [cli, "ingest", str(folder), "--workers", str(workers), "--json"]
+        start = time.perf_counter()
+        done = subprocess.run(["/usr/bin/time", "-f", "%M", *command], env=env, capture_output=True, text=True)
+        seconds = time.perf_counter() - start
+        if done.returncode != 0:
+            raise RuntimeError(f"ingest with {encoder} failed: {done.stderr[-2000:]}")
+        report = json.loads(done.stdout)
+        peak_kib = int(done.stderr.strip().splitlines()[-1])
+    return {
+        "seconds": seconds,
+        "added": report["added"],
+        "failed": report["failed"],
+        "embedded": report["embedded"],
+        "peak_rss_mib_largest_process": round(peak_kib / 1024, 1),
+    }
+
+
+def breakdown(paths: list[Path], encoders: dict[str, PatchEncoder[torch.nn.Module]]) -> dict[str, object]:
+    """Mean seconds per track of each ingest stage, run one after another in this process."""
+    stages: dict[str, list[float]] = {}
+    clock = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        stages.setdefault(name, []).append(now - clock)
+        clock = now
+
+    with tempfile.TemporaryDirectory() as home:
+        factory = open_database(Settings(home=Path(home)).db_url)
+        for path in paths:
+            clock = time.perf_counter()
+            source = decode(path)
+            lap("decode")
+            audio = at_rate(source, 22050).samples
+            lap("resample_22050")
+            track_features(y=audio, sr=22050)
+            lap("features_mfcc_tempo_key")
+            y16 = at_rate(source, SAMPLE_RATE).samples
+            lap("resample_16000")
+            cut = musicnn_patches(y=y16)
+            lap("musicnn_patches")
+            for name, encoder in encoders.items():
+                encoded = encoder.encode_patches([cut])[0]
+                lap(f"cnn_{name}")
+            _store_one(factory, path, encoded)
+            lap("database_writes")
+    per_track = {name: round(statistics.mean(values), 4) for name, values in stages.items()}
+    return {"tracks": len(paths), "mean_seconds_per_track": per_track}
+
+
+def _store_one(factory, path: Path, encoded) -> None:  # type: ignore[no-untyped-def]
+    """One track row, its tags/pooled features and its embedding, committed, as ingest writes them."""
+    from soundalike.embed.musicnn_encoder import store_track_features
+    from soundalike.embed.store import put_embeddings
+    from soundalike.ingest.db.models import Track
+
+    with factory() as session:
+        track = Track(path=str(path) + f"#{time.perf_counter_ns()}", size=0, mtime=0.0, status="ok")
+        session.add(track)
+        session.flush()
+        store_track_features(session, track.id, encoded)
+        put_embeddings(session, "bench", "1", np.array([track.id]), encoded.embedding[None])
+        session.commit()
+
+
+def phase_real(args: argparse.Namespace) -> dict[str, object]:
+    every = sorted(scan([args.music]))
+    paths = every[:: max(1, len(every) // args.limit)][: args.limit] if args.limit else every
+    with tempfile.TemporaryDirectory() as folder:
+        for i, path in enumerate(paths):
+            (Path(folder) / f"{i:04d}{path.suffix}").symlink_to(path)
+        librosa_loop(paths[:1])
+        runs = []
+        for _ in range(args.repeats):
+            run: dict[str, object] = {"load_average_before": os.getloadavg()[0]}
+            run["librosa_s"] = librosa_loop(paths)
+            run["bliss_s"], run["bliss_failures"] = bliss_loop(paths)
+            for encoder in args.encoders:
+                weights = args.student_weights if encoder == student.MODEL_NAME else None
+                run[encoder] = cli_ingest(Path(folder), encoder, workers=args.workers, weights=weights)
+            runs.append(run)
+    audio_minutes = sum(sf.info(str(p)).duration for p in paths) / 60
+    medians: dict[str, float] = {
+        "librosa_s": statistics.median(float(r["librosa_s"]) for r in runs),  # type: ignore[arg-type]
+        "bliss_s": statistics.median(float(r["bliss_s"]) for r in runs),  # type: ignore[arg-type]
+    }
+    rows = {}
+    cores = os.cpu_count() or 1
+    for name in ("librosa_s", "bliss_s", *args.encoders):
+        seconds = medians[name] if name in medians else statistics.median(r[name]["seconds"] for r in runs)  # type: ignore[index]
+        rows[name] = {
+            "median_s": round(seconds, 2),
+            "ratio_to_librosa": round(medians["librosa_s"] / seconds, 3),
+            "ratio_to_bliss": round(medians["bliss_s"] / seconds, 3),
+            "tracks_per_hour_per_core": round(len(paths) / seconds * 3600 / cores, 1),
+        }
+        if name in args.encoders:
+            rows[name]["peak_rss_mib"] = max(r[name]["peak_rss_mib_largest_process"] for r in runs)  # type: ignore[index]
+    encoders: dict[str, PatchEncoder[torch.nn.Module]] = {"musicnn-msd": MusicnnEncoder(torch.device("cpu"))}
+    if args.student_weights.is_file():
+        encoders["musicnn-student"] = student.StudentEncoder(torch.device("cpu"), args.student_weights)
+    return {
+        "phase": "real",
+        "machine": machine(),
+        "tracks": len(paths),
+        "audio_minutes": round(audio_minutes, 1),
+        "workers": args.workers,
+        "torch_threads": torch.get_num_threads(),
+        "medians": rows,
+        "runs": runs,
+        "breakdown": breakdown(paths[: args.breakdown_tracks], encoders),
+        "load_average_after": os.getloadavg(),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--phase", choices=["throughput", "rss", "long", "all"], default="all")
+    parser.add_argument("--phase", choices=["throughput", "rss", "long", "real", "all"], default="all")
     parser.add_argument("--corpus", type=Path, default=Path(tempfile.gettempdir()) / "soundalike-bench" / "full")
     parser.add_argument("--tracks", type=int, default=200)
     parser.add_argument("--min-seconds", type=float, default=180.0)
@@ -269,13 +449,18 @@ def main() -> None:
     )
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 2000])
     parser.add_argument("--long-minutes", type=float, default=120.0)
+    parser.add_argument("--music", type=Path, default=REAL_MUSIC, help="real recordings for --phase real")
+    parser.add_argument("--limit", type=int, default=0, help="N recordings spread over the sorted list (0: all)")
+    parser.add_argument("--encoders", nargs="+", choices=ENCODERS, default=list(ENCODERS))
+    parser.add_argument("--student-weights", type=Path, default=student.SHIPPED_WEIGHTS)
+    parser.add_argument("--breakdown-tracks", type=int, default=20)
     parser.add_argument("--measure", help=argparse.SUPPRESS)
     parser.add_argument("--with-consumer", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
         print(json.dumps(measure_child(args)))
         return
-    phases = {"throughput": phase_throughput, "rss": phase_rss, "long": phase_long}
+    phases = {"throughput": phase_throughput, "rss": phase_rss, "long": phase_long, "real": phase_real}
     for name, run in phases.items():
         if args.phase in (name, "all"):
             print(json.dumps(run(args)), flush=True)

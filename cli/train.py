@@ -1,8 +1,9 @@
-"""Training commands: a CNN on labelled tracks, a contrastive adaptation of MusiCNN to the catalogue."""
+"""Training commands: a CNN on labelled tracks, a contrastive adaptation of MusiCNN, a distilled student."""
 
 from __future__ import annotations
 
 from dataclasses import asdict
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -97,5 +98,77 @@ def train_adapt(
                 ],
             ),
             stderr.print(record.reason),
+        ),
+    )
+
+
+@train_app.command("distil")
+def train_distil(
+    folders: Annotated[
+        list[Path], typer.Argument(help="Folders of recordings to train on (one package or album each).")
+    ],
+    held_out: Annotated[
+        list[Path], typer.Option("--held-out", help="Folders scored only, never trained on (repeat the option).")
+    ],
+    epochs: Annotated[int | None, typer.Option(min=1, help="Passes over the training patches.")] = None,
+    width: Annotated[
+        int | None, typer.Option(min=2, help="Channels of the first conv block (doubling per block).")
+    ] = None,
+    patches_per_track: Annotated[int | None, typer.Option(min=1, help="Patches cut from each training track.")] = None,
+    held_out_patches: Annotated[int | None, typer.Option(min=2, help="Patches cut from each held-out track.")] = None,
+    batch: Annotated[int | None, typer.Option(min=2, help="Patches per training step.")] = None,
+    learning_rate: Annotated[float | None, typer.Option(min=0.0, help="Peak learning rate.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed of the initialisation and the batches.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Weights file (default: the models folder).")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Distil MusiCNN into the small student (use it: SOUNDALIKE_EMBEDDING_MODEL=musicnn-student).
+
+    Options left out take the recipe's defaults (``embed.distil.DistilConfig``, as the shipped weights were
+    trained). The teacher's outputs are cached under the data folder, so a second run only trains.
+    """
+    from soundalike.embed.distil import DistilConfig, distil
+    from soundalike.embed.musicnn import load_musicnn
+    from soundalike.embed.student import WEIGHTS_FILE
+
+    settings = State.settings()
+    given = {
+        "epochs": epochs,
+        "batch": batch,
+        "learning_rate": learning_rate,
+        "width": width,
+        "patches_per_track": patches_per_track,
+        "held_out_patches": held_out_patches,
+        "seed": seed,
+    }
+    config = DistilConfig(**{name: value for name, value in given.items() if value is not None})
+    with progress_bar("decoding and teaching", transient=True) as (_, advance):
+        report = distil(
+            folders,
+            held_out,
+            load_musicnn("MSD_musicnn"),
+            out=out or settings.models_dir / WEIGHTS_FILE,
+            cache_dir=settings.home / "cache",
+            config=config,
+            on_track=advance,
+            on_epoch=lambda epoch, loss: (
+                None if as_json else stderr.print(f"epoch {epoch}: loss {loss:.4f}", highlight=False)
+            ),
+        )
+    names = ("penultimate_track_cosine", "pooled_track_cosine_standardised", "tags_top5_overlap")
+    emit(
+        asdict(report),
+        as_json,
+        lambda: table(
+            f"Student {report.version}",
+            ("train tracks", "held-out tracks", "MMAC (teacher)", *names),
+            [
+                [
+                    report.train_tracks,
+                    report.held_out_tracks,
+                    f"{report.student_macs / 1e6:.0f} ({report.teacher_macs / 1e6:.0f})",
+                    *(fmt(report.fidelity[n]) for n in names),
+                ]
+            ],
         ),
     )

@@ -10,42 +10,43 @@ probabilities and pooled features as ``refresh_embeddings`` does (same model nam
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import torch
 from sqlalchemy.orm import Session
+from torch import nn
 
+from soundalike.embed import student
 from soundalike.embed.fusion_features import settings_need_msd
-from soundalike.embed.musicnn_encoder import (
-    MODEL_NAME,
-    MODEL_VERSION,
-    Encoded,
-    MusicnnEncoder,
-    store_track_features,
-)
+from soundalike.embed.musicnn_encoder import MODEL_NAME, Encoded, MusicnnEncoder, PatchEncoder, store_track_features
 from soundalike.embed.musicnn_frontend import LOOPED_NOTE, SAMPLE_RATE, PatchFrontEnd, is_short
 from soundalike.embed.store import put_embeddings
 from soundalike.ingest.analysis import FileAnalysis
+from soundalike.ingest.engine import EncoderFactory
 from soundalike.ingest.errors import ConfigError
 from soundalike.ingest.repository import add_track_note
 from soundalike.ingest.settings import Settings
 
 
 class MusicnnIngestConsumer:
-    """Embeds tracks with MusiCNN inside the ingest transaction; one network, loaded once."""
+    """Embeds tracks with MusiCNN (or its distilled student) inside the ingest transaction; one network, loaded once."""
 
     front_end = PatchFrontEnd()
 
-    def __init__(self, encoder: MusicnnEncoder) -> None:
-        """Use ``encoder`` (already on its device) for every flushed batch."""
+    def __init__(self, encoder: PatchEncoder[nn.Module], make_encoder: EncoderFactory = MusicnnEncoder) -> None:
+        """Use ``encoder`` (already on its device) for every flushed batch; an engine's workers build the same
+        network with ``make_encoder`` on their own device."""
         self.encoder = encoder
+        self._make_encoder = make_encoder
         self.encoded = 0
         self.looped = 0
         self._pending: list[tuple[int, np.ndarray | Encoded]] = []
 
     @property
-    def make_encoder(self) -> type[MusicnnEncoder]:
+    def make_encoder(self) -> EncoderFactory:
         """The encoder an engine's worker builds on its own device."""
-        return MusicnnEncoder
+        return self._make_encoder
 
     def consume(self, session: Session, track_id: int, analysis: FileAnalysis) -> None:
         """Buffer the track's patches (or its ``encoded`` result); a track shorter than one 3 s patch (looped to fill
@@ -70,15 +71,22 @@ class MusicnnIngestConsumer:
         results = [w if isinstance(w, Encoded) else next(fresh) for _, w in self._pending]
         self._pending.clear()
         for track_id, encoded in zip(track_ids, results, strict=True):
-            store_track_features(session, track_id, encoded)
+            store_track_features(session, track_id, encoded, self.encoder.version)
         vectors = np.stack([encoded.embedding for encoded in results])
-        put_embeddings(session, MODEL_NAME, MODEL_VERSION, np.array(track_ids, dtype=np.int64), vectors)
+        track_array = np.array(track_ids, dtype=np.int64)
+        put_embeddings(session, self.encoder.model_name, self.encoder.version, track_array, vectors)
         self.encoded += len(track_ids)
 
 
 def consumer_for(settings: Settings, device: torch.device) -> MusicnnIngestConsumer | None:
-    """The consumer that embeds on ``device`` during ingestion when MusiCNN is the embedding model, or a block of
-    the ``fusion`` model (which reads its pooled features and embedding), else None."""
-    if settings.embedding_model != MODEL_NAME and not settings_need_msd(settings):
-        return None
-    return MusicnnIngestConsumer(MusicnnEncoder(device))
+    """The consumer that embeds on ``device`` during ingestion, else None.
+
+    MusiCNN when it is the embedding model or a block of the ``fusion`` model (which reads its pooled features and
+    embedding); the student when it is the model.
+    """
+    if settings.embedding_model == student.MODEL_NAME:
+        make_student = partial(student.StudentEncoder, path=student.weights_path(settings))
+        return MusicnnIngestConsumer(make_student(device), make_student)
+    if settings.embedding_model == MODEL_NAME or settings_need_msd(settings):
+        return MusicnnIngestConsumer(MusicnnEncoder(device))
+    return None

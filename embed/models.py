@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from sqlalchemy.orm import Session
 
-from soundalike.embed import adapt, fusion, fusion_features, mfcc_embedding, musicnn_encoder, trained_cnn
+from soundalike.embed import adapt, fusion, fusion_features, mfcc_embedding, musicnn_encoder, student, trained_cnn
 from soundalike.embed.musicnn_frontend import SAMPLE_RATE, musicnn_logmel, patches
 from soundalike.embed.patch_embeddings import excerpt_means, patch_embeddings
 from soundalike.ingest.audio import load
@@ -77,13 +77,16 @@ class MusicnnModel:
         """The network is loaded on first use, on ``device``."""
         self.settings = settings
         self.device = device
-        self._encoder: musicnn_encoder.MusicnnEncoder | None = None
+        self._encoder: musicnn_encoder.PatchEncoder[torch.nn.Module] | None = None
+
+    def _load(self) -> musicnn_encoder.PatchEncoder[torch.nn.Module]:
+        return musicnn_encoder.MusicnnEncoder(self.device)
 
     @property
-    def encoder(self) -> musicnn_encoder.MusicnnEncoder:
+    def encoder(self) -> musicnn_encoder.PatchEncoder[torch.nn.Module]:
         """The loaded network."""
         if self._encoder is None:
-            self._encoder = musicnn_encoder.MusicnnEncoder(self.device)
+            self._encoder = self._load()
         return self._encoder
 
     def refresh(self, session: Session, *, on_track: Callable[[], None] | None = None) -> tuple[int, str]:
@@ -129,6 +132,15 @@ class AdaptedMusicnnModel(MusicnnModel):
         if len(per_patch) < n:
             raise DecodeError(f"{len(per_patch)} patches cannot make {n} excerpts")
         return adapt.apply(self.head)(np.stack([part.mean(axis=0) for part in np.array_split(per_patch, n)]))
+
+
+class StudentModel(MusicnnModel):
+    """The student distilled from MusiCNN (``embed.student``): the same outputs, a twentieth of the work."""
+
+    name = student.MODEL_NAME
+
+    def _load(self) -> musicnn_encoder.PatchEncoder[torch.nn.Module]:
+        return student.StudentEncoder(self.device, student.weights_path(self.settings))
 
 
 class TrainedCnnModel:
@@ -207,4 +219,6 @@ def embedding_model(settings: Settings, device: torch.device) -> EmbeddingModel:
         return AdaptedMusicnnModel(settings, device)
     if settings.embedding_model == fusion.MODEL_NAME:
         return FusionModel(settings, device)
+    if settings.embedding_model == student.MODEL_NAME:
+        return StudentModel(settings, device)
     return MusicnnModel(settings, device)

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import NamedTuple
+from typing import Generic, NamedTuple, TypeVar
 
 import numpy as np
 import torch
 from sqlalchemy.orm import Session
+from torch import nn
 
 from soundalike.embed.musicnn import MusiCNN, load_musicnn
 from soundalike.embed.musicnn_frontend import LOOPED_NOTE, SAMPLE_RATE, is_short, musicnn_patches
@@ -45,19 +46,28 @@ class Encoded(NamedTuple):
     """(1506,) mean pooled mid-level features: the genre head's input."""
 
 
-def store_track_features(session: Session, track_id: int, encoded: Encoded) -> None:
+def store_track_features(session: Session, track_id: int, encoded: Encoded, version: str = MODEL_VERSION) -> None:
     """Write a track's tag probabilities and pooled mid-level features (the embedding is stored apart)."""
-    set_feature(session, track_id, TAGS_FEATURE, MODEL_VERSION, encoded.tags)
-    set_feature(session, track_id, POOLED_FEATURE, MODEL_VERSION, encoded.pooled)
+    set_feature(session, track_id, TAGS_FEATURE, version, encoded.tags)
+    set_feature(session, track_id, POOLED_FEATURE, version, encoded.pooled)
 
 
-class MusicnnEncoder:
-    """The network loaded once on one device; encodes decoded audio into (embedding, tags)."""
+Network = TypeVar("Network", bound=nn.Module)
 
-    def __init__(self, device: torch.device) -> None:
-        """Load the MSD checkpoint onto ``device`` in inference mode."""
+
+class PatchEncoder(Generic[Network]):
+    """A network with MusiCNN's outputs (``MusiCNNOutput``), loaded once on one device.
+
+    Encodes decoded audio into (embedding, tags, pooled); ``model_name`` and ``version`` name the
+    embeddings and features it writes, so vectors of two networks never mix.
+    """
+
+    def __init__(self, model: Network, device: torch.device, *, model_name: str, version: str) -> None:
+        """Move ``model`` onto ``device`` in inference mode."""
         self.device = device
-        self.model: MusiCNN = load_musicnn("MSD_musicnn").to(device).eval()
+        self.model: Network = model.to(device).eval()
+        self.model_name = model_name
+        self.version = version
 
     def encode_patches(self, per_track: list[np.ndarray]) -> list[Encoded]:
         """Embedding, tag probabilities and pooled features of each track's (n, 187, 96) log-mel patches.
@@ -103,17 +113,26 @@ class MusicnnEncoder:
         return self.encode_audio(load(path, sr=SAMPLE_RATE, max_bytes=max_bytes).samples)
 
 
+class MusicnnEncoder(PatchEncoder[MusiCNN]):
+    """The pretrained MusiCNN (MSD checkpoint)."""
+
+    def __init__(self, device: torch.device) -> None:
+        """Load the MSD checkpoint onto ``device`` in inference mode."""
+        super().__init__(load_musicnn("MSD_musicnn"), device, model_name=MODEL_NAME, version=MODEL_VERSION)
+
+
 def refresh_embeddings(
-    session: Session, encoder: MusicnnEncoder, *, on_track: Callable[[], None] | None = None
+    session: Session, encoder: PatchEncoder[nn.Module], *, on_track: Callable[[], None] | None = None
 ) -> tuple[int, str]:
     """Encode tracks that lack a current embedding; keep the others. Returns (count encoded, version)."""
 
     def embed_track(track_id: int, path: Path) -> np.ndarray:
         samples = load(path, sr=SAMPLE_RATE).samples
         encoded = encoder.encode_audio(samples)
-        store_track_features(session, track_id, encoded)
+        store_track_features(session, track_id, encoded, encoder.version)
         if is_short(len(samples)):
             add_track_note(session, track_id, LOOPED_NOTE)
         return encoded.embedding
 
-    return embed_stale_tracks(session, MODEL_NAME, MODEL_VERSION, embed_track, on_track=on_track), MODEL_VERSION
+    written = embed_stale_tracks(session, encoder.model_name, encoder.version, embed_track, on_track=on_track)
+    return written, encoder.version

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from torch import nn
 
-from soundalike.embed.musicnn import MusiCNN
 from soundalike.embed.unit_norm import unit_rows
 from soundalike.ingest.errors import DecodeError
 
 BATCH_PATCHES = 32
 
 
-def patch_embeddings(model: MusiCNN, logmel_patches: np.ndarray, *, pooled: bool = False) -> np.ndarray:
-    """(n, d) MusiCNN features of (n, frames, 96) patches: penultimate (200) or pooled mid-level (1506)."""
+def patch_embeddings(model: nn.Module, logmel_patches: np.ndarray, *, pooled: bool = False) -> np.ndarray:
+    """(n, d) MusiCNN (or student) features of (n, frames, 96) patches: penultimate (200) or pooled mid-level (1506)."""
     device = next(model.parameters()).device
     outputs = []
     with torch.inference_mode():

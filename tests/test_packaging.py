@@ -41,6 +41,7 @@ def test_wheel_holds_the_weights_their_licence_and_the_web_assets_and_builds_wit
     names = set(zipfile.ZipFile(wheel).namelist())
     shipped = {p.name for p in (ROOT / "embed" / "weights").iterdir() if p.suffix in {".safetensors", ".txt"}}
     assert {"MSD_musicnn.safetensors", "MTT_musicnn.safetensors", "LICENSE-musicnn.txt"} <= shipped
+    assert {"musicnn-student.safetensors", "NOTICE-musicnn-student.txt"} <= shipped
     assert {f"soundalike/embed/weights/{name}" for name in shipped} <= names
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
     assert "soundalike/demo/corpus.py" in names
