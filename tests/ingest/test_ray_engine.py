@@ -106,6 +106,14 @@ class CountingEncoder:
     inner: MusicnnEncoder
     tracks: int = 0
 
+    @property
+    def model_name(self) -> str:
+        return self.inner.model_name
+
+    @property
+    def version(self) -> str:
+        return self.inner.version
+
     def encode_patches(self, per_track: list[np.ndarray]) -> list[Any]:
         self.tracks += len(per_track)
         return self.inner.encode_patches(per_track)
