@@ -26,13 +26,16 @@ Metrics, each over ``--seeds`` seeds (median, min, max):
 - corpus genre (``--corpus``): genre accuracy on the rendered ``[demo]`` corpus split by piece (synthesised).
 
 Usage: ``python bench/bench_quality.py [WORK_DIR] [--music DIR] [--debs DIR] [--rows mfcc,bliss,...] [--corpus]
-[--json]``. Writes ``quality.json``, ``quality.md`` (a table for bench/RESULTS.md) and ``quality.png`` in WORK_DIR.
+[--json]``. Writes ``quality.json``, ``quality.md`` (a table for bench/RESULTS.md) and ``quality.png`` in WORK_DIR after
+each row; rows scored by earlier runs on the same excerpts, seeds and listeners are kept unless scored again,
+so a new row can be added with ``--rows KEY`` alone.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import re
 import sys
@@ -440,31 +443,52 @@ def run(
     truth = {e["path"]: (e["album"], e["group"]) for e in manifest["excerpts"]}
     catalogue = open_catalogue(work / "excerpts", work / "real", truth, rows)
     report: dict[str, object] = {
-        "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}, python {platform.python_version()}, "
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, python {platform.python_version()}, "
         f"torch {torch.__version__}, {torch.get_num_threads()} threads",
         "data": {k: manifest[k] for k in ("packages", "skipped_packages", "excerpt_seconds")},
         "seeds": seeds,
         "listeners": listeners,
-        "rows": {},
+        "rows": earlier_rows(work, manifest, seeds, listeners),
     }
-    results: dict[str, dict] = {}
+    results: dict[str, dict] = report["rows"]  # type: ignore[assignment]
     for row in rows:
         if on_row:
             on_row(row.label)
         try:
-            results[row.key] = score_row(catalogue, row, seeds, listeners)
+            results[row.key] = {**results.get(row.key, {}), **score_row(catalogue, row, seeds, listeners)}
         except RowUnavailable as error:
             results[row.key] = {"label": row.label, "model": row.model, "unavailable": str(error)}
+        write_reports(work, report)
     if corpus:
         rendered = corpus_catalogue(work, rows)
         for row in rows:
             if "unavailable" not in results[row.key]:
                 results[row.key].update(score_corpus_row(rendered, row, seeds))
-    report["rows"] = results
-    (work / "quality.json").write_text(json.dumps(report, indent=1))
-    (work / "quality.md").write_text(markdown_table(report))
-    plot(report, work / "quality.png")
-    return report
+                write_reports(work, report)
+    return write_reports(work, report)
+
+
+def earlier_rows(work: Path, manifest: dict, seeds: int, listeners: int) -> dict[str, dict]:
+    """Rows scored by earlier runs in ``work`` on the same excerpts, seeds and listeners (kept unless re-scored)."""
+    path = work / "quality.json"
+    if not path.exists():
+        return {}
+    earlier = json.loads(path.read_text())
+    same = earlier["data"]["packages"] == manifest["packages"] and (earlier["seeds"], earlier["listeners"]) == (
+        seeds,
+        listeners,
+    )
+    return dict(earlier["rows"]) if same else {}
+
+
+def write_reports(work: Path, report: dict) -> dict:
+    """Write the report as JSON, the markdown table and the PNG, rows in ``ROWS`` order; returns what was written."""
+    order = {r.key: n for n, r in enumerate(ROWS)}
+    shown = {**report, "rows": dict(sorted(report["rows"].items(), key=lambda kv: order.get(kv[0], len(order))))}
+    (work / "quality.json").write_text(json.dumps(shown, indent=1))
+    (work / "quality.md").write_text(markdown_table(shown))
+    plot(shown, work / "quality.png")
+    return shown
 
 
 def cell(scores: dict, metric: str) -> str:
