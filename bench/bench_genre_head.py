@@ -5,8 +5,9 @@ each style family is a class) or ``python bench/bench_genre_head.py real MUSIC_D
 album, e.g. extracted Debian game-music packages: each album is a class). The music is ingested once with
 MusiCNN into a SQLite database under WORK_DIR (reused on later runs). For each seed a third of each class
 (by piece for the corpus, by track for albums) is labelled, as a curator would; the head is trained with
-``genres train`` and it, ``sklearn.linear_model.LogisticRegression()`` (defaults) and the same after a
-``StandardScaler`` (both fitted on exactly the rows the head was trained on) tag the unlabelled rest.
+``genres train``; ``genres predict`` tags the unlabelled rest, and ``sklearn.linear_model.LogisticRegression()``
+(defaults) and the same after a ``StandardScaler`` (both fitted on exactly the rows the head was trained on)
+tag it too.
 Prints JSON: per-seed accuracy, macro-F1 and expected calibration error of each, their medians and ranges.
 """
 
@@ -26,10 +27,17 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from soundalike.embed.evaluation import expected_calibration_error, macro_f1
-from soundalike.embed.genre_head import labelled_tracks, load_genre_head, probabilities, read_inputs, train_genre_head
+from soundalike.embed.genre_head import (
+    labelled_tracks,
+    load_genre_head,
+    predict_genres,
+    probabilities,
+    read_inputs,
+    train_genre_head,
+)
 from soundalike.embed.ingest_consumer import consumer_for
 from soundalike.embed.musicnn_encoder import MODEL_NAME
-from soundalike.ingest.db.models import Track, TrackGenre
+from soundalike.ingest.db.models import Genre, Track, TrackGenre
 from soundalike.ingest.db.session import open_database, session_scope
 from soundalike.ingest.device import resolve_device
 from soundalike.ingest.pipeline import ingest
@@ -49,9 +57,10 @@ def classes_and_groups(kind: str, music: Path) -> dict[str, tuple[str, str]]:
     return {str(p.absolute()): (p.parent.name, p.name) for p in sorted(music.glob("*/*.ogg"))}
 
 
-def scores(y: np.ndarray, probs: np.ndarray, n_classes: int) -> dict[str, float]:
-    """Accuracy, macro-F1 and expected calibration error of probabilities ``probs`` for classes ``y``."""
-    predicted = probs.argmax(axis=1)
+def scores(y: np.ndarray, probs: np.ndarray, n_classes: int, predicted: np.ndarray | None = None) -> dict[str, float]:
+    """Accuracy, macro-F1 and expected calibration error of probabilities ``probs`` for classes ``y``; accuracy
+    and macro-F1 of ``predicted`` classes where given (else of the most probable ones)."""
+    predicted = probs.argmax(axis=1) if predicted is None else predicted
     return {
         "accuracy": round(float(np.mean(predicted == y)), 3),
         "macro_f1": round(macro_f1(y, predicted, n_classes), 3),
@@ -59,8 +68,22 @@ def scores(y: np.ndarray, probs: np.ndarray, n_classes: int) -> dict[str, float]
     }
 
 
-def one_seed(session: Session, models_dir: Path, truth: dict[int, tuple[str, str]], seed: int) -> dict[str, object]:
-    """Label a seeded third of each class's groups, train the head, score it and LR on the unlabelled rest."""
+def predicted_genres(session: Session) -> dict[int, str]:
+    """Track id -> genre that ``genres predict`` stored."""
+    query = select(TrackGenre.track_id, Genre.name).join(Genre).where(TrackGenre.source == "predicted")
+    return {int(t): str(g) for t, g in session.execute(query)}
+
+
+def one_seed(
+    session: Session,
+    models_dir: Path,
+    truth: dict[int, tuple[str, str]],
+    seed: int,
+    *,
+    model_name: str = MODEL_NAME,
+) -> dict[str, object]:
+    """Label a seeded third of each class's groups, train the head on ``model_name``'s stored rows, let it predict,
+    score its predictions and LR's on the unlabelled rest."""
     session.execute(delete(TrackGenre).where(TrackGenre.source.in_(("label", "predicted", "curator"))))
     rng = random.Random(seed)
     labelled: set[int] = set()
@@ -71,14 +94,17 @@ def one_seed(session: Session, models_dir: Path, truth: dict[int, tuple[str, str
         labelled |= {t for t, (g, grp) in truth.items() if g == genre and grp in chosen}
     for track_id in sorted(labelled):
         set_track_genre(session, track_id, truth[track_id][0], source="label")
-    meta = train_genre_head(session, models_dir, model_name=MODEL_NAME, seed=seed)
+    meta = train_genre_head(session, models_dir, model_name=model_name, seed=seed)
     _, weights, bias = load_genre_head(models_dir)
-    train = labelled_tracks(session, MODEL_NAME, meta.input)
-    ids, rows = read_inputs(session, MODEL_NAME, meta.input)
+    predict_genres(session, models_dir)
+    stored = predicted_genres(session)
+    train = labelled_tracks(session, model_name, meta.input)
+    ids, rows = read_inputs(session, model_name, meta.input)
     rest = [n for n, t in enumerate(ids) if int(t) in truth and int(t) not in labelled]
     x_rest = rows[rest]
     y_rest = np.array([meta.classes.index(truth[int(ids[n])][0]) for n in rest])
     y_train = np.array([meta.classes.index(g) for g in train.genres])
+    y_head = np.array([meta.classes.index(stored[int(ids[n])]) for n in rest])
     baseline = LogisticRegression(max_iter=5000).fit(train.rows, y_train)
     scaled = make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000)).fit(train.rows, y_train)
     session.rollback()
@@ -86,7 +112,7 @@ def one_seed(session: Session, models_dir: Path, truth: dict[int, tuple[str, str
         "seed": seed,
         "labelled": len(labelled),
         "unlabelled": len(rest),
-        "head": scores(y_rest, probabilities(x_rest, weights, bias, meta.temperature), len(meta.classes)),
+        "head": scores(y_rest, probabilities(x_rest, weights, bias, meta.temperature), len(meta.classes), y_head),
         "sklearn_lr": scores(y_rest, baseline.predict_proba(x_rest), len(meta.classes)),
         "sklearn_lr_standardised": scores(y_rest, scaled.predict_proba(x_rest), len(meta.classes)),
         "head_settings": {"l2": meta.l2, "temperature": round(meta.temperature, 3)},

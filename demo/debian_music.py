@@ -9,6 +9,8 @@ from pathlib import Path
 from soundalike.ingest.errors import ConfigError
 
 DEMO_PACKAGES = ("wesnoth-1.16-music", "hedgewars-data")
+MUSIC_SUFFIXES = (".ogg", ".mp3")
+"""What counts as music in a package (asc-music ships .mp3, the others .ogg)."""
 _TIMEOUT_S = 900
 
 
@@ -22,14 +24,15 @@ def _run(args: list[str], cwd: Path) -> None:
 
 
 def fetch_package_music(package: str, cache: Path, dest: Path) -> list[Path]:
-    """Download ``package`` with apt-get, extract its .ogg music into ``dest`` with its copyright file.
+    """Download ``package`` with apt-get, extract its music (``MUSIC_SUFFIXES``) into ``dest`` with its copyright
+    file.
 
     Already-extracted packages are reused. Returns the music files.
     """
     cache, dest = cache.absolute(), dest.absolute()  # the tools run inside ``cache``
     target = dest / package
-    if target.is_dir() and any(target.glob("*.ogg")):
-        return sorted(target.glob("*.ogg"))
+    if target.is_dir() and _music_in(target):
+        return _music_in(target)
     cache.mkdir(parents=True, exist_ok=True)
     if not list(cache.glob(f"{package}_*.deb")):
         _run(["apt-get", "download", package], cwd=cache)
@@ -37,11 +40,15 @@ def fetch_package_music(package: str, cache: Path, dest: Path) -> list[Path]:
     unpacked = cache / f"{package}-unpacked"
     _run(["dpkg-deb", "-x", str(deb), str(unpacked)], cwd=cache)
     target.mkdir(parents=True, exist_ok=True)
-    music = [p for p in unpacked.rglob("*.ogg") if "music" in str(p.parent).lower()]
+    music = [p for p in unpacked.rglob("*") if p.suffix in MUSIC_SUFFIXES and "music" in str(p.parent).lower()]
     for path in music:
         shutil.copy2(path, target / path.name)
     copyright_file = unpacked / "usr" / "share" / "doc" / package / "copyright"
     if copyright_file.exists():
         shutil.copy2(copyright_file, target / "COPYRIGHT")
     shutil.rmtree(unpacked, ignore_errors=True)
-    return sorted(target.glob("*.ogg"))
+    return _music_in(target)
+
+
+def _music_in(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.suffix in MUSIC_SUFFIXES)

@@ -2,10 +2,14 @@
 
 Genre tagging is scored on held-out tracks (accuracy, macro-F1, per-class precision/recall/F1, confusion
 matrix, expected calibration error); retrieval is scored on excerpts (other excerpts of the same track are
-the relevant items: recall@k, mean average precision) and on whole tracks (same-album precision@k).
+the relevant items: recall@k, mean average precision; per excerpt, same-track hit at 1 and same-album
+precision@k among other tracks' excerpts) and on whole tracks (same-album precision@k). A cluster bootstrap
+gives the spread of a mean over items that come in correlated groups (excerpts of one track).
 """
 
 from __future__ import annotations
+
+from typing import Literal
 
 import numpy as np
 
@@ -111,12 +115,27 @@ def validate_retrieval(vectors: np.ndarray, items: np.ndarray) -> None:
         raise InputError("vectors contain NaN or infinity")
 
 
+Metric = Literal["cosine", "euclidean"]
+
+
+def _similarity(vectors: np.ndarray, metric: Metric) -> np.ndarray:
+    """(n, n) similarities, higher is nearer (cosine, or minus squared Euclidean distance); -inf on the diagonal."""
+    vectors = np.asarray(vectors, dtype=np.float64)
+    if metric == "cosine":
+        unit = unit_rows(vectors)
+        scores = unit @ unit.T
+    elif metric == "euclidean":
+        squared = (vectors * vectors).sum(axis=1)
+        scores = -(squared[:, None] + squared[None, :] - 2 * vectors @ vectors.T)
+    else:
+        raise InputError(f"metric must be cosine or euclidean, got {metric!r}")
+    np.fill_diagonal(scores, -np.inf)
+    return scores
+
+
 def _cosine_ranking(vectors: np.ndarray) -> np.ndarray:
     """For each row, the other rows ordered by decreasing cosine similarity (self excluded)."""
-    unit = unit_rows(vectors)
-    scores = unit @ unit.T
-    np.fill_diagonal(scores, -np.inf)
-    return np.argsort(-scores, axis=1, kind="stable")[:, :-1]
+    return np.argsort(-_similarity(vectors, "cosine"), axis=1, kind="stable")[:, :-1]
 
 
 def evaluate_retrieval(vectors: np.ndarray, items: np.ndarray, *, ks: tuple[int, ...] = (1, 10)) -> dict[str, float]:
@@ -150,3 +169,50 @@ def group_precision(vectors: np.ndarray, groups: list[str | None], *, k: int = 1
     if not queries:
         return None
     return float(np.mean([np.mean(labels[ranking[n]] == labels[n]) for n in queries]))
+
+
+def excerpt_neighbour_scores(
+    vectors: np.ndarray, tracks: list[str], albums: list[str], *, k: int = 10, metric: Metric = "cosine"
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per excerpt: (same-track hit, same-album precision@k), NaN where undefined.
+
+    The hit is 1 when the nearest other excerpt is of the same track (NaN for a track's only excerpt). The
+    precision is the share from the excerpt's album among its ``k`` nearest excerpts of other tracks (its own
+    track's excerpts are left out, so it measures style, not identity); ``k`` shrinks to how many there are.
+    """
+    validate_retrieval(vectors, np.arange(len(tracks)))
+    if len(albums) != len(tracks):
+        raise InputError(f"{len(tracks)} track names for {len(albums)} album names")
+    if k < 1:
+        raise InputError(f"k must be at least 1, got {k}")
+    track, album = np.asarray(tracks, dtype=object), np.asarray(albums, dtype=object)
+    scores = _similarity(vectors, metric)
+    same_track = track[:, None] == track[None, :]
+    has_other = same_track.sum(axis=1) >= 2
+    hit = np.where(has_other, (track[scores.argmax(axis=1)] == track).astype(np.float64), np.nan)
+    ranked = np.argsort(-np.where(same_track, -np.inf, scores), axis=1, kind="stable")
+    precision = np.full(len(track), np.nan)
+    for n in range(len(track)):
+        others = len(track) - int(same_track[n].sum())
+        if others:
+            top = ranked[n, : min(k, others)]
+            precision[n] = float(np.mean(album[top] == album[n]))
+    return hit, precision
+
+
+def cluster_bootstrap_mean(values: np.ndarray, clusters: list[str], *, seed: int) -> float:
+    """One bootstrap replicate of the mean of ``values`` (NaN ignored): clusters drawn with replacement, as many
+    as there are, each bringing all its items, so correlated items (excerpts of one track) stay together."""
+    values = np.asarray(values, dtype=np.float64)
+    if values.ndim != 1 or len(values) != len(clusters):
+        raise InputError(f"need one cluster per value, got {values.shape} values and {len(clusters)} clusters")
+    names = sorted(set(clusters))
+    if not names:
+        raise InputError("no values to resample")
+    members = {name: np.flatnonzero(np.asarray(clusters, dtype=object) == name) for name in names}
+    drawn = np.random.default_rng(seed).choice(len(names), size=len(names), replace=True)
+    picked = values[np.concatenate([members[names[d]] for d in drawn])]
+    picked = picked[~np.isnan(picked)]
+    if not len(picked):
+        raise InputError("every resampled value is NaN")
+    return float(picked.mean())

@@ -11,23 +11,28 @@ import pytest
 from soundalike.demo.debian_music import fetch_package_music
 
 
+def build_deb(root: Path, package: str, music: dict[str, Path], cache: Path) -> None:
+    """A real .deb of ``package`` with ``music`` (name -> source file) in a music folder, and a copyright file."""
+    folder = root / "usr" / "share" / "games" / "tune" / "music"
+    folder.mkdir(parents=True)
+    for name, source in music.items():
+        shutil.copy(source, folder / name)
+    doc = root / "usr" / "share" / "doc" / package
+    doc.mkdir(parents=True)
+    (doc / "copyright").write_text("Files: *\nLicense: GPL-2+\n")
+    (root / "DEBIAN").mkdir()
+    control = f"Package: {package}\nVersion: 1.0\nArchitecture: all\nMaintainer: x <x@example.org>\nDescription: t\n"
+    (root / "DEBIAN" / "control").write_text(control)
+    cache.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["dpkg-deb", "--build", str(root), str(cache / f"{package}_1.0_all.deb")], check=True)
+
+
 def test_music_and_copyright_come_out_of_a_cached_package_under_relative_folders(
     library: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The default data folder is relative: extraction must not depend on the tools' working folder."""
-    root = tmp_path / "pkg"
-    music = root / "usr" / "share" / "games" / "tune" / "music"
-    music.mkdir(parents=True)
-    shutil.copy(library / "beat" / "beat_05.ogg", music / "theme.ogg")
-    doc = root / "usr" / "share" / "doc" / "tune-music"
-    doc.mkdir(parents=True)
-    (doc / "copyright").write_text("Files: *\nLicense: GPL-2+\n")
-    (root / "DEBIAN").mkdir()
-    control = "Package: tune-music\nVersion: 1.0\nArchitecture: all\nMaintainer: x <x@example.org>\nDescription: t\n"
-    (root / "DEBIAN" / "control").write_text(control)
     cache = tmp_path / "data" / "debs"
-    cache.mkdir(parents=True)
-    subprocess.run(["dpkg-deb", "--build", str(root), str(cache / "tune-music_1.0_all.deb")], check=True)
+    build_deb(tmp_path / "pkg", "tune-music", {"theme.ogg": library / "beat" / "beat_05.ogg"}, cache)
     monkeypatch.chdir(tmp_path)
 
     found = fetch_package_music("tune-music", Path("data/debs"), Path("data/music"))
@@ -35,3 +40,13 @@ def test_music_and_copyright_come_out_of_a_cached_package_under_relative_folders
     assert found[0].read_bytes() == (library / "beat" / "beat_05.ogg").read_bytes()
     assert "GPL-2+" in (tmp_path / "data" / "music" / "tune-music" / "COPYRIGHT").read_text()
     assert not (cache / "tune-music-unpacked").exists()
+
+
+def test_mp3_music_is_extracted_and_an_extracted_mp3_package_is_reused(library: Path, tmp_path: Path) -> None:
+    """asc-music ships .mp3 only: it must come out, and a second call must not download or extract again."""
+    cache, dest = tmp_path / "debs", tmp_path / "music"
+    build_deb(tmp_path / "pkg", "mp3-music", {"march.mp3": library / "beat" / "beat_07.mp3"}, cache)
+
+    assert [p.name for p in fetch_package_music("mp3-music", cache, dest)] == ["march.mp3"]
+    (cache / "mp3-music_1.0_all.deb").unlink()
+    assert [p.name for p in fetch_package_music("mp3-music", cache, dest)] == ["march.mp3"]

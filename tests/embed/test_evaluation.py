@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 
 from soundalike.embed.evaluation import (
+    cluster_bootstrap_mean,
     evaluate_classification,
     evaluate_retrieval,
+    excerpt_neighbour_scores,
     group_precision,
     macro_f1,
     validate_classification,
@@ -112,3 +114,41 @@ def test_plots_are_written_and_non_empty(tmp_path: Path) -> None:
     ]
     for path in written:
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 5000
+
+
+def test_excerpt_scores_leave_out_the_own_track_and_match_hand_computed_values() -> None:
+    vectors = np.array([[0.0, 0.0], [0.1, 0.0], [1.0, 0.0], [0.5, 0.0], [5.0, 0.0]])
+    tracks = ["t1", "t1", "t2", "t3", "t4"]
+    albums = ["A", "A", "A", "B", "B"]
+    hit, precision = excerpt_neighbour_scores(vectors, tracks, albums, k=2, metric="euclidean")
+    assert hit[0] == 1.0 and hit[1] == 1.0
+    assert np.isnan(hit[2:]).all()  # tracks with one excerpt have nothing to find
+    # x0 without its own track: x3 (B) at 0.5, x2 (A) at 1.0 -> 1 of 2 from album A
+    assert precision[0] == pytest.approx(0.5)
+    # x4 (album B): x2 (A) at 4, x3 (B) at 4.5 -> 1 of 2
+    assert precision[4] == pytest.approx(0.5)
+
+
+def test_excerpt_scores_rank_by_the_metric_asked_for() -> None:
+    vectors = np.array([[1.0, 0.0], [10.0, 0.5], [1.0, 0.3]])
+    tracks, albums = ["t1", "t1", "t2"], ["A", "A", "B"]
+    cosine_hit, _ = excerpt_neighbour_scores(vectors, tracks, albums, metric="cosine")
+    euclidean_hit, _ = excerpt_neighbour_scores(vectors, tracks, albums, metric="euclidean")
+    assert cosine_hit[0] == 1.0  # same direction as its other excerpt
+    assert euclidean_hit[0] == 0.0  # but nearer to the other track in space
+
+
+def test_excerpt_scores_reject_mismatched_names() -> None:
+    with pytest.raises(InputError):
+        excerpt_neighbour_scores(np.eye(3), ["a", "a", "b"], ["x", "y"])
+
+
+def test_cluster_bootstrap_keeps_clusters_whole_and_ignores_nan() -> None:
+    values = np.array([1.0, 1.0, np.nan, 0.0, 0.0, 0.0])
+    clusters = ["a", "a", "a", "b", "b", "b"]
+    replicates = [cluster_bootstrap_mean(values, clusters, seed=s) for s in range(40)]
+    # a replicate draws {a,a}, {a,b} or {b,b}: means 1, 2/5 or 0 (a brings two values, b three)
+    assert set(np.round(replicates, 6)) <= {1.0, 0.4, 0.0}
+    assert len(set(np.round(replicates, 6))) > 1
+    assert cluster_bootstrap_mean(values, clusters, seed=3) == cluster_bootstrap_mean(values, clusters, seed=3)
+    assert cluster_bootstrap_mean(np.array([0.25, 0.75]), ["x", "x"], seed=1) == pytest.approx(0.5)
