@@ -49,6 +49,7 @@ ASPECTS = {
 """The aspect of a match each block stands for, as explanations name it."""
 REDUCTIONS = ("std", "pca", "whiten")
 MAX_PCA_ROWS = 20_000
+REFIT_FRACTION = 0.1
 PCA_SEED = 0
 _REDUCTION = re.compile(r"^(std|pca|whiten)(\d*)$")
 _VERSION = re.compile(rf"^{FORMAT}-[0-9a-f]{{8}}-((?:[a-z]{{2}}\d+)(?:\.[a-z]{{2}}\d+)*)$")
@@ -216,6 +217,8 @@ class FittedFusion:
 
     blocks: tuple[BlockSpec, ...]
     normalisers: Mapping[str, BlockNormaliser]
+    tracks: int
+    """How many tracks the normalisers were fitted on."""
 
     @property
     def layout(self) -> Layout:
@@ -236,7 +239,14 @@ class FittedFusion:
 
 def fit_fusion(blocks: tuple[BlockSpec, ...], raw: Mapping[str, np.ndarray]) -> FittedFusion:
     """Fit every block's normaliser on the catalogue's raw features of it."""
-    return FittedFusion(blocks, {b.name: fit_block(raw[b.name], b) for b in blocks})
+    tracks = len(next(iter(raw.values()))) if raw else 0
+    return FittedFusion(blocks, {b.name: fit_block(raw[b.name], b) for b in blocks}, tracks)
+
+
+def still_fits(fitted: FittedFusion, tracks: int) -> bool:
+    """Whether a fit made on ``fitted.tracks`` tracks still serves a catalogue of ``tracks``: it is refitted only
+    when the catalogue grew or shrank by more than ``REFIT_FRACTION``, so adding a few tracks rewrites no vector."""
+    return abs(tracks - fitted.tracks) <= REFIT_FRACTION * fitted.tracks
 
 
 def save_fusion(fitted: FittedFusion, models_dir: Path) -> Path:
@@ -244,7 +254,9 @@ def save_fusion(fitted: FittedFusion, models_dir: Path) -> Path:
     models_dir.mkdir(parents=True, exist_ok=True)
     path = models_dir / FILE
     arrays = {k: v for b in fitted.blocks for k, v in fitted.normalisers[b.name].arrays(f"{b.name}.").items()}
-    np.savez(path, allow_pickle=False, spec=np.array(spec_text(fitted.blocks)), **arrays)
+    np.savez(
+        path, allow_pickle=False, spec=np.array(spec_text(fitted.blocks)), tracks=np.array(fitted.tracks), **arrays
+    )
     return path
 
 
@@ -268,4 +280,5 @@ def load_fusion(models_dir: Path, blocks: tuple[BlockSpec, ...]) -> FittedFusion
             )
             for b in blocks
         }
-    return FittedFusion(blocks, normalisers)
+        tracks = int(data["tracks"]) if "tracks" in data else 0
+    return FittedFusion(blocks, normalisers, tracks)

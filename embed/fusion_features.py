@@ -20,13 +20,22 @@ from sqlalchemy.orm import Session
 
 from soundalike.embed import musicnn_encoder
 from soundalike.embed.decodable import each_decodable
-from soundalike.embed.fusion import MODEL_NAME, BlockSpec, fit_fusion, parse_blocks, save_fusion
+from soundalike.embed.fusion import (
+    MODEL_NAME,
+    BlockSpec,
+    FittedFusion,
+    fit_fusion,
+    load_fusion,
+    parse_blocks,
+    save_fusion,
+    still_fits,
+)
 from soundalike.embed.musicnn import MusiCNN, load_musicnn
 from soundalike.embed.musicnn_frontend import SAMPLE_RATE, musicnn_patches
 from soundalike.embed.patch_embeddings import patch_embeddings
-from soundalike.embed.store import load_embeddings, replace_embeddings, stale_tracks
+from soundalike.embed.store import load_embeddings, put_embeddings, replace_embeddings, stale_tracks
 from soundalike.ingest.audio import at_rate, decode, load
-from soundalike.ingest.errors import DecodeError, NotFoundError
+from soundalike.ingest.errors import ConfigError, DecodeError, NotFoundError
 from soundalike.ingest.repository import feature_matrix, set_feature, set_track_features, tracks_missing_features
 from soundalike.ingest.settings import Settings
 from soundalike.ingest.track_features import (
@@ -163,15 +172,31 @@ def audio_features(
 def refresh_embeddings(
     session: Session, settings: Settings, networks: Networks, *, on_track: Callable[[], None] | None = None
 ) -> tuple[int, str]:
-    """Complete the block features, refit every block's normaliser and rewrite all fusion embeddings.
+    """Complete the block features and embed every track without a current fusion embedding.
 
-    Only tracks lacking a feature are decoded; the rest reads stored features. Returns (count, version).
+    Only tracks lacking a feature are decoded; the rest reads stored features. The saved normalisers are kept
+    while they were fitted for these blocks on a catalogue of about this size (``fusion.still_fits``); otherwise
+    every block is refitted and every embedding rewritten under the new version. Returns (count written, version).
     """
     blocks = parse_blocks(settings.fusion_blocks)
     complete_catalogue(session, blocks, settings, networks, on_track=on_track)
     ids, raw = catalogue_features(session, blocks)
     if len(ids) == 0:
         raise NotFoundError("no analysed tracks to embed (run `soundalike ingest PATH` first)")
+    kept = _kept_fit(settings, blocks, len(ids))
+    if kept is not None:
+        stale = np.isin(ids, [track_id for track_id, _ in stale_tracks(session, MODEL_NAME, kept.version)])
+        rows = {name: matrix[stale] for name, matrix in raw.items()}
+        return put_embeddings(session, MODEL_NAME, kept.version, ids[stale], kept.embed(rows)), kept.version
     fitted = fit_fusion(blocks, raw)
     save_fusion(fitted, settings.models_dir)
     return replace_embeddings(session, MODEL_NAME, fitted.version, ids, fitted.embed(raw)), fitted.version
+
+
+def _kept_fit(settings: Settings, blocks: tuple[BlockSpec, ...], tracks: int) -> FittedFusion | None:
+    """The saved fit when it was made for ``blocks`` and still fits a catalogue of ``tracks``; else None."""
+    try:
+        saved = load_fusion(settings.models_dir, blocks)
+    except (NotFoundError, ConfigError):
+        return None
+    return saved if still_fits(saved, tracks) else None

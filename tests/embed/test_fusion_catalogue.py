@@ -85,3 +85,29 @@ def test_changed_weights_give_a_new_version_and_rewrite_every_embedding(
         assert first != second
         stored = session.scalars(select(Embedding.model_version).where(Embedding.model_name == "fusion")).all()
         assert len(stored) == 12 and set(stored) == {second}
+
+
+def test_a_few_new_tracks_are_embedded_with_the_kept_fit_and_a_grown_catalogue_is_refitted(
+    library: Path, settings: Settings, factory: sessionmaker[Session]
+) -> None:
+    ingest(factory, [library], settings=settings, device=CPU, workers=1)
+    light = settings.model_copy(update={"embedding_model": "fusion", "fusion_blocks": "mfcc:1,chroma:0.5,rhythm:0.2"})
+    model = embedding_model(light, CPU)
+    with factory() as session:
+        written, first = model.refresh(session)
+        session.commit()
+        assert written == 12
+        assert model.refresh(session) == (0, first)
+
+        one = session.scalars(select(Track).order_by(Track.id).limit(1)).one()
+        session.execute(delete(Embedding).where(Embedding.model_name == "fusion", Embedding.track_id == one.id))
+        assert model.refresh(session) == (1, first)  # the fit is kept: one vector written, none rewritten
+
+        removed = session.scalars(select(Track).order_by(Track.id).limit(3)).all()
+        for track in removed:
+            track.status = "failed"
+        session.flush()
+        written, refitted = model.refresh(session)  # 9 tracks against a fit on 12: beyond the 10 % tolerance
+        assert refitted != first and written == 9
+        stored = session.scalars(select(Embedding.model_version).where(Embedding.model_name == "fusion")).all()
+        assert set(stored) == {refitted}
