@@ -105,6 +105,7 @@ SEEDS = 5
 LISTENERS = 20
 PLAYLIST_LENGTH = 10
 BLISS = "bliss"
+FUSION = "fusion"
 BLISS_VERSION = "0.1.11-standardised"
 
 
@@ -122,8 +123,52 @@ class Row:
 ROWS = (
     Row("mfcc", "MFCC statistics (mfcc-stats)", "mfcc-stats"),
     Row("bliss", "bliss-rs 0.1.11 (peer), 20-d, standardised", BLISS, metric="euclidean"),
-    Row("musicnn", "MusiCNN MSD mean (musicnn-msd, default)", MUSICNN),
+    Row("musicnn", "MusiCNN MSD mean (musicnn-msd, the previous default)", MUSICNN),
     Row("adapted", "MusiCNN + train adapt (musicnn-adapted)", adapt.MODEL_NAME),
+    Row(
+        "handcrafted",
+        "fusion of handcrafted blocks (bliss-style): mfcc 1, chroma 0.5, rhythm 0.25",
+        FUSION,
+        {"fusion_blocks": "mfcc:1,chroma:0.5,rhythm:0.25"},
+    ),
+    Row("pooled", "fusion, pooled MusiCNN alone, standardised", FUSION, {"fusion_blocks": "musicnn:1"}),
+    Row(
+        "fusion",
+        "fusion: pooled MusiCNN 1, mfcc 0.5, chroma 0.25, rhythm 0.1",
+        FUSION,
+        {"fusion_blocks": "musicnn:1,mfcc:0.5,chroma:0.25,rhythm:0.1"},
+    ),
+    Row("fusion-mfcc1", "fusion: pooled MusiCNN 1, mfcc 1", FUSION, {"fusion_blocks": "musicnn:1,mfcc:1"}),
+    Row(
+        "fusion-penult",
+        "fusion: pooled 1, penultimate 0.5, mfcc 0.5, chroma 0.25, rhythm 0.1",
+        FUSION,
+        {"fusion_blocks": "musicnn:1,penultimate:0.5,mfcc:0.5,chroma:0.25,rhythm:0.1"},
+    ),
+    Row(
+        "fusion-whiten",
+        "fusion: pooled MusiCNN whitened to 64, mfcc 0.5, chroma 0.25, rhythm 0.1",
+        FUSION,
+        {"fusion_blocks": "musicnn:1:whiten64,mfcc:0.5,chroma:0.25,rhythm:0.1"},
+    ),
+    Row(
+        "fusion-penult-chroma",
+        "fusion: pooled 1, penultimate 0.5, chroma 0.25 (no MFCC)",
+        FUSION,
+        {"fusion_blocks": "musicnn:1,penultimate:0.5,chroma:0.25"},
+    ),
+    Row(
+        "fusion-penult-light",
+        "fusion: pooled 1, penultimate 0.5, mfcc 0.25, chroma 0.25, rhythm 0.1",
+        FUSION,
+        {"fusion_blocks": "musicnn:1,penultimate:0.5,mfcc:0.25,chroma:0.25,rhythm:0.1"},
+    ),
+    Row(
+        "fusion-mtt",
+        "fusion: pooled MSD 1 + pooled MTT 1, mfcc 0.5, chroma 0.25, rhythm 0.1",
+        FUSION,
+        {"fusion_blocks": "musicnn:1,mtt:1,mfcc:0.5,chroma:0.25,rhythm:0.1"},
+    ),
 )
 METRICS = {
     "same_track_r1": "same-track R@1",

@@ -185,6 +185,7 @@ class FusionModel:
     def __init__(self, settings: Settings, device: torch.device) -> None:
         """Parse the blocks now (ConfigError for bad settings); networks load on first use, on ``device``."""
         self.settings = settings
+        self.device = device
         self.blocks = fusion.parse_blocks(settings.fusion_blocks)
         self.networks = fusion_features.Networks(device)
 

@@ -28,8 +28,9 @@ class Settings(BaseSettings):
     database_url: str | None = None
     device: Device = "auto"
     feature_extractor: FeatureExtractor = "auto"
-    embedding_model: EmbeddingModelName = "musicnn-msd"
-    fusion_blocks: str = "musicnn:1,mfcc:0.5,chroma:0.25,rhythm:0.1"
+    embedding_model: EmbeddingModelName = "fusion"
+    """The default was chosen on real recordings (bench/RESULTS.md, "Quality on real recordings")."""
+    fusion_blocks: str = "musicnn:1,penultimate:0.5,mfcc:0.5,chroma:0.25,rhythm:0.1"
     """The ``fusion`` model's blocks: ``name:weight[:reduction]``, comma-separated (see ``embed/fusion.py``)."""
     sample_rate: int = 22050
     max_file_bytes: int = 2 * 1024**3
