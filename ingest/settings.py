@@ -13,9 +13,7 @@ from soundalike.ingest.errors import ConfigError
 
 Device = Literal["auto", "cpu", "cuda"]
 FeatureExtractor = Literal["auto", "librosa", "torch"]
-EmbeddingModelName = Literal[
-    "musicnn-msd", "musicnn-student", "mfcc-stats", "cnn-trained", "musicnn-adapted", "fusion"
-]
+EmbeddingModelName = Literal["musicnn-msd", "musicnn-student", "mfcc-stats", "cnn-trained", "musicnn-adapted", "fusion"]
 IndexKind = Literal["auto", "flat", "hnsw", "ivf_flat", "ivf_sq8", "ivf_pq"]
 
 
