@@ -110,6 +110,10 @@ def test_two_workers_swap_to_the_published_index_without_a_failed_request(
         thread = threading.Thread(target=hammer, args=(base, track_ids, stop, statuses))
         thread.start()
         try:
+            answered = time.monotonic() + 30
+            while len(statuses) < 3:  # the swap must happen under load: wait for the first answers
+                assert time.monotonic() < answered, "the workers answered no request"
+                time.sleep(0.05)
             shutil.copy(library / "beat" / "beat_01.wav", music / "new.wav")
             report = ingest(factory, [music], settings=settings, device=CPU, workers=1)
             assert report.added == 1
