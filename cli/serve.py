@@ -34,6 +34,9 @@ def serve(
     for variable in THREAD_VARIABLES:  # read once when numpy/faiss load, in each server process
         os.environ.setdefault(variable, str(compute_threads))
     settings = State.settings()  # checks the settings once here, before any worker starts
+    from soundalike.cli.serve_checks import check_can_serve
+
+    check_can_serve(settings, host, port)
     os.environ["SOUNDALIKE_HOME"] = str(settings.home.absolute())
     os.environ[SERVE_OPTIONS] = json.dumps({"max_upload_bytes": int(max_upload_mb * 1024 * 1024), "host": host})
     import uvicorn

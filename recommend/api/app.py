@@ -28,8 +28,9 @@ from soundalike.ingest.errors import (
 from soundalike.ingest.settings import Settings
 from soundalike.recommend.api.auth import is_loopback, read_access
 from soundalike.recommend.api.body_limit import BodyLimit
-from soundalike.recommend.api.routes import admin, listeners, similar, subsonic, tracks
+from soundalike.recommend.api.routes import admin, health, listeners, similar, subsonic, tracks
 from soundalike.recommend.api.subsonic_envelope import SubsonicError, subsonic_error
+from soundalike.recommend.health import DatabaseCheck, Health
 from soundalike.recommend.media_server import PathMap
 from soundalike.recommend.service import Service
 from soundalike.recommend.web.render import error_page, is_page
@@ -121,7 +122,9 @@ def create_app(
         if service is None and settings.index_watch_s > 0:
             opened.follow_published(settings.index_watch_s)
         app.state.service = opened
+        app.state.health = Health(opened, DatabaseCheck(opened.settings.db_url).start(opened.settings.health_check_s))
         yield
+        app.state.health.close()
         app.state.retrainer.close()
         if service is None:
             opened.close()
@@ -155,7 +158,7 @@ def create_app(
     app.add_exception_handler(SubsonicError, subsonic_error)
     app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(RequestValidationError, validation_error)
-    app.include_router(tracks.health_router)
+    app.include_router(health.router)
     for module in (tracks, similar, listeners, admin):
         app.include_router(module.router, dependencies=[Depends(read_access)])
     app.include_router(subsonic.router)
