@@ -122,7 +122,7 @@ def create_app(
         if service is None and settings.index_watch_s > 0:
             opened.follow_published(settings.index_watch_s)
         app.state.service = opened
-        app.state.health = Health(opened, DatabaseCheck(opened.settings.db_url).start(opened.settings.health_check_s))
+        app.state.health = Health(opened, DatabaseCheck(settings.db_url).start(settings.health_check_s))
         yield
         app.state.health.close()
         app.state.retrainer.close()
