@@ -78,6 +78,7 @@ class DatabaseCheck:
 
     def start(self, every: float) -> DatabaseCheck:
         """Check soundness now and then every ``every`` seconds in a daemon thread; returns itself."""
+        self._stop.clear()
         self._thread = threading.Thread(target=self._run, args=(every,), name="database-check", daemon=True)
         self._thread.start()
         return self
@@ -121,12 +122,12 @@ class DatabaseCheck:
 class Health:
     """The health of one server process, checked off the request threads within ``PROBE_TIMEOUT_S``."""
 
-    def __init__(self, service: Service, database: DatabaseCheck) -> None:
-        """Report on ``service``'s index and on ``database``; build it inside the event loop (an app's lifespan)."""
-        self.service, self.database = service, database
+    def __init__(self, database: DatabaseCheck) -> None:
+        """Report on ``database`` and on the index of the service asked about."""
+        self.database = database
         self._limiter = anyio.CapacityLimiter(4)
 
-    async def problems(self) -> dict[str, str]:
+    async def problems(self, service: Service) -> dict[str, str]:
         """What is wrong, by component (``database``, ``index``); empty when healthy."""
         problems: dict[str, str] = {}
         database: str | None = f"no answer within {PROBE_TIMEOUT_S:g} s"
@@ -136,14 +137,10 @@ class Health:
             )
         if database is not None:
             problems["database"] = database
-        index = await anyio.to_thread.run_sync(index_problem, self.service, limiter=self._limiter)
+        index = await anyio.to_thread.run_sync(index_problem, service, limiter=self._limiter)
         if index is not None:
             problems["index"] = index
         return problems
-
-    def close(self) -> None:
-        """Stop checking the database."""
-        self.database.close()
 
 
 def index_problem(service: Service) -> str | None:

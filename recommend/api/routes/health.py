@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request, Response
 
 from soundalike.recommend.api.schemas import HealthOut
 from soundalike.recommend.health import Health
+from soundalike.recommend.service import Service
 
 router = APIRouter(tags=["health"])
 
@@ -17,10 +18,11 @@ async def health(request: Request, response: Response) -> dict[str, Any]:
     """``ok`` with the model and index size; 503 ``degraded`` with the problems when the database does not answer,
     is damaged or refuses writes, or the saved index cannot be read (the index in memory keeps serving)."""
     checks: Health = request.app.state.health
-    problems = await checks.problems()
+    service: Service = request.app.state.service
+    problems = await checks.problems(service)
     if problems:
         response.status_code = 503
-    meta = checks.service.index.meta
+    meta = service.index.meta
     return {
         "status": "degraded" if problems else "ok",
         "model": meta.model_name,
