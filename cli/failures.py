@@ -15,6 +15,7 @@ from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from soundalike.ingest.db.session import driver_message
 from soundalike.ingest.errors import SoundalikeError
 
 EXIT_FAILURE = 2
@@ -25,8 +26,7 @@ def describe(exc: BaseException) -> tuple[str, str] | None:
     if isinstance(exc, SoundalikeError):
         return str(exc), type(exc).__name__
     if isinstance(exc, SQLAlchemyError):
-        reason = getattr(exc, "orig", None) or exc
-        return f"the database cannot be used: {str(reason).splitlines()[0]}", "DatabaseError"
+        return f"the database cannot be used: {driver_message(exc)}", "DatabaseError"
     if isinstance(exc, OSError):
         where = f" ({exc.filename})" if exc.filename else ""
         return f"{exc.strerror or exc}{where}", type(exc).__name__

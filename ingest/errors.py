@@ -17,6 +17,10 @@ class NotFoundError(SoundalikeError):
     """A track, user or file the caller named does not exist."""
 
 
+class DatabaseError(SoundalikeError):
+    """The database does not answer, is damaged or refuses writes."""
+
+
 class InputError(SoundalikeError):
     """A row or document supplied by the user is malformed."""
 

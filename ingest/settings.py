@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     open_reads: bool | None = None
     reload_cooldown_s: float = Field(default=5.0, ge=0)
     index_watch_s: float = Field(default=2.0, ge=0)
+    health_check_s: float = Field(default=30.0, gt=0)
+    """How often a server process checks the database's integrity and writability (``/health``)."""
     subsonic_path_map: str = ""
 
     @property

@@ -6,9 +6,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from typer.testing import CliRunner
 
-from soundalike.cli import app
+from soundalike.cli import app, main
 from soundalike.ingest.settings import Settings
 
 
@@ -22,6 +23,16 @@ def run_cli(settings: Settings, *args: str) -> dict[str, Any]:
     )
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
+
+
+def run_main(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict, str]:
+    """Exit status, the JSON document on stdout and stderr of ``soundalike ARGV --json`` through the console
+    entry point, as a shell runs it."""
+    monkeypatch.setattr("sys.argv", ["soundalike", *argv, "--json"])
+    with pytest.raises(SystemExit) as exited:
+        main()
+    out, err = capsys.readouterr()
+    return int(exited.value.code or 0), json.loads(out.strip().splitlines()[-1]), err
 
 
 def label_tagged_files(settings: Settings, folder: Path) -> int:

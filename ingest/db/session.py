@@ -10,6 +10,7 @@ from typing import Any
 
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 import soundalike
@@ -43,6 +44,11 @@ def make_engine(url: str) -> Engine:
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _enable_sqlite_foreign_keys)
     return engine
+
+
+def driver_message(error: SQLAlchemyError) -> str:
+    """The first line of what the database driver said about ``error``."""
+    return str(getattr(error, "orig", None) or error).splitlines()[0]
 
 
 # Alembic keeps the running migration's context in module globals, so two threads migrating at once

@@ -28,8 +28,9 @@ from soundalike.ingest.errors import (
 from soundalike.ingest.settings import Settings
 from soundalike.recommend.api.auth import is_loopback, read_access
 from soundalike.recommend.api.body_limit import BodyLimit
-from soundalike.recommend.api.routes import admin, listeners, similar, subsonic, tracks
+from soundalike.recommend.api.routes import admin, health, listeners, similar, subsonic, tracks
 from soundalike.recommend.api.subsonic_envelope import SubsonicError, subsonic_error
+from soundalike.recommend.health import DatabaseCheck, Health
 from soundalike.recommend.media_server import PathMap
 from soundalike.recommend.service import Service
 from soundalike.recommend.web.render import error_page, is_page
@@ -112,7 +113,8 @@ def create_app(
     Bodies are capped while they stream in: ``max_upload_bytes`` for audio uploads, ``max_body_bytes`` for
     the rest. ``host`` is the interface the server listens on: beyond loopback, reads need a key too unless
     ``settings.open_reads`` says otherwise. A service opened here follows the index other processes publish
-    (every ``settings.index_watch_s`` seconds; 0 turns that off).
+    (every ``settings.index_watch_s`` seconds; 0 turns that off). While it runs, the database's integrity and
+    writability are checked every ``settings.health_check_s`` seconds for ``/health``.
     """
 
     @asynccontextmanager
@@ -121,7 +123,9 @@ def create_app(
         if service is None and settings.index_watch_s > 0:
             opened.follow_published(settings.index_watch_s)
         app.state.service = opened
+        app.state.health.database.start(settings.health_check_s)
         yield
+        app.state.health.database.close()
         app.state.retrainer.close()
         if service is None:
             opened.close()
@@ -135,6 +139,7 @@ def create_app(
     app.state.max_upload_bytes = max_upload_bytes
     app.state.anonymous_reads = settings.open_reads if settings.open_reads is not None else is_loopback(host)
     app.state.subsonic_path_map = PathMap.parse(settings.subsonic_path_map)
+    app.state.health = Health(DatabaseCheck(settings.db_url))
 
     app.add_middleware(BodyLimit, body_bytes=max_body_bytes, upload_bytes=max_upload_bytes + MULTIPART_SLACK)
 
@@ -155,7 +160,7 @@ def create_app(
     app.add_exception_handler(SubsonicError, subsonic_error)
     app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(RequestValidationError, validation_error)
-    app.include_router(tracks.health_router)
+    app.include_router(health.router)
     for module in (tracks, similar, listeners, admin):
         app.include_router(module.router, dependencies=[Depends(read_access)])
     app.include_router(subsonic.router)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_runner import run_main
 
 import soundalike.cli.index
 from soundalike.cli import main
@@ -16,15 +17,6 @@ from soundalike.index.sync import sync_index
 from soundalike.ingest.db.models import Track
 from soundalike.ingest.db.session import open_database, session_scope
 from soundalike.ingest.settings import Settings
-
-
-def run_main(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict, str]:
-    """Exit status, the JSON document on stdout and stderr of ``soundalike ARGV --json``."""
-    monkeypatch.setattr("sys.argv", ["soundalike", *argv, "--json"])
-    with pytest.raises(SystemExit) as exited:
-        main()
-    out, err = capsys.readouterr()
-    return int(exited.value.code or 0), json.loads(out.strip().splitlines()[-1]), err
 
 
 @pytest.mark.parametrize(

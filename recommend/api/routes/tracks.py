@@ -1,35 +1,18 @@
-"""Track routes: list tracks, one track with its genres, curator genre review, health."""
+"""Track routes: list tracks, one track with its genres, curator genre review, the audio file."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import FileResponse
 
 from soundalike.recommend.api.auth import write_access
 from soundalike.recommend.api.deps import ServiceDep, SessionDep, TrackId
-from soundalike.recommend.api.schemas import GenreReviewIn, GenreRowOut, HealthOut, TrackDetailOut, TrackPageOut
+from soundalike.recommend.api.schemas import GenreReviewIn, GenreRowOut, TrackDetailOut, TrackPageOut
 from soundalike.recommend.browse import MAX_PAGE, list_tracks, review_track_genre, track_detail, track_file
-from soundalike.recommend.health import health_problems
 
 router = APIRouter(tags=["catalogue"])
-health_router = APIRouter(tags=["catalogue"])
-
-
-@health_router.get("/health", response_model=HealthOut, responses={503: {"model": HealthOut}})
-def health(service: ServiceDep, response: Response) -> dict[str, Any]:
-    """``ok`` with the model and index size; 503 ``degraded`` with the problems when the database or the saved
-    index cannot be read (the index in memory keeps serving)."""
-    problems = health_problems(service)
-    if problems:
-        response.status_code = 503
-    return {
-        "status": "degraded" if problems else "ok",
-        "model": service.index.meta.model_name,
-        "indexed": service.index.meta.count,
-        "problems": problems,
-    }
 
 
 @router.get("/tracks", response_model=TrackPageOut)
