@@ -1,21 +1,17 @@
-"""Service functions behind catalogue browsing and listening events."""
+"""Service functions behind catalogue browsing."""
 
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import datetime
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from soundalike.embed.review import review_genre
-from soundalike.ingest.db.models import User
 from soundalike.ingest.errors import InputError, NotFoundError
-from soundalike.ingest.history import record_play
 from soundalike.ingest.paths import exact_path_b64, from_db_path, readable_path
-from soundalike.ingest.repository import get_or_create_user, get_track
+from soundalike.ingest.repository import get_track
 from soundalike.recommend.facts import TrackFacts, genre_rows, page_tracks, track_facts
 from soundalike.recommend.filters import Filters
 from soundalike.recommend.track_table import TrackTable
@@ -88,25 +84,3 @@ def review_track_genre(
     review_genre(session, track_id, genre, accept=accept)
     table.refresh_genres(session, [track_id])
     return genre_rows(session, track_id)
-
-
-def user_names(session: Session) -> list[str]:
-    """Every listener's name, sorted."""
-    return list(session.scalars(select(User.name).order_by(User.name)))
-
-
-def record_events(
-    session: Session, user_name: str, events: list[tuple[int, datetime, int | None, bool]]
-) -> dict[str, int]:
-    """Store plays of a user (created on first use); a play already stored counts as a duplicate."""
-    user = get_or_create_user(session, user_name)
-    imported = duplicates = 0
-    for track_id, played_at, ms_played, skipped in events:
-        get_track(session, track_id)
-        if ms_played is not None and ms_played < 0:
-            raise InputError(f"ms_played {ms_played} is negative")
-        if record_play(session, user.id, track_id, played_at, ms_played=ms_played, skipped=skipped):
-            imported += 1
-        else:
-            duplicates += 1
-    return {"imported": imported, "duplicates": duplicates}

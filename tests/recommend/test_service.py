@@ -12,7 +12,8 @@ from soundalike.embed.review import review_genre
 from soundalike.index.backends import StaleSet
 from soundalike.ingest.db.session import session_scope
 from soundalike.ingest.errors import InputError, NotFoundError
-from soundalike.recommend.browse import record_events, track_detail
+from soundalike.ingest.listening import record_events
+from soundalike.recommend.browse import track_detail
 from soundalike.recommend.evaluation import evaluate_playlists
 from soundalike.recommend.facts import genre_rows, track_facts
 from soundalike.recommend.filters import Filters
