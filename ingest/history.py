@@ -56,8 +56,9 @@ def parse_ms(value: object) -> int | None:
     """Milliseconds played, checked by ``check_ms_played``, or None when absent."""
     if value is None or str(value).strip() == "":
         return None
+    text = str(value).strip()
     try:
-        ms = int(float(str(value)))
+        ms = int(text) if text.lstrip("+-").isdigit() else int(float(text))
     except (ValueError, OverflowError) as exc:
         raise InputError(f"ms_played {value!r} is not a number of milliseconds") from exc
     return check_ms_played(ms)
