@@ -27,10 +27,15 @@ def track_dict(facts: TrackFacts) -> dict[str, object]:
     return data
 
 
-def list_tracks(session: Session, *, offset: int, limit: int) -> dict[str, object]:
-    """One page of playable tracks with the total count."""
+def check_page(offset: int, limit: int) -> None:
+    """InputError unless ``offset`` >= 0 and 1 <= ``limit`` <= ``MAX_PAGE``."""
     if offset < 0 or not 1 <= limit <= MAX_PAGE:
         raise InputError(f"need offset >= 0 and 1 <= limit <= {MAX_PAGE}, got offset={offset} limit={limit}")
+
+
+def list_tracks(session: Session, *, offset: int, limit: int) -> dict[str, object]:
+    """One page of playable tracks with the total count."""
+    check_page(offset, limit)
     total, rows = page_tracks(session, offset=offset, limit=limit)
     return {"total": total, "offset": offset, "limit": limit, "tracks": [track_dict(r) for r in rows]}
 
@@ -48,8 +53,7 @@ def search_tracks(
 ) -> tuple[int, list[TrackFacts]]:
     """(total, one page) of playable tracks whose title, artist, album or path holds ``text`` (any case) and
     that pass ``filters``, ordered by id; read from the served track table, not SQL."""
-    if offset < 0 or not 1 <= limit <= MAX_PAGE:
-        raise InputError(f"need offset >= 0 and 1 <= limit <= {MAX_PAGE}, got offset={offset} limit={limit}")
+    check_page(offset, limit)
     rows = np.flatnonzero(table.accepts(filters, np.arange(len(table), dtype=np.int64)))
     needle = text.strip().casefold()
     if needle:
