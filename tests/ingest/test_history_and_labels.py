@@ -4,12 +4,14 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
 import torch
 from cli_runner import cli_failure, run_cli
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from soundalike.ingest.db.models import ListeningEvent, Track, TrackGenre
+from soundalike.ingest.errors import InputError
 from soundalike.ingest.history import import_history
 from soundalike.ingest.labels import import_labels
 from soundalike.ingest.pipeline import ingest
@@ -82,6 +84,12 @@ def test_labels_import_attaches_label_genres(
         labelled = session.scalar(select(func.count()).select_from(TrackGenre).where(TrackGenre.source == "label"))
     assert report.imported == 2 and labelled == 2
     assert report.errors == [{"line": 4, "reason": "unknown track 'nope.wav'"}]
+    csv.write_text("path,genre\nnope.wav,Rock\ndrone_00.wav,\n")
+    with (
+        factory() as session,
+        pytest.raises(InputError, match="line 2: unknown track 'nope.wav'; line 3: genre is missing"),
+    ):
+        import_labels(session, csv)
 
 
 def test_history_by_artist_and_title_ignores_case_and_reports_bad_rows(
