@@ -68,9 +68,7 @@ def get_or_create_user(session: Session, name: str) -> User:
     user = find_user(session, name)
     if user is None:
         session.execute(_insert_user_if_absent(session, check_user_name(name)))
-        user = find_user(session, name)
-    if user is None:
-        raise NotFoundError(f"user {name!r} was erased while being created")
+        user = get_user(session, name)
     return user
 
 
