@@ -15,6 +15,7 @@ from soundalike.ingest.db.session import open_database
 if TYPE_CHECKING:
     from soundalike.ingest.engine import AnalysisEngine
     from soundalike.ingest.pipeline import IngestReport
+    from soundalike.ingest.rows import RowReport
 
 
 class EngineName(StrEnum):
@@ -100,7 +101,7 @@ def labels_import(
 
     with database() as session:
         report = import_labels(session, csv_file)
-    emit(report.as_dict(), as_json, lambda: _print_import("Labels", report.imported, 0, report.errors))
+    emit(report.as_dict(), as_json, lambda: _print_import("Labels", report))
 
 
 @history_app.command("import")
@@ -112,7 +113,7 @@ def history_import(
 
     with database() as session:
         report = import_history(session, file)
-    emit(report.as_dict(), as_json, lambda: _print_import("History", report.imported, report.duplicates, report.errors))
+    emit(report.as_dict(), as_json, lambda: _print_import("History", report))
 
 
 @history_app.command("delete")
@@ -120,7 +121,7 @@ def history_delete(
     user: Annotated[str, typer.Argument(help="The listener to erase.")], as_json: JsonOption = False
 ) -> None:
     """Erase a listener: the user and every listening event of theirs."""
-    from soundalike.ingest.history import erase_user
+    from soundalike.ingest.listening import erase_user
 
     with database() as session:
         deleted = erase_user(session, user)
@@ -131,7 +132,7 @@ def history_delete(
     )
 
 
-def _print_import(title: str, imported: int, duplicates: int, errors: list[dict[str, object]]) -> None:
-    table(title, ("imported", "duplicates", "bad rows"), [[imported, duplicates, len(errors)]])
-    if errors:
-        table("Bad rows", ("line", "reason"), [[e["line"], e["reason"]] for e in errors])
+def _print_import(title: str, report: RowReport) -> None:
+    table(title, ("imported", "duplicates", "bad rows"), [[report.imported, report.duplicates, len(report.errors)]])
+    if report.errors:
+        table("Bad rows", ("line", "reason"), [[e["line"], e["reason"]] for e in report.errors])

@@ -1,21 +1,17 @@
-"""Service functions behind catalogue browsing and listening events."""
+"""Service functions behind catalogue browsing."""
 
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import datetime
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from soundalike.embed.review import review_genre
-from soundalike.ingest.db.models import User
 from soundalike.ingest.errors import InputError, NotFoundError
-from soundalike.ingest.history import record_play
 from soundalike.ingest.paths import exact_path_b64, from_db_path, readable_path
-from soundalike.ingest.repository import get_or_create_user, get_track
+from soundalike.ingest.repository import get_track
 from soundalike.recommend.facts import TrackFacts, genre_rows, page_tracks, track_facts
 from soundalike.recommend.filters import Filters
 from soundalike.recommend.track_table import TrackTable
@@ -31,10 +27,15 @@ def track_dict(facts: TrackFacts) -> dict[str, object]:
     return data
 
 
-def list_tracks(session: Session, *, offset: int, limit: int) -> dict[str, object]:
-    """One page of playable tracks with the total count."""
+def check_page(offset: int, limit: int) -> None:
+    """InputError unless ``offset`` >= 0 and 1 <= ``limit`` <= ``MAX_PAGE``."""
     if offset < 0 or not 1 <= limit <= MAX_PAGE:
         raise InputError(f"need offset >= 0 and 1 <= limit <= {MAX_PAGE}, got offset={offset} limit={limit}")
+
+
+def list_tracks(session: Session, *, offset: int, limit: int) -> dict[str, object]:
+    """One page of playable tracks with the total count."""
+    check_page(offset, limit)
     total, rows = page_tracks(session, offset=offset, limit=limit)
     return {"total": total, "offset": offset, "limit": limit, "tracks": [track_dict(r) for r in rows]}
 
@@ -52,8 +53,7 @@ def search_tracks(
 ) -> tuple[int, list[TrackFacts]]:
     """(total, one page) of playable tracks whose title, artist, album or path holds ``text`` (any case) and
     that pass ``filters``, ordered by id; read from the served track table, not SQL."""
-    if offset < 0 or not 1 <= limit <= MAX_PAGE:
-        raise InputError(f"need offset >= 0 and 1 <= limit <= {MAX_PAGE}, got offset={offset} limit={limit}")
+    check_page(offset, limit)
     rows = np.flatnonzero(table.accepts(filters, np.arange(len(table), dtype=np.int64)))
     needle = text.strip().casefold()
     if needle:
@@ -88,25 +88,3 @@ def review_track_genre(
     review_genre(session, track_id, genre, accept=accept)
     table.refresh_genres(session, [track_id])
     return genre_rows(session, track_id)
-
-
-def user_names(session: Session) -> list[str]:
-    """Every listener's name, sorted."""
-    return list(session.scalars(select(User.name).order_by(User.name)))
-
-
-def record_events(
-    session: Session, user_name: str, events: list[tuple[int, datetime, int | None, bool]]
-) -> dict[str, int]:
-    """Store plays of a user (created on first use); a play already stored counts as a duplicate."""
-    user = get_or_create_user(session, user_name)
-    imported = duplicates = 0
-    for track_id, played_at, ms_played, skipped in events:
-        get_track(session, track_id)
-        if ms_played is not None and ms_played < 0:
-            raise InputError(f"ms_played {ms_played} is negative")
-        if record_play(session, user.id, track_id, played_at, ms_played=ms_played, skipped=skipped):
-            imported += 1
-        else:
-            duplicates += 1
-    return {"imported": imported, "duplicates": duplicates}

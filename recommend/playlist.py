@@ -13,11 +13,10 @@ from sqlalchemy.orm import Session
 from soundalike.embed.fusion import layout_of
 from soundalike.embed.unit_norm import unit_rows
 from soundalike.ingest.errors import InputError
-from soundalike.ingest.repository import get_user
+from soundalike.ingest.listening import completed_plays, get_user, user_events
 from soundalike.recommend.candidates import Neighbours, gather, pool_size, prefetch, served_embeddings
 from soundalike.recommend.defaults import DEFAULTS
 from soundalike.recommend.filters import Filters
-from soundalike.recommend.plays import completed_plays, user_events
 from soundalike.recommend.profile import Interest, interests, play_weights
 from soundalike.recommend.ranking import Candidate, select
 from soundalike.recommend.results import Result, explain, matching_aspects, result_of

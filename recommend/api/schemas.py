@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, Field, field_validator
-
-from soundalike.ingest.errors import InputError
-from soundalike.ingest.history import check_played_at
+from pydantic import BaseModel, Field
 
 
 class AspectOut(BaseModel):
@@ -127,15 +124,6 @@ class EventIn(BaseModel):
     played_at: datetime
     ms_played: int | None = Field(default=None, ge=0, le=2**31 - 1)
     skipped: bool = False
-
-    @field_validator("played_at")
-    @classmethod
-    def not_in_future(cls, value: datetime) -> datetime:
-        """A play cannot lie in the future (beyond a small clock skew); naive times are UTC."""
-        try:
-            return check_played_at(value)
-        except InputError as exc:
-            raise ValueError(str(exc)) from exc
 
 
 class EventsIn(BaseModel):

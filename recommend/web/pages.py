@@ -10,10 +10,11 @@ from fastapi.responses import HTMLResponse, Response
 
 from soundalike.embed.review import review_queue, reviewed_count
 from soundalike.ingest.errors import InputError, NotFoundError
+from soundalike.ingest.listening import user_names
 from soundalike.recommend.api.auth import read_access
 from soundalike.recommend.api.deps import ServiceDep, SessionDep, TrackId
 from soundalike.recommend.api_keys import Principal
-from soundalike.recommend.browse import search_tracks, track_detail, user_names
+from soundalike.recommend.browse import search_tracks, track_detail
 from soundalike.recommend.defaults import DEFAULTS
 from soundalike.recommend.filters import Filters
 from soundalike.recommend.m3u import m3u_bytes

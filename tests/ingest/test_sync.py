@@ -15,9 +15,10 @@ from typer.testing import CliRunner
 from soundalike.cli import app
 from soundalike.ingest.db.models import Feature, IngestRun, ListeningEvent, Track, TrackGenre
 from soundalike.ingest.errors import NotFoundError
+from soundalike.ingest.listening import get_or_create_user
 from soundalike.ingest.paths import from_db_path
 from soundalike.ingest.pipeline import ingest
-from soundalike.ingest.repository import get_or_create_user, set_track_genre
+from soundalike.ingest.repository import set_track_genre
 from soundalike.ingest.scan import is_audio_magic, scan
 from soundalike.ingest.settings import Settings
 from soundalike.ingest.track_features import MFCC_STATS_NAME

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
-from recommend_fixtures import Catalogue
+from recommend_fixtures import Catalogue, bearer
 
 from soundalike.recommend.api.app import create_app
 
@@ -42,3 +42,15 @@ def test_input_errors_are_4xx_json(client: TestClient) -> None:
     assert same.status_code == 422 and same.json()["type"] == "InputError"
     empty = client.get("/tracks/40/similar", params={"tempo_min": 120, "tempo_max": 100})
     assert empty.status_code == 422 and "tempo range is empty" in empty.json()["error"]
+
+
+@pytest.mark.parametrize("played_at", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])
+def test_a_play_time_with_no_utc_equivalent_is_a_422_naming_the_event(
+    client: TestClient, catalogue: Catalogue, played_at: str
+) -> None:
+    plays = [{"track_id": 4, "played_at": "2025-03-01T12:00:00Z"}, {"track_id": 5, "played_at": played_at}]
+    writer = bearer(catalogue, "writer", "write")
+    refused = client.post("/users/ray/events", json={"events": plays}, headers=writer)
+    assert refused.status_code == 422
+    assert refused.json() == {"error": f"event 2: played_at {played_at} is out of range in UTC", "type": "InputError"}
+    assert client.get("/users/ray/playlist").status_code == 404

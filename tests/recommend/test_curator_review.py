@@ -13,7 +13,8 @@ from sqlalchemy import select
 
 from soundalike.ingest.db.models import Genre, ListeningEvent, TrackGenre
 from soundalike.ingest.db.session import session_scope
-from soundalike.ingest.repository import get_or_create_user, set_track_genre
+from soundalike.ingest.listening import get_or_create_user
+from soundalike.ingest.repository import set_track_genre
 from soundalike.recommend.api.app import create_app
 
 REVIEWS = (("techno", False), ("drone", True), ("ambient", False), ("drone", False), ("drone", True))

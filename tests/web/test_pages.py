@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 from audio_factory import make_track
 from fastapi.routing import APIRoute
@@ -20,6 +21,7 @@ from soundalike.ingest.repository import set_track_genre
 from soundalike.recommend.api.app import create_app
 from soundalike.recommend.api.auth import KEY_COOKIE
 from soundalike.recommend.web import actions, pages
+from soundalike.recommend.web.embedding_map import unit_square
 
 AUDIO_TRACK = 5
 
@@ -225,3 +227,9 @@ def test_map_places_every_indexed_track_with_a_link(client: TestClient) -> None:
     points = re.findall(r'<a href="/web/tracks/(\d+)" class="point"', page)
     assert len(points) == 71  # every ok track with an embedding (the deleted one left out)
     assert page.count('class="swatch"') == 4
+
+
+def test_the_map_scales_each_axis_into_the_unit_square() -> None:
+    square = unit_square(np.array([[-2.0, 3.0], [0.0, 3.0], [6.0, 3.0]]))
+    np.testing.assert_allclose(square, [[0.0, 0.0], [0.25, 0.0], [1.0, 0.0]])
+    assert unit_square(np.zeros((0, 2))).shape == (0, 2)

@@ -7,11 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from fastapi import Path as PathParam
 
-from soundalike.ingest.history import erase_user
+from soundalike.ingest.listening import erase_user, record_events
 from soundalike.recommend.api.auth import write_access
 from soundalike.recommend.api.deps import FiltersDep, Id, ServiceDep, SessionDep
 from soundalike.recommend.api.schemas import EventsDeletedOut, EventsIn, EventsOut, PlaylistOut, ResultsOut
-from soundalike.recommend.browse import record_events
 from soundalike.recommend.defaults import DEFAULTS
 from soundalike.recommend.path import sonic_path
 from soundalike.recommend.playlist import PlaylistOptions, playlist_for_user
