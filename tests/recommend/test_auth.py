@@ -67,6 +67,16 @@ def test_a_wrong_credential_is_refused_even_where_anonymous_reads_are_allowed(ca
     assert request("GET", "/tracks/4", headers={"Authorization": "Bearer sk_wrong"}).status_code == 401
 
 
+def test_an_authorization_header_that_is_not_a_bearer_key_is_refused_not_anonymous(catalogue: Catalogue) -> None:
+    request = client_for(catalogue)
+    key = bearer(catalogue, "reader", "read")["Authorization"].removeprefix("Bearer ")
+    assert request("GET", "/tracks/4", headers={"Authorization": f"Bearer {key}"}).status_code == 200
+    for header in (f"Basic {key}", "Basic dXNlcjpwYXNz", key, "Bearer", "Bearer ", "", f"Token {key}"):
+        response = request("GET", "/tracks/4", headers={"Authorization": header})
+        assert response.status_code == 401 and response.json()["type"] == "UnauthorizedError", header
+        assert response.headers["WWW-Authenticate"] == "Bearer"
+
+
 def test_off_loopback_reads_need_a_key_unless_the_operator_opens_them(catalogue: Catalogue) -> None:
     closed = client_for(catalogue, host="0.0.0.0")
     assert closed("GET", "/tracks/4").status_code == 401
