@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     index_shards: int = 1
     admin_token: SecretStr | None = None
     open_reads: bool | None = None
+    allowed_hosts: str = ""
+    """Names the server answers in ``Host`` besides loopback and its interface, comma-separated (``*``: any)."""
     reload_cooldown_s: float = Field(default=5.0, ge=0)
     index_watch_s: float = Field(default=2.0, ge=0)
     subsonic_path_map: str = ""
@@ -57,6 +59,11 @@ class Settings(BaseSettings):
     def schedule_root_paths(self) -> list[Path]:
         """Folders the scheduler ingests: ``schedule_roots`` split on the path separator (``:``)."""
         return [Path(p) for p in self.schedule_roots.split(os.pathsep) if p.strip()]
+
+    @property
+    def allowed_host_names(self) -> list[str]:
+        """``allowed_hosts`` split on commas."""
+        return [name.strip() for name in self.allowed_hosts.split(",") if name.strip()]
 
     @property
     def index_dir(self) -> Path:

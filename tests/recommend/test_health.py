@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from recommend_fixtures import Catalogue, make_catalogue
+from servers import LOOPBACK
 
 from soundalike.index.track_index import read_meta
 from soundalike.ingest.settings import Settings
@@ -24,7 +25,7 @@ def sqlite_catalogue(tmp_path: Path) -> Catalogue:
 
 
 def client(catalogue: Catalogue) -> TestClient:
-    return TestClient(create_app(catalogue.settings, service=catalogue.service))
+    return TestClient(create_app(catalogue.settings, service=catalogue.service), base_url=LOOPBACK)
 
 
 def test_a_healthy_service_says_ok(sqlite_catalogue: Catalogue) -> None:

@@ -12,6 +12,7 @@ from audio_factory import make_track
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from recommend_fixtures import Catalogue, bearer
+from servers import LOOPBACK
 from sqlalchemy import select, update
 
 from soundalike.ingest.db.models import Genre, Track, TrackGenre
@@ -35,7 +36,9 @@ def audio_file(catalogue: Catalogue, tmp_path: Path) -> Path:
 
 def app_client(catalogue: Catalogue, **settings: object) -> TestClient:
     """The app serving the synthetic catalogue, as a browser on this machine reaches it."""
-    return TestClient(create_app(catalogue.settings.model_copy(update=settings), service=catalogue.service))
+    return TestClient(
+        create_app(catalogue.settings.model_copy(update=settings), service=catalogue.service), base_url=LOOPBACK
+    )
 
 
 @pytest.fixture
