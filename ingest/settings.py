@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     sample_rate: int = 22050
     max_file_bytes: int = 2 * 1024**3
     ingest_batch_size: int = Field(default=16, ge=1)
+    follow_symlinks: bool = False
+    """Ingest follows symlinks that lead out of the folders it is given, and the server plays such files."""
     schedule_roots: str = ""
     schedule_interval_minutes: float | None = Field(default=None, gt=0)
     schedule_cron: str | None = None
