@@ -318,7 +318,7 @@ def cli_ingest(folder: Path, encoder: str, *, workers: int, weights: Path | None
             (Path(home) / "models").mkdir()
             (Path(home) / "models" / student.WEIGHTS_FILE).symlink_to(weights.resolve())
         cli = str(Path(sys.executable).parent / "soundalike")
-        command = [cli, "ingest", str(folder), "--workers", str(workers), "--json"]
+        command = [cli, "ingest", str(folder), "--follow-symlinks", "--workers", str(workers), "--json"]
         start = time.perf_counter()
         done = subprocess.run(["/usr/bin/time", "-f", "%M", *command], env=env, capture_output=True, text=True)
         seconds = time.perf_counter() - start
@@ -385,7 +385,7 @@ def _store_one(factory, path: Path, encoded) -> None:  # type: ignore[no-untyped
 
 
 def phase_real(args: argparse.Namespace) -> dict[str, object]:
-    every = sorted(scan([args.music]))
+    every = sorted(scan([args.music], follow_symlinks=True))
     paths = every[:: max(1, len(every) // args.limit)][: args.limit] if args.limit else every
     with tempfile.TemporaryDirectory() as folder:
         for i, path in enumerate(paths):

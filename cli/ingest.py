@@ -53,6 +53,9 @@ def ingest(
     wait: Annotated[
         float | None, typer.Option(help="Seconds to wait for another ingest of this database to end.")
     ] = None,
+    follow_symlinks: Annotated[
+        bool, typer.Option("--follow-symlinks", help="Follow symlinks out of PATHS (SOUNDALIKE_FOLLOW_SYMLINKS).")
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Decode, tag and analyse audio files into the catalogue (incremental: moves, deletions, duplicates)."""
@@ -61,6 +64,8 @@ def ingest(
     from soundalike.ingest.pipeline import ingest as run_ingest
 
     settings = State.settings()
+    if follow_symlinks:
+        settings = settings.model_copy(update={"follow_symlinks": True})
     device = resolve_device(settings.device)
     factory = open_database(settings.db_url)
     consumer = consumer_for(settings, device)
@@ -90,6 +95,8 @@ def print_ingest_report(report: IngestReport) -> None:
         table("Failures", ("path", "reason"), [[f["path"], f["reason"]] for f in report.failures])
     if report.unreadable:
         table("Unreadable folders", ("path", "reason"), [[f["path"], f["reason"]] for f in report.unreadable])
+    if report.not_followed:
+        table("Symlinks not followed", ("path", "target"), [[f["path"], f["target"]] for f in report.not_followed])
 
 
 @labels_app.command("import")

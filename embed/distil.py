@@ -104,7 +104,7 @@ def collect(
     Each file is decoded as ingestion decodes it (its analysis policy, 16 kHz) and gives at most
     ``per_track`` patches spread over it; files that do not decode are left out.
     """
-    files = sorted({path for path in scan(folders)})
+    files = sorted(set(scan(folders, follow_symlinks=True)))
     cache = cache_dir / f"distil-{_fingerprint(files, per_track)}.npz"
     if cache.is_file():
         with np.load(cache, allow_pickle=False) as saved:

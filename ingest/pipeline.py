@@ -32,6 +32,8 @@ from soundalike.ingest.scan import scan
 from soundalike.ingest.settings import Settings
 from soundalike.ingest.sync import Known, OnDisk, SyncPlan, plan_sync
 
+OUTSIDE = "a symlink that leads out of the ingested folders (--follow-symlinks follows it)"
+
 
 class AnalysisConsumer(Protocol):
     """Receives each stored analysis (e.g. to embed the decoded audio) inside the ingest transaction.
@@ -74,6 +76,7 @@ class IngestReport:
     seconds: float = 0.0
     failures: list[dict[str, str | None]] = field(default_factory=list)
     unreadable: list[dict[str, str]] = field(default_factory=list)
+    not_followed: list[dict[str, str]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
         """JSON-ready form, as printed by ``soundalike ingest --json``."""
@@ -90,6 +93,7 @@ class IngestReport:
             "seconds": round(self.seconds, 3),
             "failures": self.failures,
             "unreadable": self.unreadable,
+            "not_followed": self.not_followed,
         }
 
     def write_to(self, run: IngestRun) -> None:
@@ -304,7 +308,8 @@ def ingest(
     is a move (the track keeps its id, genres and history); a track whose file is gone is marked
     ``deleted`` and comes back when the file does; identical content under a second path is stored as a
     duplicate of the first. Each file's failure is recorded on its track row with the reason and the
-    run goes on. ``wait`` is how long to wait for another run's lock (None: refuse at once).
+    run goes on. A symlink that leads out of ``roots`` is skipped and reported (``not_followed``) unless
+    ``settings.follow_symlinks``. ``wait`` is how long to wait for another run's lock (None: refuse at once).
     ``device`` (from ``ingest.device.resolve_device``) is where a batched feature extractor runs.
     A ``consumer`` gets each successful analysis, with what its ``front_end`` computed in the decoding
     workers (e.g. MusiCNN's log-mel patches), in the same transaction. ``engine`` analyses the files
@@ -330,7 +335,18 @@ def ingest(
             unreadable.append(to_db_path(folder))
             report.unreadable.append({"path": str(folder), "reason": exc.strerror or str(exc)})
 
-        disk = _stat_all(scan(roots, on_error=skip_folder))
+        def skip_link(link: Path, target: Path) -> None:
+            report.not_followed.append(
+                {
+                    "path": readable_path(to_db_path(link)),
+                    "target": readable_path(to_db_path(target)),
+                    "reason": OUTSIDE,
+                }
+            )
+
+        disk = _stat_all(
+            scan(roots, on_error=skip_folder, follow_symlinks=settings.follow_symlinks, on_outside=skip_link)
+        )
         if on_total:
             on_total(len(disk))
         order = {item.path: n for n, item in enumerate(disk)}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict
 from pathlib import Path
 
@@ -10,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from soundalike.embed.review import review_genre
 from soundalike.ingest.errors import InputError, NotFoundError
-from soundalike.ingest.paths import exact_path_b64, from_db_path, readable_path
+from soundalike.ingest.library import library_file
+from soundalike.ingest.paths import exact_path_b64, readable_path
 from soundalike.ingest.repository import get_track
 from soundalike.recommend.facts import TrackFacts, genre_rows, page_tracks, track_facts
 from soundalike.recommend.filters import Filters
@@ -72,13 +74,13 @@ def search_tracks(
     return len(rows), [facts[t] for t in page]
 
 
-def track_file(session: Session, track_id: int) -> Path:
-    """The audio file of a playable track; NotFoundError when the track is unknown, deleted or its file gone."""
+def track_file(session: Session, track_id: int, *, follow_symlinks: bool) -> tuple[Path, os.stat_result]:
+    """The real path and status of a playable track's audio file, still the one ingested (``library_file``);
+    NotFoundError when the track is unknown or deleted, or its file gone, out of the library or changed."""
     track = get_track(session, track_id)
-    path = from_db_path(track.path)
-    if track.status != "ok" or not path.is_file():
+    if track.status != "ok":
         raise NotFoundError(f"track {track_id} has no playable file")
-    return path
+    return library_file(session, track, follow_symlinks=follow_symlinks)
 
 
 def review_track_genre(

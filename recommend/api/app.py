@@ -30,6 +30,7 @@ from soundalike.recommend.api.auth import is_loopback, read_access
 from soundalike.recommend.api.body_limit import BodyLimit
 from soundalike.recommend.api.routes import admin, health, listeners, similar, subsonic, tracks
 from soundalike.recommend.api.subsonic_envelope import SubsonicError, subsonic_error
+from soundalike.recommend.api.trusted_hosts import TrustedHosts
 from soundalike.recommend.health import DatabaseCheck, Health
 from soundalike.recommend.media_server import PathMap
 from soundalike.recommend.service import Service
@@ -112,7 +113,8 @@ def create_app(
 
     Bodies are capped while they stream in: ``max_upload_bytes`` for audio uploads, ``max_body_bytes`` for
     the rest. ``host`` is the interface the server listens on: beyond loopback, reads need a key too unless
-    ``settings.open_reads`` says otherwise. A service opened here follows the index other processes publish
+    ``settings.open_reads`` says otherwise. Requests are answered only for a ``Host`` that is loopback, ``host``
+    or one of ``settings.allowed_hosts``. A service opened here follows the index other processes publish
     (every ``settings.index_watch_s`` seconds; 0 turns that off). While it runs, the database's integrity and
     writability are checked every ``settings.health_check_s`` seconds for ``/health``.
     """
@@ -155,6 +157,8 @@ def create_app(
         except Exception:
             log.exception("%s %s failed", request.method, request.url.path)
             return internal_error(request)
+
+    app.add_middleware(TrustedHosts, names=[host, *settings.allowed_host_names])
 
     app.add_exception_handler(SoundalikeError, soundalike_error)
     app.add_exception_handler(SubsonicError, subsonic_error)

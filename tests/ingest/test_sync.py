@@ -17,7 +17,7 @@ from soundalike.ingest.db.models import Feature, IngestRun, ListeningEvent, Trac
 from soundalike.ingest.errors import NotFoundError
 from soundalike.ingest.listening import get_or_create_user
 from soundalike.ingest.paths import from_db_path
-from soundalike.ingest.pipeline import ingest
+from soundalike.ingest.pipeline import OUTSIDE, ingest
 from soundalike.ingest.repository import set_track_genre
 from soundalike.ingest.scan import is_audio_magic, scan
 from soundalike.ingest.settings import Settings
@@ -169,6 +169,87 @@ def test_scan_sniffs_content_and_survives_loops_odd_names_and_locked_folders(lib
     else:
         assert errors == [locked]
     assert set(names) == expected and len(names) == len(expected)
+
+
+def test_scan_follows_symlinks_inside_its_roots_and_reports_those_leading_out(library: Path, tmp_path: Path) -> None:
+    root, outside = tmp_path / "lib", tmp_path / "elsewhere"
+    (root / "sub").mkdir(parents=True)
+    (outside / "album").mkdir(parents=True)
+    shutil.copy(library / "drone" / "drone_00.wav", root / "a.wav")
+    shutil.copy(library / "drone" / "drone_04.ogg", root / "sub" / "c.ogg")
+    shutil.copy(library / "drone" / "drone_02.flac", outside / "b.flac")
+    shutil.copy(library / "drone" / "drone_00.wav", outside / "album" / "d.wav")
+    (outside / "passwd").write_text("root:x:0:0:root:/root:/bin/sh\n")
+    (root / "inside.wav").symlink_to(root / "a.wav")
+    (root / "sub" / "up.wav").symlink_to(Path("..") / "a.wav")
+    (root / "out.flac").symlink_to(outside / "b.flac")
+    (root / "out_album").symlink_to(outside / "album", target_is_directory=True)
+    (root / "passwd.wav").symlink_to(outside / "passwd")
+    alias = tmp_path / "alias"
+    alias.symlink_to(root, target_is_directory=True)
+
+    def names(paths: list[Path], folder: Path) -> set[str]:
+        return {p.relative_to(folder).as_posix() for p in paths}
+
+    left_out: list[tuple[Path, Path]] = []
+    found = list(scan([root], on_outside=lambda link, target: left_out.append((link, target))))
+    assert names(found, root) == {"a.wav", "inside.wav", "sub/c.ogg", "sub/up.wav"}
+    assert left_out == [
+        (root / "out.flac", outside / "b.flac"),
+        (root / "out_album", outside / "album"),
+        (root / "passwd.wav", outside / "passwd"),
+    ]
+    followed = names(list(scan([root], follow_symlinks=True)), root)
+    assert followed == {"a.wav", "inside.wav", "sub/c.ogg", "sub/up.wav", "out.flac", "out_album/d.wav", "passwd.wav"}
+    assert names(list(scan([alias])), alias) == {"a.wav", "inside.wav", "sub/c.ogg", "sub/up.wav"}
+    assert names(list(scan([root, outside])), root.parent) >= {
+        "lib/out.flac",
+        "lib/out_album/d.wav",
+        "elsewhere/b.flac",
+    }
+
+
+def test_ingest_skips_a_symlink_out_of_its_folders_with_the_reason_unless_told_to_follow(
+    music: Path, tmp_path: Path, settings: Settings, factory: sessionmaker[Session]
+) -> None:
+    assert ingest(factory, [music], settings=settings, device=CPU, workers=1).added == 6
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    secret = outside / "passwd"
+    secret.write_text("root:x:0:0:root:/root:/bin/sh\n")
+    shutil.copy(music / "drone_02.flac", outside / "elsewhere.flac")
+    swapped = music / "drone_00.wav"
+    swapped.unlink()
+    swapped.symlink_to(secret)
+    (music / "linked.flac").symlink_to(outside / "elsewhere.flac")
+    report = ingest(factory, [music], settings=settings, device=CPU, workers=1)
+    assert sorted(report.not_followed, key=lambda f: f["path"]) == [
+        {"path": str(swapped), "target": str(secret), "reason": OUTSIDE},
+        {"path": str(music / "linked.flac"), "target": str(outside / "elsewhere.flac"), "reason": OUTSIDE},
+    ]
+    assert (report.added, report.deleted, report.failed) == (0, 1, 0)
+    with factory() as session:
+        assert track_at(session, swapped).status == "deleted"
+        assert session.scalars(select(Track).where(Track.path == str(music / "linked.flac"))).first() is None
+    table = CliRunner().invoke(
+        app,
+        ["--home", str(settings.home), "ingest", str(music), "--workers", "1"],
+        env={"SOUNDALIKE_DATABASE_URL": settings.db_url, "COLUMNS": "300"},
+    )
+    assert table.exit_code == 0 and "Symlinks not followed" in table.stdout and str(secret) in table.stdout
+
+    result = CliRunner().invoke(
+        app,
+        ["--home", str(settings.home), "ingest", str(music), "--follow-symlinks", "--workers", "1", "--json"],
+        env={"SOUNDALIKE_DATABASE_URL": settings.db_url},
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    followed = json.loads(result.stdout)
+    assert followed["not_followed"] == [] and (followed["added"], followed["failed"]) == (1, 1)
+    with factory() as session:
+        assert track_at(session, music / "linked.flac").status == "ok"
+        assert track_at(session, swapped).status == "failed"
 
 
 def test_non_utf8_file_name_is_stored_under_a_path_that_finds_the_file(

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 from recommend_fixtures import Catalogue, bearer
+from servers import LOOPBACK
 
 from soundalike.recommend.api.app import create_app
 
@@ -15,7 +16,7 @@ from soundalike.recommend.api.app import create_app
 @pytest.fixture
 def client(catalogue: Catalogue) -> Iterator[TestClient]:
     """The API serving the synthetic catalogue in-process."""
-    with TestClient(create_app(catalogue.settings, service=catalogue.service)) as running:
+    with TestClient(create_app(catalogue.settings, service=catalogue.service), base_url=LOOPBACK) as running:
         yield running
 
 

@@ -18,7 +18,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 from recommend_fixtures import Catalogue, make_catalogue
-from servers import running
+from servers import LOOPBACK, running
 from sqlalchemy import Connection, Engine, create_engine, make_url, text
 
 from soundalike.index.track_index import read_meta
@@ -38,7 +38,7 @@ def sqlite_catalogue(tmp_path: Path) -> Catalogue:
 
 
 def client(catalogue: Catalogue) -> TestClient:
-    return TestClient(create_app(catalogue.settings, service=catalogue.service))
+    return TestClient(create_app(catalogue.settings, service=catalogue.service), base_url=LOOPBACK)
 
 
 def test_a_healthy_service_says_ok(sqlite_catalogue: Catalogue) -> None:

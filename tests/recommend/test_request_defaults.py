@@ -5,6 +5,7 @@ from __future__ import annotations
 from cli_runner import run_cli
 from fastapi.testclient import TestClient
 from recommend_fixtures import Catalogue, bearer
+from servers import LOOPBACK
 from typer.testing import CliRunner
 
 from soundalike.cli import app
@@ -21,7 +22,7 @@ def test_cli_and_api_cap_result_counts_alike(catalogue: Catalogue) -> None:
         env={"SOUNDALIKE_DATABASE_URL": catalogue.settings.db_url, "SOUNDALIKE_EMBEDDING_MODEL": "mfcc-stats"},
     )
     assert over.exit_code == 2 and str(cap) in over.output
-    with TestClient(create_app(catalogue.settings, service=catalogue.service)) as client:
+    with TestClient(create_app(catalogue.settings, service=catalogue.service), base_url=LOOPBACK) as client:
         assert client.get("/tracks/1/similar", params={"k": cap}).status_code == 200
         assert client.get("/tracks/1/similar", params={"k": cap + 1}).status_code == 422
         assert client.get("/users/nobody/playlist", params={"n": cap + 1}).status_code == 422
@@ -29,7 +30,7 @@ def test_cli_and_api_cap_result_counts_alike(catalogue: Catalogue) -> None:
 
 def test_cli_and_api_playlists_default_to_the_same_length(catalogue: Catalogue) -> None:
     app = create_app(catalogue.settings, service=catalogue.service)
-    with TestClient(app, headers=bearer(catalogue, "writer", "write")) as client:
+    with TestClient(app, base_url=LOOPBACK, headers=bearer(catalogue, "writer", "write")) as client:
         played = [{"track_id": t, "played_at": f"2025-03-0{t}T12:00:00Z"} for t in (4, 5, 6, 7)]
         assert client.post("/users/ann/events", json={"events": played}).status_code == 201
         by_api = client.get("/users/ann/playlist").json()["results"]

@@ -13,10 +13,12 @@ from audio_factory import make_track
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from recommend_fixtures import Catalogue, bearer
+from servers import LOOPBACK
 from sqlalchemy import select, update
 
-from soundalike.ingest.db.models import Genre, Track, TrackGenre
+from soundalike.ingest.db.models import Genre, IngestRun, Track, TrackGenre
 from soundalike.ingest.db.session import session_scope
+from soundalike.ingest.hashing import content_hash
 from soundalike.ingest.repository import set_track_genre
 from soundalike.recommend.api.app import create_app
 from soundalike.recommend.api.auth import KEY_COOKIE
@@ -28,16 +30,21 @@ AUDIO_TRACK = 5
 
 @pytest.fixture
 def audio_file(catalogue: Catalogue, tmp_path: Path) -> Path:
-    """A real encoded file behind track ``AUDIO_TRACK``."""
+    """A real encoded file behind track ``AUDIO_TRACK``, as an ingest of its folder stored it."""
     path = make_track(tmp_path / "music" / "beat.ogg", "beat", seed=1, seconds=3.0)
+    info = path.stat()
+    stored = {"path": str(path), "size": info.st_size, "mtime": info.st_mtime, "content_hash": content_hash(path)}
     with session_scope(catalogue.service.factory) as session:
-        session.execute(update(Track).where(Track.id == AUDIO_TRACK).values(path=str(path)))
+        session.execute(update(Track).where(Track.id == AUDIO_TRACK).values(**stored))
+        session.add(IngestRun(roots=str(path.parent)))
     return path
 
 
 def app_client(catalogue: Catalogue, **settings: object) -> TestClient:
     """The app serving the synthetic catalogue, as a browser on this machine reaches it."""
-    return TestClient(create_app(catalogue.settings.model_copy(update=settings), service=catalogue.service))
+    return TestClient(
+        create_app(catalogue.settings.model_copy(update=settings), service=catalogue.service), base_url=LOOPBACK
+    )
 
 
 @pytest.fixture

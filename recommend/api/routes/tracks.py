@@ -44,6 +44,8 @@ def genre_review(
     response_class=FileResponse,
     responses={206: {"description": "The byte range asked for"}, 416: {"description": "Range not satisfiable"}},
 )
-def audio(track_id: TrackId, session: SessionDep) -> FileResponse:
-    """The track's audio file as stored; a ``Range`` request gets 206 with that part (players seek with it)."""
-    return FileResponse(track_file(session, track_id))
+def audio(track_id: TrackId, service: ServiceDep, session: SessionDep) -> FileResponse:
+    """The track's audio file as stored; a ``Range`` request gets 206 with that part (players seek with it).
+    404 when the file is no longer the one ingested: moved out of the library (a symlink) or changed."""
+    path, info = track_file(session, track_id, follow_symlinks=service.settings.follow_symlinks)
+    return FileResponse(path, stat_result=info)
