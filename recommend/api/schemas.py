@@ -6,6 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field, field_validator
 
+from soundalike.ingest.db.models import MAX_ID, MAX_INTEGER
 from soundalike.ingest.errors import InputError
 from soundalike.ingest.history import check_played_at
 
@@ -123,9 +124,9 @@ class TrackPageOut(BaseModel):
 class EventIn(BaseModel):
     """One play of a track."""
 
-    track_id: int = Field(ge=1, le=2**31 - 1)
+    track_id: int = Field(ge=1, le=MAX_ID)
     played_at: datetime
-    ms_played: int | None = Field(default=None, ge=0, le=2**31 - 1)
+    ms_played: int | None = Field(default=None, ge=0, le=MAX_INTEGER)
     skipped: bool = False
 
     @field_validator("played_at")
