@@ -50,7 +50,7 @@ def test_select_caps_artists_and_counts_duplicates_once() -> None:
 def test_select_refuses_bad_options_as_input_errors(n: int, options: dict[str, float], message: str) -> None:
     candidates = [Candidate(i, 1.0) for i in range(3)]
     with pytest.raises(InputError, match=message):
-        select(candidates, np.eye(3, dtype=np.float32), n, **options)  # type: ignore[arg-type]
+        select(candidates, np.eye(3, dtype=np.float32), n, **options)
 
 
 def test_select_refuses_candidates_and_vectors_that_do_not_line_up() -> None:
