@@ -122,8 +122,7 @@ class TrackIndex:
             raise IndexMismatchError(f"query dim {queries.shape[-1]} != index dim {self.meta.dim}")
         prepared = prepare_vectors(queries, self.meta.metric)
         fetch = min(k, max(self.index.ntotal, 1))
-        scores, ids = self.backend.search(self.index, prepared, fetch, self.meta.spec, self.meta.params, self.stale)
-        return ids, scores
+        return self.backend.search(self.index, prepared, fetch, self.meta.spec, self.meta.params, self.stale)
 
     def vectors(self, track_ids: Iterable[int]) -> dict[int, np.ndarray]:
         """The indexed vectors (unit-norm under cosine) of those ``track_ids`` the index holds and serves.

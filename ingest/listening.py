@@ -12,13 +12,13 @@ from sqlalchemy import Insert, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from soundalike.ingest.db.models import MAX_ID, ListeningEvent, User
+from soundalike.ingest.db.models import MAX_INTEGER, ListeningEvent, User
 from soundalike.ingest.errors import InputError, NotFoundError
 from soundalike.ingest.names import check_user_name
 from soundalike.ingest.repository import get_track
 
 MAX_CLOCK_SKEW = timedelta(minutes=5)
-MAX_MS_PLAYED = MAX_ID
+MAX_MS_PLAYED = MAX_INTEGER
 
 
 def check_played_at(played_at: datetime, *, now: datetime | None = None) -> datetime:

@@ -16,6 +16,7 @@ class Defaults:
     half_life_days: float = 30.0
     playlist_diversity: float = 0.3
     playlist_artist_cap: int = 2
+    max_artist_cap: int = 100
     path_steps: int = 10
     max_path_steps: int = 200
 

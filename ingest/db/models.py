@@ -22,11 +22,11 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from soundalike.ingest.db.base import Base
 
 TRACK_STATUSES = ("ok", "failed", "deleted")
-MAX_ID = 2**31 - 1
-"""The largest id an ``Integer`` primary key holds on every backend."""
+MAX_INTEGER = 2**31 - 1
+"""The largest value an ``Integer`` column holds on every backend."""
+MAX_ID = MAX_INTEGER
+"""The largest id an ``Integer`` primary key holds."""
 GENRE_SOURCES = ("tag", "label", "curator", "predicted")
-MAX_ID = 2**31 - 1
-"""The largest id an ``Integer`` primary key holds on every backend."""
 CURATED_SOURCES = ("label", "curator")
 """The sources whose genres people chose; together they make the genre taxonomy."""
 

@@ -9,6 +9,7 @@ from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, Response
 
 from soundalike.embed.review import review_queue, reviewed_count
+from soundalike.ingest.db.models import MAX_ID
 from soundalike.ingest.errors import InputError, NotFoundError
 from soundalike.ingest.listening import user_names
 from soundalike.recommend.api.auth import read_access
@@ -124,8 +125,8 @@ def listener(
     service: ServiceDep,
     session: SessionDep,
     user: Text = "",
-    start: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
-    end: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    start: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    end: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     steps: Annotated[int, Query(ge=2, le=DEFAULTS.max_path_steps)] = DEFAULTS.path_steps,
 ) -> Response:
     """A listener's playlist with its reasons and interests; a sonic path between two tracks."""

@@ -141,7 +141,7 @@ def test_stale_ids_are_never_returned_through_selector_or_post_filter() -> None:
     after, _ = index.search(vectors[:20], 5)
     assert not np.isin(after, stale.ids).any() and (after >= 0).all()
     scores, fetched = index.index.search(vectors[:20], 5 + len(stale))
-    filtered_scores, filtered = post_filter(scores, fetched, stale, 5, fill=-np.inf)
+    filtered, filtered_scores = post_filter(fetched, scores, stale, 5, fill=-np.inf)
     np.testing.assert_array_equal(filtered, after)
     assert np.all(np.diff(filtered_scores, axis=1) <= 1e-6)
 

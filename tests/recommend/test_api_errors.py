@@ -26,7 +26,7 @@ def test_a_value_error_deep_in_a_route_is_a_logged_500_not_a_client_error(
     def broken(*_args: object, **_kwargs: object) -> None:
         raise ValueError("matrix shapes (3,16) and (8,) not aligned")
 
-    monkeypatch.setattr("soundalike.recommend.similar.select", broken)
+    monkeypatch.setattr("soundalike.recommend.candidates.select", broken)
     with caplog.at_level(logging.ERROR):
         response = client.get("/tracks/40/similar", params={"k": 5})
     assert response.status_code == 500

@@ -9,6 +9,7 @@ from servers import LOOPBACK
 from typer.testing import CliRunner
 
 from soundalike.cli import app
+from soundalike.ingest.db.models import MAX_ID, MAX_INTEGER
 from soundalike.recommend.api.app import create_app
 from soundalike.recommend.defaults import DEFAULTS
 
@@ -37,3 +38,28 @@ def test_cli_and_api_playlists_default_to_the_same_length(catalogue: Catalogue) 
     by_cli = run_cli(catalogue.settings, "recommend", "ann")["results"]
     assert len(by_api) == len(by_cli) == DEFAULTS.playlist_length
     assert [r["track_id"] for r in by_api] == [r["track_id"] for r in by_cli]
+
+
+def test_cli_and_api_cap_the_artist_cap_alike(catalogue: Catalogue) -> None:
+    cap = DEFAULTS.max_artist_cap
+    assert len(run_cli(catalogue.settings, "similar", "1", "--artist-cap", str(cap))["results"]) > 0
+    over = CliRunner().invoke(
+        app,
+        ["--home", str(catalogue.settings.home), "similar", "1", "--artist-cap", str(cap + 1)],
+        env={"SOUNDALIKE_DATABASE_URL": catalogue.settings.db_url, "SOUNDALIKE_EMBEDDING_MODEL": "mfcc-stats"},
+    )
+    assert over.exit_code == 2 and str(cap) in over.output
+    with TestClient(create_app(catalogue.settings, service=catalogue.service)) as client:
+        assert client.get("/tracks/1/similar", params={"artist_cap": cap}).status_code == 200
+        assert client.get("/tracks/1/similar", params={"artist_cap": cap + 1}).status_code == 422
+        assert client.get("/users/nobody/playlist", params={"artist_cap": cap + 1}).status_code == 422
+
+
+def test_events_refuse_ids_and_play_lengths_beyond_an_integer_column(catalogue: Catalogue) -> None:
+    with TestClient(create_app(catalogue.settings, service=catalogue.service)) as client:
+        play = {"track_id": 4, "played_at": "2025-03-01T12:00:00Z", "ms_played": MAX_INTEGER}
+        headers = bearer(catalogue, "writer", "write")
+        assert client.post("/users/ann/events", json={"events": [play]}, headers=headers).status_code == 201
+        for field, value in (("track_id", MAX_ID + 1), ("ms_played", MAX_INTEGER + 1)):
+            refused = client.post("/users/ann/events", json={"events": [{**play, field: value}]}, headers=headers)
+            assert refused.status_code == 422, field

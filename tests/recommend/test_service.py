@@ -165,7 +165,7 @@ def test_an_up_to_date_index_answers_without_reading_embeddings_and_a_stale_entr
         reads = embedding_queries(engine)
         fresh = similar_to_track(session, index, 40, 10, Options(artist_cap=2, diversity=0.3))
         assert reads == []
-        index.live.current.stale = StaleSet([40])  # its stored vector changed: the database has the new one
+        index.current.stale = StaleSet([40])  # its stored vector changed: the database has the new one
         fallback = similar_to_track(session, index, 40, 10, Options(artist_cap=2, diversity=0.3))
         assert len(reads) == 1
     assert [r.track_id for r in fallback] == [r.track_id for r in fresh]

@@ -75,6 +75,7 @@ def test_every_view_is_an_html_page(client: TestClient, catalogue: Catalogue) ->
         assert response.status_code == 200, (path, response.text[:500])
         assert response.headers["content-type"].startswith("text/html")
         assert "<title>" in response.text
+    assert '<td class="why">like seed 40; similarity' in client.get("/web/tracks/40").text
     assert client.get("/web/static/app.js").status_code == 200
     assert client.get("/web/static/style.css").headers["content-type"].startswith("text/css")
 

@@ -27,7 +27,7 @@ def playlist(
     n: Annotated[int, Query(ge=1, le=DEFAULTS.max_results)] = DEFAULTS.playlist_length,
     half_life_days: Annotated[float, Query(gt=0, le=36500)] = DEFAULTS.half_life_days,
     diversity: Annotated[float, Query(ge=0.0, le=1.0)] = DEFAULTS.playlist_diversity,
-    artist_cap: Annotated[int | None, Query(ge=1, le=100)] = DEFAULTS.playlist_artist_cap,
+    artist_cap: Annotated[int | None, Query(ge=1, le=DEFAULTS.max_artist_cap)] = DEFAULTS.playlist_artist_cap,
     include_heard: bool = False,
 ) -> dict[str, object]:
     """A playlist for the user: their interests interleaved, heard tracks left out, or a stated cold start."""
