@@ -49,14 +49,14 @@ def test_cli_and_api_cap_the_artist_cap_alike(catalogue: Catalogue) -> None:
         env={"SOUNDALIKE_DATABASE_URL": catalogue.settings.db_url, "SOUNDALIKE_EMBEDDING_MODEL": "mfcc-stats"},
     )
     assert over.exit_code == 2 and str(cap) in over.output
-    with TestClient(create_app(catalogue.settings, service=catalogue.service)) as client:
+    with TestClient(create_app(catalogue.settings, service=catalogue.service), base_url=LOOPBACK) as client:
         assert client.get("/tracks/1/similar", params={"artist_cap": cap}).status_code == 200
         assert client.get("/tracks/1/similar", params={"artist_cap": cap + 1}).status_code == 422
         assert client.get("/users/nobody/playlist", params={"artist_cap": cap + 1}).status_code == 422
 
 
 def test_events_refuse_ids_and_play_lengths_beyond_an_integer_column(catalogue: Catalogue) -> None:
-    with TestClient(create_app(catalogue.settings, service=catalogue.service)) as client:
+    with TestClient(create_app(catalogue.settings, service=catalogue.service), base_url=LOOPBACK) as client:
         play = {"track_id": 4, "played_at": "2025-03-01T12:00:00Z", "ms_played": MAX_INTEGER}
         headers = bearer(catalogue, "writer", "write")
         assert client.post("/users/ann/events", json={"events": [play]}, headers=headers).status_code == 201
