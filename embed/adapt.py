@@ -40,7 +40,7 @@ from soundalike.embed.store import embed_stale_tracks
 from soundalike.embed.unit_norm import unit_rows
 from soundalike.ingest.audio import load
 from soundalike.ingest.db.models import Track
-from soundalike.ingest.errors import ConfigError, DecodeError, InputError, NotFoundError
+from soundalike.ingest.errors import ConfigError, DecodeError, NotFoundError, PreconditionError
 from soundalike.ingest.paths import from_db_path
 from soundalike.ingest.repository import add_track_note
 from soundalike.ingest.settings import Settings
@@ -121,7 +121,7 @@ def train_projection(per_track: list[np.ndarray], config: AdaptConfig) -> nn.Mod
     """Contrastive training of a projection on tracks' patch embeddings (tracks need >= 2 patches)."""
     usable = [m for m in per_track if len(m) >= 2]
     if len(usable) < 2:
-        raise InputError(f"need at least 2 training tracks with 2 patches or more, found {len(usable)}")
+        raise PreconditionError(f"need at least 2 training tracks with 2 patches or more, found {len(usable)}")
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
     head = projection(usable[0].shape[1], config.out_dim)
@@ -161,7 +161,7 @@ def adapt(per_track: list[np.ndarray], groups: list[str], config: AdaptConfig) -
     test = [m for m, h in zip(per_track, held_out, strict=True) if h]
     test_groups = [g for g, h in zip(groups, held_out, strict=True) if h]
     if len(test) < 2:
-        raise InputError(f"need at least 2 held-out tracks, found {len(test)} (add albums or tracks)")
+        raise PreconditionError(f"need at least 2 held-out tracks, found {len(test)} (add albums or tracks)")
     head = train_projection(train, config)
     baseline = held_out_scores(test, test_groups, unit_rows)
     adapted = held_out_scores(test, test_groups, apply(head))

@@ -32,7 +32,7 @@ from soundalike.embed.review import rejected_pairs
 from soundalike.embed.store import load_embeddings
 from soundalike.embed.unit_norm import unit_rows
 from soundalike.ingest.db.models import CURATED_SOURCES, Track, TrackGenre
-from soundalike.ingest.errors import NotFoundError
+from soundalike.ingest.errors import NotFoundError, PreconditionError
 from soundalike.ingest.repository import feature_matrix, set_track_genre
 from soundalike.ingest.tags import normalise_genre
 
@@ -287,7 +287,7 @@ def train_genre_head(
     labelled = labelled_tracks(session, model_name)
     classes = sorted(set(labelled.genres))
     if len(classes) < 2:
-        raise NotFoundError(f"need labelled tracks of at least 2 genres, found {classes or 'none'}")
+        raise PreconditionError(f"need labelled tracks of at least 2 genres, found {classes or 'none'}")
     x, y = labelled.rows, np.array([classes.index(g) for g in labelled.genres])
     split = held_out_split(labelled, test_fraction=test_fraction, seed=seed)
     l2, temperature = DEFAULT_L2, 1.0
@@ -394,7 +394,7 @@ def held_out_predictions(
     y = np.array([meta.classes.index(g) for g in labelled.genres], dtype=np.int64)
     split = held_out_split(labelled, test_fraction=meta.test_fraction, seed=meta.seed)
     if not split.test.any():
-        raise NotFoundError("no held-out tracks: label more tracks per genre")
+        raise PreconditionError("no held-out tracks: label more tracks per genre")
     weights, bias = fit_head(labelled.rows[split.train], y[split.train], len(meta.classes), l2=meta.l2)
     probs = probabilities(labelled.rows[split.test], weights, bias, meta.temperature)
     return meta, labelled.track_ids[split.test], y[split.test], probs

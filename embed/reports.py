@@ -22,7 +22,7 @@ from soundalike.embed.models import EmbeddingModel
 from soundalike.embed.plots import confusion_png, embedding_map_png
 from soundalike.embed.store import load_embeddings
 from soundalike.ingest.db.models import Track
-from soundalike.ingest.errors import NotFoundError
+from soundalike.ingest.errors import PreconditionError
 from soundalike.ingest.paths import from_db_path
 from soundalike.ingest.settings import Settings
 
@@ -95,7 +95,7 @@ def retrieval_report(
         items.extend([track_id] * excerpts)
     skipped = len(rows) - len(vectors)
     if len(vectors) < 2:
-        raise NotFoundError(f"need at least 2 tracks with {excerpts} excerpts each, found {len(vectors)}")
+        raise PreconditionError(f"need at least 2 tracks with {excerpts} excerpts each, found {len(vectors)}")
     scores = evaluate_retrieval(np.concatenate(vectors), np.array(items))
     ids, track_vectors, version = load_embeddings(session, model.name)
     album_precision = None

@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from recommend_fixtures import Catalogue
 
+from soundalike.ingest.errors import PreconditionError
 from soundalike.recommend.api.app import create_app
 
 
@@ -42,3 +43,16 @@ def test_input_errors_are_4xx_json(client: TestClient) -> None:
     assert same.status_code == 422 and same.json()["type"] == "InputError"
     empty = client.get("/tracks/40/similar", params={"tempo_min": 120, "tempo_max": 100})
     assert empty.status_code == 422 and "tempo range is empty" in empty.json()["error"]
+
+
+def test_an_unmet_precondition_is_a_409_not_a_404(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    def unmet(*_args: object, **_kwargs: object) -> None:
+        raise PreconditionError("need labelled tracks of at least 2 genres, found none")
+
+    monkeypatch.setattr("soundalike.recommend.similar.select", unmet)
+    response = client.get("/tracks/40/similar", params={"k": 5})
+    assert response.status_code == 409
+    assert response.json() == {
+        "error": "need labelled tracks of at least 2 genres, found none",
+        "type": "PreconditionError",
+    }

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from soundalike.ingest.db.models import Track
 from soundalike.ingest.db.session import open_database
-from soundalike.ingest.errors import NotFoundError
+from soundalike.ingest.errors import PreconditionError
 from soundalike.ingest.settings import Settings
 
 
@@ -120,7 +120,7 @@ def test_console_script_reports_unknown_track_as_json_error(settings: Settings, 
 def test_genres_train_then_predict_tags_unlabelled_tracks_without_touching_labels(
     settings: Settings, catalogue: dict[str, int], tmp_path: Path
 ) -> None:
-    with pytest.raises(NotFoundError, match="at least 2 genres"):
+    with pytest.raises(PreconditionError, match="at least 2 genres"):
         run_cli(settings, "genres", "train")  # file tags alone are no taxonomy
     assert label_tagged_files(settings, tmp_path / "music") == 8
     model = run_cli(settings, "genres", "train")
