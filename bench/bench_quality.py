@@ -339,7 +339,7 @@ def embed_row(catalogue: Catalogue, row: Row) -> tuple[np.ndarray, np.ndarray, s
         if row.model == BLISS:
             store_bliss(session, catalogue)
         else:
-            if row.model == adapt.MODEL_NAME and not (settings.models_dir / adapt.RECORD_FILE).exists():
+            if row.model == adapt.MODEL_NAME and not (settings.models_dir / adapt.CHECKPOINT_FILE).exists():
                 adapt.adapt_catalogue(session, settings, adapt.AdaptConfig())
             try:
                 embedding_model(settings, catalogue.device).refresh(session)
