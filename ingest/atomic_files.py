@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
+
+import numpy as np
 
 
 def atomic_write(path: Path, write: Callable[[Path], object]) -> Path:
@@ -41,3 +43,13 @@ def atomic_write_text(path: Path, text: str) -> Path:
 def atomic_write_bytes(path: Path, data: bytes) -> Path:
     """Write ``data`` to ``path`` atomically; returns ``path``."""
     return atomic_write(path, lambda tmp: tmp.write_bytes(data))
+
+
+def atomic_write_npz(path: Path, arrays: Mapping[str, np.ndarray]) -> Path:
+    """Write ``arrays`` as an uncompressed .npz (no pickled objects) to ``path`` atomically; returns ``path``."""
+
+    def write(tmp: Path) -> None:
+        with tmp.open("wb") as handle:
+            np.savez(handle, allow_pickle=False, **arrays)
+
+    return atomic_write(path, write)

@@ -4,9 +4,10 @@ import os
 import stat
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from soundalike.ingest.atomic_files import atomic_write, atomic_write_bytes, atomic_write_text
+from soundalike.ingest.atomic_files import atomic_write, atomic_write_bytes, atomic_write_npz, atomic_write_text
 
 
 def test_failed_write_leaves_the_previous_file_intact(tmp_path: Path) -> None:
@@ -58,3 +59,10 @@ def test_write_is_synced_before_the_rename_and_the_folder_after(
     target = atomic_write_bytes(tmp_path / "sub" / "list.m3u", b"#EXTM3U\n")
     assert target.read_bytes() == b"#EXTM3U\n"
     assert events == ["fsync-file", "rename", "fsync-dir"]
+
+
+def test_arrays_are_written_to_the_exact_path_and_read_back(tmp_path: Path) -> None:
+    target = atomic_write_npz(tmp_path / "rows.npz.new", {"ids": np.arange(3), "name": np.array("fusion")})
+    assert [p.name for p in tmp_path.iterdir()] == ["rows.npz.new"]
+    with np.load(target, allow_pickle=False) as saved:
+        assert saved["ids"].tolist() == [0, 1, 2] and str(saved["name"]) == "fusion"
