@@ -1,4 +1,4 @@
-"""Commands that fill the catalogue: schema, ingest, labels, history."""
+"""The ``ingest`` command: decode, tag and analyse audio files into the catalogue."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from soundalike.cli.app import app, db_app, history_app, labels_app
-from soundalike.cli.output import JsonOption, State, database, emit, progress_bar, stderr, table
+from soundalike.cli.app import app
+from soundalike.cli.output import JsonOption, State, emit, progress_bar, table
 from soundalike.ingest.db.session import open_database
 
 if TYPE_CHECKING:
@@ -31,15 +31,6 @@ def analysis_engine(name: EngineName) -> AnalysisEngine | None:
 
         return RayEngine()
     return None
-
-
-@db_app.command("upgrade")
-def db_upgrade(as_json: JsonOption = False) -> None:
-    """Apply pending migrations to the configured database."""
-    settings = State.settings()
-    open_database(settings.db_url)
-    url = settings.db_url.split("@")[-1]
-    emit({"upgraded": True, "database": url}, as_json, lambda: stderr.print(f"database at {url} is up to date"))
 
 
 @app.command()
@@ -89,49 +80,3 @@ def print_ingest_report(report: IngestReport) -> None:
         table("Failures", ("path", "reason"), [[f["path"], f["reason"]] for f in report.failures])
     if report.unreadable:
         table("Unreadable folders", ("path", "reason"), [[f["path"], f["reason"]] for f in report.unreadable])
-
-
-@labels_app.command("import")
-def labels_import(
-    csv_file: Annotated[Path, typer.Argument(help="CSV with columns path,genre.")], as_json: JsonOption = False
-) -> None:
-    """Import genre labels (source ``label``)."""
-    from soundalike.ingest.labels import import_labels
-
-    with database() as session:
-        report = import_labels(session, csv_file)
-    emit(report.as_dict(), as_json, lambda: _print_import("Labels", report.imported, 0, report.errors))
-
-
-@history_app.command("import")
-def history_import(
-    file: Annotated[Path, typer.Argument(help="CSV or JSON lines of listening events.")], as_json: JsonOption = False
-) -> None:
-    """Import listening events (user, track, played_at, ms_played, skipped)."""
-    from soundalike.ingest.history import import_history
-
-    with database() as session:
-        report = import_history(session, file)
-    emit(report.as_dict(), as_json, lambda: _print_import("History", report.imported, report.duplicates, report.errors))
-
-
-@history_app.command("delete")
-def history_delete(
-    user: Annotated[str, typer.Argument(help="The listener to erase.")], as_json: JsonOption = False
-) -> None:
-    """Erase a listener: the user and every listening event of theirs."""
-    from soundalike.ingest.history import erase_user
-
-    with database() as session:
-        deleted = erase_user(session, user)
-    emit(
-        {"user": user, "deleted": deleted},
-        as_json,
-        lambda: table("Erased", ("user", "events deleted"), [[user, deleted]]),
-    )
-
-
-def _print_import(title: str, imported: int, duplicates: int, errors: list[dict[str, object]]) -> None:
-    table(title, ("imported", "duplicates", "bad rows"), [[imported, duplicates, len(errors)]])
-    if errors:
-        table("Bad rows", ("line", "reason"), [[e["line"], e["reason"]] for e in errors])

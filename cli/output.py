@@ -97,6 +97,13 @@ def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[object]]) 
     Console().print(out)
 
 
+def print_import(title: str, imported: int, duplicates: int, errors: list[dict[str, object]]) -> None:
+    """The counts of an import of user rows, then the rows refused and why."""
+    table(title, ("imported", "duplicates", "bad rows"), [[imported, duplicates, len(errors)]])
+    if errors:
+        table("Bad rows", ("line", "reason"), [[e["line"], e["reason"]] for e in errors])
+
+
 def result_rows(results: Sequence[dict[str, Any]]) -> list[list[object]]:
     """Rows of a ranked-results table."""
     return [

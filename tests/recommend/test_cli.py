@@ -83,6 +83,8 @@ def test_recommend_ranks_unheard_tracks_of_the_users_style(
     assert len(names) == 3
     assert not set(names) & set(heard + ["drone_00.wav"])
     assert all(name.startswith("beat") for name in names)
+    assert run_cli(settings, "history", "delete", "ann") == {"user": "ann", "deleted": 4}
+    assert run_cli(settings, "history", "import", str(history))["imported"] == 4
 
 
 def test_labels_import_then_genres_list_by_source(
