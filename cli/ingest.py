@@ -48,6 +48,7 @@ def ingest(
     """Decode, tag and analyse audio files into the catalogue (incremental: moves, deletions, duplicates)."""
     from soundalike.embed.ingest_consumer import consumer_for
     from soundalike.ingest.device import resolve_device
+    from soundalike.ingest.pipeline import IngestOptions
     from soundalike.ingest.pipeline import ingest as run_ingest
 
     settings = State.settings()
@@ -58,14 +59,16 @@ def ingest(
         report = run_ingest(
             factory,
             paths,
-            settings=settings,
-            device=device,
-            workers=workers,
+            IngestOptions(
+                settings=settings,
+                device=device,
+                workers=workers,
+                wait=wait,
+                consumer=consumer,
+                engine=analysis_engine(engine),
+            ),
             on_total=set_total,
             on_file=lambda _a: advance(),
-            wait=wait,
-            consumer=consumer,
-            engine=analysis_engine(engine),
         )
     data = report.as_dict() | {"embedded": consumer.encoded if consumer else 0}
     emit(data, as_json, lambda: print_ingest_report(report))
