@@ -15,6 +15,7 @@ from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from soundalike.ingest.atomic_files import atomic_write_text
 from soundalike.ingest.db.session import driver_message
 from soundalike.ingest.errors import SoundalikeError
 
@@ -41,8 +42,7 @@ def write_crash_log(exc: BaseException, folder: Path | None) -> Path:
         try:
             candidate.mkdir(parents=True, exist_ok=True)
             path = candidate / f"soundalike-crash-{datetime.now(UTC):%Y%m%dT%H%M%S%f}.log"
-            path.write_text("".join(traceback.format_exception(exc)))
-            return path
+            return atomic_write_text(path, "".join(traceback.format_exception(exc)))
         except OSError:
             continue
     raise exc

@@ -1,4 +1,4 @@
-"""Commands that fill the catalogue: schema, ingest, labels, history."""
+"""The ``ingest`` command: decode, tag and analyse audio files into the catalogue."""
 
 from __future__ import annotations
 
@@ -8,14 +8,13 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from soundalike.cli.app import app, db_app, history_app, labels_app
-from soundalike.cli.output import JsonOption, State, database, emit, progress_bar, stderr, table
+from soundalike.cli.app import app
+from soundalike.cli.output import JsonOption, State, emit, progress_bar, table
 from soundalike.ingest.db.session import open_database
 
 if TYPE_CHECKING:
     from soundalike.ingest.engine import AnalysisEngine
     from soundalike.ingest.pipeline import IngestReport
-    from soundalike.ingest.rows import RowReport
 
 
 class EngineName(StrEnum):
@@ -32,15 +31,6 @@ def analysis_engine(name: EngineName) -> AnalysisEngine | None:
 
         return RayEngine()
     return None
-
-
-@db_app.command("upgrade")
-def db_upgrade(as_json: JsonOption = False) -> None:
-    """Apply pending migrations to the configured database."""
-    settings = State.settings()
-    open_database(settings.db_url)
-    url = settings.db_url.split("@")[-1]
-    emit({"upgraded": True, "database": url}, as_json, lambda: stderr.print(f"database at {url} is up to date"))
 
 
 @app.command()
@@ -61,6 +51,7 @@ def ingest(
     """Decode, tag and analyse audio files into the catalogue (incremental: moves, deletions, duplicates)."""
     from soundalike.embed.ingest_consumer import consumer_for
     from soundalike.ingest.device import resolve_device
+    from soundalike.ingest.pipeline import IngestOptions
     from soundalike.ingest.pipeline import ingest as run_ingest
 
     settings = State.settings()
@@ -73,14 +64,16 @@ def ingest(
         report = run_ingest(
             factory,
             paths,
-            settings=settings,
-            device=device,
-            workers=workers,
+            IngestOptions(
+                settings=settings,
+                device=device,
+                workers=workers,
+                wait=wait,
+                consumer=consumer,
+                engine=analysis_engine(engine),
+            ),
             on_total=set_total,
             on_file=lambda _a: advance(),
-            wait=wait,
-            consumer=consumer,
-            engine=analysis_engine(engine),
         )
     data = report.as_dict() | {"embedded": consumer.encoded if consumer else 0}
     emit(data, as_json, lambda: print_ingest_report(report))
@@ -97,49 +90,3 @@ def print_ingest_report(report: IngestReport) -> None:
         table("Unreadable folders", ("path", "reason"), [[f["path"], f["reason"]] for f in report.unreadable])
     if report.not_followed:
         table("Symlinks not followed", ("path", "target"), [[f["path"], f["target"]] for f in report.not_followed])
-
-
-@labels_app.command("import")
-def labels_import(
-    csv_file: Annotated[Path, typer.Argument(help="CSV with columns path,genre.")], as_json: JsonOption = False
-) -> None:
-    """Import genre labels (source ``label``)."""
-    from soundalike.ingest.labels import import_labels
-
-    with database() as session:
-        report = import_labels(session, csv_file)
-    emit(report.as_dict(), as_json, lambda: _print_import("Labels", report))
-
-
-@history_app.command("import")
-def history_import(
-    file: Annotated[Path, typer.Argument(help="CSV or JSON lines of listening events.")], as_json: JsonOption = False
-) -> None:
-    """Import listening events (user, track, played_at, ms_played, skipped)."""
-    from soundalike.ingest.history import import_history
-
-    with database() as session:
-        report = import_history(session, file)
-    emit(report.as_dict(), as_json, lambda: _print_import("History", report))
-
-
-@history_app.command("delete")
-def history_delete(
-    user: Annotated[str, typer.Argument(help="The listener to erase.")], as_json: JsonOption = False
-) -> None:
-    """Erase a listener: the user and every listening event of theirs."""
-    from soundalike.ingest.listening import erase_user
-
-    with database() as session:
-        deleted = erase_user(session, user)
-    emit(
-        {"user": user, "deleted": deleted},
-        as_json,
-        lambda: table("Erased", ("user", "events deleted"), [[user, deleted]]),
-    )
-
-
-def _print_import(title: str, report: RowReport) -> None:
-    table(title, ("imported", "duplicates", "bad rows"), [[report.imported, report.duplicates, len(report.errors)]])
-    if report.errors:
-        table("Bad rows", ("line", "reason"), [[e["line"], e["reason"]] for e in report.errors])

@@ -10,14 +10,13 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from soundalike.embed.projection import pca_2d
+from soundalike.ingest.atomic_files import atomic_write
 
 
 def _save(figure: Figure, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
     FigureCanvasAgg(figure)
     figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    return path
+    return atomic_write(path, lambda tmp: figure.savefig(tmp, dpi=110, format="png"))
 
 
 def confusion_png(confusion: np.ndarray, classes: list[str], path: Path, *, title: str = "Genre confusion") -> Path:

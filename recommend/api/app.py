@@ -21,6 +21,7 @@ from soundalike.ingest.errors import (
     IndexMismatchError,
     InputError,
     NotFoundError,
+    PreconditionError,
     RateLimitedError,
     SoundalikeError,
     UnauthorizedError,
@@ -45,6 +46,7 @@ CLIENT_ERRORS: dict[type[SoundalikeError], int] = {
     UnauthorizedError: 401,
     ForbiddenError: 403,
     IndexMismatchError: 409,
+    PreconditionError: 409,
     InputError: 422,
     DecodeError: 422,
     RateLimitedError: 429,
@@ -87,8 +89,8 @@ async def validation_error(request: Request, exc: Exception) -> Response:
 
 async def soundalike_error(request: Request, exc: Exception) -> Response:
     """What the caller got wrong becomes 4xx JSON (unknown track or user 404, no or wrong credential 401, a
-    credential without the scope or a cross-site write 403, a stale index 409, bad input or undecodable audio
-    422, too soon 429); any other of our errors is a logged 500."""
+    credential without the scope or a cross-site write 403, a stale index or an unmet precondition 409, bad
+    input or undecodable audio 422, too soon 429); any other of our errors is a logged 500."""
     status = next((code for kind, code in CLIENT_ERRORS.items() if isinstance(exc, kind)), None)
     if status is None:
         log.error("%s %s failed", request.method, request.url.path, exc_info=exc)

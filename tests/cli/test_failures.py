@@ -136,3 +136,13 @@ def test_bad_key_commands_are_json_errors(
     monkeypatch.delenv("SOUNDALIKE_DATABASE_URL", raising=False)
     code, error, err = run_main(monkeypatch, capsys, "--home", str(tmp_path), *argv)
     assert code == 2 and words in error["error"] and "Traceback" not in err
+
+
+def test_training_without_two_labelled_genres_is_a_precondition_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("SOUNDALIKE_DATABASE_URL", raising=False)
+    monkeypatch.setenv("SOUNDALIKE_EMBEDDING_MODEL", "mfcc-stats")
+    code, error, err = run_main(monkeypatch, capsys, "--home", str(tmp_path), "genres", "train")
+    assert code == 2 and error["type"] == "PreconditionError" and "at least 2 genres" in error["error"]
+    assert "Traceback" not in err

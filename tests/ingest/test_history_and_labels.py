@@ -14,7 +14,7 @@ from soundalike.ingest.db.models import ListeningEvent, Track, TrackGenre
 from soundalike.ingest.errors import InputError
 from soundalike.ingest.history import import_history
 from soundalike.ingest.labels import import_labels
-from soundalike.ingest.pipeline import ingest
+from soundalike.ingest.pipeline import IngestOptions, ingest
 from soundalike.ingest.settings import Settings
 
 CPU = torch.device("cpu")
@@ -23,7 +23,7 @@ CPU = torch.device("cpu")
 def ingested(library: Path, tmp_path: Path, settings: Settings, factory: sessionmaker[Session]) -> Path:
     folder = tmp_path / "music"
     shutil.copytree(library / "drone", folder)
-    ingest(factory, [folder], settings=settings, device=CPU, workers=1)
+    ingest(factory, [folder], IngestOptions(settings=settings, device=CPU, workers=1))
     return folder
 
 
@@ -97,7 +97,7 @@ def test_history_by_artist_and_title_ignores_case_and_reports_bad_rows(
 ) -> None:
     folder = ingested(library, tmp_path, settings, factory)
     shutil.copy(folder / "drone_02.flac", folder / "copy of 2.flac")
-    ingest(factory, [folder], settings=settings, device=CPU, workers=1)
+    ingest(factory, [folder], IngestOptions(settings=settings, device=CPU, workers=1))
     with factory() as session:
         original = session.scalars(select(Track).where(Track.path == str(folder / "drone_02.flac"))).one()
         session.execute(update(Track).where(Track.path.like("%drone_10.flac")).values(title="drone 4"))

@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from recommend_fixtures import Catalogue, bearer
 from servers import LOOPBACK
 
+from soundalike.ingest.errors import PreconditionError
 from soundalike.recommend.api.app import create_app
 
 
@@ -55,3 +56,16 @@ def test_a_play_time_with_no_utc_equivalent_is_a_422_naming_the_event(
     assert refused.status_code == 422
     assert refused.json() == {"error": f"event 2: played_at {played_at} is out of range in UTC", "type": "InputError"}
     assert client.get("/users/ray/playlist").status_code == 404
+
+
+def test_an_unmet_precondition_is_a_409_not_a_404(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    def unmet(*_args: object, **_kwargs: object) -> None:
+        raise PreconditionError("need labelled tracks of at least 2 genres, found none")
+
+    monkeypatch.setattr("soundalike.recommend.candidates.select", unmet)
+    response = client.get("/tracks/40/similar", params={"k": 5})
+    assert response.status_code == 409
+    assert response.json() == {
+        "error": "need labelled tracks of at least 2 genres, found none",
+        "type": "PreconditionError",
+    }

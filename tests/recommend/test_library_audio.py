@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from soundalike.ingest.db.models import Track
 from soundalike.ingest.library import split_roots
-from soundalike.ingest.pipeline import ingest
+from soundalike.ingest.pipeline import IngestOptions, ingest
 from soundalike.recommend.api.app import create_app
 
 SECRET = "root:x:0:0:root:/root:/bin/sh\n"
@@ -33,9 +33,8 @@ def music(catalogue: Catalogue, library: Path, tmp_path: Path) -> Path:
     for name in ("drone_00.wav", "drone_02.flac", "drone_04.ogg"):
         shutil.copy(library / "drone" / name, folder / name)
     (folder / "alias.wav").symlink_to(folder / "drone_00.wav")
-    report = ingest(
-        catalogue.service.factory, [folder], settings=catalogue.settings, device=torch.device("cpu"), workers=1
-    )
+    options = IngestOptions(settings=catalogue.settings, device=torch.device("cpu"), workers=1)
+    report = ingest(catalogue.service.factory, [folder], options)
     assert (report.added, report.failed) == (4, 0)
     return folder
 
