@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from soundalike.ingest.db.models import MAX_ID
 from soundalike.ingest.db.session import session_scope
+from soundalike.recommend.defaults import DEFAULTS
 from soundalike.recommend.filters import Filters
 from soundalike.recommend.service import Service
 
@@ -32,11 +33,11 @@ def get_session(service: Annotated[Service, Depends(get_service)]) -> Iterator[S
 
 def get_filters(
     genre: Annotated[list[str] | None, Query(description="Keep tracks with any of these genres.")] = None,
-    tempo_min: Annotated[float | None, Query(ge=0, le=1000)] = None,
-    tempo_max: Annotated[float | None, Query(ge=0, le=1000)] = None,
+    tempo_min: Annotated[float | None, Query(ge=0, le=DEFAULTS.max_tempo)] = None,
+    tempo_max: Annotated[float | None, Query(ge=0, le=DEFAULTS.max_tempo)] = None,
     key: Annotated[list[str] | None, Query(description="Keep tracks in any of these keys.")] = None,
-    year_min: Annotated[int | None, Query(ge=0, le=3000)] = None,
-    year_max: Annotated[int | None, Query(ge=0, le=3000)] = None,
+    year_min: Annotated[int | None, Query(ge=0, le=DEFAULTS.max_year)] = None,
+    year_max: Annotated[int | None, Query(ge=0, le=DEFAULTS.max_year)] = None,
     exclude: Annotated[list[Id] | None, Query(description="Track ids to leave out.")] = None,
 ) -> Filters:
     """Result filters from the query string; tracks with an unknown tempo/key/year fail a filter on it."""

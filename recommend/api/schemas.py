@@ -7,6 +7,8 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 from soundalike.ingest.db.models import MAX_ID, MAX_INTEGER
+from soundalike.ingest.names import MAX_GENRE_NAME
+from soundalike.recommend.defaults import DEFAULTS
 from soundalike.recommend.results import PATH_BYTES_DESCRIPTION, PATH_DESCRIPTION, Result
 
 
@@ -87,7 +89,7 @@ class EventIn(BaseModel):
 class EventsIn(BaseModel):
     """Plays of one user."""
 
-    events: list[EventIn] = Field(min_length=1, max_length=10_000)
+    events: list[EventIn] = Field(min_length=1, max_length=DEFAULTS.max_events_per_request)
 
 
 class EventsOut(BaseModel):
@@ -107,7 +109,7 @@ class EventsDeletedOut(BaseModel):
 class GenreReviewIn(BaseModel):
     """A curator's verdict on a genre of a track."""
 
-    genre: str = Field(min_length=1, max_length=128)
+    genre: str = Field(min_length=1, max_length=MAX_GENRE_NAME)
     accept: bool
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 from cli_runner import run_cli
 from fastapi.testclient import TestClient
 from recommend_fixtures import Catalogue, bearer
@@ -63,3 +66,17 @@ def test_events_refuse_ids_and_play_lengths_beyond_an_integer_column(catalogue: 
         for field, value in (("track_id", MAX_ID + 1), ("ms_played", MAX_INTEGER + 1)):
             refused = client.post("/users/ann/events", json={"events": [{**play, field: value}]}, headers=headers)
             assert refused.status_code == 422, field
+
+
+def test_routes_and_pages_write_no_cap_as_a_bare_number() -> None:
+    """Caps live in DEFAULTS, ingest.names and the models; a route or page spells no number but the 0..1 range."""
+    root = Path(__file__).resolve().parents[2] / "recommend"
+    cap = re.compile(r"\b(le|lt|max_length)=(?!1\.0\b)[0-9]")
+    found = [
+        f"{path.relative_to(root)}:{number}: {line.strip()}"
+        for folder in ("api", "web")
+        for path in sorted((root / folder).rglob("*.py"))
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if cap.search(line)
+    ]
+    assert found == []

@@ -11,6 +11,7 @@ from soundalike.recommend.api.auth import write_access
 from soundalike.recommend.api.deps import ServiceDep, SessionDep, TrackId
 from soundalike.recommend.api.schemas import GenreReviewIn, GenreRowOut, TrackDetailOut, TrackPageOut
 from soundalike.recommend.browse import MAX_PAGE, list_tracks, review_track_genre, track_detail, track_file
+from soundalike.recommend.defaults import DEFAULTS
 
 router = APIRouter(tags=["catalogue"])
 
@@ -18,7 +19,7 @@ router = APIRouter(tags=["catalogue"])
 @router.get("/tracks", response_model=TrackPageOut)
 def tracks(
     session: SessionDep,
-    offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
+    offset: Annotated[int, Query(ge=0, le=DEFAULTS.max_offset)] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
 ) -> dict[str, object]:
     """Playable tracks ordered by id, one page at a time."""
