@@ -2,7 +2,8 @@
 # Installs Soundalike into ./.venv with the system packages it uses.
 #   bash scripts/install.sh          runtime with the demo: fluidsynth + soundfont, a regular install with [demo]
 #   bash scripts/install.sh --dev    an editable install with dev tools, PostgreSQL 15 (started, test role and database),
-#                                    and Debian's Chromium with its driver for the web page's browser tests
+#                                    Debian's Chromium with its driver for the web page's browser tests,
+#                                    and supysonic (a real Subsonic server) for the sync tests
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
