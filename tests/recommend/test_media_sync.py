@@ -23,6 +23,8 @@ from soundalike.cli.failures import EXIT_FAILURE
 from soundalike.ingest.db.models import MediaServerAccount, MediaSyncRun
 from soundalike.ingest.db.session import open_database, session_scope
 from soundalike.ingest.listening import get_user, user_events
+from soundalike.ingest.schedule import ScheduledJob, build_scheduler, build_trigger
+from soundalike.recommend.media_sync.run import scheduled_sync
 from soundalike.recommend.media_sync.secrets import key_path
 
 PLAYED = "2026-11-30T20:15:00Z"
@@ -217,3 +219,24 @@ def test_server_add_refuses_bad_input(catalogue: Catalogue, args: tuple[str, ...
     code, data, _ = invoke(catalogue, "server", "add", *args, stdin=secret + "\n")
     assert code == EXIT_FAILURE
     assert refusal in data.get("error", "")
+
+
+def test_schedule_runs_sync_on_its_own_job_and_a_down_server_is_recorded_not_raised(
+    catalogue: Catalogue, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stub = stub_library()
+    with serving(stub) as url:
+        add_server(catalogue, url, stub)
+    for key, value in cli_env(catalogue.settings).items():
+        monkeypatch.setenv(key, str(value))
+    scheduler = build_scheduler(
+        catalogue.settings,
+        [],
+        build_trigger(interval_minutes=60, cron=None),
+        jobs=[ScheduledJob("soundalike-sync", "sync", scheduled_sync, {"home": str(catalogue.settings.home)})],
+    )
+    assert [job.id for job in scheduler.get_jobs()] == ["soundalike-sync"]
+    report = scheduled_sync(str(catalogue.settings.home))
+    assert report is not None and [e["account"] for e in report.errors] == ["stub:alice"]
+    with session_scope(open_database(catalogue.settings.db_url)) as session:
+        assert [r.status for r in session.scalars(select(MediaSyncRun))] == ["failed"]
