@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import sys
 from typing import Annotated
 
@@ -16,9 +17,9 @@ SYNC_COLUMNS = ("songs", "matched", "events_added", "playlists_created", "playli
 
 
 def _read_secret() -> str:
-    """The secret on stdin: its first line, never echoed."""
+    """The secret on stdin: its first line, asked for without echo on a terminal."""
     if sys.stdin.isatty():
-        stderr.print("secret (then Enter): ", end="")
+        return getpass.getpass("secret: ")
     return sys.stdin.readline().rstrip("\r\n")
 
 
