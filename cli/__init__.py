@@ -20,7 +20,8 @@ import soundalike.cli.labels
 import soundalike.cli.playlist
 import soundalike.cli.recommend
 import soundalike.cli.schedule
-import soundalike.cli.serve  # noqa: F401
+import soundalike.cli.serve
+import soundalike.cli.servers  # noqa: F401
 import soundalike.cli.train  # noqa: F401
 from soundalike.cli.app import app
 from soundalike.cli.failures import EXIT_FAILURE, describe, fail, write_crash_log

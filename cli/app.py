@@ -27,6 +27,8 @@ app.add_typer(history_app, name="history")
 app.add_typer(genres_app, name="genres")
 app.add_typer(index_app, name="index")
 app.add_typer(keys_app, name="keys")
+server_app = typer.Typer(no_args_is_help=True, help="Subsonic media servers to sync with: add, list, remove, test.")
+app.add_typer(server_app, name="server")
 
 
 @app.callback()

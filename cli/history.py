@@ -13,13 +13,19 @@ from soundalike.cli.output import JsonOption, database, emit, print_import, tabl
 
 @history_app.command("import")
 def history_import(
-    file: Annotated[Path, typer.Argument(help="CSV or JSON lines of listening events.")], as_json: JsonOption = False
+    file: Annotated[
+        Path, typer.Argument(help="Our CSV or JSON lines, a ListenBrainz listens export or a Last.fm scrobble CSV.")
+    ],
+    user: Annotated[
+        str | None, typer.Option("--user", help="The listener of a ListenBrainz or Last.fm export.")
+    ] = None,
+    as_json: JsonOption = False,
 ) -> None:
-    """Import listening events (user, track, played_at, ms_played, skipped)."""
+    """Import listening events; the file's format is read from its content, unmatched rows are reported."""
     from soundalike.ingest.history import import_history
 
     with database() as session:
-        report = import_history(session, file)
+        report = import_history(session, file, user=user)
     emit(report.as_dict(), as_json, lambda: print_import("History", report))
 
 

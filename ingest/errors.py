@@ -51,3 +51,7 @@ class RateLimitedError(SoundalikeError):
     def __init__(self, message: str, retry_after: float) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class MediaServerError(SoundalikeError):
+    """A media server could not be reached, refused the credentials, or answered an error or malformed data."""

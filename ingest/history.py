@@ -1,24 +1,35 @@
-"""Listening history files: each row read into a play and stored through ``ingest.listening``.
+"""Listening history files (ours, ListenBrainz, Last.fm): each row read into a play stored through ``ingest.listening``.
 
 Idempotent, and bad rows are reported with line numbers (``ingest.rows.import_rows``).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from soundalike.ingest.db.models import Track
 from soundalike.ingest.errors import InputError
+from soundalike.ingest.history_formats import (
+    LASTFM,
+    LISTENBRAINZ,
+    OWN,
+    detect_format,
+    lastfm_scrobble,
+    listenbrainz_listen,
+)
 from soundalike.ingest.listening import check_ms_played, check_played_at, get_or_create_user, record_play
 from soundalike.ingest.names import check_user_name
 from soundalike.ingest.paths import to_db_path
-from soundalike.ingest.rows import RowReport, import_rows
+from soundalike.ingest.rows import RowReport, import_rows, read_rows
+from soundalike.ingest.track_match import SongRef, TrackMatcher, load_matcher
 
 HISTORY_COLUMNS = (("user",), ("played_at",), ("track", "artist+title"))
+LASTFM_COLUMNS = (("uts", "utc_time"), ("artist",), ("track",))
 _TRUE = {"1", "true", "yes", "y", "t"}
 _FALSE = {"0", "false", "no", "n", "f", ""}
 
@@ -79,50 +90,88 @@ def resolve_track(session: Session, ref: object, base: Path) -> int:
     return int(track_id)
 
 
-def track_by_artist_title(session: Session, artist: str, title: str) -> int:
-    """The one live track whose artist and title match, ignoring case; copies of it count as one."""
-    rows = session.execute(
-        select(Track.id, Track.duplicate_of_id)
-        .where(
-            func.lower(Track.artist) == artist.strip().lower(),
-            func.lower(Track.title) == title.strip().lower(),
-            Track.status != "deleted",
-        )
-        .order_by(Track.id)
-    ).all()
-    originals = sorted({row.duplicate_of_id or row.id for row in rows})
-    if not originals:
-        raise InputError(f"unknown track {artist!r} - {title!r}")
-    if len(originals) > 1:
-        raise InputError(f"{artist!r} - {title!r} matches {len(originals)} tracks; name it by id or path")
-    return originals[0]
-
-
-def resolve_row_track(session: Session, row: dict[str, object], base: Path) -> int:
-    """Track id of a history row: ``track`` (id or path), else ``artist`` and ``title``."""
+def resolve_row_track(session: Session, row: dict[str, object], base: Path, matcher: TrackMatcher) -> int:
+    """Track id of a history row: ``track`` (id or path), else ``artist`` and ``title`` (with ``duration`` and
+    ``musicbrainz_id`` when given) through the one matcher."""
     artist, title = (str(row.get(k) or "").strip() for k in ("artist", "title"))
     if str(row.get("track") or "").strip() or not (artist and title):
         return resolve_track(session, row.get("track"), base)
-    return track_by_artist_title(session, artist, title)
+    duration = str(row.get("duration") or "").strip()
+    song = SongRef(
+        musicbrainz_id=str(row.get("musicbrainz_id") or "") or None,
+        artist=artist,
+        title=title,
+        duration=float(duration) if duration.replace(".", "", 1).isdigit() else None,
+    )
+    return matched(matcher, song)
 
 
-def import_history(session: Session, path: Path) -> RowReport:
-    """Load listening events from CSV or JSON lines (user, track, played_at, [ms_played], [skipped]).
+def matched(matcher: TrackMatcher, song: SongRef) -> int:
+    """The track ``song`` matches; InputError with the matcher's reason when none does."""
+    found = matcher.match(song)
+    if found.track_id is None:
+        raise InputError(found.reason or f"unknown track {song.describe()}")
+    return found.track_id
 
-    A row names its track by id or path in ``track``, or by ``artist`` and ``title`` (case-insensitive).
+
+@dataclass
+class HistoryReport(RowReport):
+    """A history import's rows, the format read from the file, and how many rows named an unknown track."""
+
+    format: str = OWN
+    unmatched: int = 0
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON-ready form."""
+        return super().as_dict() | {"format": self.format, "unmatched": self.unmatched}
+
+
+def file_format(path: Path) -> str:
+    """The history format of ``path``, from its first row (``history_formats.detect_format``)."""
+    for _line, row in read_rows(path):
+        return detect_format(row) if isinstance(row, dict) else OWN
+    return OWN
+
+
+def import_history(session: Session, path: Path, *, user: str | None = None) -> HistoryReport:
+    """Load listening events from our CSV or JSON lines, a ListenBrainz listens export or a Last.fm scrobble CSV.
+
+    Our format has user, track, played_at, [ms_played], [skipped]; a row names its track by id or path in
+    ``track``, or by ``artist`` and ``title``. An export of another service has no user column: its plays go
+    to ``user`` (a ListenBrainz listen's own ``user_name`` otherwise). Songs are matched by MusicBrainz id,
+    then artist + title (+ duration); every row matching no track is reported with the reason.
     Importing the same file again adds nothing; bad rows are reported with their line numbers, create
     nothing (not even their user), and the good rows are kept. A file without the needed columns, not
     in UTF-8/UTF-16, or without one good row is refused as a whole.
     """
     base = path.parent.absolute()
+    kind = file_format(path)
+    matcher = load_matcher(session)
+    unmatched = 0
 
-    def store(row: dict[str, object]) -> bool:
+    def store_own(row: dict[str, object]) -> bool:
         user_name = check_user_name(str(row.get("user") or ""))
-        track_id = resolve_row_track(session, row, base)
+        track_id = resolve_row_track(session, row, base, matcher)
         played_at = check_played_at(parse_time(row.get("played_at")))
         ms_played = parse_ms(row.get("ms_played"))
         skipped = parse_bool(row.get("skipped"))
-        user = get_or_create_user(session, user_name)
-        return record_play(session, user.id, track_id, played_at, ms_played=ms_played, skipped=skipped)
+        listener = get_or_create_user(session, user_name)
+        return record_play(session, listener.id, track_id, played_at, ms_played=ms_played, skipped=skipped)
 
-    return import_rows(path, store, required=HISTORY_COLUMNS)
+    def store_listen(row: dict[str, object]) -> bool:
+        nonlocal unmatched
+        listen = listenbrainz_listen(row) if kind == LISTENBRAINZ else lastfm_scrobble(row)
+        user_name = check_user_name(user or listen.user or "")
+        played_at = check_played_at(listen.played_at)
+        found = matcher.match(listen.song)
+        if found.track_id is None:
+            unmatched += 1
+            raise InputError(found.reason or f"unknown track {listen.song.describe()}")
+        listener = get_or_create_user(session, user_name)
+        return record_play(session, listener.id, found.track_id, played_at, ms_played=None, skipped=False)
+
+    if kind == LASTFM and user is None:
+        raise InputError(f"{path} is a Last.fm export, which names no listener: give the user (--user NAME)")
+    required = HISTORY_COLUMNS if kind == OWN else LASTFM_COLUMNS if kind == LASTFM else ()
+    rows = import_rows(path, store_own if kind == OWN else store_listen, required=required)
+    return HistoryReport(rows.imported, rows.duplicates, rows.errors, format=kind, unmatched=unmatched)

@@ -1,4 +1,7 @@
-"""Reading user-supplied CSV and JSON-lines files as numbered dict rows.
+"""Reading user-supplied CSV, JSON-lines and JSON-array files as numbered dict rows.
+
+The kind is read from the content, not the name: text whose first character is ``[`` is a JSON array of
+objects, ``{`` JSON lines, anything else CSV with a header.
 
 Text is UTF-8 (a byte-order mark is skipped) or UTF-16 with its byte-order mark; any other encoding,
 or a binary file, is refused as a whole with one clear error before a row is read, so an import never
@@ -17,7 +20,6 @@ from pathlib import Path
 from soundalike.ingest.errors import InputError
 
 CHUNK_BYTES = 1 << 20
-JSON_SUFFIXES = frozenset({".jsonl", ".json", ".ndjson"})
 REASONS_IN_REFUSAL = 3
 
 
@@ -107,7 +109,8 @@ def import_rows(
 
 
 def read_rows(path: Path, *, required: Sequence[Sequence[str]] = ()) -> Iterator[tuple[int, dict[str, object] | str]]:
-    """(line number, row) pairs from a CSV (header first) or a JSON-lines file; ``import_rows`` is the usual caller.
+    """(line number, row) pairs from a CSV (header first), JSON-lines or JSON-array file; ``import_rows`` is the
+    usual caller.
 
     ``required`` lists what a CSV header must hold (see ``missing_columns``); a header
     without them is refused once, as a whole. A malformed JSON line yields its error message instead of a
@@ -116,7 +119,11 @@ def read_rows(path: Path, *, required: Sequence[Sequence[str]] = ()) -> Iterator
     if not path.is_file():
         raise InputError(f"{path} is not a file")
     encoding = check_text(path)
-    if path.suffix.lower() in JSON_SUFFIXES:
+    first = first_character(path, encoding)
+    if first == "[":
+        yield from _json_array_rows(path.read_text(encoding=encoding))
+        return
+    if first == "{":
         with path.open(encoding=encoding) as handle:
             for number, line in enumerate(handle, 1):
                 if not line.strip():
@@ -139,3 +146,39 @@ def read_rows(path: Path, *, required: Sequence[Sequence[str]] = ()) -> Iterator
             )
         for row in reader:
             yield reader.line_num, {k.strip().lower(): v for k, v in row.items() if k is not None}
+
+
+def first_character(path: Path, encoding: str) -> str:
+    """The first character of ``path`` that is not white space ('' for a blank file)."""
+    with path.open(encoding=encoding) as handle:
+        while chunk := handle.read(4096):
+            stripped = chunk.lstrip()
+            if stripped:
+                return stripped[0]
+    return ""
+
+
+def _json_array_rows(text: str) -> Iterator[tuple[int, dict[str, object] | str]]:
+    """(line number, object) of each item of a JSON array; a malformed item ends the file with its error."""
+    decoder = json.JSONDecoder()
+    position = text.index("[") + 1
+    while True:
+        position = _skip_space(text, position)
+        if position >= len(text) or text[position] == "]":
+            return
+        line = text.count("\n", 0, position) + 1
+        try:
+            item, position = decoder.raw_decode(text, position)
+        except json.JSONDecodeError as exc:
+            yield line, f"invalid JSON: {exc.msg}"
+            return
+        yield line, item if isinstance(item, dict) else "a JSON array item must be an object"
+        position = _skip_space(text, position)
+        if position < len(text) and text[position] == ",":
+            position += 1
+
+
+def _skip_space(text: str, position: int) -> int:
+    while position < len(text) and text[position].isspace():
+        position += 1
+    return position

@@ -13,8 +13,9 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -87,43 +88,68 @@ def build_trigger(*, interval_minutes: float | None, cron: str | None) -> BaseTr
     return IntervalTrigger(seconds=interval_minutes * 60, timezone=UTC)
 
 
-def build_scheduler(
-    settings: Settings, roots: list[Path], trigger: BaseTrigger, *, workers: int | None = None
-) -> BlockingScheduler:
-    """A blocking scheduler whose one ingest job lives in the catalogue database's ``apscheduler_jobs``.
+@dataclass(frozen=True)
+class ScheduledJob:
+    """A job a later stage runs on the same schedule and leader lock (wired by the CLI): a module-level
+    function, called with ``kwargs``."""
 
-    The job never runs twice at once (``max_instances=1``) and missed runs collapse into one
+    id: str
+    name: str
+    func: Callable[..., object]
+    kwargs: dict[str, object] = field(default_factory=dict)
+
+
+def build_scheduler(
+    settings: Settings,
+    roots: list[Path],
+    trigger: BaseTrigger,
+    *,
+    workers: int | None = None,
+    jobs: Sequence[ScheduledJob] = (),
+) -> BlockingScheduler:
+    """A blocking scheduler whose ingest job (when there are ``roots``) and ``jobs`` live in the catalogue
+    database's ``apscheduler_jobs``.
+
+    A job never runs twice at once (``max_instances=1``) and missed runs collapse into one
     (``coalesce``); it keeps the next run time stored by an earlier scheduler, and an interval schedule
     without one runs at once on start.
     """
-    if not roots:
+    if not roots and not jobs:
         raise ConfigError("no folders to ingest: name them or set SOUNDALIKE_SCHEDULE_ROOTS")
     jobstore = SQLAlchemyJobStore(engine=make_engine(settings.db_url), tablename=JOBS_TABLE)
     scheduler = BlockingScheduler(
         jobstores={"default": jobstore}, job_defaults={"max_instances": 1, "coalesce": True}, timezone=UTC
     )
-    first_run = _stored_next_run(jobstore) or (datetime.now(UTC) if isinstance(trigger, IntervalTrigger) else None)
-    scheduler.add_job(
+    ingest_job = ScheduledJob(
+        JOB_ID,
+        "soundalike ingest",
         scheduled_ingest,
-        trigger,
-        id=JOB_ID,
-        name="soundalike ingest",
-        replace_existing=True,
-        kwargs={"roots": [str(r.absolute()) for r in roots], "home": str(settings.home.absolute()), "workers": workers},
-        max_instances=1,
-        coalesce=True,
-        misfire_grace_time=None,
-        **({"next_run_time": first_run} if first_run else {}),
+        {"roots": [str(r.absolute()) for r in roots], "home": str(settings.home.absolute()), "workers": workers},
     )
+    for job in ([ingest_job] if roots else []) + list(jobs):
+        stored = _stored_next_run(jobstore, job.id)
+        first_run = stored or (datetime.now(UTC) if isinstance(trigger, IntervalTrigger) else None)
+        scheduler.add_job(
+            job.func,
+            trigger,
+            id=job.id,
+            name=job.name,
+            replace_existing=True,
+            kwargs=job.kwargs,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+            **({"next_run_time": first_run} if first_run else {}),
+        )
     return scheduler
 
 
-def _stored_next_run(jobstore: SQLAlchemyJobStore) -> datetime | None:
-    """When the stored ingest job runs next, if an earlier scheduler left it in the job table."""
+def _stored_next_run(jobstore: SQLAlchemyJobStore, job_id: str = JOB_ID) -> datetime | None:
+    """When a stored job runs next, if an earlier scheduler left it in the job table."""
     jobstore.jobs_t.create(jobstore.engine, checkfirst=True)
     column, key = jobstore.jobs_t.c.next_run_time, jobstore.jobs_t.c.id
     with jobstore.engine.connect() as connection:
-        stamp = connection.scalar(select(column).where(key == JOB_ID))
+        stamp = connection.scalar(select(column).where(key == job_id))
     return None if stamp is None else datetime.fromtimestamp(stamp, UTC)
 
 

@@ -2,7 +2,8 @@
 # Installs Soundalike into ./.venv with the system packages it uses.
 #   bash scripts/install.sh          runtime with the demo: fluidsynth + soundfont, a regular install with [demo]
 #   bash scripts/install.sh --dev    an editable install with dev tools, PostgreSQL 15 (started, test role and database),
-#                                    and Debian's Chromium with its driver for the web page's browser tests
+#                                    Debian's Chromium with its driver for the web page's browser tests,
+#                                    and supysonic (a real Subsonic server) for the sync tests
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,7 +13,7 @@ SUDO=""
 [[ "$(id -u)" != "0" ]] && SUDO="sudo"
 
 APT_PACKAGES=(fluidsynth fluid-soundfont-gm)
-(( DEV )) && APT_PACKAGES+=(postgresql chromium chromium-driver)
+(( DEV )) && APT_PACKAGES+=(postgresql chromium chromium-driver supysonic python3-waitress)
 $SUDO apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${APT_PACKAGES[@]}" >/dev/null
 

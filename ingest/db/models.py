@@ -189,3 +189,61 @@ class ApiKey(Base):
     subsonic_password: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class MediaServerAccount(Base):
+    """One user's sign-in to a Subsonic media server, known by the server's ``name``; the secret is encrypted."""
+
+    __tablename__ = "media_server_accounts"
+    __table_args__ = (UniqueConstraint("name", "username"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), index=True)
+    url: Mapped[str] = mapped_column(Text)
+    username: Mapped[str] = mapped_column(String(255))
+    auth: Mapped[str] = mapped_column(String(16))
+    """``password`` or ``api_key``: what the encrypted ``secret`` holds."""
+    secret: Mapped[bytes] = mapped_column(LargeBinary)
+    path_map: Mapped[str] = mapped_column(Text, default="", server_default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class MediaServerSong(Base):
+    """What the last sync saw of one song for one account: the track it maps to and the feedback counted."""
+
+    __tablename__ = "media_server_songs"
+    __table_args__ = (UniqueConstraint("account_id", "song_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("media_server_accounts.id", ondelete="CASCADE"), index=True)
+    song_id: Mapped[str] = mapped_column(String(255))
+    track_id: Mapped[int | None] = mapped_column(ForeignKey("tracks.id", ondelete="SET NULL"), index=True)
+    play_count: Mapped[int] = mapped_column(Integer, default=0)
+    starred_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    rating: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class MediaServerPlaylist(Base):
+    """A playlist Soundalike made on a media server for an account, found again by its server id."""
+
+    __tablename__ = "media_server_playlists"
+    __table_args__ = (UniqueConstraint("account_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("media_server_accounts.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(Text)
+    playlist_id: Mapped[str] = mapped_column(String(255))
+
+
+class MediaSyncRun(Base):
+    """One sync with a media server: its counts and errors as JSON text, ``ok`` or ``failed``."""
+
+    __tablename__ = "media_sync_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), index=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    counts: Mapped[str] = mapped_column(Text, default="{}")
+    errors: Mapped[str] = mapped_column(Text, default="[]")

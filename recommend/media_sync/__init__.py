@@ -1,0 +1,1 @@
+"""Sync with Subsonic media servers: stored accounts, songs mapped to tracks, history pulled, playlists pushed."""
