@@ -85,6 +85,15 @@ def start_radio(
     return radio.id, next_tracks(session, index, radio.id, n)
 
 
+def instant_mix(session: Session, index: CatalogueIndex, track_id: int, n: int) -> list[Result]:
+    """The first ``n`` tracks of a radio seeded with one track, without storing a session (a client's instant mix)."""
+    if track_id not in index.table.facts([track_id]):
+        raise NotFoundError(f"no track with id {track_id}")
+    if track_id not in served_embeddings(session, index, [track_id]):
+        raise NotFoundError(f"track {track_id} has no {index.meta.model_name} embedding")
+    return rank_next(session, index, Steering([track_id]), n)
+
+
 def get_radio(session: Session, radio_id: str) -> RadioSession:
     """The stored radio session; NotFoundError when there is none with this id."""
     radio = session.get(RadioSession, radio_id) if len(radio_id) <= 32 else None
