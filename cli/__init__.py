@@ -15,6 +15,7 @@ import soundalike.cli.index
 import soundalike.cli.ingest
 import soundalike.cli.keys
 import soundalike.cli.playlist
+import soundalike.cli.radio
 import soundalike.cli.recommend
 import soundalike.cli.schedule
 import soundalike.cli.serve  # noqa: F401

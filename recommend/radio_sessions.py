@@ -59,8 +59,14 @@ class Feedback:
 def start_radio(
     session: Session, index: CatalogueIndex, *, seeds: list[int], user: str | None, n: int
 ) -> tuple[str, list[Result]]:
-    """A new radio from seed tracks and/or a listener (seeded with their most played tracks when no track is
-    given) and its first ``n`` tracks; InputError when there is nothing to start from."""
+    """A new radio (``create_radio``) and its first ``n`` tracks."""
+    radio = create_radio(session, index, seeds=seeds, user=user)
+    return radio, next_tracks(session, index, radio, n)
+
+
+def create_radio(session: Session, index: CatalogueIndex, *, seeds: list[int], user: str | None) -> str:
+    """A new radio's id, from seed tracks and/or a listener (seeded with their most played tracks when no track
+    is given); InputError when there is nothing to start from."""
     tracks = list(dict.fromkeys(int(t) for t in seeds))
     if len(tracks) > MAX_SEEDS:
         raise InputError(f"at most {MAX_SEEDS} seed tracks, got {len(tracks)}")
@@ -82,7 +88,7 @@ def start_radio(
     radio = RadioSession(id=uuid.uuid4().hex, user_id=listener.id if listener else None, seeds={"tracks": tracks})
     session.add(radio)
     session.flush()
-    return radio.id, next_tracks(session, index, radio.id, n)
+    return radio.id
 
 
 def instant_mix(session: Session, index: CatalogueIndex, track_id: int, n: int) -> list[Result]:

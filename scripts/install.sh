@@ -12,7 +12,7 @@ SUDO=""
 [[ "$(id -u)" != "0" ]] && SUDO="sudo"
 
 APT_PACKAGES=(fluidsynth fluid-soundfont-gm)
-(( DEV )) && APT_PACKAGES+=(postgresql chromium chromium-driver)
+(( DEV )) && APT_PACKAGES+=(postgresql chromium chromium-driver mpd)
 $SUDO apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${APT_PACKAGES[@]}" >/dev/null
 
