@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from cli_runner import cli_failure, run_cli
 from recommend_fixtures import Catalogue, bearer
 from servers import in_process
 from sqlalchemy import select
@@ -158,3 +159,14 @@ def test_radio_over_http_answers_the_documented_shapes_and_refuses_bad_input(cat
         response = request(method, path, json=payload, headers=writer)
         assert response.status_code == status, (path, payload, response.text)
         assert response.headers["content-type"].startswith("application/json")
+
+
+def test_radio_from_the_terminal_starts_continues_and_takes_feedback(catalogue: Catalogue) -> None:
+    started = run_cli(catalogue.settings, "radio", "start", "--seed", str(TECHNO_SEED), "-n", "3")
+    radio, first = started["session"], [t["track_id"] for t in started["tracks"]]
+    later = [t["track_id"] for t in run_cli(catalogue.settings, "radio", "next", radio, "-n", "2")["tracks"]]
+    assert len(first) == 3 and len(later) == 2 and not set(first) & set(later)
+    stored = run_cli(catalogue.settings, "radio", "feedback", radio, str(first[0]), "skipped", "--position", "2")
+    assert stored["event"] == "skipped" and stored["weight"] == 1.0
+    refused = cli_failure(catalogue.settings, "radio", "feedback", radio, "70", "played", "--position", "2")
+    assert refused["type"] == "InputError"
