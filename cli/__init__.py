@@ -18,6 +18,7 @@ import soundalike.cli.ingest
 import soundalike.cli.keys
 import soundalike.cli.labels
 import soundalike.cli.playlist
+import soundalike.cli.radio
 import soundalike.cli.recommend
 import soundalike.cli.schedule
 import soundalike.cli.serve

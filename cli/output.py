@@ -113,14 +113,17 @@ def result_rows(results: Sequence[dict[str, Any]]) -> list[list[object]]:
     ]
 
 
-def show_results(title: str, data: dict[str, object], results: list[Result], as_json: bool, m3u: Path | None) -> None:
-    """Print ranked results with their reasons (or ``data`` plus the results as JSON); also write ``m3u`` if given."""
+def show_results(
+    title: str, data: dict[str, object], results: list[Result], as_json: bool, m3u: Path | None, *, key: str = "results"
+) -> None:
+    """Print ranked results with their reasons (or ``data`` plus the results under ``key`` as JSON); also write
+    ``m3u`` if given."""
     from soundalike.recommend.m3u import write_m3u
 
     if m3u is not None:
         data["m3u"] = str(write_m3u(results, m3u))
     rows = [r.as_dict() for r in results]
-    data["results"] = rows
+    data[key] = rows
     emit(data, as_json, lambda: table(title, (*RESULT_COLUMNS, "why"), _with_why(rows)))
 
 

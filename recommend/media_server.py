@@ -60,6 +60,15 @@ class PathMap:
         mapped = [_join(ours, rest) for ours, theirs in self.pairs if (rest := _under(path, theirs)) is not None]
         return [*mapped, path]
 
+    def relative(self, path: str) -> str | None:
+        """Our path relative to the first of our roots that holds it (how MPD names a song: relative to its
+        music_directory), or None outside every root."""
+        for ours, _ in self.pairs:
+            rest = _under(path, ours)
+            if rest:
+                return rest
+        return None
+
     def theirs(self, path: str) -> str:
         """Our path as the media server sees it (unchanged outside every mapped root)."""
         for ours, theirs in self.pairs:

@@ -33,13 +33,14 @@ class SearchIndex(Protocol):
 
 @dataclass(frozen=True)
 class Candidate:
-    """One track that may be recommended: its relevance, the interest it serves, its artist and audio group."""
+    """One track that may be recommended: its relevance, the interest it serves, its artist, audio group and album."""
 
     track_id: int
     relevance: float
     group: int = 0
     artist: str | None = None
     canonical: int | None = None
+    album: str | None = None
 
 
 def weighted_round_robin(weights: Sequence[float]) -> list[int]:
@@ -64,23 +65,28 @@ def select(
     *,
     diversity: float = 0.0,
     artist_cap: int | None = None,
+    album_cap: int | None = None,
     group_weights: Sequence[float] | None = None,
     duplicate_cosine: float = NEAR_DUPLICATE_COSINE,
     taken: Collection[int] = (),
+    before: np.ndarray | None = None,
 ) -> list[int]:
     """Greedy maximal-marginal-relevance pick of ``n`` candidate positions.
 
     Each step serves the next group in weighted round-robin order (interests interleave) and takes the
     candidate of that group maximising ``(1 - diversity) * relevance - diversity * max_sim_to_picked``.
     A track whose canonical audio (``duplicate_of_id``) is already picked or in ``taken``, or whose vector is
-    within ``duplicate_cosine`` of a picked one, counts once; no artist appears more than ``artist_cap`` times.
+    within ``duplicate_cosine`` of a picked one, counts once; no artist appears more than ``artist_cap`` times,
+    no album more than ``album_cap``. The unit rows of ``before`` (tracks already played, as in a radio) count
+    as picked in the diversity and near-duplicate terms.
     """
     if n < 1:
         raise InputError(f"n must be >= 1, got {n}")
     if not 0.0 <= diversity <= 1.0:
         raise InputError(f"diversity must be within [0, 1], got {diversity}")
-    if artist_cap is not None and artist_cap < 1:
-        raise InputError(f"artist_cap must be >= 1, got {artist_cap}")
+    for name, cap in (("artist_cap", artist_cap), ("album_cap", album_cap)):
+        if cap is not None and cap < 1:
+            raise InputError(f"{name} must be >= 1, got {cap}")
     if len(candidates) != len(vectors):
         raise InputError(f"{len(candidates)} candidates for {len(vectors)} vectors")
     if not candidates:
@@ -92,9 +98,13 @@ def select(
     scheduled = np.isin(groups, sorted(set(order)))
     relevance = np.array([c.relevance for c in candidates], dtype=np.float64)
     max_sim = np.full(len(candidates), -1.0)
+    if before is not None and len(before):
+        max_sim = (vectors @ before.T).max(axis=1).astype(np.float64)
+    against = before is not None and len(before) > 0
     alive = np.ones(len(candidates), dtype=bool)
     seen_canonical = set(taken)
     artist_count: dict[str, int] = {}
+    album_count: dict[str, int] = {}
     picked: list[int] = []
     step = 0
     while len(picked) < n and alive.any():
@@ -105,19 +115,23 @@ def select(
             if (alive & scheduled).any():
                 continue
             in_group = alive
-        score = (1.0 - diversity) * relevance - diversity * (max_sim if picked else 0.0)
+        score = (1.0 - diversity) * relevance - diversity * (max_sim if picked or against else 0.0)
         best = int(np.argmax(np.where(in_group, score, -np.inf)))
         alive[best] = False
         chosen = candidates[best]
         canonical = chosen.canonical if chosen.canonical is not None else chosen.track_id
-        if canonical in seen_canonical or (picked and max_sim[best] >= duplicate_cosine):
+        if canonical in seen_canonical or ((picked or against) and max_sim[best] >= duplicate_cosine):
             continue
         if artist_cap is not None and chosen.artist and artist_count.get(chosen.artist, 0) >= artist_cap:
+            continue
+        if album_cap is not None and chosen.album and album_count.get(chosen.album, 0) >= album_cap:
             continue
         picked.append(best)
         seen_canonical.add(canonical)
         if chosen.artist:
             artist_count[chosen.artist] = artist_count.get(chosen.artist, 0) + 1
+        if chosen.album:
+            album_count[chosen.album] = album_count.get(chosen.album, 0) + 1
         max_sim = np.maximum(max_sim, vectors @ vectors[best])
     return picked
 

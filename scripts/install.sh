@@ -13,7 +13,7 @@ SUDO=""
 [[ "$(id -u)" != "0" ]] && SUDO="sudo"
 
 APT_PACKAGES=(fluidsynth fluid-soundfont-gm)
-(( DEV )) && APT_PACKAGES+=(postgresql chromium chromium-driver supysonic python3-waitress)
+(( DEV )) && APT_PACKAGES+=(postgresql chromium chromium-driver supysonic python3-waitress mpd)
 $SUDO apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${APT_PACKAGES[@]}" >/dev/null
 

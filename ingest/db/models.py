@@ -1,10 +1,11 @@
-"""Typed SQLAlchemy 2.0 models: catalogue, genres, features, embeddings, users, history, runs."""
+"""Typed SQLAlchemy 2.0 models: catalogue, genres, features, embeddings, users, history, radio, runs."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     DateTime,
@@ -151,6 +152,32 @@ class ListeningEvent(Base):
     played_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     ms_played: Mapped[int | None] = mapped_column(Integer)
     skipped: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class RadioSession(Base):
+    """A radio: what it was seeded with (``{"tracks": [ids]}``, open to other kinds of seed) and its listener."""
+
+    __tablename__ = "radio_sessions"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    seeds: Mapped[dict[str, list[int]]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class RadioTrack(Base):
+    """A track a radio served, in order, with the listener's feedback: played, or skipped with its weight."""
+
+    __tablename__ = "radio_tracks"
+    __table_args__ = (UniqueConstraint("session_id", "track_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("radio_sessions.id", ondelete="CASCADE"), index=True)
+    track_id: Mapped[int] = mapped_column(ForeignKey("tracks.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    event: Mapped[str | None] = mapped_column(String(8))
+    weight: Mapped[float | None] = mapped_column(Float)
+    served_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class IngestRun(Base):

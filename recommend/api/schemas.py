@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -138,3 +139,41 @@ class IndexStateOut(BaseModel):
     factory: str
     model_version: str
     last_error: str | None
+
+
+class RadioIn(BaseModel):
+    """What a radio starts from: seed tracks and/or a listener (whose feedback becomes their listening events)."""
+
+    seeds: list[int] = Field(default=[], max_length=20, description="Seed track ids.")
+    user: str | None = Field(default=None, min_length=1, max_length=255)
+    n: int = Field(default=10, ge=1, le=500, description="How many tracks to answer at once.")
+
+
+class RadioTracksOut(BaseModel):
+    """A radio's next tracks, in play order."""
+
+    tracks: list[Result]
+
+
+class RadioOut(RadioTracksOut):
+    """A new radio session and its first tracks."""
+
+    session: str
+
+
+class RadioFeedbackIn(BaseModel):
+    """What the listener did with a track the radio served."""
+
+    track_id: int = Field(ge=1, le=2**31 - 1)
+    event: Literal["played", "skipped"]
+    position_s: float = Field(ge=0, le=(2**31 - 1) / 1000, description="Where in the track it ended, in seconds.")
+
+
+class RadioFeedbackOut(BaseModel):
+    """What the feedback stored: a skip's weight (1 early in the track, near 0 at its end), the listener."""
+
+    session: str
+    track_id: int
+    event: str
+    weight: float | None
+    recorded_for: str | None

@@ -85,3 +85,18 @@ def test_client_with_a_wrong_credential_is_refused(catalogue: Catalogue, port: i
         conn.ping()
     with connection(port, api_key=key) as conn, pytest.raises(SonicError, match="apiKey"):
         conn.ping()
+
+
+def test_client_instant_mix_plays_the_seed_style_without_repeats(catalogue: Catalogue, port: int) -> None:
+    key = run_cli(catalogue.settings, "keys", "create", "player")["key"]
+    with connection(port, api_key=key) as conn:
+        mix = conn.get_similar_songs2("40", count=8)
+        older = conn.get_similar_songs("40", count=8)
+        with pytest.raises(SonicError):
+            conn.get_similar_songs2("999999")
+    ids = [int(song.id) for song in mix]
+    assert len(ids) == 8 == len(set(ids)) and 40 not in ids
+    assert [int(song.id) for song in older] == ids
+    assert {catalogue.genre_of[i] for i in ids} == {catalogue.genre_of[40]}
+    assert all(song.title and song.artist and song.album and song.path for song in mix)
+    assert all(a.artist != b.artist for a, b in zip(mix, mix[1:], strict=False))

@@ -1,4 +1,5 @@
-"""The OpenSubsonic ``sonicSimilarity`` extension (version 1) under ``/rest/``, with ``ping`` and ``getLicense``.
+"""The OpenSubsonic ``sonicSimilarity`` extension (version 1) under ``/rest/``, with ``ping``, ``getLicense`` and the
+instant mix of ``getSimilarSongs`` / ``getSimilarSongs2`` (https://opensubsonic.netlify.app/docs/endpoints/getsimilarsongs2/).
 
 Spec: https://opensubsonic.netlify.app/docs/extensions/sonicsimilarity/ with the endpoints
 https://opensubsonic.netlify.app/docs/endpoints/getsonicsimilartracks/ (``id``, ``count`` = 10) and
@@ -27,6 +28,7 @@ from soundalike.recommend.api.subsonic_envelope import GENERIC, MISSING_PARAMETE
 from soundalike.recommend.defaults import DEFAULTS
 from soundalike.recommend.media_server import PathMap, SongFacts, resolve_song, song_facts
 from soundalike.recommend.path import sonic_path
+from soundalike.recommend.radio_sessions import instant_mix
 from soundalike.recommend.results import Result
 from soundalike.recommend.similar import similar_to_track
 
@@ -132,6 +134,25 @@ def get_sonic_similar_tracks(request: Request, params: Params, service: ServiceD
     return answer(params, compute)
 
 
+def similar_songs(key: str) -> Callable[[Request, Params, ServiceDep, SessionDep], Response]:
+    """``getSimilarSongs`` / ``getSimilarSongs2`` (the instant mix): the first ``count`` (default 50) tracks a radio
+    seeded with song ``id`` would play, as ``{key: {song: [Child]}}``; no session is stored."""
+
+    def endpoint(request: Request, params: Params, service: ServiceDep, session: SessionDep) -> Response:
+        def compute() -> dict[str, Any]:
+            track_id = _song(session, request, params, "id")
+            count = _count(params, 50, 1, DEFAULTS.max_results)
+            results = instant_mix(session, service.index, track_id, count)
+            path_map: PathMap = request.app.state.subsonic_path_map
+            facts = song_facts(session, [r.track_id for r in results])
+            return {key: {"song": [child(r, facts.get(r.track_id), path_map) for r in results]}}
+
+        return answer(params, compute)
+
+    endpoint.__name__ = f"get_{key}"
+    return endpoint
+
+
 def find_sonic_path(request: Request, params: Params, service: ServiceDep, session: SessionDep) -> Response:
     """``findSonicPath``: at most ``count`` songs from ``startSongId`` to ``endSongId`` (both included)."""
 
@@ -150,6 +171,8 @@ ROUTES: list[tuple[str, Callable[..., Response], bool]] = [
     ("getOpenSubsonicExtensions", get_open_subsonic_extensions, False),
     ("getSonicSimilarTracks", get_sonic_similar_tracks, True),
     ("findSonicPath", find_sonic_path, True),
+    ("getSimilarSongs", similar_songs("similarSongs"), True),
+    ("getSimilarSongs2", similar_songs("similarSongs2"), True),
 ]
 for _name, _endpoint, _checked in ROUTES:
     for _path in (f"/{_name}", f"/{_name}.view"):
