@@ -1,4 +1,4 @@
-"""Typed SQLAlchemy 2.0 models: catalogue, genres, features, embeddings, users, history, runs."""
+"""Typed SQLAlchemy 2.0 models: catalogue, genres, moods, features, embeddings, users, history, runs, mixes."""
 
 from __future__ import annotations
 
@@ -113,6 +113,19 @@ class Feature(Base):
     vector: Mapped[bytes] = mapped_column(LargeBinary)
 
 
+class TrackMood(Base):
+    """A curator's verdict on a mood of a track: accepted or rejected, it overrides the calibrated facet."""
+
+    __tablename__ = "track_moods"
+    __table_args__ = (UniqueConstraint("track_id", "mood"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    track_id: Mapped[int] = mapped_column(ForeignKey("tracks.id", ondelete="CASCADE"), index=True)
+    mood: Mapped[str] = mapped_column(String(64))
+    accepted: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class Embedding(Base):
     """A track embedding produced by one model name and version."""
 
@@ -188,3 +201,32 @@ class ApiKey(Base):
     subsonic_password: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Mix(Base):
+    """A named group of similar tracks cut from the whole catalogue, rebuilt by ``mixes refresh``."""
+
+    __tablename__ = "mixes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    model_name: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    tracks: Mapped[list[MixTrack]] = relationship(
+        back_populates="mix", cascade="all, delete-orphan", order_by="MixTrack.position"
+    )
+
+
+class MixTrack(Base):
+    """A track's place in a mix's listening order."""
+
+    __tablename__ = "mix_tracks"
+    __table_args__ = (UniqueConstraint("mix_id", "position"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mix_id: Mapped[int] = mapped_column(ForeignKey("mixes.id", ondelete="CASCADE"), index=True)
+    track_id: Mapped[int] = mapped_column(ForeignKey("tracks.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+
+    mix: Mapped[Mix] = relationship(back_populates="tracks")
