@@ -14,6 +14,8 @@ import soundalike.cli.genres
 import soundalike.cli.index
 import soundalike.cli.ingest
 import soundalike.cli.keys
+import soundalike.cli.mixes
+import soundalike.cli.moods
 import soundalike.cli.playlist
 import soundalike.cli.recommend
 import soundalike.cli.schedule

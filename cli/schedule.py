@@ -1,15 +1,47 @@
-"""``soundalike schedule``: ingest the configured folders periodically."""
+"""``soundalike schedule``: ingest the configured folders periodically, then cut the mixes afresh."""
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from soundalike.cli.app import app
 from soundalike.cli.output import JsonOption, State, emit, stderr
+
+if TYPE_CHECKING:
+    from soundalike.ingest.pipeline import IngestReport
+
+log = logging.getLogger("soundalike.schedule")
+
+
+def ingest_then_mixes(roots: list[str], home: str | None = None, workers: int | None = None) -> IngestReport | None:
+    """The scheduled job: one ingestion (``scheduled_ingest``), then, when it changed the catalogue, the mixes
+    refreshed from the configured model's embeddings; a failed refresh is logged and the next run tries again."""
+    from soundalike.ingest.db.session import open_database, session_scope
+    from soundalike.ingest.errors import SoundalikeError
+    from soundalike.ingest.schedule import scheduled_ingest
+    from soundalike.ingest.settings import load_settings
+    from soundalike.recommend.mix_store import refresh_mixes
+
+    report = scheduled_ingest(roots, home, workers)
+    if report is None or not (report.added or report.updated or report.moved or report.deleted):
+        return report
+    settings = load_settings(Path(home) if home else None)
+    factory = open_database(settings.db_url)
+    try:
+        with session_scope(factory) as session:
+            made = refresh_mixes(session, settings.embedding_model)
+        log.info("mixes refreshed: %d mixes", len(made))
+    except SoundalikeError as exc:
+        log.error("mixes refresh failed: %s", exc)
+    finally:
+        engine = factory.kw.get("bind")
+        if engine is not None:
+            engine.dispose()
+    return report
 
 
 @app.command()
@@ -26,18 +58,19 @@ def schedule(
     run_for: Annotated[float | None, typer.Option(help="Stop the scheduler after this many seconds.")] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Run ingestion on a schedule (interval or cron), one run at a time, jobs kept in the database.
+    """Run ingestion on a schedule (interval or cron), one run at a time, jobs kept in the database; after a run
+    that changed the catalogue, the mixes are cut afresh.
 
     Of several schedulers on one database one leads; the others wait on standby to take over.
     """
     from soundalike.ingest.lock import LockHeldError
-    from soundalike.ingest.schedule import build_scheduler, build_trigger, leading, run_scheduler, scheduled_ingest
+    from soundalike.ingest.schedule import build_scheduler, build_trigger, leading, run_scheduler
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     settings = State.settings()
     roots = paths or settings.schedule_root_paths
     if once:
-        report = scheduled_ingest([str(r.absolute()) for r in roots], str(settings.home.absolute()), workers)
+        report = ingest_then_mixes([str(r.absolute()) for r in roots], str(settings.home.absolute()), workers)
         data = {"runs": 0 if report is None else 1, "report": None if report is None else report.as_dict()}
         emit(data, as_json, lambda: stderr.print(f"ran {data['runs']} ingest"))
         return
@@ -48,7 +81,7 @@ def schedule(
     try:
         with leading(settings, run_for=run_for) as remaining:
             led = True
-            scheduler = build_scheduler(settings, roots, trigger, workers=workers)
+            scheduler = build_scheduler(settings, roots, trigger, workers=workers, job=ingest_then_mixes)
             stderr.print(f"ingesting {', '.join(map(str, roots))} on {trigger}")
             run_scheduler(scheduler, run_for=remaining)
     except LockHeldError:

@@ -13,7 +13,7 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -86,9 +86,17 @@ def build_trigger(*, interval_minutes: float | None, cron: str | None) -> BaseTr
 
 
 def build_scheduler(
-    settings: Settings, roots: list[Path], trigger: BaseTrigger, *, workers: int | None = None
+    settings: Settings,
+    roots: list[Path],
+    trigger: BaseTrigger,
+    *,
+    workers: int | None = None,
+    job: Callable[[list[str], str | None, int | None], object] = scheduled_ingest,
 ) -> BlockingScheduler:
     """A blocking scheduler whose one ingest job lives in the catalogue database's ``apscheduler_jobs``.
+
+    ``job`` runs each time with (roots, home, workers): ``scheduled_ingest``, or a module-level function that calls
+    it and then does what a later stage wants after an ingest (the job table stores it by import name).
 
     The job never runs twice at once (``max_instances=1``) and missed runs collapse into one
     (``coalesce``); it keeps the next run time stored by an earlier scheduler, and an interval schedule
@@ -102,7 +110,7 @@ def build_scheduler(
     )
     first_run = _stored_next_run(jobstore) or (datetime.now(UTC) if isinstance(trigger, IntervalTrigger) else None)
     scheduler.add_job(
-        scheduled_ingest,
+        job,
         trigger,
         id=JOB_ID,
         name="soundalike ingest",
