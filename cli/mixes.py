@@ -36,13 +36,19 @@ def mixes(ctx: typer.Context, as_json: JsonOption = False) -> None:
 
 
 @mixes_app.command("refresh")
-def mixes_refresh(as_json: JsonOption = False) -> None:
+def mixes_refresh(
+    size: Annotated[
+        int | None, typer.Option("--size", min=2, max=1000, help="Tracks per mix to aim at (default 30).")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
     """Cut the catalogue into new mixes from the configured model's embeddings (the scheduler does this after each
     ingest)."""
     from soundalike.recommend.mix_store import refresh_mixes
+    from soundalike.recommend.mixes import TARGET_SIZE
 
     with database() as session:
-        planned = refresh_mixes(session, State.settings().embedding_model)
+        planned = refresh_mixes(session, State.settings().embedding_model, target=size or TARGET_SIZE)
     data = {"mixes": len(planned), "tracks": sum(len(m.track_ids) for m in planned)}
     emit(data, as_json, lambda: stderr.print(f"made {data['mixes']} mixes of {data['tracks']} tracks"))
 

@@ -11,14 +11,15 @@ from soundalike.embed.genres import assigned_genres, genre_rows
 from soundalike.embed.store import load_embeddings
 from soundalike.ingest.db.models import Mix, MixTrack
 from soundalike.ingest.errors import NotFoundError
-from soundalike.recommend.mixes import MemberFacts, PlannedMix, plan_mixes
+from soundalike.recommend.mixes import MIN_SIZE, TARGET_SIZE, MemberFacts, PlannedMix, continuing_ids, plan_mixes
 from soundalike.recommend.results import Result, Why, result_of
 from soundalike.recommend.track_table import NO_TRACK, TrackTable
 
 
-def refresh_mixes(session: Session, model_name: str, *, seed: int = 0) -> list[PlannedMix]:
-    """Replace the stored mixes with new ones cut from the playable tracks' ``model_name`` embeddings (one track per
-    audio: duplicates left out); returns them, largest first. A catalogue without embeddings has no mixes."""
+def refresh_mixes(session: Session, model_name: str, *, target: int = TARGET_SIZE, seed: int = 0) -> list[PlannedMix]:
+    """Replace the stored mixes with new ones of about ``target`` tracks cut from the playable tracks'
+    ``model_name`` embeddings (one track per audio: duplicates left out); returns them, largest first. A new mix
+    that continues an old one keeps its id (``continuing_ids``). A catalogue without embeddings has no mixes."""
     ids, vectors, _ = load_embeddings(session, model_name)
     table = TrackTable.load(session)
     rows = table.rows(ids)
@@ -34,13 +35,20 @@ def refresh_mixes(session: Session, model_name: str, *, seed: int = 0) -> list[P
         )
         for r in rows.tolist()
     ]
-    planned = plan_mixes(ids, vectors, facts, seed=seed) if len(ids) else []
+    planned = (
+        plan_mixes(ids, vectors, facts, target=target, min_size=min(MIN_SIZE, target), seed=seed) if len(ids) else []
+    )
+    old = {mix_id: tracks for mix_id, _, tracks in stored_mixes(session)}
+    kept = continuing_ids(old, [m.track_ids for m in planned])
     session.execute(delete(MixTrack))
-    session.execute(delete(Mix))
-    for mix in planned:
-        stored = Mix(name=mix.name, model_name=model_name)
+    session.execute(delete(Mix).where(Mix.id.not_in([i for i in kept if i is not None])))
+    for mix, mix_id in zip(planned, kept, strict=True):
+        stored = session.get(Mix, mix_id) if mix_id is not None else None
+        if stored is None:
+            stored = Mix()
+            session.add(stored)
+        stored.name, stored.model_name = mix.name, model_name
         stored.tracks = [MixTrack(track_id=t, position=p) for p, t in enumerate(mix.track_ids)]
-        session.add(stored)
     session.flush()
     return planned
 

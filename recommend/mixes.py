@@ -12,7 +12,7 @@ by the closest one not yet played.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -156,6 +156,24 @@ def distinct_names(names: Sequence[str]) -> list[str]:
         seen[name] += 1
         out.append(name if seen[name] == 1 else f"{name} {seen[name]}")
     return out
+
+
+def continuing_ids(old: Mapping[int, Sequence[int]], new: Sequence[Sequence[int]]) -> list[int | None]:
+    """For each new mix (its track ids), the id of the old mix it continues, else None: pairs are taken by most
+    shared tracks first, each old id once, and only when they share at least half of the new mix, so a refresh
+    keeps the ids (and a media server's playlists) of mixes that barely changed."""
+    sets = [set(tracks) for tracks in new]
+    pairs = sorted(
+        ((len(sets[i] & set(tracks)), mix_id, i) for mix_id, tracks in old.items() for i in range(len(new))),
+        key=lambda p: (-p[0], p[1], p[2]),
+    )
+    found: list[int | None] = [None] * len(new)
+    used: set[int] = set()
+    for shared, mix_id, i in pairs:
+        if 2 * shared >= len(sets[i]) > 0 and found[i] is None and mix_id not in used:
+            found[i] = mix_id
+            used.add(mix_id)
+    return found
 
 
 @dataclass(frozen=True)

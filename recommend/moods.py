@@ -41,7 +41,7 @@ ALIASES = {
 }
 FILLER = frozenset({"a", "an", "and", "the", "with", "of", "some", "music", "songs", "tracks"})
 FACET_QUANTILE = 0.8
-MIN_PROBABILITY = 0.05
+MIN_PROBABILITY = 0.1
 LONGEST_PHRASE = max(len(m.split()) for m in (*MOODS, *ALIASES))
 
 

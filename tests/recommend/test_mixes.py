@@ -10,6 +10,7 @@ from soundalike.recommend.mixes import (
     MemberFacts,
     chain_order,
     cluster,
+    continuing_ids,
     distinct_names,
     merge_small,
     mix_count,
@@ -18,7 +19,9 @@ from soundalike.recommend.mixes import (
 )
 
 
-def blobs(rng: np.random.Generator, sizes: list[int], dim: int = 16, spread: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
+def blobs(
+    rng: np.random.Generator, sizes: list[int], dim: int = 16, spread: float = 0.1
+) -> tuple[np.ndarray, np.ndarray]:
     centres = rng.standard_normal((len(sizes), dim))
     truth = np.repeat(np.arange(len(sizes)), sizes)
     return (centres[truth] + spread * rng.standard_normal((len(truth), dim))).astype(np.float32), truth
@@ -111,3 +114,9 @@ def test_plan_mixes_keeps_every_track_once_largest_mix_first() -> None:
 def test_plan_mixes_refuses_misaligned_inputs() -> None:
     with pytest.raises(InputError, match="differ in length"):
         plan_mixes(np.arange(3), np.zeros((2, 4), dtype=np.float32), [MemberFacts()] * 3)
+
+
+def test_a_new_mix_keeps_the_id_of_the_old_mix_it_mostly_continues() -> None:
+    old = {7: [1, 2, 3, 4], 8: [5, 6, 7, 8], 9: [9, 10]}
+    new = [[5, 6, 7, 11], [1, 2, 3, 4, 9], [20, 21, 10]]
+    assert continuing_ids(old, new) == [8, 7, None]
