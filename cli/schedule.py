@@ -1,4 +1,4 @@
-"""``soundalike schedule``: ingest the configured folders periodically, then cut the mixes afresh."""
+"""``soundalike schedule``: ingest the configured folders periodically, then embed and cut the mixes afresh."""
 
 from __future__ import annotations
 
@@ -18,9 +18,12 @@ log = logging.getLogger("soundalike.schedule")
 
 
 def ingest_then_mixes(roots: list[str], home: str | None = None, workers: int | None = None) -> IngestReport | None:
-    """The scheduled job: one ingestion (``scheduled_ingest``), then, when it changed the catalogue, the mixes
-    refreshed from the configured model's embeddings; a failed refresh is logged and the next run tries again."""
+    """The scheduled job: one ingestion (``scheduled_ingest``), then, when it changed the catalogue, the tracks
+    without a current embedding of the configured model embedded (with their tag probabilities) and the mixes cut
+    afresh from them; a failure there is logged and the next run tries again."""
+    from soundalike.embed.models import embedding_model
     from soundalike.ingest.db.session import open_database, session_scope
+    from soundalike.ingest.device import resolve_device
     from soundalike.ingest.errors import SoundalikeError
     from soundalike.ingest.schedule import scheduled_ingest
     from soundalike.ingest.settings import load_settings
@@ -32,8 +35,11 @@ def ingest_then_mixes(roots: list[str], home: str | None = None, workers: int | 
     settings = load_settings(Path(home) if home else None)
     factory = open_database(settings.db_url)
     try:
+        model = embedding_model(settings, resolve_device(settings.device))
         with session_scope(factory) as session:
-            made = refresh_mixes(session, settings.embedding_model)
+            model.refresh(session)
+            session.flush()
+            made = refresh_mixes(session, model.name)
         log.info("mixes refreshed: %d mixes", len(made))
     except SoundalikeError as exc:
         log.error("mixes refresh failed: %s", exc)
@@ -59,7 +65,7 @@ def schedule(
     as_json: JsonOption = False,
 ) -> None:
     """Run ingestion on a schedule (interval or cron), one run at a time, jobs kept in the database; after a run
-    that changed the catalogue, the mixes are cut afresh.
+    that changed the catalogue, new tracks are embedded and the mixes cut afresh.
 
     Of several schedulers on one database one leads; the others wait on standby to take over.
     """
