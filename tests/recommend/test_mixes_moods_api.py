@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -12,6 +13,7 @@ from recommend_fixtures import GENRE_MOODS, Catalogue, bearer
 from servers import LOOPBACK
 
 from soundalike.ingest.db.session import session_scope
+from soundalike.ingest.listening import record_events
 from soundalike.recommend.api.app import create_app
 from soundalike.recommend.mix_store import refresh_mixes, stored_mixes
 
@@ -85,6 +87,16 @@ def test_the_mood_filter_keeps_only_tracks_with_the_mood(client: TestClient, cat
     assert results and all(catalogue.genre_of[r["track_id"]] == "folk" for r in results)
     playlist = client.get("/similar", params={"seed": [40], "mood": ["calm"], "k": 5}).json()["results"]
     assert playlist and all(catalogue.genre_of[r["track_id"]] == "ambient" for r in playlist)
+
+
+def test_the_mood_filter_holds_on_a_listener_playlist(client: TestClient, catalogue: Catalogue) -> None:
+    now = datetime(2025, 3, 1, tzinfo=UTC)
+    with session_scope(catalogue.service.factory) as session:
+        record_events(session, "ann", [(t, now - timedelta(hours=t), None, False) for t in range(55, 62)])
+    results = client.get("/users/ann/playlist", params={"mood": "instrumental", "n": 5}).json()["results"]
+    assert results
+    for r in results:
+        assert "instrumental" in client.get(f"/tracks/{r['track_id']}/moods").json()["moods"]
 
 
 def test_an_unknown_mood_is_a_422_naming_the_known_moods(client: TestClient) -> None:
