@@ -31,6 +31,7 @@ import itertools
 import json
 import statistics
 import time
+from collections.abc import Callable
 
 import numpy as np
 from sklearn.cluster import HDBSCAN
@@ -102,9 +103,9 @@ def clustering_scores(vectors: np.ndarray, genres: np.ndarray, labels: np.ndarra
     }
 
 
-def timed(run: object) -> tuple[np.ndarray, float]:
+def timed(run: Callable[[], np.ndarray]) -> tuple[np.ndarray, float]:
     start = time.perf_counter()
-    labels = run()  # type: ignore[operator]
+    labels = run()
     return np.asarray(labels), time.perf_counter() - start
 
 
@@ -140,7 +141,7 @@ def search_run(seed: int) -> dict[str, float]:
     scores: dict[str, list[float]] = {"percentile mean (product)": [], "raw probability mean": [], "random": []}
     for query in queries:
         columns = [MOOD_INDEX[m] for m in query]
-        relevant = owns[:, columns].all(axis=1)
+        relevant = np.asarray(owns[:, columns].all(axis=1))
         scores["percentile mean (product)"].append(
             precision_at(np.argsort(-table.score(query, rows), kind="stable"), relevant)
         )
