@@ -95,10 +95,11 @@ def thresholds(probability: np.ndarray) -> np.ndarray:
 
 
 def percentiles(probability: np.ndarray) -> np.ndarray:
-    """Per tag, the share of tagged rows each row scores at least as high as (0 for a row without tags)."""
+    """Per tag, the share of tagged rows each row scores at least as high as (0 for a row without tags); float16,
+    which is exact enough for ranking and halves the table held in memory."""
     untagged = np.isnan(probability).any(axis=1)
     tagged = probability[~untagged]
-    out = np.zeros(probability.shape, dtype=np.float32)
+    out = np.zeros(probability.shape, dtype=np.float16)
     if len(tagged) == 0:
         return out
     for m in range(probability.shape[1]):
@@ -153,7 +154,7 @@ class MoodTable:
 
     def score(self, moods: Iterable[str], rows: np.ndarray) -> np.ndarray:
         """Mean percentile of each row over ``moods``: how strongly it carries all of them."""
-        return np.asarray(self.rank[rows][:, _columns(moods)].mean(axis=1))
+        return np.asarray(self.rank[rows][:, _columns(moods)].astype(np.float32).mean(axis=1))
 
     def facets(self) -> list[dict[str, object]]:
         """Each mood with how many rows carry it and its calibrated threshold, in vocabulary order."""
