@@ -17,6 +17,8 @@ import soundalike.cli.index
 import soundalike.cli.ingest
 import soundalike.cli.keys
 import soundalike.cli.labels
+import soundalike.cli.mixes
+import soundalike.cli.moods
 import soundalike.cli.playlist
 import soundalike.cli.radio
 import soundalike.cli.recommend

@@ -15,6 +15,9 @@ from soundalike.ingest.errors import SoundalikeError
 from soundalike.recommend.defaults import DEFAULTS
 
 GenreOption = Annotated[list[str] | None, typer.Option("--genre", help="Keep tracks of this genre (repeatable).")]
+MoodOption = Annotated[
+    list[str] | None, typer.Option("--mood", help="Keep tracks with this mood (repeatable: all of them).")
+]
 KeyOption = Annotated[list[str] | None, typer.Option("--key", help="Keep tracks in this key (repeatable).")]
 ExcludeOption = Annotated[
     list[int] | None, typer.Option("--exclude", min=1, max=MAX_ID, help="Leave out this track id (repeatable).")
@@ -30,8 +33,12 @@ def similar(
     path: Annotated[
         Path | None, typer.Option("--path", exists=True, dir_okay=False, help="An audio file instead of a track id.")
     ] = None,
+    describe: Annotated[
+        str | None, typer.Option("--describe", help='Moods in words instead of seeds: "mellow guitar".')
+    ] = None,
     k: Annotated[int, typer.Option("-k", min=1, max=DEFAULTS.max_results, help="How many results.")] = DEFAULTS.k,
     genre: GenreOption = None,
+    mood: MoodOption = None,
     tempo_min: Annotated[float | None, typer.Option(help="Lowest tempo (bpm).")] = None,
     tempo_max: Annotated[float | None, typer.Option(help="Highest tempo (bpm).")] = None,
     key: KeyOption = None,
@@ -47,15 +54,17 @@ def similar(
     m3u: M3uOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Tracks that sound like one or several catalogue tracks, or an audio file."""
+    """Tracks that sound like one or several catalogue tracks or an audio file, or that carry described moods."""
+    from soundalike.recommend.describe import described
     from soundalike.recommend.filters import Filters
     from soundalike.recommend.similar import Options, similar_to_tracks, similar_to_vector
 
     seeds = ([track_id] if track_id is not None else []) + list(seed or [])
-    if bool(seeds) == (path is not None):
-        raise SoundalikeError("give TRACK_ID / --seed ids, or --path FILE")
+    if sum((bool(seeds), path is not None, describe is not None)) != 1:
+        raise SoundalikeError('give TRACK_ID / --seed ids, --path FILE or --describe "words"')
     filters = Filters.build(
         genres=genre,
+        moods=mood,
         tempo_min=tempo_min,
         tempo_max=tempo_max,
         keys=key,
@@ -66,7 +75,9 @@ def similar(
     options = Options(filters=filters, artist_cap=artist_cap, diversity=diversity)
     service = open_service()
     with session_scope(service.factory) as session:
-        if path is not None:
+        if describe is not None:
+            results = described(service.index.table, describe, k, options)
+        elif path is not None:
             results = similar_to_vector(session, service.index, service.model.embed_file(path), k, options)
         else:
             results = similar_to_tracks(session, service.index, seeds, k, options)
@@ -90,6 +101,7 @@ def recommend(
     ] = DEFAULTS.playlist_artist_cap,
     include_heard: Annotated[bool, typer.Option("--include-heard", help="Allow tracks already played.")] = False,
     genre: GenreOption = None,
+    mood: MoodOption = None,
     m3u: M3uOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -103,7 +115,7 @@ def recommend(
         diversity=diversity,
         artist_cap=artist_cap,
         include_heard=include_heard,
-        filters=Filters.build(genres=genre),
+        filters=Filters.build(genres=genre, moods=mood),
     )
     service = open_service()
     with session_scope(service.factory) as session:

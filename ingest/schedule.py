@@ -105,10 +105,14 @@ def build_scheduler(
     trigger: BaseTrigger,
     *,
     workers: int | None = None,
+    ingest_job: Callable[..., object] = scheduled_ingest,
     jobs: Sequence[ScheduledJob] = (),
 ) -> BlockingScheduler:
     """A blocking scheduler whose ingest job (when there are ``roots``) and ``jobs`` live in the catalogue
     database's ``apscheduler_jobs``.
+
+    ``ingest_job`` runs each time with (roots, home, workers): ``scheduled_ingest``, or a module-level function that
+    calls it and then does what a later stage wants after an ingest (the job table stores it by import name).
 
     A job never runs twice at once (``max_instances=1``) and missed runs collapse into one
     (``coalesce``); it keeps the next run time stored by an earlier scheduler, and an interval schedule
@@ -120,13 +124,13 @@ def build_scheduler(
     scheduler = BlockingScheduler(
         jobstores={"default": jobstore}, job_defaults={"max_instances": 1, "coalesce": True}, timezone=UTC
     )
-    ingest_job = ScheduledJob(
+    ingest = ScheduledJob(
         JOB_ID,
         "soundalike ingest",
-        scheduled_ingest,
+        ingest_job,
         {"roots": [str(r.absolute()) for r in roots], "home": str(settings.home.absolute()), "workers": workers},
     )
-    for job in ([ingest_job] if roots else []) + list(jobs):
+    for job in ([ingest] if roots else []) + list(jobs):
         stored = _stored_next_run(jobstore, job.id)
         first_run = stored or (datetime.now(UTC) if isinstance(trigger, IntervalTrigger) else None)
         scheduler.add_job(

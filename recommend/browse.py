@@ -16,7 +16,8 @@ from soundalike.ingest.paths import exact_path_b64, readable_path
 from soundalike.ingest.repository import get_track
 from soundalike.recommend.facts import TrackFacts, genre_rows, page_tracks, track_facts
 from soundalike.recommend.filters import Filters
-from soundalike.recommend.track_table import TrackTable
+from soundalike.recommend.mood_review import review_mood
+from soundalike.recommend.track_table import NO_TRACK, TrackTable
 
 MAX_PAGE = 500
 
@@ -81,6 +82,24 @@ def track_file(session: Session, track_id: int, *, follow_symlinks: bool) -> tup
     if track.status != "ok":
         raise NotFoundError(f"track {track_id} has no playable file")
     return library_file(session, track, follow_symlinks=follow_symlinks)
+
+
+def track_moods(table: TrackTable, track_id: int) -> dict[str, object]:
+    """The moods a track carries (calibrated facets, curator verdicts applied), from the served table."""
+    row = int(table.rows([track_id])[0])
+    if row == NO_TRACK:
+        raise NotFoundError(f"no track with id {track_id}")
+    return {"track_id": track_id, "moods": table.moods.of_row(row)}
+
+
+def review_track_mood(
+    session: Session, table: TrackTable, track_id: int, mood: str, *, accept: bool
+) -> dict[str, object]:
+    """A curator's verdict on a track's mood (``review_mood``), seen by filters and search at once; returns the
+    track's moods."""
+    name = review_mood(session, track_id, mood, accept=accept)
+    table.set_mood(track_id, name, accepted=accept)
+    return track_moods(table, track_id)
 
 
 def review_track_genre(

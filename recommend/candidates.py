@@ -121,7 +121,7 @@ def served_embeddings(session: Session, index: SearchIndex, track_ids: Iterable[
 
 def pool_size(k: int, filters: Filters) -> int:
     """How many index neighbours to fetch first for ``k`` results: more when filters will drop some."""
-    narrow = bool(filters.genres or filters.keys) or any(
+    narrow = bool(filters.genres or filters.moods or filters.keys) or any(
         v is not None for v in (filters.tempo_min, filters.tempo_max, filters.year_min, filters.year_max)
     )
     return max(50, (16 if narrow else 4) * k) + len(filters.exclude)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from soundalike.ingest.errors import InputError
 from soundalike.ingest.tags import normalise_genre
+from soundalike.recommend.moods import mood_name
 
 
 @dataclass(frozen=True)
@@ -14,6 +15,8 @@ class Filters:
     """Constraints on recommended tracks; a track whose field is unknown fails a constraint on that field."""
 
     genres: frozenset[str] = frozenset()
+    moods: frozenset[str] = frozenset()
+    """Keep tracks that carry every one of these moods (``recommend/moods.py`` names)."""
     tempo_min: float | None = None
     tempo_max: float | None = None
     keys: frozenset[str] = frozenset()
@@ -33,6 +36,7 @@ class Filters:
         cls,
         *,
         genres: list[str] | None = None,
+        moods: list[str] | None = None,
         tempo_min: float | None = None,
         tempo_max: float | None = None,
         keys: list[str] | None = None,
@@ -41,8 +45,8 @@ class Filters:
         exclude: list[int] | None = None,
     ) -> Filters:
         """Filters from loose inputs: genre names are normalised (``normalise_genre``), key names lower-cased and
-        trimmed; a tempo that is not a finite non-negative number, or a range whose ends are swapped, is an
-        InputError."""
+        trimmed, mood names resolved (``mood_name``: an unknown mood is an InputError); a tempo that is not a finite
+        non-negative number, or a range whose ends are swapped, is an InputError."""
         for name, value in (("tempo_min", tempo_min), ("tempo_max", tempo_max)):
             if value is not None and not (math.isfinite(value) and value >= 0):
                 raise InputError(f"{name} must be a finite number >= 0, got {value}")
@@ -51,6 +55,7 @@ class Filters:
                 raise InputError(f"{what} range is empty: minimum {low} > maximum {high}")
         return cls(
             genres=frozenset(normalise_genre(g) for g in genres or () if g.strip()),
+            moods=frozenset(mood_name(m) for m in moods or () if m.strip()),
             tempo_min=tempo_min,
             tempo_max=tempo_max,
             keys=frozenset(k.strip().lower() for k in keys or () if k.strip()),

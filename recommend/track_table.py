@@ -13,6 +13,8 @@ from soundalike.index.sorted_ids import ABSENT, positions
 from soundalike.ingest.tags import normalise_genre
 from soundalike.recommend.facts import TrackFacts, read_facts, track_genres
 from soundalike.recommend.filters import Filters
+from soundalike.recommend.mood_review import load_moods
+from soundalike.recommend.moods import MoodTable
 from soundalike.recommend.ranking import SearchIndex
 
 NO_TRACK = ABSENT
@@ -25,8 +27,8 @@ class TrackTable:
     only for the rows a request returns.
     """
 
-    def __init__(self, tracks: list[TrackFacts]) -> None:
-        """Build from the facts of every track, ordered by track id."""
+    def __init__(self, tracks: list[TrackFacts], moods: MoodTable | None = None) -> None:
+        """Build from the facts of every track, ordered by track id, and their moods (none when not given)."""
         shared: dict[Any, Any] = {}
 
         def column(values: Iterable[Any]) -> list[Any]:
@@ -56,11 +58,13 @@ class TrackTable:
         self.genres = [t.genres for t in tracks]
         self.note = column(t.note for t in tracks)
         self.genre_keys = [_keys(g) for g in self.genres]
+        self.moods = moods if moods is not None else MoodTable.empty(len(tracks))
 
     @classmethod
     def load(cls, session: Session) -> TrackTable:
-        """Every track's facts in two queries (tracks, genres)."""
-        return cls(read_facts(session))
+        """Every track's facts in two queries (tracks, genres), and their calibrated moods."""
+        facts = read_facts(session)
+        return cls(facts, load_moods(session, np.array([t.track_id for t in facts], dtype=np.int64)))
 
     def __len__(self) -> int:
         """Number of tracks held."""
@@ -112,12 +116,20 @@ class TrackTable:
             keep &= ~np.isin(self.ids[at], excluded) & ~np.isin(self.canonical_ids[at], excluded)
         if filters.genres:
             keep &= np.fromiter((bool(filters.genres & self.genre_keys[r]) for r in at), dtype=bool, count=len(at))
+        if filters.moods:
+            keep &= self.moods.has_all(filters.moods, at)
         if filters.keys:
             codes = [self.key_names[k] for k in filters.keys if k in self.key_names]
             keep &= np.isin(self.key_code[at], np.array(codes, dtype=np.int32))
         keep &= _within(self.tempo[at], filters.tempo_min, filters.tempo_max)
         keep &= _within(self.year[at], filters.year_min, filters.year_max)
         return keep
+
+    def set_mood(self, track_id: int, mood: str, *, accepted: bool) -> None:
+        """Apply a curator's verdict on a track's mood to the table."""
+        row = int(self.rows([track_id])[0])
+        if row != NO_TRACK:
+            self.moods.apply(row, mood, accepted=accepted)
 
     def refresh_genres(self, session: Session, track_ids: Iterable[int]) -> None:
         """Re-read the genres of these tracks (after a curator review) into the table."""

@@ -25,5 +25,5 @@ def test_upgrade_twice_is_a_no_op(db_url: str) -> None:
     upgrade(engine)
     upgrade(engine)
     with engine.connect() as connection:
-        assert MigrationContext.configure(connection).get_current_revision() == "0008"
+        assert MigrationContext.configure(connection).get_current_revision() == "0009_mixes"
     engine.dispose()

@@ -1,4 +1,5 @@
-"""Typed SQLAlchemy 2.0 models: catalogue, genres, features, embeddings, users, history, radio, runs."""
+"""Typed SQLAlchemy 2.0 models: catalogue, genres, moods, features, embeddings, users, history, radio, runs,
+media servers, mixes."""
 
 from __future__ import annotations
 
@@ -113,6 +114,19 @@ class Feature(Base):
     version: Mapped[str] = mapped_column(String(32))
     dim: Mapped[int] = mapped_column(Integer)
     vector: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class TrackMood(Base):
+    """A curator's verdict on a mood of a track: accepted or rejected, it overrides the calibrated facet."""
+
+    __tablename__ = "track_moods"
+    __table_args__ = (UniqueConstraint("track_id", "mood"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    track_id: Mapped[int] = mapped_column(ForeignKey("tracks.id", ondelete="CASCADE"), index=True)
+    mood: Mapped[str] = mapped_column(String(64))
+    accepted: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class Embedding(Base):
@@ -274,3 +288,32 @@ class MediaSyncRun(Base):
     status: Mapped[str] = mapped_column(String(16), default="running")
     counts: Mapped[str] = mapped_column(Text, default="{}")
     errors: Mapped[str] = mapped_column(Text, default="[]")
+
+
+class Mix(Base):
+    """A named group of similar tracks cut from the whole catalogue, rebuilt by ``mixes refresh``."""
+
+    __tablename__ = "mixes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    model_name: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    tracks: Mapped[list[MixTrack]] = relationship(
+        back_populates="mix", cascade="all, delete-orphan", order_by="MixTrack.position"
+    )
+
+
+class MixTrack(Base):
+    """A track's place in a mix's listening order."""
+
+    __tablename__ = "mix_tracks"
+    __table_args__ = (UniqueConstraint("mix_id", "position"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mix_id: Mapped[int] = mapped_column(ForeignKey("mixes.id", ondelete="CASCADE"), index=True)
+    track_id: Mapped[int] = mapped_column(ForeignKey("tracks.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+
+    mix: Mapped[Mix] = relationship(back_populates="tracks")

@@ -29,7 +29,7 @@ from soundalike.ingest.errors import (
 from soundalike.ingest.settings import Settings
 from soundalike.recommend.api.auth import is_loopback, read_access
 from soundalike.recommend.api.body_limit import BodyLimit
-from soundalike.recommend.api.routes import admin, health, listeners, radio, similar, subsonic, tracks
+from soundalike.recommend.api.routes import admin, health, listeners, mixes, moods, radio, similar, subsonic, tracks
 from soundalike.recommend.api.subsonic_envelope import SubsonicError, subsonic_error
 from soundalike.recommend.api.trusted_hosts import TrustedHosts
 from soundalike.recommend.health import DatabaseCheck, Health
@@ -167,7 +167,7 @@ def create_app(
     app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.include_router(health.router)
-    for module in (tracks, similar, listeners, radio, admin):
+    for module in (tracks, similar, moods, mixes, listeners, radio, admin):
         app.include_router(module.router, dependencies=[Depends(read_access)])
     app.include_router(subsonic.router)
     install_web(app)

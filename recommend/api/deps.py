@@ -33,6 +33,7 @@ def get_session(service: Annotated[Service, Depends(get_service)]) -> Iterator[S
 
 def get_filters(
     genre: Annotated[list[str] | None, Query(description="Keep tracks with any of these genres.")] = None,
+    mood: Annotated[list[str] | None, Query(description="Keep tracks with every one of these moods.")] = None,
     tempo_min: Annotated[float | None, Query(ge=0, le=DEFAULTS.max_tempo)] = None,
     tempo_max: Annotated[float | None, Query(ge=0, le=DEFAULTS.max_tempo)] = None,
     key: Annotated[list[str] | None, Query(description="Keep tracks in any of these keys.")] = None,
@@ -40,9 +41,11 @@ def get_filters(
     year_max: Annotated[int | None, Query(ge=0, le=DEFAULTS.max_year)] = None,
     exclude: Annotated[list[Id] | None, Query(description="Track ids to leave out.")] = None,
 ) -> Filters:
-    """Result filters from the query string; tracks with an unknown tempo/key/year fail a filter on it."""
+    """Result filters from the query string; tracks with an unknown tempo/key/year fail a filter on it, an unknown
+    mood is a 422 naming the known ones."""
     return Filters.build(
         genres=genre,
+        moods=mood,
         tempo_min=tempo_min,
         tempo_max=tempo_max,
         keys=key,

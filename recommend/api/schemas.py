@@ -114,6 +114,56 @@ class GenreReviewIn(BaseModel):
     accept: bool
 
 
+class MoodReviewIn(BaseModel):
+    """A curator's verdict on a mood of a track."""
+
+    mood: str = Field(min_length=1, max_length=64)
+    accept: bool
+
+
+class TrackMoodsOut(BaseModel):
+    """The moods a track carries."""
+
+    track_id: int
+    moods: list[str]
+
+
+class MoodFacetOut(BaseModel):
+    """One mood: how many tracks carry it and the tag probability a track must exceed to carry it."""
+
+    mood: str
+    tracks: int
+    threshold: float
+
+
+class MoodsOut(BaseModel):
+    """Every mood of the vocabulary with its facet counts."""
+
+    moods: list[MoodFacetOut]
+
+
+class MixOut(BaseModel):
+    """A mix: its name and its tracks in listening order."""
+
+    id: int
+    name: str
+    tracks: list[Result]
+
+
+class MixSummaryOut(BaseModel):
+    """A mix without its tracks."""
+
+    id: int
+    name: str
+    size: int
+
+
+class MixesOut(BaseModel):
+    """Every stored mix."""
+
+    mixes: list[MixSummaryOut]
+
+
 class HealthOut(BaseModel):
     """Liveness and what is loaded."""
 

@@ -74,6 +74,17 @@ def test_once_runs_a_single_ingest_of_the_named_folder(
         assert len(session.scalars(select(IngestRun)).all()) == 1
 
 
+def test_a_run_that_changed_the_catalogue_cuts_the_mixes_afresh(
+    music: Path, settings: Settings, factory: sessionmaker[Session]
+) -> None:
+    from soundalike.recommend.mix_store import stored_mixes
+
+    assert schedule(settings, str(music), "--once", SOUNDALIKE_EMBEDDING_MODEL="musicnn-msd")["runs"] == 1
+    with factory() as session:
+        mixes = stored_mixes(session)
+    assert len(mixes) == 1 and len(mixes[0][2]) == 2 and mixes[0][1]
+
+
 def test_trigger_comes_from_cron_or_interval_and_refuses_neither() -> None:
     assert "cron" in str(build_trigger(interval_minutes=None, cron="*/5 * * * *"))
     assert "interval" in str(build_trigger(interval_minutes=2, cron=None))

@@ -7,13 +7,16 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from sqlalchemy import insert, update
+from sqlalchemy.orm import Session
 
+from soundalike.embed.musicnn import MSD_TAGS
+from soundalike.embed.musicnn_encoder import MODEL_VERSION, TAGS_FEATURE
 from soundalike.embed.store import put_embeddings
 from soundalike.index.streamed_build import build_index
 from soundalike.index.track_index import save_index
 from soundalike.ingest.db.models import Track
 from soundalike.ingest.db.session import open_database, session_scope
-from soundalike.ingest.repository import set_track_genre
+from soundalike.ingest.repository import set_feature, set_track_genre
 from soundalike.ingest.settings import Settings
 from soundalike.recommend.api_keys import create_key
 from soundalike.recommend.service import Service
@@ -22,6 +25,13 @@ GENRES = ("ambient", "techno", "folk", "jazz")
 ALBUMS_PER_GENRE = 3
 TRACKS_PER_ALBUM = 6
 DIM = 16
+GENRE_MOODS = {
+    "ambient": ("ambient", "mellow", "chillout"),
+    "techno": ("electronic", "dance", "party"),
+    "folk": ("folk", "acoustic", "guitar"),
+    "jazz": ("jazz", "instrumental", "easy listening"),
+}
+"""The MusiCNN tags each genre's tracks score high on (the others stay below 0.1)."""
 
 
 @dataclass
@@ -76,9 +86,21 @@ def make_catalogue(settings: Settings, seed: int = 7) -> Catalogue:
         for tid, genre in genre_of.items():
             set_track_genre(session, tid, genre, source="tag")
         put_embeddings(session, "mfcc-stats", "synthetic", ids, matrix)
+        set_tag_probabilities(session, genre_of, seed)
     save_index(build_index(ids, matrix, model_name="mfcc-stats", model_version="synthetic"), settings.index_dir)
     service = Service.open(settings, factory, device=torch.device("cpu"))
     return Catalogue(settings, service, genre_of, album_of, (1, 2), 3)
+
+
+def set_tag_probabilities(session: Session, genre_of: dict[int, str], seed: int) -> None:
+    """Store each track's 50 MusiCNN tag probabilities: its genre's ``GENRE_MOODS`` high, the rest low."""
+    rng = np.random.default_rng(seed + 1)
+    names = [t.lower() for t in MSD_TAGS]
+    for tid, genre in genre_of.items():
+        probabilities = 0.1 * rng.random(len(names))
+        for mood in GENRE_MOODS[genre]:
+            probabilities[names.index(mood)] = 0.5 + 0.4 * rng.random()
+        set_feature(session, tid, TAGS_FEATURE, MODEL_VERSION, probabilities.astype(np.float32))
 
 
 def bearer(catalogue: Catalogue, name: str, scope: str) -> dict[str, str]:
