@@ -28,6 +28,10 @@ class Defaults:
     max_events_per_request: int = 10_000
     max_key_length: int = 512
     max_next_page_length: int = 2000
+    max_seeds: int = 20
+    max_description_length: int = 200
+    max_mood_name_length: int = 64
+    max_session_id_length: int = 64
 
 
 DEFAULTS = Defaults()

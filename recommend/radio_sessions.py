@@ -26,7 +26,6 @@ from soundalike.recommend.profile import play_weights
 from soundalike.recommend.radio import HISTORY_SKIP_WEIGHT, Steering, pick, relevance, skip_weight
 from soundalike.recommend.ranking import Candidate
 from soundalike.recommend.results import Result, explain, matching_aspects, result_of
-from soundalike.recommend.similar import MAX_SEEDS
 from soundalike.recommend.track_table import CatalogueIndex
 
 EVENTS = ("played", "skipped")
@@ -68,8 +67,8 @@ def create_radio(session: Session, index: CatalogueIndex, *, seeds: list[int], u
     """A new radio's id, from seed tracks and/or a listener (seeded with their most played tracks when no track
     is given); InputError when there is nothing to start from."""
     tracks = list(dict.fromkeys(int(t) for t in seeds))
-    if len(tracks) > MAX_SEEDS:
-        raise InputError(f"at most {MAX_SEEDS} seed tracks, got {len(tracks)}")
+    if len(tracks) > DEFAULTS.max_seeds:
+        raise InputError(f"at most {DEFAULTS.max_seeds} seed tracks, got {len(tracks)}")
     missing = [t for t in tracks if t not in index.table.facts([t])]
     if missing:
         raise NotFoundError(f"no track with id {missing[0]}")

@@ -18,8 +18,6 @@ from soundalike.recommend.filters import Filters
 from soundalike.recommend.results import Result, explain, matching_aspects, result_of
 from soundalike.recommend.track_table import CatalogueIndex
 
-MAX_SEEDS = 20
-
 
 @dataclass(frozen=True)
 class Options:
@@ -78,8 +76,8 @@ def similar_to_tracks(
     """The ``k`` tracks most like all the seed tracks together (each seed's neighbours interleaved)."""
     if not track_ids:
         raise InputError("give at least one seed track")
-    if len(track_ids) > MAX_SEEDS:
-        raise InputError(f"at most {MAX_SEEDS} seed tracks, got {len(track_ids)}")
+    if len(track_ids) > DEFAULTS.max_seeds:
+        raise InputError(f"at most {DEFAULTS.max_seeds} seed tracks, got {len(track_ids)}")
     seeds = list(dict.fromkeys(int(t) for t in track_ids))
     anchors = index.table.facts(seeds)
     missing = [t for t in seeds if t not in anchors]

@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from soundalike.ingest.db.models import MAX_ID, MAX_INTEGER
-from soundalike.ingest.names import MAX_GENRE_NAME
+from soundalike.ingest.names import MAX_GENRE_NAME, MAX_USER_NAME
 from soundalike.recommend.defaults import DEFAULTS
 from soundalike.recommend.results import PATH_BYTES_DESCRIPTION, PATH_DESCRIPTION, Result
 
@@ -117,7 +117,7 @@ class GenreReviewIn(BaseModel):
 class MoodReviewIn(BaseModel):
     """A curator's verdict on a mood of a track."""
 
-    mood: str = Field(min_length=1, max_length=64)
+    mood: str = Field(min_length=1, max_length=DEFAULTS.max_mood_name_length)
     accept: bool
 
 
@@ -194,9 +194,9 @@ class IndexStateOut(BaseModel):
 class RadioIn(BaseModel):
     """What a radio starts from: seed tracks and/or a listener (whose feedback becomes their listening events)."""
 
-    seeds: list[int] = Field(default=[], max_length=20, description="Seed track ids.")
-    user: str | None = Field(default=None, min_length=1, max_length=255)
-    n: int = Field(default=10, ge=1, le=500, description="How many tracks to answer at once.")
+    seeds: list[int] = Field(default=[], max_length=DEFAULTS.max_seeds, description="Seed track ids.")
+    user: str | None = Field(default=None, min_length=1, max_length=MAX_USER_NAME)
+    n: int = Field(default=DEFAULTS.k, ge=1, le=DEFAULTS.max_results, description="How many tracks to answer at once.")
 
 
 class RadioTracksOut(BaseModel):
@@ -214,9 +214,9 @@ class RadioOut(RadioTracksOut):
 class RadioFeedbackIn(BaseModel):
     """What the listener did with a track the radio served."""
 
-    track_id: int = Field(ge=1, le=2**31 - 1)
+    track_id: int = Field(ge=1, le=MAX_ID)
     event: Literal["played", "skipped"]
-    position_s: float = Field(ge=0, le=(2**31 - 1) / 1000, description="Where in the track it ended, in seconds.")
+    position_s: float = Field(ge=0, le=MAX_INTEGER / 1000, description="Where in the track it ended, in seconds.")
 
 
 class RadioFeedbackOut(BaseModel):

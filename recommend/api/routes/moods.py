@@ -39,7 +39,10 @@ def mood_review(track_id: TrackId, body: MoodReviewIn, service: ServiceDep, sess
 def search(
     service: ServiceDep,
     options: OptionsDep,
-    describe: Annotated[str, Query(min_length=1, max_length=200, description='Moods in words: "mellow guitar".')],
+    describe: Annotated[
+        str,
+        Query(min_length=1, max_length=DEFAULTS.max_description_length, description='Moods in words: "mellow guitar".'),
+    ],
     k: K = DEFAULTS.k,
 ) -> dict[str, object]:
     """Tracks ranked by how strongly they carry the moods the description names; a word naming no mood is a 422

@@ -14,7 +14,7 @@ from soundalike.recommend.defaults import DEFAULTS
 from soundalike.recommend.radio_sessions import next_tracks, record_feedback, start_radio
 
 router = APIRouter(prefix="/radio", tags=["radio"])
-SessionId = Annotated[str, PathParam(min_length=1, max_length=64)]
+SessionId = Annotated[str, PathParam(min_length=1, max_length=DEFAULTS.max_session_id_length)]
 
 
 @router.post("", response_model=RadioOut, status_code=201, dependencies=[Depends(write_access)])

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, UploadFil
 from soundalike.recommend.api.deps import FiltersDep, Id, ServiceDep, SessionDep, TrackId
 from soundalike.recommend.api.schemas import ResultsOut
 from soundalike.recommend.defaults import DEFAULTS
-from soundalike.recommend.similar import MAX_SEEDS, Options, similar_to_tracks, similar_to_vector
+from soundalike.recommend.similar import Options, similar_to_tracks, similar_to_vector
 
 router = APIRouter(tags=["similar"])
 CHUNK = 1 << 16
@@ -51,7 +51,7 @@ def similar_by_seeds(
     service: ServiceDep,
     session: SessionDep,
     options: OptionsDep,
-    seed: Annotated[list[Id], Query(min_length=1, max_length=MAX_SEEDS, description="Seed track ids.")],
+    seed: Annotated[list[Id], Query(min_length=1, max_length=DEFAULTS.max_seeds, description="Seed track ids.")],
     k: K = DEFAULTS.k,
 ) -> dict[str, object]:
     """Tracks close to all the seeds together, the seeds' neighbourhoods interleaved."""
