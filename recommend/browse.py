@@ -13,10 +13,10 @@ from sqlalchemy.orm import Session
 from soundalike.embed.review import review_genre
 from soundalike.ingest.db.models import User
 from soundalike.ingest.errors import InputError, NotFoundError
-from soundalike.ingest.history import record_play
+from soundalike.ingest.history import erase_user, record_play
 from soundalike.ingest.paths import exact_path_b64, from_db_path, readable_path
 from soundalike.ingest.repository import get_or_create_user, get_track
-from soundalike.recommend.facts import TrackFacts, genre_rows, page_tracks, track_facts
+from soundalike.recommend.facts import TrackFacts, genre_rows, track_facts
 from soundalike.recommend.filters import Filters
 from soundalike.recommend.track_table import TrackTable
 
@@ -31,11 +31,9 @@ def track_dict(facts: TrackFacts) -> dict[str, object]:
     return data
 
 
-def list_tracks(session: Session, *, offset: int, limit: int) -> dict[str, object]:
-    """One page of playable tracks with the total count."""
-    if offset < 0 or not 1 <= limit <= MAX_PAGE:
-        raise InputError(f"need offset >= 0 and 1 <= limit <= {MAX_PAGE}, got offset={offset} limit={limit}")
-    total, rows = page_tracks(session, offset=offset, limit=limit)
+def list_tracks(table: TrackTable, *, offset: int, limit: int) -> dict[str, object]:
+    """One page of playable tracks with the total count, read from the served track table (no SQL)."""
+    total, rows = search_tracks(table, "", Filters(), offset=offset, limit=limit)
     return {"total": total, "offset": offset, "limit": limit, "tracks": [track_dict(r) for r in rows]}
 
 
@@ -84,8 +82,10 @@ def track_file(session: Session, track_id: int) -> Path:
 def review_track_genre(
     session: Session, table: TrackTable, track_id: int, genre: str, *, accept: bool
 ) -> list[dict[str, object]]:
-    """A curator's verdict (``review_genre``) made visible to ranking at once; returns the track's genre rows."""
+    """A curator's verdict (``review_genre``), committed, then made visible to ranking at once; returns the
+    track's genre rows."""
     review_genre(session, track_id, genre, accept=accept)
+    session.commit()
     table.refresh_genres(session, [track_id])
     return genre_rows(session, track_id)
 
@@ -98,7 +98,8 @@ def user_names(session: Session) -> list[str]:
 def record_events(
     session: Session, user_name: str, events: list[tuple[int, datetime, int | None, bool]]
 ) -> dict[str, int]:
-    """Store plays of a user (created on first use); a play already stored counts as a duplicate."""
+    """Store plays of a user (created on first use), committed before the counts are returned; a play already
+    stored counts as a duplicate."""
     user = get_or_create_user(session, user_name)
     imported = duplicates = 0
     for track_id, played_at, ms_played, skipped in events:
@@ -109,4 +110,12 @@ def record_events(
             imported += 1
         else:
             duplicates += 1
+    session.commit()
     return {"imported": imported, "duplicates": duplicates}
+
+
+def erase_listener(session: Session, user_name: str) -> int:
+    """Erase a user and every event of theirs (``erase_user``), committed before the count is returned."""
+    deleted = erase_user(session, user_name)
+    session.commit()
+    return deleted

@@ -7,11 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from fastapi import Path as PathParam
 
-from soundalike.ingest.history import erase_user
 from soundalike.recommend.api.auth import write_access
 from soundalike.recommend.api.deps import FiltersDep, Id, ServiceDep, SessionDep
 from soundalike.recommend.api.schemas import EventsDeletedOut, EventsIn, EventsOut, PlaylistOut, ResultsOut
-from soundalike.recommend.browse import record_events
+from soundalike.recommend.browse import erase_listener, record_events
 from soundalike.recommend.defaults import DEFAULTS
 from soundalike.recommend.path import sonic_path
 from soundalike.recommend.playlist import PlaylistOptions, playlist_for_user
@@ -57,7 +56,7 @@ def delete_events(
     user: Annotated[str, PathParam(min_length=1, max_length=255)], session: SessionDep
 ) -> dict[str, object]:
     """Erase the user and every listening event of theirs; 404 when the user is unknown."""
-    return {"user": user, "deleted": erase_user(session, user)}
+    return {"user": user, "deleted": erase_listener(session, user)}
 
 
 @router.get("/path", response_model=ResultsOut)
