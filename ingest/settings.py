@@ -45,6 +45,18 @@ class Settings(BaseSettings):
     reload_cooldown_s: float = Field(default=5.0, ge=0)
     index_watch_s: float = Field(default=2.0, ge=0)
     subsonic_path_map: str = ""
+    workers: int = Field(default=1, ge=1)
+    """Server processes (``serve --workers`` sets it); they share ``db_connections`` between them."""
+    db_connections: int = Field(default=32, ge=1)
+    """Database connections all server processes hold together at most."""
+    db_wait_s: float = Field(default=2.0, gt=0)
+    """Longest a request waits for a free database connection before it is answered 503 with Retry-After."""
+    max_requests: int = Field(default=32, ge=1)
+    """Requests one server process works on at once; the others wait in line (``/health`` never does)."""
+    max_waiting: int = Field(default=512, ge=0)
+    """Requests one server process lets wait in line; beyond it a request is answered 503 with Retry-After."""
+    queue_wait_s: float = Field(default=10.0, gt=0)
+    """Longest a request waits in line before it is answered 503 with Retry-After."""
 
     @property
     def db_url(self) -> str:

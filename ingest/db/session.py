@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,9 +38,22 @@ def _enable_sqlite_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def make_engine(url: str) -> Engine:
+@dataclass(frozen=True)
+class PoolLimits:
+    """How many connections one process keeps, and how long a caller waits for one before the pool's
+    ``TimeoutError`` (a server answers it 503 with ``Retry-After``)."""
+
+    size: int = 5
+    overflow: int = 10
+    wait_s: float = 30.0
+
+
+def make_engine(url: str, pool: PoolLimits | None = None) -> Engine:
     """Create an engine; SQLite gets foreign keys, WAL and a busy timeout."""
-    engine = create_engine(url, pool_pre_ping=True)
+    limits = pool or PoolLimits()
+    engine = create_engine(
+        url, pool_pre_ping=True, pool_size=limits.size, max_overflow=limits.overflow, pool_timeout=limits.wait_s
+    )
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _enable_sqlite_foreign_keys)
     return engine
@@ -58,9 +72,10 @@ def upgrade(engine: Engine) -> None:
         command.upgrade(config, "head")
 
 
-def open_database(url: str) -> sessionmaker[Session]:
-    """Engine for ``url``, migrated to the latest schema, wrapped in a session factory."""
-    engine = make_engine(url)
+def open_database(url: str, pool: PoolLimits | None = None) -> sessionmaker[Session]:
+    """Engine for ``url`` (connections limited by ``pool``), migrated to the latest schema, wrapped in a session
+    factory."""
+    engine = make_engine(url, pool)
     upgrade(engine)
     return sessionmaker(engine, expire_on_commit=False)
 

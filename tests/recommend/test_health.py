@@ -54,8 +54,8 @@ def test_an_unreadable_database_degrades_health_and_requests_get_503_json(sqlite
         Path(sqlite_catalogue.settings.db_url.removeprefix("sqlite:///")).write_bytes(b"not a database " * 512)
         answer = api.get("/health")
         assert answer.status_code == 503 and "not a database" in answer.json()["problems"]["database"]
-        page = api.get("/tracks")
-        assert page.status_code == 503 and page.json() == {
+        page = api.get("/tracks/5")
+        assert page.status_code == 503 and page.headers["Retry-After"] == "1" and page.json() == {
             "error": "the database is unavailable",
             "type": "DatabaseUnavailable",
         }
