@@ -16,6 +16,9 @@ if TYPE_CHECKING:
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 SERVE_OPTIONS = "SOUNDALIKE_SERVE_OPTIONS"
+KEEP_ALIVE_S = 5
+MAX_HEADER_BYTES = 16 * 1024
+SHUTDOWN_S = 10
 
 
 @app.command()
@@ -35,11 +38,22 @@ def serve(
         os.environ.setdefault(variable, str(compute_threads))
     settings = State.settings()  # checks the settings once here, before any worker starts
     os.environ["SOUNDALIKE_HOME"] = str(settings.home.absolute())
+    os.environ["SOUNDALIKE_WORKERS"] = str(workers)  # each process takes its share of the database connections
     os.environ[SERVE_OPTIONS] = json.dumps({"max_upload_bytes": int(max_upload_mb * 1024 * 1024), "host": host})
     import uvicorn
 
     uvicorn.run(
-        "soundalike.cli.serve:server_app", factory=True, host=host, port=port, workers=workers, log_level="warning"
+        "soundalike.cli.serve:server_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        # twice what the app runs and lets wait: the app sheds first (503 with Retry-After), uvicorn stops floods
+        limit_concurrency=2 * (settings.max_requests + settings.max_waiting),
+        timeout_keep_alive=KEEP_ALIVE_S,
+        h11_max_incomplete_event_size=MAX_HEADER_BYTES,
+        timeout_graceful_shutdown=SHUTDOWN_S,
     )
 
 
