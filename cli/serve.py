@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 SERVE_OPTIONS = "SOUNDALIKE_SERVE_OPTIONS"
+MAX_CONNECTIONS = 2048
 KEEP_ALIVE_S = 5
 MAX_HEADER_BYTES = 16 * 1024
 SHUTDOWN_S = 10
@@ -49,12 +51,18 @@ def serve(
         port=port,
         workers=workers,
         log_level="warning",
-        # twice what the app runs and lets wait: the app sheds first (503 with Retry-After), uvicorn stops floods
-        limit_concurrency=2 * (settings.max_requests + settings.max_waiting),
+        limit_concurrency=connection_limit(),
         timeout_keep_alive=KEEP_ALIVE_S,
         h11_max_incomplete_event_size=MAX_HEADER_BYTES,
         timeout_graceful_shutdown=SHUTDOWN_S,
     )
+
+
+def connection_limit() -> int:
+    """Open connections one process takes before uvicorn answers its own 503 (without Retry-After): a guard
+    against floods, far above what the app sheds first with Retry-After, and within the open-file limit."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    return max(64, min(MAX_CONNECTIONS, soft - 64))
 
 
 def server_app() -> FastAPI:

@@ -55,7 +55,7 @@ class Settings(BaseSettings):
     max_requests: int = Field(default=8, ge=1)
     """Requests one server process works on at once (more only queue for the GIL); the rest wait in line, never
     ``/health``."""
-    max_waiting: int = Field(default=512, ge=0)
+    max_waiting: int = Field(default=256, ge=0)
     """Requests one server process lets wait in line; beyond it a request is answered 503 with Retry-After."""
     queue_wait_s: float = Field(default=10.0, gt=0)
     """Longest a request waits in line before it is answered 503 with Retry-After."""
