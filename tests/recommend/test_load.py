@@ -4,6 +4,7 @@ answering within a second; past the limits requests are shed at once with 503 an
 from __future__ import annotations
 
 import asyncio
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -14,12 +15,14 @@ from pathlib import Path
 import httpx
 import pytest
 import torch
+from fastapi import FastAPI, Request
 from recommend_fixtures import Catalogue, make_catalogue
 from servers import running
 
 from soundalike.ingest.db.session import session_scope
 from soundalike.ingest.settings import Settings
 from soundalike.recommend.api.app import create_app
+from soundalike.recommend.api.body_limit import BodyLimit
 from soundalike.recommend.browse import record_events
 from soundalike.recommend.service import Service
 
@@ -132,3 +135,22 @@ def test_a_request_finding_no_free_database_connection_in_time_gets_503_with_ret
         assert answer.status_code == 503 and answer.headers["Retry-After"] == "1", answer.text
         assert answer.json()["type"] == "DatabaseUnavailable" and waited < 2
         assert httpx.get(base + "/tracks/5", timeout=5).status_code == 200
+
+
+def test_a_body_that_stops_arriving_is_answered_408_and_frees_its_slot() -> None:
+    app = FastAPI()
+    app.add_middleware(BodyLimit, body_bytes=1000, upload_bytes=1000, idle_s=0.3)
+
+    @app.post("/echo")
+    async def echo(request: Request) -> dict[str, int]:
+        return {"bytes": len(await request.body())}
+
+    with running(app) as port:
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as stalled:
+            stalled.sendall(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n" + b"a" * 10)
+            started, reply = time.perf_counter(), b""
+            while b"RequestTimeout" not in reply and (chunk := stalled.recv(4096)):
+                reply += chunk
+            waited = time.perf_counter() - started
+        assert reply.startswith(b"HTTP/1.1 408") and b"RequestTimeout" in reply and waited < 3
+        assert httpx.post(f"http://127.0.0.1:{port}/echo", content=b"a" * 100).json() == {"bytes": 100}
