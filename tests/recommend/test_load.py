@@ -1,5 +1,6 @@
-"""Holding under load on a real server on loopback: 200 concurrent clients get answers and ``/health`` keeps
-answering within a second; past the limits requests are shed at once with 503 and Retry-After."""
+"""Holding under load on a real server on loopback (``soundalike serve`` in its own process for the crowd):
+200 concurrent clients get answers and ``/health`` keeps answering within a second; past the limits requests
+are shed at once with 503 and Retry-After."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import pytest
 import torch
 from fastapi import FastAPI, Request
 from recommend_fixtures import Catalogue, make_catalogue
-from servers import running
+from servers import running, serving
 
 from soundalike.ingest.db.session import session_scope
 from soundalike.ingest.settings import Settings
@@ -106,7 +107,7 @@ def read_paths(count: int) -> list[str]:
 
 @pytest.mark.slow
 def test_200_concurrent_readers_all_get_answers_while_health_answers_within_a_second(catalogue: Catalogue) -> None:
-    with server(catalogue) as (base, _), health_watch(base) as health:
+    with serving(catalogue.settings) as base, health_watch(base) as health:
         time.sleep(0.2)
         answers = crowd(base, read_paths(CLIENTS)) + crowd(base, read_paths(CLIENTS))
         time.sleep(0.2)
