@@ -40,7 +40,7 @@ from soundalike.embed.musicnn_encoder import MODEL_NAME
 from soundalike.ingest.db.models import Genre, Track, TrackGenre
 from soundalike.ingest.db.session import open_database, session_scope
 from soundalike.ingest.device import resolve_device
-from soundalike.ingest.pipeline import ingest
+from soundalike.ingest.pipeline import IngestOptions, ingest
 from soundalike.ingest.repository import set_track_genre
 from soundalike.ingest.settings import Settings
 
@@ -139,7 +139,7 @@ def main(kind: str, music: Path, work: Path) -> None:
     settings = Settings(home=work, database_url=f"sqlite:///{work / 'bench.db'}", embedding_model=MODEL_NAME)
     factory = open_database(settings.db_url)
     device = resolve_device(settings.device)
-    ingest(factory, [music], settings=settings, device=device, consumer=consumer_for(settings, device))
+    ingest(factory, [music], IngestOptions(settings=settings, device=device, consumer=consumer_for(settings, device)))
     with session_scope(factory) as session:
         stored = {p: t for p, t in session.execute(select(Track.path, Track.id).where(Track.status == "ok"))}
         truth = {stored[p]: truth_by_path[p] for p in truth_by_path if p in stored}

@@ -51,7 +51,7 @@ from soundalike.embed.musicnn_frontend import SAMPLE_RATE, musicnn_logmel, music
 from soundalike.ingest.audio import at_rate, decode
 from soundalike.ingest.db.session import open_database
 from soundalike.ingest.device import resolve_device
-from soundalike.ingest.pipeline import ingest
+from soundalike.ingest.pipeline import IngestOptions, ingest
 from soundalike.ingest.scan import scan
 from soundalike.ingest.settings import Settings
 from soundalike.ingest.track_features import track_features
@@ -152,16 +152,17 @@ def fused_ingest(
         factory = open_database(settings.db_url)
         consumer = MusicnnIngestConsumer(encoder)
         start = time.perf_counter()
-        ingest(factory, paths, settings=settings, device=encoder.device, workers=workers, consumer=consumer)
+        ingest(
+            factory, paths, IngestOptions(settings=settings, device=encoder.device, workers=workers, consumer=consumer)
+        )
         first = time.perf_counter() - start
         start = time.perf_counter()
         report = ingest(
             factory,
             paths,
-            settings=settings,
-            device=encoder.device,
-            workers=workers,
-            consumer=MusicnnIngestConsumer(encoder),
+            IngestOptions(
+                settings=settings, device=encoder.device, workers=workers, consumer=MusicnnIngestConsumer(encoder)
+            ),
         )
         again = time.perf_counter() - start
         if report.added or report.updated:
@@ -221,10 +222,12 @@ def measure_child(args: argparse.Namespace) -> dict[str, object]:
         report = ingest(
             factory,
             [folder],
-            settings=settings,
-            device=resolve_device(settings.device),
-            workers=args.workers,
-            consumer=MusicnnIngestConsumer(encoder) if encoder else None,
+            IngestOptions(
+                settings=settings,
+                device=resolve_device(settings.device),
+                workers=args.workers,
+                consumer=MusicnnIngestConsumer(encoder) if encoder else None,
+            ),
         )
         seconds = time.perf_counter() - start
     return {"files": report.added + report.failed, "seconds": round(seconds, 1), **_peak_rss_mib()}
@@ -318,7 +321,7 @@ def cli_ingest(folder: Path, encoder: str, *, workers: int, weights: Path | None
             (Path(home) / "models").mkdir()
             (Path(home) / "models" / student.WEIGHTS_FILE).symlink_to(weights.resolve())
         cli = str(Path(sys.executable).parent / "soundalike")
-        command = [cli, "ingest", str(folder), "--workers", str(workers), "--json"]
+        command = [cli, "ingest", str(folder), "--follow-symlinks", "--workers", str(workers), "--json"]
         start = time.perf_counter()
         done = subprocess.run(["/usr/bin/time", "-f", "%M", *command], env=env, capture_output=True, text=True)
         seconds = time.perf_counter() - start
@@ -385,7 +388,7 @@ def _store_one(factory, path: Path, encoded) -> None:  # type: ignore[no-untyped
 
 
 def phase_real(args: argparse.Namespace) -> dict[str, object]:
-    every = sorted(scan([args.music]))
+    every = sorted(scan([args.music], follow_symlinks=True))
     paths = every[:: max(1, len(every) // args.limit)][: args.limit] if args.limit else every
     with tempfile.TemporaryDirectory() as folder:
         for i, path in enumerate(paths):

@@ -70,7 +70,7 @@ from soundalike.ingest.db.session import open_database, session_scope
 from soundalike.ingest.device import resolve_device
 from soundalike.ingest.errors import ConfigError
 from soundalike.ingest.paths import from_db_path
-from soundalike.ingest.pipeline import ingest
+from soundalike.ingest.pipeline import IngestOptions, ingest
 from soundalike.ingest.settings import Settings
 from soundalike.recommend.evaluation import score
 from soundalike.recommend.playlist import PlaylistOptions, playlist_from_events
@@ -282,7 +282,7 @@ def open_catalogue(folder: Path, home: Path, truth: dict[str, tuple[str, str]], 
     )
     factory = open_database(settings.db_url)
     device = resolve_device(settings.device)
-    ingest(factory, [folder], settings=settings, device=device, consumer=consumer_for(settings, device))
+    ingest(factory, [folder], IngestOptions(settings=settings, device=device, consumer=consumer_for(settings, device)))
     with session_scope(factory) as session:
         stored = session.execute(select(Track.id, Track.path).where(Track.status == "ok")).all()
     items = {}
@@ -339,7 +339,7 @@ def embed_row(catalogue: Catalogue, row: Row) -> tuple[np.ndarray, np.ndarray, s
         if row.model == BLISS:
             store_bliss(session, catalogue)
         else:
-            if row.model == adapt.MODEL_NAME and not (settings.models_dir / adapt.RECORD_FILE).exists():
+            if row.model == adapt.MODEL_NAME and not (settings.models_dir / adapt.CHECKPOINT_FILE).exists():
                 adapt.adapt_catalogue(session, settings, adapt.AdaptConfig())
             try:
                 embedding_model(settings, catalogue.device).refresh(session)

@@ -38,7 +38,7 @@ from soundalike.index.streamed_build import BuildOptions, build_index
 from soundalike.ingest.db.models import Base, Embedding, Feature, Track
 from soundalike.ingest.db.session import open_database
 from soundalike.ingest.engine import AnalysisEngine, LocalEngine
-from soundalike.ingest.pipeline import ingest
+from soundalike.ingest.pipeline import IngestOptions, ingest
 from soundalike.ingest.ray_engine import RayEngine
 from soundalike.ingest.settings import Settings
 
@@ -87,7 +87,9 @@ def timed_ingest(folder: Path, url: str, home: Path, engine: AnalysisEngine, enc
     factory = open_database(url)
     started = time.perf_counter()
     report = ingest(
-        factory, [folder], settings=settings, device=CPU, consumer=MusicnnIngestConsumer(encoder), engine=engine
+        factory,
+        [folder],
+        IngestOptions(settings=settings, device=CPU, consumer=MusicnnIngestConsumer(encoder), engine=engine),
     )
     seconds = time.perf_counter() - started
     tracks = report.added + report.updated

@@ -8,12 +8,15 @@ from pathlib import Path
 import typer
 
 # Importing a command module registers its commands on the app.
+import soundalike.cli.db
 import soundalike.cli.demo
 import soundalike.cli.evaluate
 import soundalike.cli.genres
+import soundalike.cli.history
 import soundalike.cli.index
 import soundalike.cli.ingest
 import soundalike.cli.keys
+import soundalike.cli.labels
 import soundalike.cli.playlist
 import soundalike.cli.recommend
 import soundalike.cli.schedule

@@ -15,6 +15,8 @@ from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from soundalike.ingest.atomic_files import atomic_write_text
+from soundalike.ingest.db.session import driver_message
 from soundalike.ingest.errors import SoundalikeError
 
 EXIT_FAILURE = 2
@@ -25,8 +27,7 @@ def describe(exc: BaseException) -> tuple[str, str] | None:
     if isinstance(exc, SoundalikeError):
         return str(exc), type(exc).__name__
     if isinstance(exc, SQLAlchemyError):
-        reason = getattr(exc, "orig", None) or exc
-        return f"the database cannot be used: {str(reason).splitlines()[0]}", "DatabaseError"
+        return f"the database cannot be used: {driver_message(exc)}", "DatabaseError"
     if isinstance(exc, OSError):
         where = f" ({exc.filename})" if exc.filename else ""
         return f"{exc.strerror or exc}{where}", type(exc).__name__
@@ -41,8 +42,7 @@ def write_crash_log(exc: BaseException, folder: Path | None) -> Path:
         try:
             candidate.mkdir(parents=True, exist_ok=True)
             path = candidate / f"soundalike-crash-{datetime.now(UTC):%Y%m%dT%H%M%S%f}.log"
-            path.write_text("".join(traceback.format_exception(exc)))
-            return path
+            return atomic_write_text(path, "".join(traceback.format_exception(exc)))
         except OSError:
             continue
     raise exc

@@ -1,4 +1,4 @@
-"""Commands that fill the catalogue: schema, ingest, labels, history."""
+"""The ``ingest`` command: decode, tag and analyse audio files into the catalogue."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from soundalike.cli.app import app, db_app, history_app, labels_app
-from soundalike.cli.output import JsonOption, State, database, emit, progress_bar, stderr, table
+from soundalike.cli.app import app
+from soundalike.cli.output import JsonOption, State, emit, progress_bar, table
 from soundalike.ingest.db.session import open_database
 
 if TYPE_CHECKING:
@@ -33,15 +33,6 @@ def analysis_engine(name: EngineName) -> AnalysisEngine | None:
     return None
 
 
-@db_app.command("upgrade")
-def db_upgrade(as_json: JsonOption = False) -> None:
-    """Apply pending migrations to the configured database."""
-    settings = State.settings()
-    open_database(settings.db_url)
-    url = settings.db_url.split("@")[-1]
-    emit({"upgraded": True, "database": url}, as_json, lambda: stderr.print(f"database at {url} is up to date"))
-
-
 @app.command()
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders to ingest.")],
@@ -52,14 +43,20 @@ def ingest(
     wait: Annotated[
         float | None, typer.Option(help="Seconds to wait for another ingest of this database to end.")
     ] = None,
+    follow_symlinks: Annotated[
+        bool, typer.Option("--follow-symlinks", help="Follow symlinks out of PATHS (SOUNDALIKE_FOLLOW_SYMLINKS).")
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Decode, tag and analyse audio files into the catalogue (incremental: moves, deletions, duplicates)."""
     from soundalike.embed.ingest_consumer import consumer_for
     from soundalike.ingest.device import resolve_device
+    from soundalike.ingest.pipeline import IngestOptions
     from soundalike.ingest.pipeline import ingest as run_ingest
 
     settings = State.settings()
+    if follow_symlinks:
+        settings = settings.model_copy(update={"follow_symlinks": True})
     device = resolve_device(settings.device)
     factory = open_database(settings.db_url)
     consumer = consumer_for(settings, device)
@@ -67,14 +64,16 @@ def ingest(
         report = run_ingest(
             factory,
             paths,
-            settings=settings,
-            device=device,
-            workers=workers,
+            IngestOptions(
+                settings=settings,
+                device=device,
+                workers=workers,
+                wait=wait,
+                consumer=consumer,
+                engine=analysis_engine(engine),
+            ),
             on_total=set_total,
             on_file=lambda _a: advance(),
-            wait=wait,
-            consumer=consumer,
-            engine=analysis_engine(engine),
         )
     data = report.as_dict() | {"embedded": consumer.encoded if consumer else 0}
     emit(data, as_json, lambda: print_ingest_report(report))
@@ -89,49 +88,5 @@ def print_ingest_report(report: IngestReport) -> None:
         table("Failures", ("path", "reason"), [[f["path"], f["reason"]] for f in report.failures])
     if report.unreadable:
         table("Unreadable folders", ("path", "reason"), [[f["path"], f["reason"]] for f in report.unreadable])
-
-
-@labels_app.command("import")
-def labels_import(
-    csv_file: Annotated[Path, typer.Argument(help="CSV with columns path,genre.")], as_json: JsonOption = False
-) -> None:
-    """Import genre labels (source ``label``)."""
-    from soundalike.ingest.labels import import_labels
-
-    with database() as session:
-        report = import_labels(session, csv_file)
-    emit(report.as_dict(), as_json, lambda: _print_import("Labels", report.imported, 0, report.errors))
-
-
-@history_app.command("import")
-def history_import(
-    file: Annotated[Path, typer.Argument(help="CSV or JSON lines of listening events.")], as_json: JsonOption = False
-) -> None:
-    """Import listening events (user, track, played_at, ms_played, skipped)."""
-    from soundalike.ingest.history import import_history
-
-    with database() as session:
-        report = import_history(session, file)
-    emit(report.as_dict(), as_json, lambda: _print_import("History", report.imported, report.duplicates, report.errors))
-
-
-@history_app.command("delete")
-def history_delete(
-    user: Annotated[str, typer.Argument(help="The listener to erase.")], as_json: JsonOption = False
-) -> None:
-    """Erase a listener: the user and every listening event of theirs."""
-    from soundalike.ingest.history import erase_user
-
-    with database() as session:
-        deleted = erase_user(session, user)
-    emit(
-        {"user": user, "deleted": deleted},
-        as_json,
-        lambda: table("Erased", ("user", "events deleted"), [[user, deleted]]),
-    )
-
-
-def _print_import(title: str, imported: int, duplicates: int, errors: list[dict[str, object]]) -> None:
-    table(title, ("imported", "duplicates", "bad rows"), [[imported, duplicates, len(errors)]])
-    if errors:
-        table("Bad rows", ("line", "reason"), [[e["line"], e["reason"]] for e in errors])
+    if report.not_followed:
+        table("Symlinks not followed", ("path", "target"), [[f["path"], f["target"]] for f in report.not_followed])

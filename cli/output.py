@@ -27,6 +27,7 @@ from soundalike.ingest.db.session import open_database, session_scope
 from soundalike.ingest.settings import Settings, load_settings
 
 if TYPE_CHECKING:
+    from soundalike.ingest.rows import RowReport
     from soundalike.recommend.results import Result
     from soundalike.recommend.service import Service
 
@@ -95,6 +96,13 @@ def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[object]]) 
     for row in rows:
         out.add_row(*("" if v is None else str(v) for v in row))
     Console().print(out)
+
+
+def print_import(title: str, report: RowReport) -> None:
+    """The counts of an import of user rows, then the rows refused and why."""
+    table(title, ("imported", "duplicates", "bad rows"), [[report.imported, report.duplicates, len(report.errors)]])
+    if report.errors:
+        table("Bad rows", ("line", "reason"), [[e["line"], e["reason"]] for e in report.errors])
 
 
 def result_rows(results: Sequence[dict[str, Any]]) -> list[list[object]]:

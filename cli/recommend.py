@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
@@ -14,31 +14,11 @@ from soundalike.ingest.db.session import session_scope
 from soundalike.ingest.errors import SoundalikeError
 from soundalike.recommend.defaults import DEFAULTS
 
-if TYPE_CHECKING:
-    from soundalike.recommend.filters import Filters
-
 GenreOption = Annotated[list[str] | None, typer.Option("--genre", help="Keep tracks of this genre (repeatable).")]
 KeyOption = Annotated[list[str] | None, typer.Option("--key", help="Keep tracks in this key (repeatable).")]
 ExcludeOption = Annotated[
     list[int] | None, typer.Option("--exclude", min=1, max=MAX_ID, help="Leave out this track id (repeatable).")
 ]
-
-
-def _filters(
-    genre: list[str] | None,
-    tempo_min: float | None,
-    tempo_max: float | None,
-    key: list[str] | None,
-    year_min: int | None,
-    year_max: int | None,
-    exclude: list[int] | None,
-) -> Filters:
-    from soundalike.recommend.filters import Filters
-
-    return Filters.build(
-        genres=genre, tempo_min=tempo_min, tempo_max=tempo_max, keys=key, year_min=year_min, year_max=year_max,
-        exclude=exclude,
-    )  # fmt: skip
 
 
 @app.command()
@@ -58,7 +38,9 @@ def similar(
     year_min: Annotated[int | None, typer.Option(help="Earliest year.")] = None,
     year_max: Annotated[int | None, typer.Option(help="Latest year.")] = None,
     exclude: ExcludeOption = None,
-    artist_cap: Annotated[int | None, typer.Option(min=1, help="At most this many tracks per artist.")] = None,
+    artist_cap: Annotated[
+        int | None, typer.Option(min=1, max=DEFAULTS.max_artist_cap, help="At most this many tracks per artist.")
+    ] = None,
     diversity: Annotated[
         float, typer.Option(min=0.0, max=1.0, help="MMR trade-off (0 = pure similarity).")
     ] = DEFAULTS.similar_diversity,
@@ -66,12 +48,21 @@ def similar(
     as_json: JsonOption = False,
 ) -> None:
     """Tracks that sound like one or several catalogue tracks, or an audio file."""
+    from soundalike.recommend.filters import Filters
     from soundalike.recommend.similar import Options, similar_to_tracks, similar_to_vector
 
     seeds = ([track_id] if track_id is not None else []) + list(seed or [])
     if bool(seeds) == (path is not None):
         raise SoundalikeError("give TRACK_ID / --seed ids, or --path FILE")
-    filters = _filters(genre, tempo_min, tempo_max, key, year_min, year_max, exclude)
+    filters = Filters.build(
+        genres=genre,
+        tempo_min=tempo_min,
+        tempo_max=tempo_max,
+        keys=key,
+        year_min=year_min,
+        year_max=year_max,
+        exclude=exclude,
+    )
     options = Options(filters=filters, artist_cap=artist_cap, diversity=diversity)
     service = open_service()
     with session_scope(service.factory) as session:
@@ -95,7 +86,7 @@ def recommend(
         float, typer.Option(min=0.0, max=1.0, help="MMR trade-off (0 = pure relevance).")
     ] = DEFAULTS.playlist_diversity,
     artist_cap: Annotated[
-        int, typer.Option(min=1, help="At most this many tracks per artist.")
+        int, typer.Option(min=1, max=DEFAULTS.max_artist_cap, help="At most this many tracks per artist.")
     ] = DEFAULTS.playlist_artist_cap,
     include_heard: Annotated[bool, typer.Option("--include-heard", help="Allow tracks already played.")] = False,
     genre: GenreOption = None,
@@ -103,6 +94,7 @@ def recommend(
     as_json: JsonOption = False,
 ) -> None:
     """A playlist of unheard tracks for the user's interests (cold start stated when history is thin)."""
+    from soundalike.recommend.filters import Filters
     from soundalike.recommend.playlist import PlaylistOptions, playlist_for_user
 
     options = PlaylistOptions(
@@ -111,7 +103,7 @@ def recommend(
         diversity=diversity,
         artist_cap=artist_cap,
         include_heard=include_heard,
-        filters=_filters(genre, None, None, None, None, None, None),
+        filters=Filters.build(genres=genre),
     )
     service = open_service()
     with session_scope(service.factory) as session:

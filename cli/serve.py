@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import os
 import resource
+import sys
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from soundalike.cli.app import app
-from soundalike.cli.output import State
+from soundalike.cli.output import JsonOption, State, emit, stderr
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -31,6 +32,7 @@ def serve(
         int, typer.Option(min=1, help="Server processes sharing the port; each follows the published index.")
     ] = 1,
     max_upload_mb: Annotated[float, typer.Option(min=0.01, help="Largest accepted audio upload.")] = 20.0,
+    as_json: JsonOption = False,
     compute_threads: Annotated[
         int, typer.Option(min=1, help="BLAS/OpenMP threads per request (requests already run in parallel).")
     ] = 1,
@@ -39,6 +41,12 @@ def serve(
     for variable in THREAD_VARIABLES:  # read once when numpy/faiss load, in each server process
         os.environ.setdefault(variable, str(compute_threads))
     settings = State.settings()  # checks the settings once here, before any worker starts
+    from soundalike.cli.serve_checks import check_can_serve
+
+    check_can_serve(settings, host, port)
+    address = f"http://{host}:{port}"
+    emit({"serving": address, "workers": workers}, as_json, lambda: stderr.print(f"serving on {address}"))
+    sys.stdout.flush()
     os.environ["SOUNDALIKE_HOME"] = str(settings.home.absolute())
     os.environ["SOUNDALIKE_WORKERS"] = str(workers)  # each process takes its share of the database connections
     os.environ[SERVE_OPTIONS] = json.dumps({"max_upload_bytes": int(max_upload_mb * 1024 * 1024), "host": host})

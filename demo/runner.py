@@ -25,7 +25,7 @@ from soundalike.ingest.device import resolve_device
 from soundalike.ingest.errors import NotFoundError
 from soundalike.ingest.history import import_history
 from soundalike.ingest.labels import import_labels
-from soundalike.ingest.pipeline import ingest
+from soundalike.ingest.pipeline import IngestOptions, ingest
 from soundalike.ingest.repository import set_track_genre
 from soundalike.ingest.settings import Settings
 from soundalike.recommend.playlist import recommend_for_user
@@ -101,7 +101,9 @@ def run_demo(
     factory = open_database(settings.db_url)
     on_step("ingesting " + ", ".join(map(str, roots)))
     consumer = consumer_for(settings, device)
-    summary.ingest = ingest(factory, roots, settings=settings, device=device, consumer=consumer).as_dict()
+    summary.ingest = ingest(
+        factory, roots, IngestOptions(settings=settings, device=device, consumer=consumer)
+    ).as_dict()
     if held_out:
         training_labels = demo_dir / "corpus-train-labels.csv"
         with training_labels.open("w", newline="") as handle:

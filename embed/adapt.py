@@ -11,19 +11,18 @@ penultimate features of a track's patches (ingest patch policy), L2-normalised. 
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors.torch import load_file, save_file
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from torch import nn
 from torch.nn import functional as F
 
+from soundalike.embed.checkpoint import load_checkpoint, save_checkpoint
 from soundalike.embed.evaluation import evaluate_retrieval, group_precision
 from soundalike.embed.genre_head import group_split
 from soundalike.embed.musicnn import MusiCNN, load_musicnn
@@ -40,14 +39,13 @@ from soundalike.embed.store import embed_stale_tracks
 from soundalike.embed.unit_norm import unit_rows
 from soundalike.ingest.audio import load
 from soundalike.ingest.db.models import Track
-from soundalike.ingest.errors import ConfigError, DecodeError, InputError, NotFoundError
+from soundalike.ingest.errors import ConfigError, DecodeError, PreconditionError
 from soundalike.ingest.paths import from_db_path
 from soundalike.ingest.repository import add_track_note
 from soundalike.ingest.settings import Settings
 
 MODEL_NAME = "musicnn-adapted"
-RECORD_FILE = "musicnn-adapted.json"
-WEIGHTS_FILE = "musicnn-adapted.safetensors"
+CHECKPOINT_FILE = "musicnn-adapted.safetensors"
 MAX_TRACK_PATCHES = 16
 
 
@@ -121,7 +119,7 @@ def train_projection(per_track: list[np.ndarray], config: AdaptConfig) -> nn.Mod
     """Contrastive training of a projection on tracks' patch embeddings (tracks need >= 2 patches)."""
     usable = [m for m in per_track if len(m) >= 2]
     if len(usable) < 2:
-        raise InputError(f"need at least 2 training tracks with 2 patches or more, found {len(usable)}")
+        raise PreconditionError(f"need at least 2 training tracks with 2 patches or more, found {len(usable)}")
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
     head = projection(usable[0].shape[1], config.out_dim)
@@ -161,7 +159,7 @@ def adapt(per_track: list[np.ndarray], groups: list[str], config: AdaptConfig) -
     test = [m for m, h in zip(per_track, held_out, strict=True) if h]
     test_groups = [g for g, h in zip(groups, held_out, strict=True) if h]
     if len(test) < 2:
-        raise InputError(f"need at least 2 held-out tracks, found {len(test)} (add albums or tracks)")
+        raise PreconditionError(f"need at least 2 held-out tracks, found {len(test)} (add albums or tracks)")
     head = train_projection(train, config)
     baseline = held_out_scores(test, test_groups, unit_rows)
     adapted = held_out_scores(test, test_groups, apply(head))
@@ -198,15 +196,9 @@ def catalogue_patch_embeddings(
 
 
 def save_adaptation(models_dir: Path, head: nn.Module, record: AdaptRecord) -> None:
-    """Write the record as JSON; the head's weights only when it is kept (a discarded head's are removed)."""
-    models_dir.mkdir(parents=True, exist_ok=True)
-    weights = models_dir / WEIGHTS_FILE
-    if record.kept:
-        state = {k: v.detach().contiguous() for k, v in head.state_dict().items()}
-        save_file(state, str(weights), metadata={"version": record.version})
-    else:
-        weights.unlink(missing_ok=True)
-    (models_dir / RECORD_FILE).write_text(json.dumps(asdict(record), indent=2))
+    """Write the record and, only when the head is kept, its weights, as one checkpoint."""
+    state = {k: v.detach().contiguous() for k, v in head.state_dict().items()} if record.kept else {}
+    save_checkpoint(models_dir / CHECKPOINT_FILE, state, asdict(record))
 
 
 def adapt_catalogue(
@@ -226,16 +218,15 @@ def served_version(record: AdaptRecord) -> str:
 
 def load_adapted(models_dir: Path) -> tuple[AdaptRecord, nn.Module]:
     """The last adaptation's record and its head in eval mode; refuses a missing or discarded one."""
-    record_path = models_dir / RECORD_FILE
-    if not record_path.exists():
-        raise NotFoundError("no adapted MusiCNN yet (run `soundalike train adapt`)")
-    record = AdaptRecord(**json.loads(record_path.read_text()))
+    state, saved = load_checkpoint(
+        models_dir / CHECKPOINT_FILE, what="adapted MusiCNN", command="soundalike train adapt"
+    )
+    record = AdaptRecord(**saved)
     if not record.kept:
         raise ConfigError(
             f"the last adaptation ({record.version}) was discarded on held-out tracks ({record.reason}); "
             "use embedding model musicnn-msd, or train again"
         )
-    state = load_file(str(models_dir / WEIGHTS_FILE))
     out_dim, in_dim = state["2.weight"].shape[0], state["0.weight"].shape[1]
     head = projection(in_dim, out_dim)
     head.load_state_dict(state)

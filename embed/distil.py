@@ -26,6 +26,7 @@ from soundalike.embed.musicnn_encoder import BATCH_PATCHES
 from soundalike.embed.musicnn_frontend import SAMPLE_RATE, musicnn_patches
 from soundalike.embed.student import Student, multiply_adds, save_student
 from soundalike.embed.unit_norm import unit_rows
+from soundalike.ingest.atomic_files import atomic_write_npz
 from soundalike.ingest.audio import load
 from soundalike.ingest.errors import ConfigError, DecodeError
 from soundalike.ingest.scan import scan
@@ -104,7 +105,7 @@ def collect(
     Each file is decoded as ingestion decodes it (its analysis policy, 16 kHz) and gives at most
     ``per_track`` patches spread over it; files that do not decode are left out.
     """
-    files = sorted({path for path in scan(folders)})
+    files = sorted(set(scan(folders, follow_symlinks=True)))
     cache = cache_dir / f"distil-{_fingerprint(files, per_track)}.npz"
     if cache.is_file():
         with np.load(cache, allow_pickle=False) as saved:
@@ -136,12 +137,9 @@ def collect(
         raise DecodeError(f"no decodable recording under {', '.join(map(str, folders))}")
     patches = np.concatenate(chunks)
     targets = teacher_outputs(teacher, patches)
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    partial = cache.with_suffix(".part.npz")
     meta = np.array(json.dumps({"paths": paths, "groups": groups}))
     arrays: dict[str, Any] = {"patches": patches, "track": np.concatenate(owners), "meta": meta, **targets}
-    np.savez(partial, **arrays)
-    partial.replace(cache)
+    atomic_write_npz(cache, arrays)
     return PatchSet(patches, np.concatenate(owners), paths, groups, targets)
 
 

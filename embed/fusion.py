@@ -31,6 +31,7 @@ import numpy as np
 
 from soundalike.embed.standardiser import Standardiser, fingerprint, fit_standardiser
 from soundalike.embed.unit_norm import unit_rows
+from soundalike.ingest.atomic_files import atomic_write_npz
 from soundalike.ingest.errors import ConfigError, NotFoundError
 
 MODEL_NAME = "fusion"
@@ -250,14 +251,11 @@ def still_fits(fitted: FittedFusion, tracks: int) -> bool:
 
 
 def save_fusion(fitted: FittedFusion, models_dir: Path) -> Path:
-    """Write the spec and every block's parameters as one .npz next to the other models."""
-    models_dir.mkdir(parents=True, exist_ok=True)
-    path = models_dir / FILE
+    """Write the spec and every block's parameters as one .npz next to the other models, atomically."""
     arrays = {k: v for b in fitted.blocks for k, v in fitted.normalisers[b.name].arrays(f"{b.name}.").items()}
-    np.savez(
-        path, allow_pickle=False, spec=np.array(spec_text(fitted.blocks)), tracks=np.array(fitted.tracks), **arrays
+    return atomic_write_npz(
+        models_dir / FILE, {"spec": np.array(spec_text(fitted.blocks)), "tracks": np.array(fitted.tracks), **arrays}
     )
-    return path
 
 
 def load_fusion(models_dir: Path, blocks: tuple[BlockSpec, ...]) -> FittedFusion:

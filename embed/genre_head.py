@@ -13,17 +13,16 @@ chosen strength's held-out logits calibrates it, and the saved head is refitted 
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 import torch
-from safetensors.torch import load_file, save_file
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from soundalike.embed.checkpoint import load_checkpoint, save_checkpoint
 from soundalike.embed.evaluation import expected_calibration_error, macro_f1
 from soundalike.embed.genres import assigned_genres, evidence, genre_rows
 from soundalike.embed.musicnn_encoder import MODEL_NAME as MUSICNN
@@ -32,12 +31,11 @@ from soundalike.embed.review import rejected_pairs
 from soundalike.embed.store import load_embeddings
 from soundalike.embed.unit_norm import unit_rows
 from soundalike.ingest.db.models import CURATED_SOURCES, Track, TrackGenre
-from soundalike.ingest.errors import NotFoundError
+from soundalike.ingest.errors import PreconditionError
 from soundalike.ingest.repository import feature_matrix, set_track_genre
 from soundalike.ingest.tags import normalise_genre
 
 HEAD_FILE = "genre-head.safetensors"
-META_FILE = "genre-head.json"
 EMBEDDING_INPUT = "embedding"
 TAGGING_FEATURES = {MUSICNN: POOLED_FEATURE}
 
@@ -54,7 +52,7 @@ MIN_CALIBRATION = 10
 """Fewest held-out rows a temperature is fitted on."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class GenreHeadMeta:
     """What a trained head was trained on, the L2 strength held-out rows chose, and how well it did on them.
 
@@ -283,11 +281,12 @@ def score_l2(x: np.ndarray, y: np.ndarray, n_classes: int, split: Split, l2: flo
 def train_genre_head(
     session: Session, models_dir: Path, *, model_name: str, test_fraction: float = 0.3, seed: int = 0
 ) -> GenreHeadMeta:
-    """Choose the L2 strength and a temperature on held-out rows, refit on every label, save weights + metadata."""
+    """Choose the L2 strength and a temperature on held-out rows, refit on every label, save weights and metadata
+    as one file."""
     labelled = labelled_tracks(session, model_name)
     classes = sorted(set(labelled.genres))
     if len(classes) < 2:
-        raise NotFoundError(f"need labelled tracks of at least 2 genres, found {classes or 'none'}")
+        raise PreconditionError(f"need labelled tracks of at least 2 genres, found {classes or 'none'}")
     x, y = labelled.rows, np.array([classes.index(g) for g in labelled.genres])
     split = held_out_split(labelled, test_fraction=test_fraction, seed=seed)
     l2, temperature = DEFAULT_L2, 1.0
@@ -303,35 +302,31 @@ def train_genre_head(
     weights, bias = fit_head(x, y, len(classes), l2=l2)
     version = hashlib.blake2b(weights.tobytes() + bias.tobytes(), digest_size=4).hexdigest()
     meta = GenreHeadMeta(
-        version,
-        model_name,
-        classes,
-        temperature,
-        int(split.train.sum()),
-        int(split.test.sum()),
-        accuracy,
-        f1,
-        test_fraction,
-        seed,
-        labelled.input,
-        l2,
-        split.kind,
-        ece,
-        ece_uncalibrated,
+        version=version,
+        embedding_model=model_name,
+        classes=classes,
+        temperature=temperature,
+        n_train=int(split.train.sum()),
+        n_test=int(split.test.sum()),
+        accuracy=accuracy,
+        macro_f1=f1,
+        test_fraction=test_fraction,
+        seed=seed,
+        input=labelled.input,
+        l2=l2,
+        split=split.kind,
+        ece=ece,
+        ece_uncalibrated=ece_uncalibrated,
     )
-    models_dir.mkdir(parents=True, exist_ok=True)
-    save_file({"weights": torch.from_numpy(weights), "bias": torch.from_numpy(bias)}, str(models_dir / HEAD_FILE))
-    (models_dir / META_FILE).write_text(json.dumps(asdict(meta), indent=2))
+    tensors = {"weights": torch.from_numpy(weights), "bias": torch.from_numpy(bias)}
+    save_checkpoint(models_dir / HEAD_FILE, tensors, asdict(meta))
     return meta
 
 
 def load_genre_head(models_dir: Path) -> tuple[GenreHeadMeta, np.ndarray, np.ndarray]:
     """The saved head: metadata, weights and bias; NotFoundError before ``genres train``."""
-    if not (models_dir / HEAD_FILE).exists():
-        raise NotFoundError("no genre model yet (run `soundalike genres train`)")
-    tensors = load_file(str(models_dir / HEAD_FILE))
-    meta = GenreHeadMeta(**json.loads((models_dir / META_FILE).read_text()))
-    return meta, tensors["weights"].numpy(), tensors["bias"].numpy()
+    tensors, meta = load_checkpoint(models_dir / HEAD_FILE, what="genre model", command="soundalike genres train")
+    return GenreHeadMeta(**meta), tensors["weights"].numpy(), tensors["bias"].numpy()
 
 
 def predict_genres(session: Session, models_dir: Path) -> int:
@@ -394,7 +389,7 @@ def held_out_predictions(
     y = np.array([meta.classes.index(g) for g in labelled.genres], dtype=np.int64)
     split = held_out_split(labelled, test_fraction=meta.test_fraction, seed=meta.seed)
     if not split.test.any():
-        raise NotFoundError("no held-out tracks: label more tracks per genre")
+        raise PreconditionError("no held-out tracks: label more tracks per genre")
     weights, bias = fit_head(labelled.rows[split.train], y[split.train], len(meta.classes), l2=meta.l2)
     probs = probabilities(labelled.rows[split.test], weights, bias, meta.temperature)
     return meta, labelled.track_ids[split.test], y[split.test], probs

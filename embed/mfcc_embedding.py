@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from soundalike.embed.standardiser import Standardiser, fingerprint, fit_standardiser
 from soundalike.embed.store import replace_embeddings
 from soundalike.embed.unit_norm import unit_rows
+from soundalike.ingest.atomic_files import atomic_write_npz
 from soundalike.ingest.errors import NotFoundError
 from soundalike.ingest.repository import feature_matrix
 from soundalike.ingest.track_features import MFCC_STATS_NAME, MFCC_STATS_VERSION
@@ -29,11 +30,8 @@ def embed_features(matrix: np.ndarray, standardiser: Standardiser) -> np.ndarray
 
 
 def save_standardiser(standardiser: Standardiser, models_dir: Path) -> Path:
-    """Write the fitted parameters as .npz next to the other models."""
-    models_dir.mkdir(parents=True, exist_ok=True)
-    path = models_dir / SCALER_FILE
-    np.savez(path, allow_pickle=False, **standardiser.arrays())
-    return path
+    """Write the fitted parameters as .npz next to the other models, atomically."""
+    return atomic_write_npz(models_dir / SCALER_FILE, standardiser.arrays())
 
 
 def load_standardiser(models_dir: Path) -> Standardiser:

@@ -24,6 +24,7 @@ from torch import nn
 from soundalike.embed.musicnn import MusiCNN, load_musicnn
 from soundalike.embed.musicnn_frontend import LOOPED_NOTE, SAMPLE_RATE, is_short, musicnn_patches
 from soundalike.embed.store import embed_stale_tracks
+from soundalike.embed.unit_norm import unit
 from soundalike.ingest.audio import load
 from soundalike.ingest.errors import DecodeError
 from soundalike.ingest.repository import add_track_note, set_feature
@@ -93,11 +94,9 @@ class PatchEncoder(Generic[Network]):
         all_emb, all_tags, all_pooled = np.concatenate(penultimate), np.concatenate(tags), np.concatenate(pooled)
         results = []
         for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
-            embedding = all_emb[lo:hi].mean(axis=0)
-            embedding /= max(float(np.linalg.norm(embedding)), 1e-12)
             results.append(
                 Encoded(
-                    embedding.astype(np.float32),
+                    unit(all_emb[lo:hi].mean(axis=0)),
                     all_tags[lo:hi].mean(axis=0).astype(np.float32),
                     all_pooled[lo:hi].mean(axis=0).astype(np.float32),
                 )

@@ -9,13 +9,14 @@ from matplotlib import colormaps
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from soundalike.embed.projection import pca_2d
+from soundalike.ingest.atomic_files import atomic_write
+
 
 def _save(figure: Figure, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
     FigureCanvasAgg(figure)
     figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    return path
+    return atomic_write(path, lambda tmp: figure.savefig(tmp, dpi=110, format="png"))
 
 
 def confusion_png(confusion: np.ndarray, classes: list[str], path: Path, *, title: str = "Genre confusion") -> Path:
@@ -33,14 +34,6 @@ def confusion_png(confusion: np.ndarray, classes: list[str], path: Path, *, titl
         colour = "white" if value > matrix.max() / 2 else "black"
         ax.text(col, row, str(value), ha="center", va="center", color=colour)
     return _save(figure, path)
-
-
-def pca_2d(vectors: np.ndarray) -> np.ndarray:
-    """The first two principal components of the rows (zero-padded when fewer exist)."""
-    centred = np.asarray(vectors, dtype=np.float64) - np.mean(vectors, axis=0)
-    _, _, vt = np.linalg.svd(centred, full_matrices=False)
-    coords = centred @ vt[:2].T
-    return np.pad(coords, ((0, 0), (0, 2 - coords.shape[1])))
 
 
 def embedding_map_png(vectors: np.ndarray, labels: list[str], path: Path, *, title: str = "Embedding map") -> Path:

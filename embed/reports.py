@@ -21,8 +21,9 @@ from soundalike.embed.genres import list_track_genres
 from soundalike.embed.models import EmbeddingModel
 from soundalike.embed.plots import confusion_png, embedding_map_png
 from soundalike.embed.store import load_embeddings
+from soundalike.ingest.atomic_files import atomic_write_text
 from soundalike.ingest.db.models import Track
-from soundalike.ingest.errors import NotFoundError
+from soundalike.ingest.errors import PreconditionError
 from soundalike.ingest.paths import from_db_path
 from soundalike.ingest.settings import Settings
 
@@ -34,11 +35,8 @@ def reports_dir(settings: Settings) -> Path:
 
 def write_report(settings: Settings, name: str, report: dict[str, object]) -> Path:
     """Write ``report`` as ``plots/reports/<name>.json`` (with a UTC timestamp) and return the path."""
-    path = reports_dir(settings) / f"{name}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
     report["created_at"] = datetime.now(UTC).isoformat()
-    path.write_text(json.dumps(report, indent=2, default=str))
-    return path
+    return atomic_write_text(reports_dir(settings) / f"{name}.json", json.dumps(report, indent=2, default=str))
 
 
 def genre_report(session: Session, settings: Settings) -> dict[str, object]:
@@ -95,7 +93,7 @@ def retrieval_report(
         items.extend([track_id] * excerpts)
     skipped = len(rows) - len(vectors)
     if len(vectors) < 2:
-        raise NotFoundError(f"need at least 2 tracks with {excerpts} excerpts each, found {len(vectors)}")
+        raise PreconditionError(f"need at least 2 tracks with {excerpts} excerpts each, found {len(vectors)}")
     scores = evaluate_retrieval(np.concatenate(vectors), np.array(items))
     ids, track_vectors, version = load_embeddings(session, model.name)
     album_precision = None

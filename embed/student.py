@@ -22,6 +22,7 @@ from torch.nn import functional as F
 from soundalike.embed.musicnn import BN_EPS, WEIGHTS_DIR, MusiCNN, MusiCNNOutput
 from soundalike.embed.musicnn_encoder import PatchEncoder
 from soundalike.embed.musicnn_frontend import N_MELS, PATCH_FRAMES
+from soundalike.ingest.atomic_files import atomic_write
 from soundalike.ingest.errors import NotFoundError
 from soundalike.ingest.settings import Settings
 
@@ -133,10 +134,8 @@ def save_student(model: Student, path: Path, *, recipe: str) -> str:
     state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items() if "num_batches" not in k}
     digest = hashlib.sha256(b"".join(state[k].numpy().tobytes() for k in sorted(state))).hexdigest()[:8]
     version = f"student-w{model.width}-{digest}"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".part")
-    save_file(state, str(partial), metadata={"width": str(model.width), "version": version, "recipe": recipe})
-    partial.replace(path)
+    metadata = {"width": str(model.width), "version": version, "recipe": recipe}
+    atomic_write(path, lambda tmp: save_file(state, str(tmp), metadata=metadata))
     return version
 
 

@@ -1,7 +1,8 @@
 """The CNN trained on the catalogue's labelled tracks: training run, checkpoint and track embeddings.
 
-Labels are the trusted genres (label, curator, tag; never a curator-rejected one). The checkpoint is
-safetensors plus a JSON sidecar in the models folder; the training curves go to the plots folder.
+Labels are the trusted genres (label, curator, tag; never a curator-rejected one). The checkpoint is one
+safetensors file with its metadata in the header (``embed/checkpoint.py``) in the models folder; the training
+curves go to the plots folder.
 Track embedding: mean of the network's embedding over up to ``MAX_CROPS`` non-overlapping crops
 spread over the decoded audio, L2-normalised; a track shorter than one crop is looped to fill it.
 """
@@ -9,18 +10,17 @@ spread over the decoded audio, L2-normalised; a track shorter than one crop is l
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors.torch import load_file, save_file
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from torch import nn
 
+from soundalike.embed.checkpoint import load_checkpoint, save_checkpoint
 from soundalike.embed.cnn import build_network
 from soundalike.embed.decodable import each_decodable
 from soundalike.embed.genre_head import training_labels
@@ -31,14 +31,12 @@ from soundalike.embed.training import TrainConfig, tiled_crops, train_network
 from soundalike.embed.unit_norm import unit_rows
 from soundalike.ingest.audio import load
 from soundalike.ingest.db.models import Track
-from soundalike.ingest.errors import NotFoundError
 from soundalike.ingest.paths import from_db_path
 from soundalike.ingest.repository import add_track_note
 from soundalike.ingest.settings import Settings
 
 MODEL_NAME = "cnn-trained"
 WEIGHTS_FILE = "cnn-trained.safetensors"
-META_FILE = "cnn-trained.json"
 CURVES_FILE = "cnn-training.png"
 MAX_CROPS = 8
 
@@ -102,20 +100,17 @@ def train_catalogue_cnn(
         config=asdict(config),
         history=result.history,
     )
-    settings.models_dir.mkdir(parents=True, exist_ok=True)
-    save_file(state, str(settings.models_dir / WEIGHTS_FILE), metadata={"version": meta.version})
-    (settings.models_dir / META_FILE).write_text(json.dumps(asdict(meta), indent=2))
+    save_checkpoint(settings.models_dir / WEIGHTS_FILE, state, asdict(meta))
     curves_png(result.history, settings.plots_dir / CURVES_FILE, title=f"{meta.version} (best epoch {meta.best_epoch})")
     return meta
 
 
 def load_trained_cnn(models_dir: Path) -> tuple[CnnMeta, nn.Module]:
     """The saved network in eval mode and its metadata; NotFoundError before ``train cnn``."""
-    if not (models_dir / WEIGHTS_FILE).exists():
-        raise NotFoundError("no trained CNN yet (run `soundalike train cnn`)")
-    meta = CnnMeta(**json.loads((models_dir / META_FILE).read_text()))
+    state, saved = load_checkpoint(models_dir / WEIGHTS_FILE, what="trained CNN", command="soundalike train cnn")
+    meta = CnnMeta(**saved)
     model = build_network(meta.architecture, len(meta.classes), pretrained=False)
-    model.load_state_dict(load_file(str(models_dir / WEIGHTS_FILE)))
+    model.load_state_dict(state)
     return meta, model.eval()
 
 

@@ -19,7 +19,7 @@ from torch.nn import functional as F
 
 from soundalike.embed.cnn import build_network
 from soundalike.embed.genre_head import group_split
-from soundalike.ingest.errors import InputError
+from soundalike.ingest.errors import InputError, PreconditionError
 
 
 @dataclass(frozen=True)
@@ -115,7 +115,7 @@ def train_network(
         raise InputError(f"{len(logmels)} log-mels, {len(labels)} labels and {len(groups)} groups differ in count")
     classes = sorted(set(labels))
     if len(classes) < 2:
-        raise InputError(f"need tracks of at least 2 genres to train, found {classes or 'none'}")
+        raise PreconditionError(f"need tracks of at least 2 genres to train, found {classes or 'none'}")
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
     generator = torch.Generator().manual_seed(config.seed)

@@ -62,7 +62,7 @@ class IndexBackend(Protocol):
         params: dict[str, int],
         stale: StaleSet,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """(scores, ids) of the ``k`` best non-stale rows per query."""
+        """(track_ids, scores) of the ``k`` best non-stale rows per query."""
         ...
 
 
@@ -84,7 +84,7 @@ def search_parameters(
 
 
 def post_filter(
-    scores: np.ndarray, ids: np.ndarray, stale: StaleSet, k: int, *, fill: float
+    ids: np.ndarray, scores: np.ndarray, stale: StaleSet, k: int, *, fill: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """Drop stale ids from over-fetched results and keep the ``k`` best; empty slots get id -1, score ``fill``."""
     out_ids = np.full((len(ids), k), -1, dtype=np.int64)
@@ -94,7 +94,7 @@ def post_filter(
         kept_ids, kept_scores = ids[row][keep][:k], scores[row][keep][:k]
         out_ids[row, : len(kept_ids)] = kept_ids
         out_scores[row, : len(kept_scores)] = kept_scores
-    return out_scores, out_ids
+    return out_ids, out_scores
 
 
 class CpuBackend:
@@ -122,7 +122,7 @@ class CpuBackend:
     ) -> tuple[np.ndarray, np.ndarray]:
         """Search with ``IDSelectorNot(IDSelectorBatch(stale))`` when anything is stale."""
         scores, ids = index.search(queries, k, params=search_parameters(spec, params, stale.selector))
-        return scores, ids
+        return ids, scores
 
 
 class GpuBackend:
@@ -164,8 +164,8 @@ class GpuBackend:
         fetch = min(k + len(stale), GPU_MAX_K, max(index.ntotal, 1))
         scores, ids = index.search(queries, fetch)
         if not len(stale):
-            return scores, ids
-        return post_filter(scores, ids, stale, k, fill=-np.inf if spec.metric == "cosine" else np.inf)
+            return ids, scores
+        return post_filter(ids, scores, stale, k, fill=-np.inf if spec.metric == "cosine" else np.inf)
 
 
 def resolve_index_backend(device: torch.device) -> IndexBackend:

@@ -18,11 +18,11 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from soundalike.index.atomic import atomic_write
 from soundalike.index.backends import CpuBackend, IndexBackend, StaleSet
 from soundalike.index.shards import combine_shards, shard_list
 from soundalike.index.sorted_ids import ABSENT, positions
 from soundalike.index.spec import IndexSpec
+from soundalike.ingest.atomic_files import atomic_write, atomic_write_npz, atomic_write_text
 from soundalike.ingest.errors import IndexCorruptError, IndexMismatchError, NotFoundError
 
 FORMAT_VERSION = 2
@@ -122,8 +122,7 @@ class TrackIndex:
             raise IndexMismatchError(f"query dim {queries.shape[-1]} != index dim {self.meta.dim}")
         prepared = prepare_vectors(queries, self.meta.metric)
         fetch = min(k, max(self.index.ntotal, 1))
-        scores, ids = self.backend.search(self.index, prepared, fetch, self.meta.spec, self.meta.params, self.stale)
-        return ids, scores
+        return self.backend.search(self.index, prepared, fetch, self.meta.spec, self.meta.params, self.stale)
 
     def vectors(self, track_ids: Iterable[int]) -> dict[int, np.ndarray]:
         """The indexed vectors (unit-norm under cosine) of those ``track_ids`` the index holds and serves.
@@ -167,22 +166,17 @@ def save_index(track_index: TrackIndex, directory: Path) -> Path:
         atomic_write(directory / name, lambda tmp, shard=shard: faiss.write_index(shard, str(tmp)))
     rows_name = f"{stem}.rows.npz"
 
-    def write_rows(tmp: Path) -> None:
-        with tmp.open("wb") as handle:
-            np.savez(
-                handle,
-                track_ids=track_index.rows.track_ids,
-                embedding_ids=track_index.rows.embedding_ids,
-                stale=track_index.stale.ids,
-            )
-
-    atomic_write(directory / rows_name, write_rows)
+    rows = {
+        "track_ids": track_index.rows.track_ids,
+        "embedding_ids": track_index.rows.embedding_ids,
+        "stale": track_index.stale.ids,
+    }
+    atomic_write_npz(directory / rows_name, rows)
     files = (*names, rows_name)
     checksums = {name: file_checksum(directory / name) for name in files}
     meta = replace(meta, stale=len(track_index.stale), files=files, checksums=checksums)
     sidecar = sidecar_path(directory, meta.model_name)
-    text = json.dumps(asdict(meta), indent=2)
-    atomic_write(sidecar, lambda tmp: tmp.write_text(text))
+    atomic_write_text(sidecar, json.dumps(asdict(meta), indent=2))
     track_index.meta = meta
     for old in directory.glob(f"{meta.model_name}.*"):
         if old.name not in meta.files and old != sidecar and old.suffix in (".faiss", ".npz"):

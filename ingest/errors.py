@@ -17,6 +17,14 @@ class NotFoundError(SoundalikeError):
     """A track, user or file the caller named does not exist."""
 
 
+class DatabaseError(SoundalikeError):
+    """The database does not answer, is damaged or refuses writes."""
+
+
+class PreconditionError(SoundalikeError):
+    """What the action needs is not there yet (enough labelled genres, a model saved in the current format)."""
+
+
 class InputError(SoundalikeError):
     """A row or document supplied by the user is malformed."""
 

@@ -21,6 +21,11 @@ def check_name(value: str, *, what: str, max_length: int) -> str:
     return cleaned
 
 
+def check_user_name(name: str) -> str:
+    """A user name without surrounding spaces; InputError when empty, overlong or non-printable."""
+    return check_name(name, what="user", max_length=MAX_USER_NAME)
+
+
 def is_valid_name(value: str, *, max_length: int) -> bool:
     """Whether ``check_name`` would accept ``value``."""
     try:

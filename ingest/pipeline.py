@@ -32,6 +32,8 @@ from soundalike.ingest.scan import scan
 from soundalike.ingest.settings import Settings
 from soundalike.ingest.sync import Known, OnDisk, SyncPlan, plan_sync
 
+OUTSIDE = "a symlink that leads out of the ingested folders (--follow-symlinks follows it)"
+
 
 class AnalysisConsumer(Protocol):
     """Receives each stored analysis (e.g. to embed the decoded audio) inside the ingest transaction.
@@ -74,6 +76,7 @@ class IngestReport:
     seconds: float = 0.0
     failures: list[dict[str, str | None]] = field(default_factory=list)
     unreadable: list[dict[str, str]] = field(default_factory=list)
+    not_followed: list[dict[str, str]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
         """JSON-ready form, as printed by ``soundalike ingest --json``."""
@@ -90,6 +93,7 @@ class IngestReport:
             "seconds": round(self.seconds, 3),
             "failures": self.failures,
             "unreadable": self.unreadable,
+            "not_followed": self.not_followed,
         }
 
     def write_to(self, run: IngestRun) -> None:
@@ -285,18 +289,32 @@ def mark_interrupted(session: Session) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
+@dataclass(frozen=True, kw_only=True)
+class IngestOptions:
+    """How an ingestion run analyses and stores files.
+
+    ``device`` (from ``ingest.device.resolve_device``) is where a batched feature extractor runs. ``engine``
+    analyses the files (default: a ``LocalEngine`` of ``workers`` processes, all cores when None);
+    ``workers`` threads also hash touched files. A ``consumer`` gets each successful analysis, with what its
+    ``front_end`` computed in the decoding workers (e.g. MusiCNN's log-mel patches), in the same
+    transaction. ``wait`` is how long to wait for another run's lock (None: refuse at once).
+    """
+
+    settings: Settings
+    device: torch.device
+    workers: int | None = None
+    consumer: AnalysisConsumer | None = None
+    wait: float | None = None
+    engine: AnalysisEngine | None = None
+
+
 def ingest(
     factory: sessionmaker[Session],
     roots: Iterable[Path],
+    options: IngestOptions,
     *,
-    settings: Settings,
-    device: torch.device,
-    workers: int | None = None,
     on_total: Callable[[int], None] | None = None,
     on_file: Callable[[FileAnalysis | None], None] | None = None,
-    consumer: AnalysisConsumer | None = None,
-    wait: float | None = None,
-    engine: AnalysisEngine | None = None,
 ) -> IngestReport:
     """Ingest every audio file under ``roots`` incrementally, holding the database's ingestion lock.
 
@@ -304,20 +322,19 @@ def ingest(
     is a move (the track keeps its id, genres and history); a track whose file is gone is marked
     ``deleted`` and comes back when the file does; identical content under a second path is stored as a
     duplicate of the first. Each file's failure is recorded on its track row with the reason and the
-    run goes on. ``wait`` is how long to wait for another run's lock (None: refuse at once).
-    ``device`` (from ``ingest.device.resolve_device``) is where a batched feature extractor runs.
-    A ``consumer`` gets each successful analysis, with what its ``front_end`` computed in the decoding
-    workers (e.g. MusiCNN's log-mel patches), in the same transaction. ``engine`` analyses the files
-    (default: a ``LocalEngine`` of ``workers`` processes); ``workers`` threads also hash touched files.
+    run goes on. A symlink that leads out of ``roots`` is skipped and reported (``not_followed``) unless
+    ``settings.follow_symlinks``. ``on_total`` hears how many files were found, ``on_file`` each one done (None:
+    skipped). Every session comes from ``factory`` through ``session_scope``.
     """
     started = time.perf_counter()
     roots = [Path(r).absolute() for r in roots]
     absent = [str(r) for r in roots if not r.exists()]
     if absent:
         raise NotFoundError(f"no such file or folder: {', '.join(absent)}")
-    workers = workers or os.cpu_count() or 1
+    workers = options.workers or os.cpu_count() or 1
+    consumer = options.consumer
     notify = on_file or (lambda _a: None)
-    with ingest_lock(_database_engine(factory), wait=wait):
+    with ingest_lock(_database_engine(factory), wait=options.wait):
         with session_scope(factory) as session:
             mark_interrupted(session)
             run_row = IngestRun(roots=os.pathsep.join(to_db_path(r) for r in roots))
@@ -330,46 +347,53 @@ def ingest(
             unreadable.append(to_db_path(folder))
             report.unreadable.append({"path": str(folder), "reason": exc.strerror or str(exc)})
 
-        disk = _stat_all(scan(roots, on_error=skip_folder))
+        def skip_link(link: Path, target: Path) -> None:
+            report.not_followed.append(
+                {
+                    "path": readable_path(to_db_path(link)),
+                    "target": readable_path(to_db_path(target)),
+                    "reason": OUTSIDE,
+                }
+            )
+
+        disk = _stat_all(
+            scan(roots, on_error=skip_folder, follow_symlinks=options.settings.follow_symlinks, on_outside=skip_link)
+        )
         if on_total:
             on_total(len(disk))
         order = {item.path: n for n, item in enumerate(disk)}
-        session = factory()
         try:
-            run = _Run(session, report, settings.ingest_batch_size, consumer)
-            known = _known(session)
-            plan = plan_sync(known, disk, roots=[to_db_path(r) for r in roots], keep=unreadable)
-            run.index_hashes(known, plan.missing)
-            for track, item in plan.unchanged:
-                if track.status == "deleted":
-                    run.keep(track, item)
-                report.skipped += 1
-                notify(None)
-            _resolve_hashed(run, plan, workers, notify)
-            plan.analyse.sort(key=lambda item: order[item.path])
-            analyses = (engine or LocalEngine(workers)).analyses(
-                [item.path for item in plan.analyse],
-                settings=settings,
-                device=device,
-                front_end=None if consumer is None else consumer.front_end,
-                make_encoder=None if consumer is None else consumer.make_encoder,
-            )
-            for analysis in analyses:
-                run.store(analysis)
-                notify(analysis)
-            _mark_deleted(run, plan.missing.values())
-            report.seconds = time.perf_counter() - started
-            run.commit()
-            finished = session.get(IngestRun, report.run_id)
-            if finished is not None:
-                finished.finished_at, finished.status = utcnow(), "finished"
-            session.commit()
+            with session_scope(factory) as session:
+                run = _Run(session, report, options.settings.ingest_batch_size, consumer)
+                known = _known(session)
+                plan = plan_sync(known, disk, roots=[to_db_path(r) for r in roots], keep=unreadable)
+                run.index_hashes(known, plan.missing)
+                for track, item in plan.unchanged:
+                    if track.status == "deleted":
+                        run.keep(track, item)
+                    report.skipped += 1
+                    notify(None)
+                _resolve_hashed(run, plan, workers, notify)
+                plan.analyse.sort(key=lambda item: order[item.path])
+                analyses = (options.engine or LocalEngine(workers)).analyses(
+                    [item.path for item in plan.analyse],
+                    settings=options.settings,
+                    device=options.device,
+                    front_end=None if consumer is None else consumer.front_end,
+                    make_encoder=None if consumer is None else consumer.make_encoder,
+                )
+                for analysis in analyses:
+                    run.store(analysis)
+                    notify(analysis)
+                _mark_deleted(run, plan.missing.values())
+                report.seconds = time.perf_counter() - started
+                run.commit()
+                finished = session.get(IngestRun, report.run_id)
+                if finished is not None:
+                    finished.finished_at, finished.status = utcnow(), "finished"
         except BaseException:
-            session.rollback()
             _close_run(factory, report, "interrupted")
             raise
-        finally:
-            session.close()
     return report
 
 

@@ -9,10 +9,10 @@ import numpy as np
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from soundalike.ingest.db.models import CURATED_SOURCES, GENRE_SOURCES, Feature, Genre, Track, TrackGenre, User
+from soundalike.ingest.db.models import CURATED_SOURCES, GENRE_SOURCES, Feature, Genre, Track, TrackGenre
 from soundalike.ingest.db.vectors import from_blob, to_blob
 from soundalike.ingest.errors import InputError, NotFoundError
-from soundalike.ingest.names import MAX_GENRE_NAME, MAX_USER_NAME, check_name
+from soundalike.ingest.names import MAX_GENRE_NAME, check_name
 from soundalike.ingest.paths import from_db_path
 from soundalike.ingest.tags import normalise_genre
 from soundalike.ingest.track_features import FEATURE_VERSIONS, TrackFeatures
@@ -160,27 +160,3 @@ def tracks_missing_features(session: Session, names: Collection[str]) -> list[tu
     )
     query = select(Track.id, Track.path).where(Track.status == "ok", Track.id.not_in(complete)).order_by(Track.id)
     return [(int(r.id), from_db_path(r.path)) for r in session.execute(query)]
-
-
-def check_user_name(name: str) -> str:
-    """A user name without surrounding spaces; InputError when empty, overlong or non-printable."""
-    return check_name(name, what="user", max_length=MAX_USER_NAME)
-
-
-def get_or_create_user(session: Session, name: str) -> User:
-    """The user with this external name, created on first use; InputError for a name ``check_user_name`` refuses."""
-    cleaned = check_user_name(name)
-    user = session.scalars(select(User).where(User.name == cleaned)).one_or_none()
-    if user is None:
-        user = User(name=cleaned)
-        session.add(user)
-        session.flush()
-    return user
-
-
-def get_user(session: Session, name: str) -> User:
-    """The user with this external name, or NotFoundError."""
-    user = session.scalars(select(User).where(User.name == name)).one_or_none()
-    if user is None:
-        raise NotFoundError(f"no user named {name!r}")
-    return user

@@ -10,13 +10,28 @@ from __future__ import annotations
 import codecs
 import csv
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from soundalike.ingest.errors import InputError
 
 CHUNK_BYTES = 1 << 20
 JSON_SUFFIXES = frozenset({".jsonl", ".json", ".ndjson"})
+REASONS_IN_REFUSAL = 3
+
+
+@dataclass
+class RowReport:
+    """Outcome of importing a file row by row: rows stored, rows already stored, and each refused row."""
+
+    imported: int = 0
+    duplicates: int = 0
+    errors: list[dict[str, object]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON-ready form."""
+        return {"imported": self.imported, "duplicates": self.duplicates, "errors": self.errors}
 
 
 def text_encoding(head: bytes) -> str:
@@ -62,12 +77,41 @@ def missing_columns(header: Sequence[str], required: Sequence[Sequence[str]]) ->
     ]
 
 
+def import_rows(
+    path: Path, store: Callable[[dict[str, object]], bool], *, required: Sequence[Sequence[str]] = ()
+) -> RowReport:
+    """Pass each row of ``path`` to ``store``, which answers whether it stored the row or found it already stored.
+
+    A malformed line, or a row ``store`` refuses with InputError, is reported with its line number and the
+    other rows go on. When rows were refused and none was taken, the file as a whole is refused with
+    InputError naming the first reasons.
+    """
+    report = RowReport()
+    for line, row in read_rows(path, required=required):
+        try:
+            if isinstance(row, str):
+                raise InputError(row)
+            stored = store(row)
+        except InputError as exc:
+            report.errors.append({"line": line, "reason": str(exc)})
+            continue
+        if stored:
+            report.imported += 1
+        else:
+            report.duplicates += 1
+    if report.errors and not report.imported + report.duplicates:
+        reasons = "; ".join(f"line {e['line']}: {e['reason']}" for e in report.errors[:REASONS_IN_REFUSAL])
+        more = len(report.errors) - REASONS_IN_REFUSAL
+        raise InputError(f"no row of {path} could be imported ({reasons}{f'; {more} more' if more > 0 else ''})")
+    return report
+
+
 def read_rows(path: Path, *, required: Sequence[Sequence[str]] = ()) -> Iterator[tuple[int, dict[str, object] | str]]:
-    """(line number, row) pairs from a CSV (header first) or a JSON-lines file.
+    """(line number, row) pairs from a CSV (header first) or a JSON-lines file; ``import_rows`` is the usual caller.
 
     ``required`` lists what a CSV header must hold (see ``missing_columns``); a header
     without them is refused once, as a whole. A malformed JSON line yields its error message instead of a
-    dict, so callers can report it.
+    dict.
     """
     if not path.is_file():
         raise InputError(f"{path} is not a file")

@@ -13,6 +13,7 @@ SNIFF_BYTES = 12
 _MP4_AUDIO_BRANDS = (b"M4A ", b"M4B ", b"M4P ", b"F4A ")
 
 OnError = Callable[[Path, OSError], None]
+OnOutside = Callable[[Path, Path], None]
 
 
 def is_audio_name(path: Path) -> bool:
@@ -45,8 +46,20 @@ def sniff(path: Path) -> bool:
         return False
 
 
-def _walk(root: Path, on_error: OnError | None) -> Iterator[Path]:
-    """Audio files under ``root``, depth first in name order; symlinked folders are followed once each."""
+def real_path(path: Path) -> Path:
+    """``path`` with every symlink resolved (a loop is left as it is, never an error)."""
+    return Path(os.path.realpath(path))
+
+
+def lies_under(path: Path, real_roots: Iterable[Path]) -> bool:
+    """Whether the real path of ``path`` is one of ``real_roots`` (real paths themselves) or lies below one."""
+    real = real_path(path)
+    return any(real.is_relative_to(root) for root in real_roots)
+
+
+def _walk(root: Path, on_error: OnError | None, stays: Callable[[Path], bool]) -> Iterator[Path]:
+    """Audio files under ``root``, depth first in name order; symlinks that ``stays`` refuses are passed over,
+    symlinked folders are followed once each."""
     seen: set[tuple[int, int]] = set()
     stack = [root]
     while stack:
@@ -67,6 +80,8 @@ def _walk(root: Path, on_error: OnError | None) -> Iterator[Path]:
             path = directory / entry.name
             try:
                 is_dir, is_file = entry.is_dir(), entry.is_file()
+                if (is_dir or is_file) and entry.is_symlink() and not stays(path):
+                    continue
             except OSError:
                 continue
             if is_dir and not is_audio_name(path):
@@ -76,18 +91,35 @@ def _walk(root: Path, on_error: OnError | None) -> Iterator[Path]:
         stack.extend(reversed(subdirs))
 
 
-def scan(paths: Iterable[Path], *, on_error: OnError | None = None) -> Iterator[Path]:
+def scan(
+    paths: Iterable[Path],
+    *,
+    on_error: OnError | None = None,
+    follow_symlinks: bool = False,
+    on_outside: OnOutside | None = None,
+) -> Iterator[Path]:
     """Absolute paths of audio files under ``paths``, in name order.
 
     A file is audio when its extension says so or, failing that, when its first bytes do. Files named
-    explicitly are yielded whatever they hold. Symlinked folders are followed, each real folder once
-    (loops end); a folder that cannot be listed is passed to ``on_error`` and skipped. A folder whose name
-    has an audio extension is yielded, so that ingestion records it as a failure rather than hiding it.
-    Pipes, sockets and devices are never yielded (opening a pipe would block).
+    explicitly are yielded whatever they hold. Symlinks are followed while they lead to a place under one of
+    ``paths`` (each real folder once: loops end); one leading out of them is passed to ``on_outside`` with
+    its target and skipped, unless ``follow_symlinks``. A folder that cannot be listed is passed to
+    ``on_error`` and skipped. A folder whose name has an audio extension is yielded, so that ingestion
+    records it as a failure rather than hiding it. Pipes, sockets and devices are never yielded (opening a
+    pipe would block).
     """
-    for root in paths:
-        root = root.absolute()
+    roots = [root.absolute() for root in paths]
+    real_roots = [real_path(root) for root in roots]
+
+    def stays(link: Path) -> bool:
+        if follow_symlinks or lies_under(link, real_roots):
+            return True
+        if on_outside:
+            on_outside(link, real_path(link))
+        return False
+
+    for root in roots:
         if root.is_dir():
-            yield from _walk(root, on_error)
+            yield from _walk(root, on_error, stays)
         else:
             yield root

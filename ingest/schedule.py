@@ -29,7 +29,7 @@ from soundalike.ingest.db.session import make_engine, open_database
 from soundalike.ingest.device import resolve_device
 from soundalike.ingest.errors import ConfigError, SoundalikeError
 from soundalike.ingest.lock import IngestLockedError, LockHeldError, database_lock, where
-from soundalike.ingest.pipeline import IngestReport, ingest
+from soundalike.ingest.pipeline import IngestOptions, IngestReport, ingest
 from soundalike.ingest.settings import Settings, load_settings
 
 JOB_ID = "soundalike-ingest"
@@ -47,7 +47,9 @@ def scheduled_ingest(roots: list[str], home: str | None = None, workers: int | N
     factory = open_database(settings.db_url)
     try:
         device = resolve_device(settings.device)
-        report = ingest(factory, [Path(r) for r in roots], settings=settings, device=device, workers=workers)
+        report = ingest(
+            factory, [Path(r) for r in roots], IngestOptions(settings=settings, device=device, workers=workers)
+        )
     except IngestLockedError as exc:
         log.warning("ingest skipped: %s", exc)
         return None

@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     sample_rate: int = 22050
     max_file_bytes: int = 2 * 1024**3
     ingest_batch_size: int = Field(default=16, ge=1)
+    follow_symlinks: bool = False
+    """Ingest follows symlinks that lead out of the folders it is given, and the server plays such files."""
     schedule_roots: str = ""
     schedule_interval_minutes: float | None = Field(default=None, gt=0)
     schedule_cron: str | None = None
@@ -42,8 +44,12 @@ class Settings(BaseSettings):
     index_shards: int = 1
     admin_token: SecretStr | None = None
     open_reads: bool | None = None
+    allowed_hosts: str = ""
+    """Names the server answers in ``Host`` besides loopback and its interface, comma-separated (``*``: any)."""
     reload_cooldown_s: float = Field(default=5.0, ge=0)
     index_watch_s: float = Field(default=2.0, ge=0)
+    health_check_s: float = Field(default=30.0, gt=0)
+    """How often a server process checks the database's integrity and writability (``/health``)."""
     subsonic_path_map: str = ""
     workers: int = Field(default=1, ge=1)
     """Server processes (``serve --workers`` sets it); they share ``db_connections`` between them."""
@@ -71,6 +77,11 @@ class Settings(BaseSettings):
     def schedule_root_paths(self) -> list[Path]:
         """Folders the scheduler ingests: ``schedule_roots`` split on the path separator (``:``)."""
         return [Path(p) for p in self.schedule_roots.split(os.pathsep) if p.strip()]
+
+    @property
+    def allowed_host_names(self) -> list[str]:
+        """``allowed_hosts`` split on commas."""
+        return [name.strip() for name in self.allowed_hosts.split(",") if name.strip()]
 
     @property
     def index_dir(self) -> Path:

@@ -1,21 +1,19 @@
-"""Service functions behind catalogue browsing and listening events."""
+"""Service functions behind catalogue browsing."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict
-from datetime import datetime
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from soundalike.embed.review import review_genre
-from soundalike.ingest.db.models import User
 from soundalike.ingest.errors import InputError, NotFoundError
-from soundalike.ingest.history import erase_user, record_play
-from soundalike.ingest.paths import exact_path_b64, from_db_path, readable_path
-from soundalike.ingest.repository import get_or_create_user, get_track
+from soundalike.ingest.library import library_file
+from soundalike.ingest.paths import exact_path_b64, readable_path
+from soundalike.ingest.repository import get_track
 from soundalike.recommend.facts import TrackFacts, genre_rows, track_facts
 from soundalike.recommend.filters import Filters
 from soundalike.recommend.track_table import TrackTable
@@ -29,6 +27,12 @@ def track_dict(facts: TrackFacts) -> dict[str, object]:
     data["path"], data["path_bytes"] = readable_path(facts.path), exact_path_b64(facts.path)
     data["genres"] = sorted(facts.genres)
     return data
+
+
+def check_page(offset: int, limit: int) -> None:
+    """InputError unless ``offset`` >= 0 and 1 <= ``limit`` <= ``MAX_PAGE``."""
+    if offset < 0 or not 1 <= limit <= MAX_PAGE:
+        raise InputError(f"need offset >= 0 and 1 <= limit <= {MAX_PAGE}, got offset={offset} limit={limit}")
 
 
 def list_tracks(table: TrackTable, *, offset: int, limit: int) -> dict[str, object]:
@@ -50,8 +54,7 @@ def search_tracks(
 ) -> tuple[int, list[TrackFacts]]:
     """(total, one page) of playable tracks whose title, artist, album or path holds ``text`` (any case) and
     that pass ``filters``, ordered by id; read from the served track table, not SQL."""
-    if offset < 0 or not 1 <= limit <= MAX_PAGE:
-        raise InputError(f"need offset >= 0 and 1 <= limit <= {MAX_PAGE}, got offset={offset} limit={limit}")
+    check_page(offset, limit)
     rows = np.flatnonzero(table.accepts(filters, np.arange(len(table), dtype=np.int64)))
     needle = text.strip().casefold()
     if needle:
@@ -70,13 +73,13 @@ def search_tracks(
     return len(rows), [facts[t] for t in page]
 
 
-def track_file(session: Session, track_id: int) -> Path:
-    """The audio file of a playable track; NotFoundError when the track is unknown, deleted or its file gone."""
+def track_file(session: Session, track_id: int, *, follow_symlinks: bool) -> tuple[Path, os.stat_result]:
+    """The real path and status of a playable track's audio file, still the one ingested (``library_file``);
+    NotFoundError when the track is unknown or deleted, or its file gone, out of the library or changed."""
     track = get_track(session, track_id)
-    path = from_db_path(track.path)
-    if track.status != "ok" or not path.is_file():
+    if track.status != "ok":
         raise NotFoundError(f"track {track_id} has no playable file")
-    return path
+    return library_file(session, track, follow_symlinks=follow_symlinks)
 
 
 def review_track_genre(
@@ -88,34 +91,3 @@ def review_track_genre(
     session.commit()
     table.refresh_genres(session, [track_id])
     return genre_rows(session, track_id)
-
-
-def user_names(session: Session) -> list[str]:
-    """Every listener's name, sorted."""
-    return list(session.scalars(select(User.name).order_by(User.name)))
-
-
-def record_events(
-    session: Session, user_name: str, events: list[tuple[int, datetime, int | None, bool]]
-) -> dict[str, int]:
-    """Store plays of a user (created on first use), committed before the counts are returned; a play already
-    stored counts as a duplicate."""
-    user = get_or_create_user(session, user_name)
-    imported = duplicates = 0
-    for track_id, played_at, ms_played, skipped in events:
-        get_track(session, track_id)
-        if ms_played is not None and ms_played < 0:
-            raise InputError(f"ms_played {ms_played} is negative")
-        if record_play(session, user.id, track_id, played_at, ms_played=ms_played, skipped=skipped):
-            imported += 1
-        else:
-            duplicates += 1
-    session.commit()
-    return {"imported": imported, "duplicates": duplicates}
-
-
-def erase_listener(session: Session, user_name: str) -> int:
-    """Erase a user and every event of theirs (``erase_user``), committed before the count is returned."""
-    deleted = erase_user(session, user_name)
-    session.commit()
-    return deleted

@@ -1,15 +1,18 @@
-"""Candidate gathering: index neighbours in score order, checked against the in-memory track table.
+"""The candidate loop of similar tracks and playlists: widen the pool, gather candidates, pick by MMR.
 
-A request may widen its pool a few times (filters and artist caps reject candidates); ``Neighbours`` keeps
-each index search and each embedding read of one request, and ``prefetch`` reads up front the embeddings
-the widening is expected to need. Embeddings come from the index itself where it holds them exactly
-(``served_embeddings``), so a request on an up-to-date CPU index usually makes no database query at all.
+``pick`` gathers index neighbours in score order, checked against the in-memory track table, and ranks them
+with ``ranking.select``; when filters and artist caps leave fewer than ``k`` picks it widens the pool
+(``widened``) and tries again. ``Neighbours`` keeps each index search and each embedding read of one
+request, and ``prefetch`` reads up front the embeddings the widening is expected to need. Embeddings come
+from the index itself where it holds them exactly (``served_embeddings``), so a request on an up-to-date CPU
+index usually makes no database query at all.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import islice
 
 import numpy as np
 from sqlalchemy.orm import Session
@@ -17,11 +20,12 @@ from sqlalchemy.orm import Session
 from soundalike.embed.store import track_embeddings
 from soundalike.embed.unit_norm import unit_rows
 from soundalike.recommend.filters import Filters
-from soundalike.recommend.ranking import SearchIndex
+from soundalike.recommend.ranking import Candidate, SearchIndex, select
 from soundalike.recommend.track_table import CatalogueIndex
 
 MAX_POOL = 4096
 MAX_WIDENINGS = 8
+WIDEN = 4
 
 
 @dataclass
@@ -33,6 +37,75 @@ class Pool:
     canonical: list[int]
     vectors: np.ndarray
     exhausted: bool
+
+
+Relevance = Callable[[np.ndarray], np.ndarray]
+
+
+@dataclass(frozen=True)
+class Picked:
+    """The outcome of the candidate loop: candidates in index order, their unit vectors (row-aligned) and the
+    positions chosen, in the order they were picked."""
+
+    candidates: list[Candidate]
+    vectors: np.ndarray
+    picked: list[int]
+
+    def __iter__(self) -> Iterator[tuple[Candidate, np.ndarray]]:
+        """Each chosen candidate with its unit vector, in pick order."""
+        return ((self.candidates[p], self.vectors[p]) for p in self.picked)
+
+
+def pick(
+    session: Session,
+    index: CatalogueIndex,
+    queries: np.ndarray,
+    k: int,
+    *,
+    pool: int,
+    taken: Collection[int],
+    filters: Filters,
+    artist_cap: int | None,
+    diversity: float,
+    group_weights: Sequence[float],
+    relevance: Relevance,
+) -> Picked:
+    """The ``k`` best neighbours of the unit ``queries`` by MMR (fewer when the catalogue runs out).
+
+    Candidates pass ``filters`` and are not in ``taken`` (by track or canonical audio). A candidate's group
+    is its nearest query, its relevance is ``relevance`` of its cosines to the queries (candidates x queries);
+    ``select`` interleaves the groups by ``group_weights`` and holds ``artist_cap``. The first try looks at
+    ``pool`` neighbours for ``3 * k`` candidates; each try that picks fewer than ``k`` is widened.
+    """
+    neighbours = Neighbours(session, index, queries, taken)
+    prefetch(neighbours, want=3 * k, pool=pool, filters=filters, k=k, artist_cap=artist_cap)
+    for want, wider in widened(3 * k, pool):
+        found = gather(neighbours, want=want, pool=wider, filters=filters)
+        sims = found.vectors @ queries.T
+        scores, nearest = relevance(sims), sims.argmax(axis=1)
+        candidates = [
+            Candidate(t, float(scores[i]), int(nearest[i]), found.artists[i], found.canonical[i])
+            for i, t in enumerate(found.ids)
+        ]
+        picked = select(
+            candidates,
+            found.vectors,
+            k,
+            diversity=diversity,
+            artist_cap=artist_cap,
+            group_weights=group_weights,
+            taken=taken,
+        )
+        if len(picked) >= k or found.exhausted:
+            break
+    return Picked(candidates, found.vectors, picked)
+
+
+def widened(want: int, pool: int) -> Iterator[tuple[int, int]]:
+    """(candidates wanted, neighbours searched) of each try: the first, then each ``WIDEN`` times wider."""
+    while True:
+        yield want, pool
+        want, pool = want * WIDEN, pool * WIDEN
 
 
 def served_embeddings(session: Session, index: SearchIndex, track_ids: Iterable[int]) -> dict[int, np.ndarray]:
@@ -114,19 +187,26 @@ def candidate_ids(nb: Neighbours, *, want: int, pool: int, filters: Filters) -> 
     """(accepted ids in index order, exhausted): the neighbours are checked a chunk at a time until ``want``
     are accepted; exhausted when fewer were found and a wider pool would not find more."""
     order, passes = nb.order(pool, filters)
-    step = max(want, 32)
-    ends = np.minimum(np.arange(step, len(order) + step, step), len(order))
     while True:
-        keep = passes & nb.has_vector(order)
-        enough = np.flatnonzero(np.cumsum(keep)[ends - 1] >= want) if len(order) else np.zeros(0, np.int64)
-        end = int(ends[enough[0]]) if len(enough) else len(order)
-        chosen = order[:end][keep[:end]]
+        chosen, enough = first_accepted(order, passes & nb.has_vector(order), want)
         if not nb.read(chosen.tolist()):
             break
-    if len(enough):
-        return chosen, False
-    exhausted = len(order) + len(nb.taken) < pool or pool >= min(MAX_POOL, nb.index.meta.count)
-    return chosen, exhausted
+    return chosen, not enough and runs_out(nb, len(order), pool)
+
+
+def first_accepted(order: np.ndarray, keep: np.ndarray, want: int) -> tuple[np.ndarray, bool]:
+    """(the kept ids of ``order`` up to the chunk where ``want`` are kept, whether that many were): the
+    neighbours are counted a chunk at a time, so a few more than ``want`` may come back."""
+    step = max(want, 32)
+    ends = np.minimum(np.arange(step, len(order) + step, step), len(order))
+    enough = np.flatnonzero(np.cumsum(keep)[ends - 1] >= want) if len(order) else np.zeros(0, np.int64)
+    end = int(ends[enough[0]]) if len(enough) else len(order)
+    return order[:end][keep[:end]], bool(len(enough))
+
+
+def runs_out(nb: Neighbours, found: int, pool: int) -> bool:
+    """Whether a wider pool than ``pool`` would find no neighbours beyond the ``found`` ones."""
+    return found + len(nb.taken) < pool or pool >= min(MAX_POOL, nb.index.meta.count)
 
 
 def gather(nb: Neighbours, *, want: int, pool: int, filters: Filters) -> Pool:
@@ -146,21 +226,12 @@ def prefetch(nb: Neighbours, *, want: int, pool: int, filters: Filters, k: int, 
     """Read at once the embeddings of every pool the widening loop is expected to try before it has ``k``
     tracks: distinct audio, at most ``artist_cap`` per artist, counted in index order."""
     wanted: list[np.ndarray] = []
-    for _ in range(MAX_WIDENINGS):
-        order, passes = nb.order(pool, filters)
-        step = max(want, 32)
-        ends = np.minimum(np.arange(step, len(order) + step, step), len(order))
-        counts = np.cumsum(passes)
-        enough = np.flatnonzero(counts[ends - 1] >= want) if len(order) else np.zeros(0, np.int64)
-        end = int(ends[enough[0]]) if len(enough) else len(order)
-        chosen = order[:end][passes[:end]]
+    for want_now, pool_now in islice(widened(want, pool), MAX_WIDENINGS):
+        order, passes = nb.order(pool_now, filters)
+        chosen, enough = first_accepted(order, passes, want_now)
         wanted.append(chosen)
-        exhausted = not len(enough) and (
-            len(order) + len(nb.taken) < pool or pool >= min(MAX_POOL, nb.index.meta.count)
-        )
-        if exhausted or expected_picks(nb, chosen, artist_cap) >= k:
+        if (not enough and runs_out(nb, len(order), pool_now)) or expected_picks(nb, chosen, artist_cap) >= k:
             break
-        want, pool = want * 4, pool * 4
     nb.read(np.concatenate(wanted).tolist())
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from soundalike.ingest.atomic_files import atomic_write_bytes
 from soundalike.recommend.results import Result
 
 
@@ -21,6 +22,5 @@ def m3u_bytes(results: Sequence[Result]) -> bytes:
 
 
 def write_m3u(results: Sequence[Result], target: Path) -> Path:
-    """Write the playlist file and return its path."""
-    target.write_bytes(m3u_bytes(results))
-    return target
+    """Write the playlist file atomically and return its path."""
+    return atomic_write_bytes(target, m3u_bytes(results))

@@ -13,11 +13,10 @@ from sqlalchemy.orm import Session
 from soundalike.embed.fusion import layout_of
 from soundalike.embed.unit_norm import unit_rows
 from soundalike.ingest.errors import InputError
-from soundalike.ingest.repository import get_user
-from soundalike.recommend.candidates import Neighbours, gather, pool_size, prefetch, served_embeddings
+from soundalike.ingest.listening import completed_plays, get_user, user_events
+from soundalike.recommend.candidates import pick, pool_size, served_embeddings
 from soundalike.recommend.defaults import DEFAULTS
 from soundalike.recommend.filters import Filters
-from soundalike.recommend.plays import completed_plays, user_events
 from soundalike.recommend.profile import Interest, interests, play_weights
 from soundalike.recommend.ranking import Candidate, select
 from soundalike.recommend.results import Result, explain, matching_aspects, result_of
@@ -124,43 +123,32 @@ def rank_for_interests(
     heard_rows = index.table.rows(sorted(heard))
     duplicates = index.table.duplicate_of[heard_rows[heard_rows >= 0]]
     taken = heard | {int(t) for t in duplicates if t >= 0}
-    want, pool = 3 * options.n, pool_size(options.n, options.filters) + len(heard)
-    neighbours = Neighbours(session, index, queries, taken)
-    prefetch(neighbours, want=want, pool=pool, filters=options.filters, k=options.n, artist_cap=options.artist_cap)
-    while True:
-        gathered = gather(neighbours, want=want, pool=pool, filters=options.filters)
-        sims = gathered.vectors @ queries.T
-        candidates = [
-            Candidate(t, float(sims[i].max()), int(sims[i].argmax()), gathered.artists[i], gathered.canonical[i])
-            for i, t in enumerate(gathered.ids)
-        ]  # fmt: skip
-        picked = select(
-            candidates,
-            gathered.vectors,
-            options.n,
-            diversity=options.diversity,
-            artist_cap=options.artist_cap,
-            group_weights=[max(i.weight, MIN_INTEREST_SHARE) for i in found],
-            taken=taken,
-        )
-        if len(picked) >= options.n or gathered.exhausted:
-            break
-        want, pool = want * 4, pool * 4
+    picks = pick(
+        session,
+        index,
+        queries,
+        options.n,
+        pool=pool_size(options.n, options.filters) + len(heard),
+        taken=taken,
+        filters=options.filters,
+        artist_cap=options.artist_cap,
+        diversity=options.diversity,
+        group_weights=[max(i.weight, MIN_INTEREST_SHARE) for i in found],
+        relevance=lambda sims: sims.max(axis=1),
+    )
     member_vectors = [unit_rows(np.stack([history[m] for m in i.members])) for i in found]
     anchors: list[tuple[int, float]] = []
-    for p in picked:
-        group = candidates[p].group
-        member_sims = member_vectors[group] @ gathered.vectors[p]
+    for c, vector in picks:
+        member_sims = member_vectors[c.group] @ vector
         best = int(np.argmax(member_sims))
-        anchors.append((found[group].members[best], float(member_sims[best])))
+        anchors.append((found[c.group].members[best], float(member_sims[best])))
     anchor_facts = index.table.facts(a for a, _ in anchors)
-    chosen = index.table.facts(candidates[p].track_id for p in picked)
+    chosen = index.table.facts(c.track_id for c, _ in picks)
     layout = layout_of(index.meta.model_name, index.meta.model_version)
     results = []
-    for p, (anchor, similarity) in zip(picked, anchors, strict=True):
-        c = candidates[p]
+    for (c, vector), (anchor, similarity) in zip(picks, anchors, strict=True):
         facts = chosen[c.track_id]
-        aspects = matching_aspects(layout, gathered.vectors[p], history[anchor])
+        aspects = matching_aspects(layout, vector, history[anchor])
         why = explain(
             "close to your history track", facts, anchor_facts.get(anchor), similarity, cluster=c.group, aspects=aspects
         )

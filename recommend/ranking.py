@@ -9,6 +9,7 @@ from typing import Protocol
 import numpy as np
 
 from soundalike.index.track_index import IndexMeta
+from soundalike.ingest.errors import InputError
 
 NEAR_DUPLICATE_COSINE = 0.995
 
@@ -75,13 +76,13 @@ def select(
     within ``duplicate_cosine`` of a picked one, counts once; no artist appears more than ``artist_cap`` times.
     """
     if n < 1:
-        raise ValueError(f"n must be >= 1, got {n}")
+        raise InputError(f"n must be >= 1, got {n}")
     if not 0.0 <= diversity <= 1.0:
-        raise ValueError(f"diversity must be within [0, 1], got {diversity}")
+        raise InputError(f"diversity must be within [0, 1], got {diversity}")
     if artist_cap is not None and artist_cap < 1:
-        raise ValueError(f"artist_cap must be >= 1, got {artist_cap}")
+        raise InputError(f"artist_cap must be >= 1, got {artist_cap}")
     if len(candidates) != len(vectors):
-        raise ValueError(f"{len(candidates)} candidates for {len(vectors)} vectors")
+        raise InputError(f"{len(candidates)} candidates for {len(vectors)} vectors")
     if not candidates:
         return []
     groups = np.array([c.group for c in candidates])

@@ -1,11 +1,17 @@
-"""Ranked tracks as result rows, each with the reason it was chosen."""
+"""Ranked tracks as result rows, each with the reason it was chosen.
+
+These dataclasses are also the HTTP API's response schema (``api/schemas.py`` lists them as they are), so each
+field is written once; ``Field`` adds the description the API documents.
+"""
 
 from __future__ import annotations
 
 import base64
 from dataclasses import asdict, dataclass, field
+from typing import Annotated
 
 import numpy as np
+from pydantic import Field, computed_field
 
 from soundalike.embed.fusion import ASPECTS, Layout, block_contributions
 from soundalike.ingest.paths import exact_path_b64, readable_path
@@ -14,13 +20,15 @@ from soundalike.recommend.facts import TrackFacts
 TEMPO_CLOSE_BPM = 8.0
 SECOND_ASPECT_SHARE = 0.5
 """The second aspect is named beside the first when it scores at least this share of the first."""
+PATH_DESCRIPTION = "The file name as text; a byte that is not UTF-8 shows as U+FFFD."
+PATH_BYTES_DESCRIPTION = "Base64 of the file name's exact bytes when they are not valid UTF-8, else null."
 
 
 @dataclass(frozen=True)
 class Aspect:
     """One aspect of a match (style, timbre, harmony, rhythm) and its share of the similarity."""
 
-    aspect: str
+    aspect: Annotated[str, Field(description="style, timbre, harmony or rhythm")]
     score: float
 
 
@@ -55,10 +63,15 @@ class Why:
     shared_genres: list[str] = field(default_factory=list)
     tempo_delta: float | None = None
     same_key: bool | None = None
-    aspects: list[Aspect] = field(default_factory=list)
+    aspects: Annotated[
+        list[Aspect],
+        Field(description="What matched, best first, when the embedding model is fusion (scores sum to the cosine)"),
+    ] = field(default_factory=list)
 
-    def sentence(self) -> str:
-        """One human-readable line."""
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def text(self) -> str:
+        """The reason as one human-readable line."""
         parts = [self.basis if self.anchor_track_id is None else f"{self.basis} {self.anchor_track_id}"]
         if self.similarity is not None:
             parts.append(f"similarity {self.similarity:.2f}")
@@ -115,7 +128,7 @@ class Result:
     """
 
     track_id: int
-    path: str
+    path: Annotated[str, Field(description=PATH_DESCRIPTION)]
     score: float
     title: str | None
     artist: str | None
@@ -125,17 +138,17 @@ class Result:
     key: str | None = None
     genres: list[str] = field(default_factory=list)
     why: Why | None = None
-    path_bytes: str | None = None
+    path_bytes: Annotated[str | None, Field(description=PATH_BYTES_DESCRIPTION)] = None
 
     def file_bytes(self) -> bytes:
         """The exact bytes of the track's file name."""
         return self.path.encode("utf-8") if self.path_bytes is None else base64.b64decode(self.path_bytes)
 
     def as_dict(self) -> dict[str, object]:
-        """JSON-ready form (``why`` gains its sentence)."""
+        """JSON-ready form (``why`` gains its ``text``)."""
         data = asdict(self)
         if self.why is not None:
-            data["why"]["text"] = self.why.sentence()
+            data["why"]["text"] = self.why.text
         return data
 
 

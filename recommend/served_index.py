@@ -4,44 +4,49 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 
-from soundalike.index.live import LiveIndex
 from soundalike.index.track_index import IndexMeta, TrackIndex
+from soundalike.ingest.errors import IndexMismatchError
 from soundalike.recommend.track_table import TrackTable
 
 
 class ServedIndex:
-    """A ``LiveIndex`` and the ``TrackTable`` of its tracks; a reload builds both in the background, then swaps.
+    """The current ``TrackIndex`` and the ``TrackTable`` of its tracks; a reload builds both in the background,
+    then swaps them under one lock.
 
-    The table is replaced just before the index, so for a moment a query may see new facts with the old
-    index: candidates unknown to the table are skipped, never an error.
+    Each search reads the current index once and runs on it to the end, so a swap never fails or mixes a
+    query; the old index is freed when its last running query returns. The table is replaced just before
+    the index, so for a moment a query may see new facts with the old index: candidates unknown to the table
+    are skipped, never an error.
     """
 
     def __init__(self, index: TrackIndex, table: TrackTable) -> None:
         """Serve ``index`` with the facts in ``table``."""
-        self.live = LiveIndex(index)
+        self._index = index
         self._table = table
         self._lock = threading.Lock()
+        self._builder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="index-rebuild")
         self._pending: Future[TrackIndex] | None = None
+        self.generation = 0
         self.last_error: str | None = None
+
+    @property
+    def current(self) -> TrackIndex:
+        """The index answering queries now."""
+        return self._index
 
     @property
     def meta(self) -> IndexMeta:
         """The sidecar of the index answering queries now."""
-        return self.live.meta
+        return self._index.meta
 
     @property
     def table(self) -> TrackTable:
         """The track facts answering queries now."""
         return self._table
-
-    @property
-    def generation(self) -> int:
-        """How many swaps happened since start-up."""
-        return self.live.generation
 
     @property
     def reloading(self) -> bool:
@@ -50,11 +55,11 @@ class ServedIndex:
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """``TrackIndex.search`` on the current index."""
-        return self.live.search(queries, k)
+        return self._index.search(queries, k)
 
     def vectors(self, track_ids: Iterable[int]) -> dict[int, np.ndarray]:
         """``TrackIndex.vectors`` of the current index."""
-        return self.live.current.vectors(track_ids)
+        return self._index.vectors(track_ids)
 
     def reload(self, build: Callable[[], tuple[TrackIndex, TrackTable]]) -> Future[TrackIndex]:
         """Run ``build`` in the background and swap its index and table in; a reload already running is
@@ -62,16 +67,22 @@ class ServedIndex:
         with self._lock:
             if self._pending is not None and not self._pending.done():
                 return self._pending
-
-            def build_index() -> TrackIndex:
-                index, table = build()
-                self._table = table
-                return index
-
-            future = self.live.rebuild(build_index)
+            future = self._builder.submit(lambda: self._swap(*build()))
             future.add_done_callback(self._finished)
             self._pending = future
             return future
+
+    def _swap(self, index: TrackIndex, table: TrackTable) -> TrackIndex:
+        old = self._index.meta
+        if index.meta.dim != old.dim or index.meta.metric != old.metric:
+            raise IndexMismatchError(
+                f"cannot swap a {index.meta.dim}d {index.meta.metric} index for a {old.dim}d {old.metric} one"
+            )
+        with self._lock:
+            self._table = table
+            self._index = index
+            self.generation += 1
+        return index
 
     def _finished(self, future: Future[TrackIndex]) -> None:
         error = future.exception()
@@ -79,4 +90,4 @@ class ServedIndex:
 
     def close(self) -> None:
         """Wait for a running reload and stop its thread."""
-        self.live.close()
+        self._builder.shutdown(wait=True)

@@ -11,11 +11,10 @@ from sqlalchemy.orm import Session
 from soundalike.embed.fusion import layout_of
 from soundalike.embed.unit_norm import unit, unit_rows
 from soundalike.ingest.errors import InputError, NotFoundError
-from soundalike.recommend.candidates import Neighbours, gather, pool_size, prefetch, served_embeddings
+from soundalike.recommend.candidates import pick, pool_size, served_embeddings
 from soundalike.recommend.defaults import DEFAULTS
 from soundalike.recommend.facts import TrackFacts
 from soundalike.recommend.filters import Filters
-from soundalike.recommend.ranking import Candidate, select
 from soundalike.recommend.results import Result, explain, matching_aspects, result_of
 from soundalike.recommend.track_table import CatalogueIndex
 
@@ -47,40 +46,26 @@ def rank_near(
         raise InputError(f"k must be >= 1, got {k}")
     seeds = unit_rows(np.atleast_2d(seeds).astype(np.float32))
     taken = {a.canonical for a in anchors if a is not None} | {a.track_id for a in anchors if a is not None}
-    want, pool = 3 * k, pool_size(k, options.filters) + len(taken)
-    neighbours = Neighbours(session, index, seeds, taken)
-    prefetch(neighbours, want=want, pool=pool, filters=options.filters, k=k, artist_cap=options.artist_cap)
-    while True:
-        found = gather(neighbours, want=want, pool=pool, filters=options.filters)
-        sims = found.vectors @ seeds.T
-        relevance = sims.mean(axis=1)
-        nearest = sims.argmax(axis=1)
-        order = np.argsort(-relevance, kind="stable")
-        candidates = [
-            Candidate(found.ids[i], float(relevance[i]), int(nearest[i]), found.artists[i], found.canonical[i])
-            for i in order
-        ]  # fmt: skip
-        matrix = found.vectors[order]
-        picked = select(
-            candidates,
-            matrix,
-            k,
-            diversity=options.diversity,
-            artist_cap=options.artist_cap,
-            group_weights=[1.0] * len(seeds),
-            taken=taken,
-        )
-        if len(picked) >= k or found.exhausted:
-            break
-        want, pool = want * 4, pool * 4
-    results = []
-    chosen = index.table.facts(candidates[i].track_id for i in picked)
+    found = pick(
+        session,
+        index,
+        seeds,
+        k,
+        pool=pool_size(k, options.filters) + len(taken),
+        taken=taken,
+        filters=options.filters,
+        artist_cap=options.artist_cap,
+        diversity=options.diversity,
+        group_weights=[1.0] * len(seeds),
+        relevance=lambda sims: sims.mean(axis=1),
+    )
+    chosen = index.table.facts(c.track_id for c, _ in found)
     layout = layout_of(index.meta.model_name, index.meta.model_version)
-    for i in picked:
-        c = candidates[i]
+    results = []
+    for c, vector in found:
         facts = chosen[c.track_id]
-        similarity = float(matrix[i] @ seeds[c.group])
-        aspects = matching_aspects(layout, matrix[i], seeds[c.group])
+        similarity = float(vector @ seeds[c.group])
+        aspects = matching_aspects(layout, vector, seeds[c.group])
         results.append(
             result_of(facts, c.relevance, explain(basis, facts, anchors[c.group], similarity, aspects=aspects))
         )

@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
+import pytest
 from typer.testing import CliRunner
 
-from soundalike.cli import app
+from soundalike.cli import app, main
+from soundalike.cli.failures import EXIT_FAILURE
 from soundalike.ingest.settings import Settings
+
+
+def cli_env(settings: Settings) -> dict[str, str | None]:
+    """The environment that points the command at ``settings``' database and embedding model."""
+    return {"SOUNDALIKE_DATABASE_URL": settings.db_url, "SOUNDALIKE_EMBEDDING_MODEL": settings.embedding_model}
 
 
 def run_cli(settings: Settings, *args: str) -> dict[str, Any]:
@@ -17,11 +26,39 @@ def run_cli(settings: Settings, *args: str) -> dict[str, Any]:
     result = CliRunner().invoke(
         app,
         ["--home", str(settings.home), *args, "--json"],
-        env={"SOUNDALIKE_DATABASE_URL": settings.db_url, "SOUNDALIKE_EMBEDDING_MODEL": settings.embedding_model},
+        env=cli_env(settings),
         catch_exceptions=False,
     )
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
+
+
+def run_main(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict, str]:
+    """Exit status, the JSON document on stdout and stderr of ``soundalike ARGV --json`` through the console
+    entry point, as a shell runs it."""
+    monkeypatch.setattr("sys.argv", ["soundalike", *argv, "--json"])
+    with pytest.raises(SystemExit) as exited:
+        main()
+    out, err = capsys.readouterr()
+    return int(exited.value.code or 0), json.loads(out.strip().splitlines()[-1]), err
+
+
+def cli_failure(settings: Settings, *args: str) -> dict[str, Any]:
+    """The JSON error (``error``, ``type``) ``soundalike --home HOME ARGS --json`` prints as it exits with status 2,
+    run through the console entry point as a user would."""
+    argv = ["soundalike", "--home", str(settings.home), *args, "--json"]
+    with (
+        CliRunner().isolation(env=cli_env(settings)) as (stdout, _, _),
+        mock.patch.object(sys, "argv", argv),
+        pytest.raises(SystemExit) as exited,
+    ):
+        try:
+            main()
+        finally:
+            sys.stdout.flush()
+            printed = stdout.getvalue().decode()
+    assert exited.value.code == EXIT_FAILURE, printed
+    return dict(json.loads(printed.strip().splitlines()[-1]))
 
 
 def label_tagged_files(settings: Settings, folder: Path) -> int:

@@ -20,13 +20,14 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from soundalike.ingest.db.base import Base
+from soundalike.ingest.names import MAX_GENRE_NAME, MAX_USER_NAME
 
 TRACK_STATUSES = ("ok", "failed", "deleted")
-MAX_ID = 2**31 - 1
-"""The largest id an ``Integer`` primary key holds on every backend."""
+MAX_INTEGER = 2**31 - 1
+"""The largest value an ``Integer`` column holds on every backend."""
+MAX_ID = MAX_INTEGER
+"""The largest id an ``Integer`` primary key holds."""
 GENRE_SOURCES = ("tag", "label", "curator", "predicted")
-MAX_ID = 2**31 - 1
-"""The largest id an ``Integer`` primary key holds on every backend."""
 CURATED_SOURCES = ("label", "curator")
 """The sources whose genres people chose; together they make the genre taxonomy."""
 
@@ -77,7 +78,7 @@ class Genre(Base):
     __tablename__ = "genres"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(128), unique=True)
+    name: Mapped[str] = mapped_column(String(MAX_GENRE_NAME), unique=True)
 
 
 class TrackGenre(Base):
@@ -134,7 +135,7 @@ class User(Base):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(255), unique=True)
+    name: Mapped[str] = mapped_column(String(MAX_USER_NAME), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

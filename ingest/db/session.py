@@ -11,6 +11,7 @@ from typing import Any
 
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 import soundalike
@@ -61,6 +62,11 @@ def make_engine(url: str, pool: PoolLimits | None = None) -> Engine:
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas(round(limits.wait_s * 1000)))
     return engine
+
+
+def driver_message(error: SQLAlchemyError) -> str:
+    """The first line of what the database driver said about ``error``."""
+    return str(getattr(error, "orig", None) or error).splitlines()[0]
 
 
 # Alembic keeps the running migration's context in module globals, so two threads migrating at once

@@ -22,6 +22,7 @@ from soundalike.ingest.errors import (
     IndexMismatchError,
     InputError,
     NotFoundError,
+    PreconditionError,
     RateLimitedError,
     SoundalikeError,
     UnauthorizedError,
@@ -30,8 +31,10 @@ from soundalike.ingest.settings import Settings
 from soundalike.recommend.api.auth import is_loopback, read_access
 from soundalike.recommend.api.body_limit import BodyLimit
 from soundalike.recommend.api.load_shed import RETRY_AFTER_S, LoadShed
-from soundalike.recommend.api.routes import admin, listeners, similar, subsonic, tracks
+from soundalike.recommend.api.routes import admin, health, listeners, similar, subsonic, tracks
 from soundalike.recommend.api.subsonic_envelope import SubsonicError, subsonic_error
+from soundalike.recommend.api.trusted_hosts import TrustedHosts
+from soundalike.recommend.health import DatabaseCheck, Health
 from soundalike.recommend.media_server import PathMap
 from soundalike.recommend.service import Service
 from soundalike.recommend.web.render import error_page, is_page
@@ -46,6 +49,7 @@ CLIENT_ERRORS: dict[type[SoundalikeError], int] = {
     UnauthorizedError: 401,
     ForbiddenError: 403,
     IndexMismatchError: 409,
+    PreconditionError: 409,
     InputError: 422,
     DecodeError: 422,
     RateLimitedError: 429,
@@ -94,8 +98,8 @@ async def validation_error(request: Request, exc: Exception) -> Response:
 
 async def soundalike_error(request: Request, exc: Exception) -> Response:
     """What the caller got wrong becomes 4xx JSON (unknown track or user 404, no or wrong credential 401, a
-    credential without the scope or a cross-site write 403, a stale index 409, bad input or undecodable audio
-    422, too soon 429); any other of our errors is a logged 500."""
+    credential without the scope or a cross-site write 403, a stale index or an unmet precondition 409, bad
+    input or undecodable audio 422, too soon 429); any other of our errors is a logged 500."""
     status = next((code for kind, code in CLIENT_ERRORS.items() if isinstance(exc, kind)), None)
     if status is None:
         log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
@@ -122,8 +126,10 @@ def create_app(
     the rest. A server process works on ``settings.max_requests`` requests at once (a thread each, with
     ``SPARE_THREADS`` left for ``/health``) and sheds the rest beyond a bounded line. ``host`` is the interface
     the server listens on: beyond loopback, reads need a key too unless ``settings.open_reads`` says otherwise.
+    Requests are answered only for a ``Host`` that is loopback, ``host`` or one of ``settings.allowed_hosts``.
     A service opened here follows the index other processes publish (every ``settings.index_watch_s`` seconds;
-    0 turns that off).
+    0 turns that off). While it runs, the database's integrity and writability are checked every
+    ``settings.health_check_s`` seconds for ``/health``.
     """
 
     @asynccontextmanager
@@ -133,7 +139,9 @@ def create_app(
         if service is None and settings.index_watch_s > 0:
             opened.follow_published(settings.index_watch_s)
         app.state.service = opened
+        app.state.health.database.start(settings.health_check_s)
         yield
+        app.state.health.database.close()
         app.state.retrainer.close()
         if service is None:
             opened.close()
@@ -147,6 +155,7 @@ def create_app(
     app.state.max_upload_bytes = max_upload_bytes
     app.state.anonymous_reads = settings.open_reads if settings.open_reads is not None else is_loopback(host)
     app.state.subsonic_path_map = PathMap.parse(settings.subsonic_path_map)
+    app.state.health = Health(DatabaseCheck(settings.db_url))
 
     app.add_middleware(BodyLimit, body_bytes=max_body_bytes, upload_bytes=max_upload_bytes + MULTIPART_SLACK)
 
@@ -166,11 +175,13 @@ def create_app(
     app.add_middleware(
         LoadShed, running=settings.max_requests, waiting=settings.max_waiting, wait_s=settings.queue_wait_s
     )
+    app.add_middleware(TrustedHosts, names=[host, *settings.allowed_host_names])
+
     app.add_exception_handler(SoundalikeError, soundalike_error)
     app.add_exception_handler(SubsonicError, subsonic_error)
     app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(RequestValidationError, validation_error)
-    app.include_router(tracks.health_router)
+    app.include_router(health.router)
     for module in (tracks, similar, listeners, admin):
         app.include_router(module.router, dependencies=[Depends(read_access)])
     app.include_router(subsonic.router)

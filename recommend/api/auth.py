@@ -3,7 +3,8 @@
 Every write needs a key with the ``write`` scope (index reload ``admin``), whatever the interface the
 server listens on. Reads are anonymous only when the app allows it (loopback by default, or the operator's
 explicit ``SOUNDALIKE_OPEN_READS``). A credential that is given is always checked: a wrong one is refused
-even where anonymous reads are allowed. The web page's sign-in keeps the key in an HttpOnly, SameSite=Strict
+even where anonymous reads are allowed, and so is any ``Authorization`` header that is not ``Bearer <key>``
+(anonymous means no such header at all). The web page's sign-in keeps the key in an HttpOnly, SameSite=Strict
 cookie, read when no bearer credential is sent. Writes from another site (a browser's cross-site request) are
 refused whatever the credential.
 """
@@ -37,12 +38,15 @@ def is_loopback(host: str) -> bool:
 
 
 def principal(
+    request: Request,
     service: ServiceDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     cookie: Annotated[str | None, Depends(key_cookie)],
 ) -> Principal | None:
     """The caller behind the bearer credential, else the signed-in key's cookie; None without either;
-    UnauthorizedError for a wrong one."""
+    UnauthorizedError for a wrong one or for an ``Authorization`` header that is not ``Bearer <key>``."""
+    if credentials is None and "authorization" in request.headers:
+        raise UnauthorizedError("the Authorization header is not 'Bearer <key>'")
     if credentials is None and cookie is None:
         return None
     found = identify(service, credentials.credentials if credentials is not None else str(cookie))

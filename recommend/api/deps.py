@@ -10,6 +10,7 @@ from pydantic import Field
 from sqlalchemy.orm import Session
 
 from soundalike.ingest.db.models import MAX_ID
+from soundalike.recommend.defaults import DEFAULTS
 from soundalike.recommend.filters import Filters
 from soundalike.recommend.service import Service
 
@@ -25,8 +26,9 @@ def get_service(request: Request) -> Service:
 
 def get_session(service: Annotated[Service, Depends(get_service)]) -> Iterator[Session]:
     """A session for the route alone: it takes a pooled connection at its first query and, as ``SessionDep``,
-    is closed when the route returns, before the response is sent. It never commits: a write commits in its
-    service function before it answers, so whatever is acknowledged is stored; anything else is rolled back."""
+    is closed when the route returns, before the response is sent. It never commits: a write route commits
+    (itself or in its service function) before it answers, so whatever is acknowledged is stored; anything else
+    is rolled back."""
     session = service.factory()
     try:
         yield session
@@ -36,11 +38,11 @@ def get_session(service: Annotated[Service, Depends(get_service)]) -> Iterator[S
 
 def get_filters(
     genre: Annotated[list[str] | None, Query(description="Keep tracks with any of these genres.")] = None,
-    tempo_min: Annotated[float | None, Query(ge=0, le=1000)] = None,
-    tempo_max: Annotated[float | None, Query(ge=0, le=1000)] = None,
+    tempo_min: Annotated[float | None, Query(ge=0, le=DEFAULTS.max_tempo)] = None,
+    tempo_max: Annotated[float | None, Query(ge=0, le=DEFAULTS.max_tempo)] = None,
     key: Annotated[list[str] | None, Query(description="Keep tracks in any of these keys.")] = None,
-    year_min: Annotated[int | None, Query(ge=0, le=3000)] = None,
-    year_max: Annotated[int | None, Query(ge=0, le=3000)] = None,
+    year_min: Annotated[int | None, Query(ge=0, le=DEFAULTS.max_year)] = None,
+    year_max: Annotated[int | None, Query(ge=0, le=DEFAULTS.max_year)] = None,
     exclude: Annotated[list[Id] | None, Query(description="Track ids to leave out.")] = None,
 ) -> Filters:
     """Result filters from the query string; tracks with an unknown tempo/key/year fail a filter on it."""

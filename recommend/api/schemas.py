@@ -1,64 +1,21 @@
-"""Pydantic schemas of every request and response body."""
+"""Pydantic schemas of every request and response body; result rows are the ``Result`` dataclass itself."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field
 
-from soundalike.ingest.errors import InputError
-from soundalike.ingest.history import check_played_at
-
-
-class AspectOut(BaseModel):
-    """One aspect of a match and its share of the similarity."""
-
-    aspect: str = Field(description="style, timbre, harmony or rhythm")
-    score: float
-
-
-class WhyOut(BaseModel):
-    """Why a track was recommended."""
-
-    basis: str
-    anchor_track_id: int | None = None
-    similarity: float | None = None
-    cluster: int | None = None
-    shared_genres: list[str] = []
-    tempo_delta: float | None = None
-    same_key: bool | None = None
-    aspects: list[AspectOut] = Field(
-        default=[],
-        description="What matched, best first, when the embedding model is fusion (scores sum to the cosine)",
-    )
-    text: str
-
-
-PATH_DESCRIPTION = "The file name as text; a byte that is not UTF-8 shows as U+FFFD."
-PATH_BYTES_DESCRIPTION = "Base64 of the file name's exact bytes when they are not valid UTF-8, else null."
-
-
-class ResultOut(BaseModel):
-    """One ranked track."""
-
-    track_id: int
-    path: str = Field(description=PATH_DESCRIPTION)
-    path_bytes: str | None = Field(default=None, description=PATH_BYTES_DESCRIPTION)
-    score: float
-    title: str | None
-    artist: str | None
-    album: str | None
-    year: int | None = None
-    tempo: float | None = None
-    key: str | None = None
-    genres: list[str] = []
-    why: WhyOut | None = None
+from soundalike.ingest.db.models import MAX_ID, MAX_INTEGER
+from soundalike.ingest.names import MAX_GENRE_NAME
+from soundalike.recommend.defaults import DEFAULTS
+from soundalike.recommend.results import PATH_BYTES_DESCRIPTION, PATH_DESCRIPTION, Result
 
 
 class ResultsOut(BaseModel):
     """Ranked tracks."""
 
-    results: list[ResultOut]
+    results: list[Result]
 
 
 class InterestOut(BaseModel):
@@ -75,7 +32,7 @@ class PlaylistOut(BaseModel):
     user: str
     strategy: str = Field(description="personalised, cold_start_genre or cold_start_popularity")
     interests: list[InterestOut]
-    results: list[ResultOut]
+    results: list[Result]
 
 
 class TrackOut(BaseModel):
@@ -123,25 +80,16 @@ class TrackPageOut(BaseModel):
 class EventIn(BaseModel):
     """One play of a track."""
 
-    track_id: int = Field(ge=1, le=2**31 - 1)
+    track_id: int = Field(ge=1, le=MAX_ID)
     played_at: datetime
-    ms_played: int | None = Field(default=None, ge=0, le=2**31 - 1)
+    ms_played: int | None = Field(default=None, ge=0, le=MAX_INTEGER)
     skipped: bool = False
-
-    @field_validator("played_at")
-    @classmethod
-    def not_in_future(cls, value: datetime) -> datetime:
-        """A play cannot lie in the future (beyond a small clock skew); naive times are UTC."""
-        try:
-            return check_played_at(value)
-        except InputError as exc:
-            raise ValueError(str(exc)) from exc
 
 
 class EventsIn(BaseModel):
     """Plays of one user."""
 
-    events: list[EventIn] = Field(min_length=1, max_length=10_000)
+    events: list[EventIn] = Field(min_length=1, max_length=DEFAULTS.max_events_per_request)
 
 
 class EventsOut(BaseModel):
@@ -161,7 +109,7 @@ class EventsDeletedOut(BaseModel):
 class GenreReviewIn(BaseModel):
     """A curator's verdict on a genre of a track."""
 
-    genre: str = Field(min_length=1, max_length=128)
+    genre: str = Field(min_length=1, max_length=MAX_GENRE_NAME)
     accept: bool
 
 

@@ -9,9 +9,11 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from soundalike.ingest.errors import UnauthorizedError
+from soundalike.ingest.names import MAX_GENRE_NAME
 from soundalike.recommend.api.auth import KEY_COOKIE, identify, refuse_cross_site, write_access
 from soundalike.recommend.api.deps import ServiceDep, SessionDep, TrackId
 from soundalike.recommend.browse import review_track_genre
+from soundalike.recommend.defaults import DEFAULTS
 from soundalike.recommend.web.render import PAGE_PREFIX, page
 from soundalike.recommend.web.retrain import Retrainer
 
@@ -34,9 +36,9 @@ def review(
     track_id: TrackId,
     service: ServiceDep,
     session: SessionDep,
-    genre: Annotated[str, Form(min_length=1, max_length=128)],
+    genre: Annotated[str, Form(min_length=1, max_length=MAX_GENRE_NAME)],
     verdict: Annotated[Literal["accept", "reject"], Form()],
-    next_page: Annotated[str, Form(alias="next", max_length=2000)] = "",
+    next_page: Annotated[str, Form(alias="next", max_length=DEFAULTS.max_next_page_length)] = "",
 ) -> Response:
     """Accept or reject a genre of a track, or set another: the same operation as the API and `genres review`."""
     review_track_genre(session, service.index.table, track_id, genre, accept=verdict == "accept")
@@ -57,7 +59,9 @@ def sign_in_form(request: Request) -> Response:
 
 
 @router.post(PAGE_PREFIX + "/signin")
-def sign_in(request: Request, service: ServiceDep, key: Annotated[str, Form(min_length=1, max_length=512)]) -> Response:
+def sign_in(
+    request: Request, service: ServiceDep, key: Annotated[str, Form(min_length=1, max_length=DEFAULTS.max_key_length)]
+) -> Response:
     """Check the key and keep it in an HttpOnly, SameSite=Strict cookie; an unknown key is refused (401)."""
     refuse_cross_site(request)
     if identify(service, key.strip()) is None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 from sqlalchemy.orm import Session
 
+from soundalike.embed.projection import pca_2d
 from soundalike.embed.store import load_embeddings
 from soundalike.recommend.track_table import NO_TRACK, TrackTable
 
@@ -27,15 +28,10 @@ class Point:
     label: str
 
 
-def principal_axes(vectors: np.ndarray) -> np.ndarray:
-    """Rows projected on their first two principal components, each axis scaled into [0, 1]."""
-    if len(vectors) == 0:
-        return np.zeros((0, 2))
-    centred = vectors - vectors.mean(axis=0)
-    _, _, axes = np.linalg.svd(centred, full_matrices=False)
-    coords = centred @ axes[:2].T
-    if coords.shape[1] < 2:
-        coords = np.hstack([coords, np.zeros((len(coords), 2 - coords.shape[1]))])
+def unit_square(coords: np.ndarray) -> np.ndarray:
+    """Each column of ``coords`` scaled into [0, 1]; a constant column becomes 0."""
+    if len(coords) == 0:
+        return coords
     low, span = coords.min(axis=0), np.ptp(coords, axis=0)
     return np.asarray((coords - low) / np.where(span > 0, span, 1.0))
 
@@ -46,7 +42,7 @@ def embedding_map(session: Session, table: TrackTable, model_name: str) -> tuple
     if len(ids) > MAX_POINTS:
         keep = np.linspace(0, len(ids) - 1, MAX_POINTS).astype(np.int64)
         ids, vectors = ids[keep], vectors[keep]
-    coords = principal_axes(vectors.astype(np.float64))
+    coords = unit_square(pca_2d(vectors))
     rows = table.rows(ids)
     genres = [min(table.genres[r]) if r != NO_TRACK and table.genres[r] else None for r in rows.tolist()]
     colours = {g: PALETTE[n % len(PALETTE)] for n, g in enumerate(sorted({g for g in genres if g is not None}))}

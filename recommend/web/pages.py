@@ -9,11 +9,14 @@ from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, Response
 
 from soundalike.embed.review import review_queue, reviewed_count
+from soundalike.ingest.db.models import MAX_ID
 from soundalike.ingest.errors import InputError, NotFoundError
+from soundalike.ingest.listening import user_names
+from soundalike.ingest.names import MAX_USER_NAME
 from soundalike.recommend.api.auth import read_access
 from soundalike.recommend.api.deps import ServiceDep, SessionDep, TrackId
 from soundalike.recommend.api_keys import Principal
-from soundalike.recommend.browse import search_tracks, track_detail, user_names
+from soundalike.recommend.browse import search_tracks, track_detail
 from soundalike.recommend.defaults import DEFAULTS
 from soundalike.recommend.filters import Filters
 from soundalike.recommend.m3u import m3u_bytes
@@ -28,7 +31,7 @@ router = APIRouter(include_in_schema=False)
 Who = Annotated[Principal | None, Depends(read_access)]
 PAGE_SIZE = 25
 SIMILAR = 10
-Text = Annotated[str, Query(max_length=255)]
+Text = Annotated[str, Query(max_length=MAX_USER_NAME)]
 
 
 def number(name: str, text: str) -> float | None:
@@ -51,7 +54,7 @@ def catalogue(
     key: Text = "",
     tempo_min: Text = "",
     tempo_max: Text = "",
-    page_number: Annotated[int, Query(alias="page", ge=1, le=10**6)] = 1,
+    page_number: Annotated[int, Query(alias="page", ge=1, le=DEFAULTS.max_page)] = 1,
 ) -> Response:
     """Search by title, artist, album or path, filter by genre, tempo and key, a page at a time."""
     table = service.index.table
@@ -87,7 +90,7 @@ def track(request: Request, track_id: TrackId, who: Who, service: ServiceDep, se
 
 @router.get(PAGE_PREFIX + "/review", response_class=HTMLResponse)
 def review(
-    request: Request, who: Who, session: SessionDep, skip: Annotated[int, Query(ge=0, le=10**9)] = 0
+    request: Request, who: Who, session: SessionDep, skip: Annotated[int, Query(ge=0, le=DEFAULTS.max_offset)] = 0
 ) -> Response:
     """The next predicted genre to review, least confident first; ``skip`` passes over ones left for later."""
     remaining, items = review_queue(session, offset=skip, limit=1)
@@ -107,7 +110,7 @@ def review(
 
 
 @router.get(PAGE_PREFIX + "/jobs/{job_id}", response_class=HTMLResponse)
-def job(request: Request, job_id: Annotated[int, PathParam(ge=1, le=10**9)], who: Who) -> Response:
+def job(request: Request, job_id: Annotated[int, PathParam(ge=1, le=DEFAULTS.max_job_id)], who: Who) -> Response:
     """Progress of a retraining job; the page refreshes itself until the job is finished."""
     retrainer: Retrainer = request.app.state.retrainer
     found = retrainer.jobs.get(job_id)
@@ -123,8 +126,8 @@ def listener(
     service: ServiceDep,
     session: SessionDep,
     user: Text = "",
-    start: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
-    end: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    start: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    end: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     steps: Annotated[int, Query(ge=2, le=DEFAULTS.max_path_steps)] = DEFAULTS.path_steps,
 ) -> Response:
     """A listener's playlist with its reasons and interests; a sonic path between two tracks."""
@@ -146,7 +149,7 @@ def listener(
 
 @router.get(PAGE_PREFIX + "/listener/playlist.m3u")
 def playlist_m3u(
-    who: Who, service: ServiceDep, session: SessionDep, user: Annotated[str, Query(max_length=255)]
+    who: Who, service: ServiceDep, session: SessionDep, user: Annotated[str, Query(max_length=MAX_USER_NAME)]
 ) -> Response:
     """The listener's playlist as an extended M3U file to download."""
     playlist = playlist_for_user(session, service.index, user)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_runner import run_main
 
 import soundalike.cli.index
 from soundalike.cli import main
@@ -16,15 +17,6 @@ from soundalike.index.sync import sync_index
 from soundalike.ingest.db.models import Track
 from soundalike.ingest.db.session import open_database, session_scope
 from soundalike.ingest.settings import Settings
-
-
-def run_main(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict, str]:
-    """Exit status, the JSON document on stdout and stderr of ``soundalike ARGV --json``."""
-    monkeypatch.setattr("sys.argv", ["soundalike", *argv, "--json"])
-    with pytest.raises(SystemExit) as exited:
-        main()
-    out, err = capsys.readouterr()
-    return int(exited.value.code or 0), json.loads(out.strip().splitlines()[-1]), err
 
 
 @pytest.mark.parametrize(
@@ -144,3 +136,13 @@ def test_bad_key_commands_are_json_errors(
     monkeypatch.delenv("SOUNDALIKE_DATABASE_URL", raising=False)
     code, error, err = run_main(monkeypatch, capsys, "--home", str(tmp_path), *argv)
     assert code == 2 and words in error["error"] and "Traceback" not in err
+
+
+def test_training_without_two_labelled_genres_is_a_precondition_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("SOUNDALIKE_DATABASE_URL", raising=False)
+    monkeypatch.setenv("SOUNDALIKE_EMBEDDING_MODEL", "mfcc-stats")
+    code, error, err = run_main(monkeypatch, capsys, "--home", str(tmp_path), "genres", "train")
+    assert code == 2 and error["type"] == "PreconditionError" and "at least 2 genres" in error["error"]
+    assert "Traceback" not in err

@@ -15,7 +15,17 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from soundalike.cli import app
-from soundalike.embed.adapt import AdaptConfig, AdaptRecord, adapt, decide, load_adapted, projection, save_adaptation
+from soundalike.embed.adapt import (
+    CHECKPOINT_FILE,
+    AdaptConfig,
+    AdaptRecord,
+    adapt,
+    decide,
+    load_adapted,
+    projection,
+    save_adaptation,
+)
+from soundalike.embed.checkpoint import load_checkpoint
 from soundalike.embed.models import AdaptedMusicnnModel
 from soundalike.embed.store import load_embeddings
 from soundalike.ingest.db.models import Track
@@ -78,10 +88,10 @@ def test_train_adapt_records_its_decision_on_a_small_catalogue(
     )
     assert result.exit_code == 0, result.output
     record = json.loads(result.stdout)
-    saved = json.loads((settings.models_dir / "musicnn-adapted.json").read_text())
+    weights, saved = load_checkpoint(settings.models_dir / CHECKPOINT_FILE, what="adapted MusiCNN", command="")
     assert saved == record
     assert record["kept"] == decide(record["baseline"], record["adapted"], album_tolerance=0.02)[0]
-    assert (settings.models_dir / "musicnn-adapted.safetensors").exists() == record["kept"]
+    assert bool(weights) == record["kept"]
     assert record["n_train"] + record["n_held_out"] == 12
 
 
@@ -144,7 +154,7 @@ def test_discarded_head_is_refused_with_a_clear_error(settings: Settings, sessio
     short_catalogue(session, tmp_path / "music")
     save_adaptation(settings.models_dir, projection(200, 16), adapted_record(kept=True))
     save_adaptation(settings.models_dir, projection(200, 16), adapted_record(kept=False))
-    assert not (settings.models_dir / "musicnn-adapted.safetensors").exists()
+    assert not load_checkpoint(settings.models_dir / CHECKPOINT_FILE, what="adapted MusiCNN", command="")[0]
     result = build_index(settings)
     assert result.exit_code != 0 and isinstance(result.exception, ConfigError)
     assert "discarded" in str(result.exception) and "musicnn-msd" in str(result.exception)

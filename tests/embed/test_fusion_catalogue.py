@@ -18,7 +18,7 @@ from soundalike.embed.musicnn_encoder import POOLED_FEATURE
 from soundalike.embed.store import load_embeddings
 from soundalike.ingest.db.models import Embedding, Feature, Track
 from soundalike.ingest.paths import from_db_path
-from soundalike.ingest.pipeline import ingest
+from soundalike.ingest.pipeline import IngestOptions, ingest
 from soundalike.ingest.repository import feature_matrix
 from soundalike.ingest.settings import Settings
 from soundalike.ingest.track_features import CHROMA_STATS_NAME
@@ -37,7 +37,7 @@ def test_fusion_catalogue_embeds_from_stored_features_fills_gaps_and_describes_a
 ) -> None:
     consumer = consumer_for(fusion_settings, CPU)
     assert consumer is not None
-    ingest(factory, [library], settings=fusion_settings, device=CPU, workers=1, consumer=consumer)
+    ingest(factory, [library], IngestOptions(settings=fusion_settings, device=CPU, workers=1, consumer=consumer))
     model = embedding_model(fusion_settings, CPU)
     with factory() as session:
         assert len(feature_matrix(session, POOLED_FEATURE)[0]) == 12
@@ -74,7 +74,7 @@ def test_fusion_catalogue_embeds_from_stored_features_fills_gaps_and_describes_a
 def test_changed_weights_give_a_new_version_and_rewrite_every_embedding(
     library: Path, settings: Settings, factory: sessionmaker[Session]
 ) -> None:
-    ingest(factory, [library], settings=settings, device=CPU, workers=1)
+    ingest(factory, [library], IngestOptions(settings=settings, device=CPU, workers=1))
     light = settings.model_copy(update={"embedding_model": "fusion", "fusion_blocks": "mfcc:1,chroma:0.5,rhythm:0.2"})
     assert consumer_for(light, CPU) is None
     heavier = light.model_copy(update={"fusion_blocks": "mfcc:1,chroma:1,rhythm:0.2"})
@@ -90,7 +90,7 @@ def test_changed_weights_give_a_new_version_and_rewrite_every_embedding(
 def test_a_few_new_tracks_are_embedded_with_the_kept_fit_and_a_grown_catalogue_is_refitted(
     library: Path, settings: Settings, factory: sessionmaker[Session]
 ) -> None:
-    ingest(factory, [library], settings=settings, device=CPU, workers=1)
+    ingest(factory, [library], IngestOptions(settings=settings, device=CPU, workers=1))
     light = settings.model_copy(update={"embedding_model": "fusion", "fusion_blocks": "mfcc:1,chroma:0.5,rhythm:0.2"})
     model = embedding_model(light, CPU)
     with factory() as session:

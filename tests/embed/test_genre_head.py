@@ -1,9 +1,53 @@
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
+import pytest
+import torch
+from safetensors.torch import save_file
+from sqlalchemy.orm import Session
 
 from soundalike.embed.evaluation import macro_f1
-from soundalike.embed.genre_head import fit_softmax, fit_temperature, group_split, probabilities
+from soundalike.embed.genre_head import (
+    HEAD_FILE,
+    fit_softmax,
+    fit_temperature,
+    group_split,
+    load_genre_head,
+    probabilities,
+    train_genre_head,
+)
+from soundalike.embed.store import put_embeddings
+from soundalike.ingest.db.models import Track
+from soundalike.ingest.errors import PreconditionError
+from soundalike.ingest.repository import set_track_genre
+
+MODEL = "mfcc-stats"
+
+
+def add_genre_tracks(session: Session, genres: tuple[str, ...], *, per_genre: int = 6) -> dict[str, list[int]]:
+    """``per_genre`` tracks of each genre on two albums, with well separated embeddings; returns their ids."""
+    rng = np.random.default_rng(0)
+    ids: dict[str, list[int]] = {}
+    vectors = []
+    for n, genre in enumerate(genres):
+        for i in range(per_genre):
+            track = Track(path=f"/music/{genre}/{i}.ogg", size=1, mtime=0.0, album=f"{genre} {i % 2}", status="ok")
+            session.add(track)
+            session.flush()
+            ids.setdefault(genre, []).append(track.id)
+            vectors.append(np.eye(len(genres))[n] * 3 + 0.4 * rng.standard_normal(len(genres)))
+    every = np.array([t for genre in genres for t in ids[genre]])
+    put_embeddings(session, MODEL, "1", every, np.asarray(vectors, dtype=np.float32))
+    return ids
+
+
+def label(session: Session, ids: list[int], genre: str) -> None:
+    for track_id in ids:
+        set_track_genre(session, track_id, genre, source="label")
+    session.flush()
 
 
 def test_group_split_keeps_groups_whole_and_every_class_in_training() -> None:
@@ -41,3 +85,34 @@ def test_temperature_softens_overconfident_wrong_logits() -> None:
 def test_too_few_held_out_rows_leave_the_temperature_at_one() -> None:
     logits = np.array([[10.0, 0.0], [0.0, 10.0], [10.0, 0.0]])
     assert fit_temperature(logits, np.array([0, 1, 0])) == 1.0
+
+
+def test_a_crash_while_saving_a_new_head_leaves_the_previous_head_whole(
+    session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = add_genre_tracks(session, ("ambient", "metal", "polka"))
+    label(session, ids["ambient"], "ambient")
+    label(session, ids["metal"], "metal")
+    first = train_genre_head(session, tmp_path / "models", model_name=MODEL)
+    label(session, ids["polka"], "polka")
+
+    def power_cut(src: object, dst: object) -> None:
+        raise OSError("power cut")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(os, "replace", power_cut)
+        with pytest.raises(OSError, match="power cut"):
+            train_genre_head(session, tmp_path / "models", model_name=MODEL)
+    meta, weights, bias = load_genre_head(tmp_path / "models")
+    assert meta == first and meta.classes == ["ambient", "metal"]
+    assert weights.shape[1] == bias.shape[0] == 2
+    assert [p.name for p in (tmp_path / "models").iterdir()] == [HEAD_FILE]
+    second = train_genre_head(session, tmp_path / "models", model_name=MODEL)
+    assert load_genre_head(tmp_path / "models")[0] == second and second.classes == ["ambient", "metal", "polka"]
+
+
+def test_a_head_saved_in_the_old_two_file_format_asks_for_retraining(tmp_path: Path) -> None:
+    save_file({"weights": torch.zeros((4, 2)), "bias": torch.zeros(2)}, str(tmp_path / HEAD_FILE))
+    (tmp_path / "genre-head.json").write_text('{"version": "old"}')
+    with pytest.raises(PreconditionError, match="older format: run `soundalike genres train` again"):
+        load_genre_head(tmp_path)

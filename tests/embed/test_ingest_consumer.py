@@ -35,7 +35,7 @@ from soundalike.ingest.analysis import analyse_file
 from soundalike.ingest.audio import load
 from soundalike.ingest.db.models import Feature, Track
 from soundalike.ingest.errors import ConfigError
-from soundalike.ingest.pipeline import ingest
+from soundalike.ingest.pipeline import IngestOptions, ingest
 from soundalike.ingest.repository import feature_matrix
 from soundalike.ingest.settings import Settings
 
@@ -82,7 +82,7 @@ def test_consumer_stores_what_refresh_embeddings_would(
 ) -> None:
     """Ingest with the consumer, then the encoder finds nothing stale, and vectors match encode_file."""
     consumer = MusicnnIngestConsumer(encoder)
-    report = ingest(factory, [library], settings=settings, device=CPU, workers=2, consumer=consumer)
+    report = ingest(factory, [library], IngestOptions(settings=settings, device=CPU, workers=2, consumer=consumer))
     assert report.added == 12 and consumer.encoded == 12
     with factory() as session:
         assert stale_tracks(session, MODEL_NAME, MODEL_VERSION) == []

@@ -20,7 +20,7 @@ from soundalike.embed.musicnn_encoder import POOLED_FEATURE
 from soundalike.embed.store import load_embeddings
 from soundalike.ingest.db.models import Feature
 from soundalike.ingest.errors import ConfigError
-from soundalike.ingest.pipeline import ingest
+from soundalike.ingest.pipeline import IngestOptions, ingest
 from soundalike.ingest.settings import Settings
 
 
@@ -116,7 +116,11 @@ def test_ingest_with_the_student_stores_embeddings_under_its_own_name(
     settings = settings.model_copy(update={"embedding_model": student.MODEL_NAME})
     consumer = consumer_for(settings, torch.device("cpu"))
     assert consumer is not None and consumer.encoder.version == version
-    ingest(factory, [packages["held"]], settings=settings, device=torch.device("cpu"), workers=1, consumer=consumer)
+    ingest(
+        factory,
+        [packages["held"]],
+        IngestOptions(settings=settings, device=torch.device("cpu"), workers=1, consumer=consumer),
+    )
     ids, vectors, stored_version = load_embeddings(session, student.MODEL_NAME)
     assert len(ids) == 2 and stored_version == version
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)

@@ -73,7 +73,7 @@ def test_train_cnn_saves_a_checkpoint_that_serves_as_embedding_model(
     assert meta["val_accuracy"] >= 0.75  # chance is 0.5
     weights = load_file(str(settings.models_dir / "cnn-trained.safetensors"))
     assert weights and all(np.isfinite(t.numpy()).all() for t in weights.values())
-    assert json.loads((settings.models_dir / "cnn-trained.json").read_text())["version"] == meta["version"]
+    assert load_trained_cnn(settings.models_dir)[0].version == meta["version"]
     assert Path(meta["curves_png"]).stat().st_size > 5000
 
     model = embedding_model(

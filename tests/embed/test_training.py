@@ -9,7 +9,7 @@ from audio_factory import beat, drone
 
 from soundalike.embed.musicnn_frontend import SAMPLE_RATE, musicnn_logmel
 from soundalike.embed.training import TrainConfig, augment, random_crops, tiled_crops, train_network
-from soundalike.ingest.errors import InputError
+from soundalike.ingest.errors import PreconditionError
 
 SECONDS = 3.0
 
@@ -66,5 +66,5 @@ def test_crops_pad_short_tracks_and_tile_long_ones() -> None:
 
 def test_training_needs_two_genres() -> None:
     logmels, _, groups = style_corpus(1)
-    with pytest.raises(InputError, match="2 genres"):
+    with pytest.raises(PreconditionError, match="2 genres"):
         train_network(logmels, ["a"] * 3, groups, TrainConfig(epochs=1))

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from soundalike.embed.ingest_consumer import consumer_for
 from soundalike.ingest.db.models import Feature, Genre, IngestRun, Track, TrackGenre
 from soundalike.ingest.db.session import open_database
-from soundalike.ingest.pipeline import ingest
+from soundalike.ingest.pipeline import IngestOptions, ingest
 from soundalike.ingest.settings import Settings
 
 CPU = torch.device("cpu")
@@ -113,13 +113,15 @@ def test_ingest_killed_mid_run_resumes_to_the_catalogue_of_a_clean_run(
 
     # the server frees a dead process's advisory lock once its connection closes: allow it a moment
     consumer = consumer_for(settings, CPU)  # the CLI run embeds with MusiCNN: resume and reference do too
-    resumed = ingest(factory, [many], settings=settings, device=CPU, consumer=consumer, workers=2, wait=30)
+    resumed = ingest(
+        factory, [many], IngestOptions(settings=settings, device=CPU, consumer=consumer, workers=2, wait=30)
+    )
     assert (resumed.added, resumed.skipped, resumed.failed) == (FILES - stored, stored, 0)
     with factory() as session:
         statuses = session.scalars(select(IngestRun.status).order_by(IngestRun.id)).all()
     assert statuses == ["interrupted", "finished"]
 
     reference = open_database(f"sqlite:///{tmp_path / 'clean.db'}")
-    ingest(reference, [many], settings=settings, device=CPU, consumer=consumer, workers=2)
+    ingest(reference, [many], IngestOptions(settings=settings, device=CPU, consumer=consumer, workers=2))
     assert_same_catalogue(catalogue(factory), catalogue(reference))
     assert (count(factory, Track), tracks_with_features(factory), count(factory, TrackGenre)) == (FILES, FILES, FILES)

@@ -14,7 +14,7 @@ from soundalike.ingest.analysis import FileAnalysis
 from soundalike.ingest.db.models import Feature, IngestRun, Track
 from soundalike.ingest.engine import analyse_bounded
 from soundalike.ingest.paths import from_db_path, to_db_path
-from soundalike.ingest.pipeline import ingest
+from soundalike.ingest.pipeline import IngestOptions, ingest
 from soundalike.ingest.settings import Settings
 from soundalike.ingest.track_features import FEATURE_VERSIONS
 
@@ -38,7 +38,7 @@ def test_fault_corpus_records_each_bad_file_with_a_reason_and_ingests_the_good_o
 ) -> None:
     """Both feature paths (librosa in the workers, torch batched in the ingesting process) see the same faults."""
     settings = settings.model_copy(update={"feature_extractor": extractor})
-    report = ingest(factory, [fault_corpus], settings=settings, device=CPU, workers=2)
+    report = ingest(factory, [fault_corpus], IngestOptions(settings=settings, device=CPU, workers=2))
     reasons = {Path(f["path"]).name: f["reason"] for f in report.failures}
     locked_readable = RUNNING_AS_ROOT  # root reads files whatever their mode
     expected_bad = BAD if locked_readable else BAD | {LOCKED}
@@ -74,8 +74,8 @@ def test_fault_corpus_records_each_bad_file_with_a_reason_and_ingests_the_good_o
 def test_rerun_over_fault_corpus_retries_nothing_unchanged(
     fault_corpus: Path, settings: Settings, factory: sessionmaker[Session]
 ) -> None:
-    first = ingest(factory, [fault_corpus], settings=settings, device=CPU, workers=1)
-    again = ingest(factory, [fault_corpus], settings=settings, device=CPU, workers=1)
+    first = ingest(factory, [fault_corpus], IngestOptions(settings=settings, device=CPU, workers=1))
+    again = ingest(factory, [fault_corpus], IngestOptions(settings=settings, device=CPU, workers=1))
     assert (again.added, again.updated, again.failed) == (0, 0, 0)
     assert again.skipped == first.added + first.failed
 
@@ -128,6 +128,8 @@ def test_a_failed_file_whose_name_is_not_utf8_is_reported_readably_with_its_exac
     folder.mkdir()
     name = os.fsdecode(b"caf\xe9.mp3")
     (folder / name).write_text("not audio")
-    failure = ingest(factory, [folder], settings=settings, device=CPU, workers=1).as_dict()["failures"][0]
+    failure = ingest(factory, [folder], IngestOptions(settings=settings, device=CPU, workers=1)).as_dict()["failures"][
+        0
+    ]
     assert failure["path"].endswith("caf\ufffd.mp3") and failure["path"].isprintable()
     assert base64.b64decode(failure["path_bytes"]) == os.fsencode(folder / name)

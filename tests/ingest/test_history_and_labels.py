@@ -4,14 +4,17 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
 import torch
+from cli_runner import cli_failure, run_cli
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from soundalike.ingest.db.models import ListeningEvent, Track, TrackGenre
+from soundalike.ingest.errors import InputError
 from soundalike.ingest.history import import_history
 from soundalike.ingest.labels import import_labels
-from soundalike.ingest.pipeline import ingest
+from soundalike.ingest.pipeline import IngestOptions, ingest
 from soundalike.ingest.settings import Settings
 
 CPU = torch.device("cpu")
@@ -20,7 +23,7 @@ CPU = torch.device("cpu")
 def ingested(library: Path, tmp_path: Path, settings: Settings, factory: sessionmaker[Session]) -> Path:
     folder = tmp_path / "music"
     shutil.copytree(library / "drone", folder)
-    ingest(factory, [folder], settings=settings, device=CPU, workers=1)
+    ingest(factory, [folder], IngestOptions(settings=settings, device=CPU, workers=1))
     return folder
 
 
@@ -81,6 +84,12 @@ def test_labels_import_attaches_label_genres(
         labelled = session.scalar(select(func.count()).select_from(TrackGenre).where(TrackGenre.source == "label"))
     assert report.imported == 2 and labelled == 2
     assert report.errors == [{"line": 4, "reason": "unknown track 'nope.wav'"}]
+    csv.write_text("path,genre\nnope.wav,Rock\ndrone_00.wav,\n")
+    with (
+        factory() as session,
+        pytest.raises(InputError, match="line 2: unknown track 'nope.wav'; line 3: genre is missing"),
+    ):
+        import_labels(session, csv)
 
 
 def test_history_by_artist_and_title_ignores_case_and_reports_bad_rows(
@@ -88,7 +97,7 @@ def test_history_by_artist_and_title_ignores_case_and_reports_bad_rows(
 ) -> None:
     folder = ingested(library, tmp_path, settings, factory)
     shutil.copy(folder / "drone_02.flac", folder / "copy of 2.flac")
-    ingest(factory, [folder], settings=settings, device=CPU, workers=1)
+    ingest(factory, [folder], IngestOptions(settings=settings, device=CPU, workers=1))
     with factory() as session:
         original = session.scalars(select(Track).where(Track.path == str(folder / "drone_02.flac"))).one()
         session.execute(update(Track).where(Track.path.like("%drone_10.flac")).values(title="drone 4"))
@@ -113,3 +122,40 @@ def test_history_by_artist_and_title_ignores_case_and_reports_bad_rows(
         events = session.scalars(select(ListeningEvent)).all()
     assert (again.imported, again.duplicates) == (0, 1)
     assert [e.track_id for e in events] == [original.id]
+
+
+def test_history_import_reports_absurd_numbers_and_times_per_line(
+    tmp_path: Path, settings: Settings, factory: sessionmaker[Session]
+) -> None:
+    with factory() as session:
+        track = Track(path="/music/a.wav", size=1, mtime=0.0, status="ok")
+        session.add(track)
+        session.commit()
+        track_id = track.id
+    rows = [
+        {"user": "ann", "track": track_id, "played_at": "2025-01-01T00:00:00Z", "ms_played": 1000},
+        {"user": "ann", "track": track_id, "played_at": "2025-01-02T00:00:00Z", "ms_played": 10**38},
+        {"user": "ann", "track": track_id, "played_at": 1e308},
+        {"user": "ann", "track": track_id, "played_at": "9999-12-31T23:59:59-01:00"},
+    ]
+    path = tmp_path / "plays.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    report = run_cli(settings, "history", "import", str(path))
+    assert (report["imported"], report["duplicates"]) == (1, 0)
+    assert [(e["line"], e["reason"]) for e in report["errors"]] == [
+        (2, f"ms_played {10**38} is outside 0..2147483647"),
+        (3, "played_at 1e+308 is out of range as Unix seconds"),
+        (4, "played_at 9999-12-31T23:59:59-01:00 is out of range in UTC"),
+    ]
+
+
+def test_history_import_of_a_file_without_a_good_row_exits_2_and_stores_nothing(
+    tmp_path: Path, settings: Settings, factory: sessionmaker[Session]
+) -> None:
+    path = tmp_path / "plays.csv"
+    path.write_text(f"user,track,played_at,ms_played\nann,1,2025-01-01T00:00:00Z,{'9' * 39}\nbob,1,1e308,\n")
+    error = cli_failure(settings, "history", "import", str(path))
+    assert error["type"] == "InputError"
+    assert error["error"].startswith(f"no row of {path} could be imported (line 2: unknown track '1'; line 3:")
+    with factory() as session:
+        assert session.scalar(select(func.count()).select_from(ListeningEvent)) == 0

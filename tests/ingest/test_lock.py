@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from soundalike.cli import app
 from soundalike.ingest.db.models import IngestRun
 from soundalike.ingest.lock import IngestLockedError
-from soundalike.ingest.pipeline import ingest
+from soundalike.ingest.pipeline import IngestOptions, ingest
 from soundalike.ingest.settings import Settings
 
 CPU = torch.device("cpu")
@@ -55,10 +55,10 @@ def test_second_ingest_is_refused_while_another_process_holds_the_lock(
     music: Path, settings: Settings, factory: sessionmaker[Session], holder: subprocess.Popen[str]
 ) -> None:
     with pytest.raises(IngestLockedError, match="another ingest is running"):
-        ingest(factory, [music], settings=settings, device=CPU, workers=1)
+        ingest(factory, [music], IngestOptions(settings=settings, device=CPU, workers=1))
     started = time.monotonic()
     with pytest.raises(IngestLockedError):
-        ingest(factory, [music], settings=settings, device=CPU, workers=1, wait=0.6)
+        ingest(factory, [music], IngestOptions(settings=settings, device=CPU, workers=1, wait=0.6))
     assert time.monotonic() - started >= 0.5
     result = CliRunner().invoke(
         app,
@@ -70,7 +70,7 @@ def test_second_ingest_is_refused_while_another_process_holds_the_lock(
         assert session.scalars(select(IngestRun)).all() == []
     holder.kill()  # a killed holder leaves no stale lock
     holder.wait()
-    report = ingest(factory, [music], settings=settings, device=CPU, workers=1)
+    report = ingest(factory, [music], IngestOptions(settings=settings, device=CPU, workers=1))
     assert report.added == 1
 
 
@@ -83,7 +83,7 @@ def test_waiting_ingest_runs_once_the_other_process_lets_go(
     try:
         assert process.stdout is not None and process.stdout.readline().strip() == "held"
         started = time.monotonic()
-        report = ingest(factory, [music], settings=settings, device=CPU, workers=1, wait=30)
+        report = ingest(factory, [music], IngestOptions(settings=settings, device=CPU, workers=1, wait=30))
         assert report.added == 1 and time.monotonic() - started > 0.3
     finally:
         process.wait(timeout=30)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from soundalike.ingest.analysis import FileAnalysis
 from soundalike.ingest.db.models import Feature, Genre, IngestRun, Track, TrackGenre
 from soundalike.ingest.db.session import open_database
-from soundalike.ingest.pipeline import ingest
+from soundalike.ingest.pipeline import IngestOptions, ingest
 from soundalike.ingest.repository import set_feature
 from soundalike.ingest.settings import Settings
 from soundalike.ingest.track_features import FEATURE_VERSIONS
@@ -29,7 +29,7 @@ def count(session: Session, model: type) -> int:
 def test_ingest_stores_tracks_features_tags_and_records_failures(
     library: Path, settings: Settings, factory: sessionmaker[Session]
 ) -> None:
-    report = ingest(factory, [library], settings=settings, device=CPU, workers=2)
+    report = ingest(factory, [library], IngestOptions(settings=settings, device=CPU, workers=2))
     assert (report.added, report.updated, report.skipped, report.failed) == (12, 0, 0, 1)
     assert report.failures[0]["path"].endswith("notes.mp3")
     assert "cannot decode" in report.failures[0]["reason"]
@@ -56,13 +56,15 @@ def test_batched_torch_features_store_what_librosa_stores(
 ) -> None:
     """The device path (features batched in torch, here on the CPU) gives the catalogue the CPU path gives."""
     torch_report = ingest(
-        factory, [library], settings=settings.model_copy(update={"feature_extractor": "torch"}), device=CPU, workers=2
+        factory,
+        [library],
+        IngestOptions(settings=settings.model_copy(update={"feature_extractor": "torch"}), device=CPU, workers=2),
     )
     reference = Settings(
         home=tmp_path, database_url=f"sqlite:///{tmp_path / 'librosa.db'}", feature_extractor="librosa"
     )
     reference_factory = open_database(reference.db_url)
-    librosa_report = ingest(reference_factory, [library], settings=reference, device=CPU, workers=2)
+    librosa_report = ingest(reference_factory, [library], IngestOptions(settings=reference, device=CPU, workers=2))
     assert (torch_report.added, torch_report.failed) == (librosa_report.added, librosa_report.failed) == (12, 1)
 
     def stored(
@@ -83,8 +85,8 @@ def test_batched_torch_features_store_what_librosa_stores(
 def test_reingest_of_unchanged_folder_adds_nothing(
     library: Path, settings: Settings, factory: sessionmaker[Session]
 ) -> None:
-    ingest(factory, [library], settings=settings, device=CPU, workers=1)
-    again = ingest(factory, [library], settings=settings, device=CPU, workers=1)
+    ingest(factory, [library], IngestOptions(settings=settings, device=CPU, workers=1))
+    again = ingest(factory, [library], IngestOptions(settings=settings, device=CPU, workers=1))
     assert (again.added, again.updated, again.failed, again.skipped) == (0, 0, 0, 13)
     with factory() as session:
         assert count(session, Track) == 13
@@ -97,14 +99,14 @@ def test_changed_file_is_updated_in_place(
 ) -> None:
     folder = tmp_path / "lib"
     shutil.copytree(library / "drone", folder)
-    ingest(factory, [folder], settings=settings, device=CPU, workers=1)
+    ingest(factory, [folder], IngestOptions(settings=settings, device=CPU, workers=1))
     target = folder / "drone_00.wav"
     with factory() as session:
         before = session.scalars(select(Track).where(Track.path == str(target))).one()
         old_id, old_hash = before.id, before.content_hash
     shutil.copy(library / "beat" / "beat_01.wav", target)
     os.utime(target, (1_700_000_000, 1_700_000_000))
-    report = ingest(factory, [folder], settings=settings, device=CPU, workers=1)
+    report = ingest(factory, [folder], IngestOptions(settings=settings, device=CPU, workers=1))
     assert (report.added, report.updated) == (0, 1)
     with factory() as session:
         after = session.scalars(select(Track).where(Track.path == str(target))).one()
@@ -120,7 +122,7 @@ def test_ingest_records_each_bad_file_and_goes_on(
     (folder / "empty.flac").write_bytes(b"")
     (folder / "truncated.wav").write_bytes((library / "drone" / "drone_00.wav").read_bytes()[:30])
     (folder / "folder.mp3").mkdir()
-    report = ingest(factory, [folder], settings=settings, device=CPU, workers=1)
+    report = ingest(factory, [folder], IngestOptions(settings=settings, device=CPU, workers=1))
     reasons = {Path(f["path"]).name: f["reason"] for f in report.failures}
     assert report.added == 1
     assert reasons["empty.flac"] == "empty file (0 bytes)"
@@ -168,7 +170,7 @@ def test_consumer_sees_each_stored_track_and_flushes_before_every_commit(
 ) -> None:
     consumer = RecordingConsumer()
     settings = settings.model_copy(update={"ingest_batch_size": 5})
-    report = ingest(factory, [library], settings=settings, device=CPU, workers=2, consumer=consumer)
+    report = ingest(factory, [library], IngestOptions(settings=settings, device=CPU, workers=2, consumer=consumer))
     assert sorted(consumer.consumed) == sorted(p.name for p in library.rglob("*_*.*"))
     assert "notes.mp3" not in consumer.consumed
     assert consumer.flushes == 13 // 5 + 1 and consumer.buffer == []

@@ -22,7 +22,7 @@ from soundalike.embed.musicnn_encoder import MusicnnEncoder
 from soundalike.ingest.db.models import Embedding, Feature, IngestRun, Track, TrackGenre
 from soundalike.ingest.db.session import open_database
 from soundalike.ingest.lock import IngestLockedError, ingest_lock
-from soundalike.ingest.pipeline import IngestReport, ingest
+from soundalike.ingest.pipeline import IngestOptions, IngestReport, ingest
 from soundalike.ingest.ray_engine import RayEngine
 from soundalike.ingest.settings import Settings
 
@@ -132,7 +132,9 @@ def run(
 
     factory = open_database(settings.db_url)
     consumer = MusicnnIngestConsumer(here)  # type: ignore[arg-type]
-    report = ingest(factory, folders, settings=settings, device=CPU, consumer=consumer, on_file=count, **kwargs)
+    report = ingest(
+        factory, folders, IngestOptions(settings=settings, device=CPU, consumer=consumer, **kwargs), on_file=count
+    )
     return report, stored, here.tracks
 
 

@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from soundalike.ingest.db.models import User
 from soundalike.ingest.errors import InputError
-from soundalike.ingest.history import HISTORY_COLUMNS, check_played_at, import_history
+from soundalike.ingest.history import HISTORY_COLUMNS, import_history
+from soundalike.ingest.listening import check_played_at
 from soundalike.ingest.rows import read_rows
 
 CSV = "user,track,played_at\nann,1,2025-01-01T10:00:00Z\nbjörk,2,2025-01-02T10:00:00Z\n"
@@ -53,12 +54,19 @@ def test_a_missing_column_is_reported_once_for_the_file(tmp_path: Path) -> None:
     assert list(read_rows(path, required=HISTORY_COLUMNS)) == []
 
 
-def test_failed_history_rows_create_no_user(tmp_path: Path, session: Session) -> None:
+def test_a_history_file_without_a_good_row_is_refused_naming_the_first_reasons_and_creates_no_user(
+    tmp_path: Path, session: Session
+) -> None:
     path = tmp_path / "plays.csv"
     future = (datetime.now(UTC) + timedelta(days=1)).isoformat()
-    path.write_text(f"user,track,played_at\nghost,99999,2025-01-01T10:00:00Z\nghost2,1,{future}\nbad\x01name,1,x\n")
-    report = import_history(session, path)
-    assert report.imported == 0 and [e["line"] for e in report.errors] == [2, 3, 4]
+    rows = ["ghost,99999,2025-01-01T10:00:00Z", f"ghost2,1,{future}", "bad\x01name,1,x", "ghost3,2,y", "ghost4,3,z"]
+    path.write_text("user,track,played_at\n" + "\n".join(rows) + "\n")
+    with pytest.raises(
+        InputError,
+        match=r"no row of .*plays.csv could be imported \(line 2: unknown track '99999'; "
+        r"line 3: .*; line 4: .*non-printable.*; 2 more\)",
+    ):
+        import_history(session, path)
     assert session.scalar(select(func.count()).select_from(User)) == 0
 
 

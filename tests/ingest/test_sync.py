@@ -15,9 +15,10 @@ from typer.testing import CliRunner
 from soundalike.cli import app
 from soundalike.ingest.db.models import Feature, IngestRun, ListeningEvent, Track, TrackGenre
 from soundalike.ingest.errors import NotFoundError
+from soundalike.ingest.listening import get_or_create_user
 from soundalike.ingest.paths import from_db_path
-from soundalike.ingest.pipeline import ingest
-from soundalike.ingest.repository import get_or_create_user, set_track_genre
+from soundalike.ingest.pipeline import OUTSIDE, IngestOptions, ingest
+from soundalike.ingest.repository import set_track_genre
 from soundalike.ingest.scan import is_audio_magic, scan
 from soundalike.ingest.settings import Settings
 from soundalike.ingest.track_features import MFCC_STATS_NAME
@@ -39,7 +40,7 @@ def track_at(session: Session, path: Path) -> Track:
 def test_moved_file_keeps_its_id_genres_and_history(
     music: Path, settings: Settings, factory: sessionmaker[Session]
 ) -> None:
-    ingest(factory, [music], settings=settings, device=CPU, workers=1)
+    ingest(factory, [music], IngestOptions(settings=settings, device=CPU, workers=1))
     old = music / "drone_02.flac"
     with factory() as session:
         track = track_at(session, old)
@@ -51,7 +52,7 @@ def test_moved_file_keeps_its_id_genres_and_history(
     new = music / "renamed" / "moved here.flac"
     new.parent.mkdir()
     old.rename(new)
-    report = ingest(factory, [music], settings=settings, device=CPU, workers=1)
+    report = ingest(factory, [music], IngestOptions(settings=settings, device=CPU, workers=1))
     assert (report.moved, report.added, report.updated, report.deleted) == (1, 0, 0, 0)
     with factory() as session:
         moved = session.get(Track, track_id)
@@ -67,11 +68,11 @@ def test_moved_file_keeps_its_id_genres_and_history(
 def test_deleted_file_is_marked_and_kept_then_revived_when_it_returns(
     music: Path, tmp_path: Path, settings: Settings, factory: sessionmaker[Session]
 ) -> None:
-    ingest(factory, [music], settings=settings, device=CPU, workers=1)
+    ingest(factory, [music], IngestOptions(settings=settings, device=CPU, workers=1))
     target = music / "drone_04.ogg"
     keep = tmp_path / "kept.ogg"
     shutil.move(target, keep)
-    gone = ingest(factory, [music], settings=settings, device=CPU, workers=1)
+    gone = ingest(factory, [music], IngestOptions(settings=settings, device=CPU, workers=1))
     assert (gone.deleted, gone.skipped, gone.moved) == (1, 5, 0)
     with factory() as session:
         track = track_at(session, target)
@@ -82,10 +83,10 @@ def test_deleted_file_is_marked_and_kept_then_revived_when_it_returns(
         run = session.get(IngestRun, gone.run_id)
         assert run is not None and run.deleted == 1
         track_id = track.id
-    again = ingest(factory, [music], settings=settings, device=CPU, workers=1)
+    again = ingest(factory, [music], IngestOptions(settings=settings, device=CPU, workers=1))
     assert again.deleted == 0
     shutil.move(keep, target)
-    back = ingest(factory, [music], settings=settings, device=CPU, workers=1)
+    back = ingest(factory, [music], IngestOptions(settings=settings, device=CPU, workers=1))
     assert (back.revived, back.added, back.deleted) == (1, 0, 0)
     with factory() as session:
         track = track_at(session, target)
@@ -96,7 +97,7 @@ def test_identical_audio_under_two_paths_points_at_the_first(
     music: Path, settings: Settings, factory: sessionmaker[Session]
 ) -> None:
     shutil.copy(music / "drone_00.wav", music / "zz copy.wav")
-    report = ingest(factory, [music], settings=settings, device=CPU, workers=2)
+    report = ingest(factory, [music], IngestOptions(settings=settings, device=CPU, workers=2))
     assert (report.added, report.duplicates) == (7, 1)
     with factory() as session:
         first, copy = track_at(session, music / "drone_00.wav"), track_at(session, music / "zz copy.wav")
@@ -104,7 +105,7 @@ def test_identical_audio_under_two_paths_points_at_the_first(
         run = session.get(IngestRun, report.run_id)
         assert run is not None and run.duplicates == 1
     shutil.copy(music / "drone_00.wav", music / "later copy.wav")
-    later = ingest(factory, [music], settings=settings, device=CPU, workers=1)
+    later = ingest(factory, [music], IngestOptions(settings=settings, device=CPU, workers=1))
     assert (later.added, later.duplicates) == (1, 1)
     with factory() as session:
         assert track_at(session, music / "later copy.wav").duplicate_of_id == first.id
@@ -113,12 +114,15 @@ def test_identical_audio_under_two_paths_points_at_the_first(
 def test_touched_but_unchanged_file_is_not_decoded_again(
     music: Path, settings: Settings, factory: sessionmaker[Session]
 ) -> None:
-    ingest(factory, [music], settings=settings, device=CPU, workers=1)
+    ingest(factory, [music], IngestOptions(settings=settings, device=CPU, workers=1))
     target = music / "drone_06.mp3"
     os.utime(target, (1_600_000_000, 1_600_000_000))
     decoded: list[object] = []
     report = ingest(
-        factory, [music], settings=settings, device=CPU, workers=1, on_file=lambda a: a and decoded.append(a)
+        factory,
+        [music],
+        IngestOptions(settings=settings, device=CPU, workers=1),
+        on_file=lambda a: a and decoded.append(a),
     )
     assert (report.updated, report.skipped, decoded) == (0, 6, [])
     with factory() as session:
@@ -128,10 +132,10 @@ def test_touched_but_unchanged_file_is_not_decoded_again(
 def test_missing_root_is_refused_and_marks_nothing_deleted(
     music: Path, settings: Settings, factory: sessionmaker[Session]
 ) -> None:
-    ingest(factory, [music], settings=settings, device=CPU, workers=1)
+    ingest(factory, [music], IngestOptions(settings=settings, device=CPU, workers=1))
     shutil.rmtree(music)
     with pytest.raises(NotFoundError, match="no such file or folder"):
-        ingest(factory, [music], settings=settings, device=CPU, workers=1)
+        ingest(factory, [music], IngestOptions(settings=settings, device=CPU, workers=1))
     with factory() as session:
         assert set(session.scalars(select(Track.status))) == {"ok"}
 
@@ -170,6 +174,87 @@ def test_scan_sniffs_content_and_survives_loops_odd_names_and_locked_folders(lib
     assert set(names) == expected and len(names) == len(expected)
 
 
+def test_scan_follows_symlinks_inside_its_roots_and_reports_those_leading_out(library: Path, tmp_path: Path) -> None:
+    root, outside = tmp_path / "lib", tmp_path / "elsewhere"
+    (root / "sub").mkdir(parents=True)
+    (outside / "album").mkdir(parents=True)
+    shutil.copy(library / "drone" / "drone_00.wav", root / "a.wav")
+    shutil.copy(library / "drone" / "drone_04.ogg", root / "sub" / "c.ogg")
+    shutil.copy(library / "drone" / "drone_02.flac", outside / "b.flac")
+    shutil.copy(library / "drone" / "drone_00.wav", outside / "album" / "d.wav")
+    (outside / "passwd").write_text("root:x:0:0:root:/root:/bin/sh\n")
+    (root / "inside.wav").symlink_to(root / "a.wav")
+    (root / "sub" / "up.wav").symlink_to(Path("..") / "a.wav")
+    (root / "out.flac").symlink_to(outside / "b.flac")
+    (root / "out_album").symlink_to(outside / "album", target_is_directory=True)
+    (root / "passwd.wav").symlink_to(outside / "passwd")
+    alias = tmp_path / "alias"
+    alias.symlink_to(root, target_is_directory=True)
+
+    def names(paths: list[Path], folder: Path) -> set[str]:
+        return {p.relative_to(folder).as_posix() for p in paths}
+
+    left_out: list[tuple[Path, Path]] = []
+    found = list(scan([root], on_outside=lambda link, target: left_out.append((link, target))))
+    assert names(found, root) == {"a.wav", "inside.wav", "sub/c.ogg", "sub/up.wav"}
+    assert left_out == [
+        (root / "out.flac", outside / "b.flac"),
+        (root / "out_album", outside / "album"),
+        (root / "passwd.wav", outside / "passwd"),
+    ]
+    followed = names(list(scan([root], follow_symlinks=True)), root)
+    assert followed == {"a.wav", "inside.wav", "sub/c.ogg", "sub/up.wav", "out.flac", "out_album/d.wav", "passwd.wav"}
+    assert names(list(scan([alias])), alias) == {"a.wav", "inside.wav", "sub/c.ogg", "sub/up.wav"}
+    assert names(list(scan([root, outside])), root.parent) >= {
+        "lib/out.flac",
+        "lib/out_album/d.wav",
+        "elsewhere/b.flac",
+    }
+
+
+def test_ingest_skips_a_symlink_out_of_its_folders_with_the_reason_unless_told_to_follow(
+    music: Path, tmp_path: Path, settings: Settings, factory: sessionmaker[Session]
+) -> None:
+    assert ingest(factory, [music], IngestOptions(settings=settings, device=CPU, workers=1)).added == 6
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    secret = outside / "passwd"
+    secret.write_text("root:x:0:0:root:/root:/bin/sh\n")
+    shutil.copy(music / "drone_02.flac", outside / "elsewhere.flac")
+    swapped = music / "drone_00.wav"
+    swapped.unlink()
+    swapped.symlink_to(secret)
+    (music / "linked.flac").symlink_to(outside / "elsewhere.flac")
+    report = ingest(factory, [music], IngestOptions(settings=settings, device=CPU, workers=1))
+    assert sorted(report.not_followed, key=lambda f: f["path"]) == [
+        {"path": str(swapped), "target": str(secret), "reason": OUTSIDE},
+        {"path": str(music / "linked.flac"), "target": str(outside / "elsewhere.flac"), "reason": OUTSIDE},
+    ]
+    assert (report.added, report.deleted, report.failed) == (0, 1, 0)
+    with factory() as session:
+        assert track_at(session, swapped).status == "deleted"
+        assert session.scalars(select(Track).where(Track.path == str(music / "linked.flac"))).first() is None
+    table = CliRunner().invoke(
+        app,
+        ["--home", str(settings.home), "ingest", str(music), "--workers", "1"],
+        env={"SOUNDALIKE_DATABASE_URL": settings.db_url, "COLUMNS": "300"},
+    )
+    assert table.exit_code == 0 and "Symlinks not followed" in table.stdout and str(secret) in table.stdout
+
+    result = CliRunner().invoke(
+        app,
+        ["--home", str(settings.home), "ingest", str(music), "--follow-symlinks", "--workers", "1", "--json"],
+        env={"SOUNDALIKE_DATABASE_URL": settings.db_url},
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    followed = json.loads(result.stdout)
+    assert followed["not_followed"] == [] and (followed["added"], followed["failed"]) == (1, 1)
+    with factory() as session:
+        assert track_at(session, music / "linked.flac").status == "ok"
+        assert track_at(session, swapped).status == "failed"
+
+
 def test_non_utf8_file_name_is_stored_under_a_path_that_finds_the_file(
     library: Path, tmp_path: Path, settings: Settings, factory: sessionmaker[Session]
 ) -> None:
@@ -177,14 +262,14 @@ def test_non_utf8_file_name_is_stored_under_a_path_that_finds_the_file(
     folder.mkdir()
     weird = folder / os.fsdecode(b"\xe9t\xe9 \xff.wav")
     shutil.copy(library / "drone" / "drone_00.wav", weird)
-    report = ingest(factory, [folder], settings=settings, device=CPU, workers=1)
+    report = ingest(factory, [folder], IngestOptions(settings=settings, device=CPU, workers=1))
     assert (report.added, report.failed) == (1, 0)
     with factory() as session:
         track = session.scalars(select(Track)).one()
     track.path.encode("utf-8")
     assert from_db_path(track.path) == weird and from_db_path(track.path).exists()
     assert track.status == "ok" and track.duration and track.duration > 1
-    again = ingest(factory, [folder], settings=settings, device=CPU, workers=1)
+    again = ingest(factory, [folder], IngestOptions(settings=settings, device=CPU, workers=1))
     assert (again.skipped, again.added, again.deleted) == (1, 0, 0)
 
 

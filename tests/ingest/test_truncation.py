@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from soundalike.ingest.audio import decode
 from soundalike.ingest.db.models import Track
-from soundalike.ingest.pipeline import ingest
+from soundalike.ingest.pipeline import IngestOptions, ingest
 from soundalike.ingest.settings import Settings
 
 
@@ -46,7 +46,7 @@ def test_ingest_stores_the_decoded_duration_of_a_truncated_file_and_notes_it(
     music = tmp_path / "music"
     whole = make_track(music / "whole.mp3", "beat", seed=4, seconds=20.0, sr=16000)
     cut_in_half(whole, music / "half.mp3")
-    report = ingest(factory, [music], settings=settings, device=torch.device("cpu"), workers=1)
+    report = ingest(factory, [music], IngestOptions(settings=settings, device=torch.device("cpu"), workers=1))
     assert (report.added, report.failed) == (2, 0)
     with factory() as session:
         rows = {Path(t.path).name: t for t in session.scalars(select(Track))}

@@ -20,6 +20,9 @@ from fastapi import FastAPI
 
 from soundalike.ingest.settings import Settings
 
+LOOPBACK = "http://127.0.0.1"
+"""Base URL of in-process clients: its ``Host`` is one the app answers by default."""
+
 
 def free_port() -> int:
     """A TCP port free on loopback now."""
@@ -53,7 +56,7 @@ def in_process(app: FastAPI) -> Callable[..., httpx.Response]:
     def request(method: str, path: str, **kwargs: object) -> httpx.Response:
         async def send() -> httpx.Response:
             transport = httpx.ASGITransport(app=app, client=("192.0.2.7", 50000))
-            async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+            async with httpx.AsyncClient(transport=transport, base_url=LOOPBACK) as client:
                 return await client.request(method, path, **kwargs)  # type: ignore[arg-type]
 
         return asyncio.run(send())

@@ -24,7 +24,7 @@ from soundalike.index.streamed_build import build_index
 from soundalike.index.track_index import save_index
 from soundalike.ingest.db.models import Track
 from soundalike.ingest.db.session import open_database, session_scope
-from soundalike.ingest.pipeline import ingest
+from soundalike.ingest.pipeline import IngestOptions, ingest
 from soundalike.ingest.settings import Settings
 from soundalike.recommend.api.app import create_app
 from soundalike.recommend.api_keys import create_key
@@ -78,7 +78,7 @@ def server(request: pytest.FixtureRequest, library: Path, tmp_path_factory: pyte
         url = f"sqlite:///{home / 'api.db'}"
     settings = Settings(home=home, database_url=url, embedding_model="mfcc-stats")
     factory = open_database(url)
-    ingest(factory, [library], settings=settings, device=CPU, workers=1)
+    ingest(factory, [library], IngestOptions(settings=settings, device=CPU, workers=1))
     model = embedding_model(settings, CPU)
     with session_scope(factory) as session:
         model.refresh(session)

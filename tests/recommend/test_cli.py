@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from soundalike.ingest.db.models import Track
 from soundalike.ingest.db.session import open_database
-from soundalike.ingest.errors import NotFoundError
+from soundalike.ingest.errors import PreconditionError
 from soundalike.ingest.settings import Settings
 
 
@@ -83,6 +83,8 @@ def test_recommend_ranks_unheard_tracks_of_the_users_style(
     assert len(names) == 3
     assert not set(names) & set(heard + ["drone_00.wav"])
     assert all(name.startswith("beat") for name in names)
+    assert run_cli(settings, "history", "delete", "ann") == {"user": "ann", "deleted": 4}
+    assert run_cli(settings, "history", "import", str(history))["imported"] == 4
 
 
 def test_labels_import_then_genres_list_by_source(
@@ -120,7 +122,7 @@ def test_console_script_reports_unknown_track_as_json_error(settings: Settings, 
 def test_genres_train_then_predict_tags_unlabelled_tracks_without_touching_labels(
     settings: Settings, catalogue: dict[str, int], tmp_path: Path
 ) -> None:
-    with pytest.raises(NotFoundError, match="at least 2 genres"):
+    with pytest.raises(PreconditionError, match="at least 2 genres"):
         run_cli(settings, "genres", "train")  # file tags alone are no taxonomy
     assert label_tagged_files(settings, tmp_path / "music") == 8
     model = run_cli(settings, "genres", "train")

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from soundalike.cli import app
 from soundalike.ingest.db.session import session_scope
-from soundalike.recommend.browse import record_events
+from soundalike.ingest.listening import record_events
 
 
 def invoke(catalogue: Catalogue, *args: str) -> str:

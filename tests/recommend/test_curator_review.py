@@ -9,11 +9,13 @@ import pytest
 from cli_runner import run_cli
 from fastapi.testclient import TestClient
 from recommend_fixtures import Catalogue, bearer
+from servers import LOOPBACK
 from sqlalchemy import select
 
 from soundalike.ingest.db.models import Genre, ListeningEvent, TrackGenre
 from soundalike.ingest.db.session import session_scope
-from soundalike.ingest.repository import get_or_create_user, set_track_genre
+from soundalike.ingest.listening import get_or_create_user
+from soundalike.ingest.repository import set_track_genre
 from soundalike.recommend.api.app import create_app
 
 REVIEWS = (("techno", False), ("drone", True), ("ambient", False), ("drone", False), ("drone", True))
@@ -23,7 +25,7 @@ REVIEWS = (("techno", False), ("drone", True), ("ambient", False), ("drone", Fal
 def client(catalogue: Catalogue) -> Iterator[TestClient]:
     """The API serving the synthetic catalogue in-process."""
     app = create_app(catalogue.settings, service=catalogue.service)
-    with TestClient(app, headers=bearer(catalogue, "curator", "write")) as running:
+    with TestClient(app, base_url=LOOPBACK, headers=bearer(catalogue, "curator", "write")) as running:
         yield running
 
 

@@ -11,6 +11,7 @@ import pytest
 from audio_factory import make_track
 from cli_runner import run_cli
 from fastapi.testclient import TestClient
+from servers import LOOPBACK
 from sqlalchemy import select
 
 from soundalike.ingest.db.models import Track
@@ -76,7 +77,7 @@ def test_api_results_and_track_pages_give_readable_paths_and_exact_bytes(setting
     track_id = odd_track_id(settings)
     with session_scope(open_database(settings.db_url)) as session:
         key = create_key(session, "reader", "read")
-    with TestClient(create_app(settings), headers={"Authorization": f"Bearer {key}"}) as client:
+    with TestClient(create_app(settings), base_url=LOOPBACK, headers={"Authorization": f"Bearer {key}"}) as client:
         similar = client.get(f"/tracks/{track_id}/similar", params={"k": 3}).json()["results"]
         detail = client.get(f"/tracks/{track_id}").json()
         neighbour = client.get(f"/tracks/{similar[0]['track_id']}/similar", params={"k": 3}).json()["results"]

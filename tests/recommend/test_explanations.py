@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
+
 import numpy as np
 import pytest
 
 from soundalike.embed.fusion import Layout, fuse
-from soundalike.recommend.results import Aspect, Result, Why, matching_aspects
+from soundalike.recommend.api.schemas import ResultsOut
+from soundalike.recommend.results import PATH_DESCRIPTION, Aspect, Result, Why, matching_aspects
 
 LAYOUT = Layout((("musicnn", 4), ("penultimate", 3), ("mfcc", 3), ("chroma", 2), ("rhythm", 2)))
 WEIGHTS = {"musicnn": 1.0, "penultimate": 0.5, "mfcc": 0.5, "chroma": 0.25, "rhythm": 0.25}
@@ -51,12 +54,12 @@ def test_without_a_fusion_layout_there_are_no_aspects() -> None:
 
 def test_the_sentence_names_the_leading_aspects() -> None:
     both = Why("like seed", 3, 0.8, aspects=[Aspect("style", 0.5), Aspect("timbre", 0.3), Aspect("rhythm", 0.1)])
-    assert both.sentence() == "like seed 3; similarity 0.80; mostly style and timbre"
+    assert both.text == "like seed 3; similarity 0.80; mostly style and timbre"
     one = Why("like seed", 3, 0.6, aspects=[Aspect("style", 0.5), Aspect("timbre", 0.1)])
-    assert one.sentence() == "like seed 3; similarity 0.60; mostly style"
+    assert one.text == "like seed 3; similarity 0.60; mostly style"
     nothing = Why("like seed", 3, -0.2, aspects=[Aspect("style", -0.1), Aspect("timbre", -0.1)])
-    assert "mostly" not in nothing.sentence()
-    assert "mostly" not in Why("like seed", 3, 0.9).sentence()
+    assert "mostly" not in nothing.text
+    assert "mostly" not in Why("like seed", 3, 0.9).text
 
 
 def test_aspects_are_part_of_the_json_form() -> None:
@@ -64,3 +67,17 @@ def test_aspects_are_part_of_the_json_form() -> None:
     data = Result(1, "a.ogg", 0.8, None, None, None, why=why).as_dict()
     assert data["why"]["aspects"] == [{"aspect": "harmony", "score": 0.5}]  # type: ignore[index]
     assert data["why"]["text"].endswith("mostly harmony")  # type: ignore[index]
+
+
+def test_the_api_result_schema_is_the_result_dataclass_with_the_reason_text() -> None:
+    defs = ResultsOut.model_json_schema(mode="serialization")["$defs"]
+    assert list(defs["Result"]["properties"]) == [f.name for f in fields(Result)]
+    assert list(defs["Why"]["properties"]) == [f.name for f in fields(Why)] + ["text"]
+    assert defs["Result"]["properties"]["path"]["description"] == PATH_DESCRIPTION
+
+
+def test_the_api_returns_a_result_exactly_as_its_json_form() -> None:
+    why = Why("like seed", 3, 0.8, shared_genres=["jazz"], aspects=[Aspect("timbre", 0.4)])
+    result = Result(1, "caf\ufffd.ogg", 0.8, "t", None, "al", 1999, 120.0, "C major", ["jazz"], why, "Y2Fm6S5vZ2c=")
+    served = ResultsOut.model_validate({"results": [result.as_dict()]}).model_dump(mode="json")
+    assert served["results"] == [result.as_dict()]

@@ -17,7 +17,7 @@ from soundalike.index.backends import CpuBackend
 from soundalike.index.sync import build_from_database
 from soundalike.ingest.db.models import Track
 from soundalike.ingest.db.session import open_database, session_scope
-from soundalike.ingest.pipeline import ingest
+from soundalike.ingest.pipeline import IngestOptions, ingest
 from soundalike.ingest.settings import Settings
 from soundalike.recommend.api.app import create_app
 from soundalike.recommend.service import Service
@@ -33,7 +33,11 @@ def fusion_api(
     home = tmp_path_factory.mktemp("fusion-home")
     settings = Settings(home=home, database_url=f"sqlite:///{home / 'fusion.db'}", embedding_model="fusion")
     factory = open_database(settings.db_url)
-    ingest(factory, [library], settings=settings, device=CPU, workers=1, consumer=consumer_for(settings, CPU))
+    ingest(
+        factory,
+        [library],
+        IngestOptions(settings=settings, device=CPU, workers=1, consumer=consumer_for(settings, CPU)),
+    )
     with session_scope(factory) as session:
         build_from_database(session, settings, embedding_model(settings, CPU), backend=CpuBackend())
         names = {Path(p).name: tid for tid, p in session.execute(select(Track.id, Track.path))}

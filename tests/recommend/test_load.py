@@ -21,10 +21,10 @@ from recommend_fixtures import Catalogue, make_catalogue
 from servers import running, serving
 
 from soundalike.ingest.db.session import session_scope
+from soundalike.ingest.listening import record_events
 from soundalike.ingest.settings import Settings
 from soundalike.recommend.api.app import create_app
 from soundalike.recommend.api.body_limit import BodyLimit
-from soundalike.recommend.browse import record_events
 from soundalike.recommend.service import Service
 
 CLIENTS = 200

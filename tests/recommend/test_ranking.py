@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from soundalike.embed.unit_norm import unit_rows
+from soundalike.ingest.errors import InputError
 from soundalike.recommend.path import waypoints
 from soundalike.recommend.profile import choose_clusters, kmeans, play_weights
 from soundalike.recommend.ranking import Candidate, intra_list_distance, select
@@ -36,6 +37,25 @@ def test_select_caps_artists_and_counts_duplicates_once() -> None:
     ]
     picked = [candidates[p].track_id for p in select(candidates, vectors, 6, artist_cap=2, taken={99})]
     assert picked == [10, 12, 15]  # 11 is a copy of 10, 13 breaks the cap of 2, 14's audio is taken
+
+
+@pytest.mark.parametrize(
+    ("n", "options", "message"),
+    [
+        (0, {}, "n must be >= 1"),
+        (3, {"diversity": 1.5}, "diversity must be within"),
+        (3, {"artist_cap": 0}, "artist_cap must be >= 1"),
+    ],
+)
+def test_select_refuses_bad_options_as_input_errors(n: int, options: dict[str, float], message: str) -> None:
+    candidates = [Candidate(i, 1.0) for i in range(3)]
+    with pytest.raises(InputError, match=message):
+        select(candidates, np.eye(3, dtype=np.float32), n, **options)
+
+
+def test_select_refuses_candidates_and_vectors_that_do_not_line_up() -> None:
+    with pytest.raises(InputError, match="2 candidates for 3 vectors"):
+        select([Candidate(1, 1.0), Candidate(2, 0.5)], np.eye(3, dtype=np.float32), 1)
 
 
 def test_diversity_spreads_the_list_at_some_cost_in_relevance() -> None:

@@ -102,6 +102,7 @@ def test_requests_during_a_reload_all_succeed_and_the_new_track_is_served_after(
 
 def test_a_failed_rebuild_keeps_serving_the_old_index_and_reports_why(catalogue: Catalogue) -> None:
     served = catalogue.service.index
+    old = served.current
     gate = threading.Event()
 
     def slow_failure() -> tuple[TrackIndex, TrackTable]:
@@ -116,6 +117,7 @@ def test_a_failed_rebuild_keeps_serving_the_old_index_and_reports_why(catalogue:
     with pytest.raises(OSError, match="disk full"):
         future.result(10)
     assert served.generation == 0 and served.last_error == "OSError: disk full" and not served.reloading
+    assert served.current is old
 
 
 def test_a_rebuild_swaps_the_index_and_its_track_table_together(catalogue: Catalogue) -> None:
@@ -128,7 +130,7 @@ def test_a_rebuild_swaps_the_index_and_its_track_table_together(catalogue: Catal
     vectors = np.stack([from_blob(r.vector, r.dim) for r in rows])
     built = build_index(ids, vectors, model_name="mfcc-stats", model_version="synthetic")
     served.reload(lambda: (built, table)).result(30)
-    assert served.generation == 1 and served.live.current is built and served.table is table
+    assert served.generation == 1 and served.current is built and served.table is table
     assert NEW_TRACK in served.table.facts([NEW_TRACK])
 
 

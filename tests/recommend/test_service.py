@@ -12,7 +12,8 @@ from soundalike.embed.review import review_genre
 from soundalike.index.backends import StaleSet
 from soundalike.ingest.db.session import session_scope
 from soundalike.ingest.errors import InputError, NotFoundError
-from soundalike.recommend.browse import record_events, track_detail
+from soundalike.ingest.listening import record_events
+from soundalike.recommend.browse import list_tracks, search_tracks, track_detail
 from soundalike.recommend.evaluation import evaluate_playlists
 from soundalike.recommend.facts import genre_rows, track_facts
 from soundalike.recommend.filters import Filters
@@ -164,7 +165,7 @@ def test_an_up_to_date_index_answers_without_reading_embeddings_and_a_stale_entr
         reads = embedding_queries(engine)
         fresh = similar_to_track(session, index, 40, 10, Options(artist_cap=2, diversity=0.3))
         assert reads == []
-        index.live.current.stale = StaleSet([40])  # its stored vector changed: the database has the new one
+        index.current.stale = StaleSet([40])  # its stored vector changed: the database has the new one
         fallback = similar_to_track(session, index, 40, 10, Options(artist_cap=2, diversity=0.3))
         assert len(reads) == 1
     assert [r.track_id for r in fallback] == [r.track_id for r in fresh]
@@ -180,3 +181,18 @@ def test_the_track_table_holds_the_same_facts_the_database_gives(catalogue: Cata
     assert len(stored) == len(table) == 72
     assert table.facts(range(1, 80)) == stored
     assert stored[2].duplicate_of_id == 1 and stored[3].status == "deleted" and "ambient" not in stored[10].genres
+
+
+@pytest.mark.parametrize(("offset", "limit"), [(-1, 10), (0, 0), (0, 501)])
+def test_a_page_outside_the_bounds_is_refused_by_listing_and_search_alike(
+    catalogue: Catalogue, offset: int, limit: int
+) -> None:
+    table = catalogue.service.index.table
+    expected = f"need offset >= 0 and 1 <= limit <= 500, got offset={offset} limit={limit}"
+    with pytest.raises(InputError, match=expected):
+        list_tracks(table, offset=offset, limit=limit)
+    with pytest.raises(InputError, match=expected):
+        search_tracks(table, "", Filters(), offset=offset, limit=limit)
+    listed = list_tracks(table, offset=0, limit=500)
+    found, page = search_tracks(table, "", Filters(), offset=0, limit=500)
+    assert found == listed["total"] == len(page) == len(listed["tracks"])

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from soundalike.ingest.db.models import Track
 from soundalike.ingest.db.session import open_database
-from soundalike.ingest.pipeline import ingest
+from soundalike.ingest.pipeline import IngestOptions, ingest
 from soundalike.ingest.settings import Settings
 
 CPU = torch.device("cpu")
@@ -34,7 +34,7 @@ def music(library: Path, tmp_path: Path) -> Path:
 def indexed(settings: Settings, music: Path) -> Settings:
     """The music folder ingested (MFCC statistics as embeddings) and indexed by ``index build``."""
     settings = settings.model_copy(update={"embedding_model": "mfcc-stats"})
-    ingest(open_database(settings.db_url), [music], settings=settings, device=CPU, workers=1)
+    ingest(open_database(settings.db_url), [music], IngestOptions(settings=settings, device=CPU, workers=1))
     run_cli(settings, "index", "build")
     return settings
 
@@ -80,7 +80,7 @@ def test_two_workers_swap_to_the_published_index_without_a_failed_request(
                 assert time.monotonic() < answered, "the workers answered no request"
                 time.sleep(0.05)
             shutil.copy(library / "beat" / "beat_01.wav", music / "new.wav")
-            report = ingest(factory, [music], settings=settings, device=CPU, workers=1)
+            report = ingest(factory, [music], IngestOptions(settings=settings, device=CPU, workers=1))
             assert report.added == 1
             sent_before_publish = len(statuses)
             published = run_cli(settings, "index", "build")

@@ -7,35 +7,44 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 from audio_factory import make_track
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from recommend_fixtures import Catalogue, bearer
+from servers import LOOPBACK
 from sqlalchemy import select, update
 
-from soundalike.ingest.db.models import Genre, Track, TrackGenre
+from soundalike.ingest.db.models import Genre, IngestRun, Track, TrackGenre
 from soundalike.ingest.db.session import session_scope
+from soundalike.ingest.hashing import content_hash
 from soundalike.ingest.repository import set_track_genre
 from soundalike.recommend.api.app import create_app
 from soundalike.recommend.api.auth import KEY_COOKIE
 from soundalike.recommend.web import actions, pages
+from soundalike.recommend.web.embedding_map import unit_square
 
 AUDIO_TRACK = 5
 
 
 @pytest.fixture
 def audio_file(catalogue: Catalogue, tmp_path: Path) -> Path:
-    """A real encoded file behind track ``AUDIO_TRACK``."""
+    """A real encoded file behind track ``AUDIO_TRACK``, as an ingest of its folder stored it."""
     path = make_track(tmp_path / "music" / "beat.ogg", "beat", seed=1, seconds=3.0)
+    info = path.stat()
+    stored = {"path": str(path), "size": info.st_size, "mtime": info.st_mtime, "content_hash": content_hash(path)}
     with session_scope(catalogue.service.factory) as session:
-        session.execute(update(Track).where(Track.id == AUDIO_TRACK).values(path=str(path)))
+        session.execute(update(Track).where(Track.id == AUDIO_TRACK).values(**stored))
+        session.add(IngestRun(roots=str(path.parent)))
     return path
 
 
 def app_client(catalogue: Catalogue, **settings: object) -> TestClient:
     """The app serving the synthetic catalogue, as a browser on this machine reaches it."""
-    return TestClient(create_app(catalogue.settings.model_copy(update=settings), service=catalogue.service))
+    return TestClient(
+        create_app(catalogue.settings.model_copy(update=settings), service=catalogue.service), base_url=LOOPBACK
+    )
 
 
 @pytest.fixture
@@ -66,6 +75,7 @@ def test_every_view_is_an_html_page(client: TestClient, catalogue: Catalogue) ->
         assert response.status_code == 200, (path, response.text[:500])
         assert response.headers["content-type"].startswith("text/html")
         assert "<title>" in response.text
+    assert '<td class="why">like seed 40; similarity' in client.get("/web/tracks/40").text
     assert client.get("/web/static/app.js").status_code == 200
     assert client.get("/web/static/style.css").headers["content-type"].startswith("text/css")
 
@@ -225,3 +235,9 @@ def test_map_places_every_indexed_track_with_a_link(client: TestClient) -> None:
     points = re.findall(r'<a href="/web/tracks/(\d+)" class="point"', page)
     assert len(points) == 71  # every ok track with an embedding (the deleted one left out)
     assert page.count('class="swatch"') == 4
+
+
+def test_the_map_scales_each_axis_into_the_unit_square() -> None:
+    square = unit_square(np.array([[-2.0, 3.0], [0.0, 3.0], [6.0, 3.0]]))
+    np.testing.assert_allclose(square, [[0.0, 0.0], [0.25, 0.0], [1.0, 0.0]])
+    assert unit_square(np.zeros((0, 2))).shape == (0, 2)

@@ -38,7 +38,7 @@ def _state(service: Service) -> dict[str, Any]:
         "process": os.getpid(),
         "reloading": served.reloading,
         "indexed": served.meta.count,
-        "live": served.live.current.live_count,
+        "live": served.current.live_count,
         "tracks": len(served.table),
         "factory": served.meta.factory,
         "model_version": served.meta.model_version,

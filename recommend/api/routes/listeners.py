@@ -7,10 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from fastapi import Path as PathParam
 
+from soundalike.ingest.listening import erase_user, record_events
+from soundalike.ingest.names import MAX_USER_NAME
 from soundalike.recommend.api.auth import write_access
 from soundalike.recommend.api.deps import FiltersDep, Id, ServiceDep, SessionDep
 from soundalike.recommend.api.schemas import EventsDeletedOut, EventsIn, EventsOut, PlaylistOut, ResultsOut
-from soundalike.recommend.browse import erase_listener, record_events
 from soundalike.recommend.defaults import DEFAULTS
 from soundalike.recommend.path import sonic_path
 from soundalike.recommend.playlist import PlaylistOptions, playlist_for_user
@@ -20,14 +21,14 @@ router = APIRouter(tags=["listeners"])
 
 @router.get("/users/{user}/playlist", response_model=PlaylistOut)
 def playlist(
-    user: Annotated[str, PathParam(max_length=255)],
+    user: Annotated[str, PathParam(max_length=MAX_USER_NAME)],
     service: ServiceDep,
     session: SessionDep,
     filters: FiltersDep,
     n: Annotated[int, Query(ge=1, le=DEFAULTS.max_results)] = DEFAULTS.playlist_length,
-    half_life_days: Annotated[float, Query(gt=0, le=36500)] = DEFAULTS.half_life_days,
+    half_life_days: Annotated[float, Query(gt=0, le=DEFAULTS.max_half_life_days)] = DEFAULTS.half_life_days,
     diversity: Annotated[float, Query(ge=0.0, le=1.0)] = DEFAULTS.playlist_diversity,
-    artist_cap: Annotated[int | None, Query(ge=1, le=100)] = DEFAULTS.playlist_artist_cap,
+    artist_cap: Annotated[int | None, Query(ge=1, le=DEFAULTS.max_artist_cap)] = DEFAULTS.playlist_artist_cap,
     include_heard: bool = False,
 ) -> dict[str, object]:
     """A playlist for the user: their interests interleaved, heard tracks left out, or a stated cold start."""
@@ -44,19 +45,25 @@ def playlist(
 
 @router.post("/users/{user}/events", response_model=EventsOut, status_code=201, dependencies=[Depends(write_access)])
 def add_events(
-    user: Annotated[str, PathParam(min_length=1, max_length=255)], body: EventsIn, session: SessionDep
+    user: Annotated[str, PathParam(min_length=1, max_length=MAX_USER_NAME)], body: EventsIn, session: SessionDep
 ) -> dict[str, int]:
-    """Record plays of the user (skips included); repeats of a stored play are counted, not stored."""
+    """Record plays of the user (skips included), stored before the answer; repeats of a stored play are counted,
+    not stored."""
     rows = [(e.track_id, e.played_at, e.ms_played, e.skipped) for e in body.events]
-    return record_events(session, user, rows)
+    counts = record_events(session, user, rows)
+    session.commit()
+    return counts
 
 
 @router.delete("/users/{user}/events", response_model=EventsDeletedOut, dependencies=[Depends(write_access)])
 def delete_events(
-    user: Annotated[str, PathParam(min_length=1, max_length=255)], session: SessionDep
+    user: Annotated[str, PathParam(min_length=1, max_length=MAX_USER_NAME)], session: SessionDep
 ) -> dict[str, object]:
-    """Erase the user and every listening event of theirs; 404 when the user is unknown."""
-    return {"user": user, "deleted": erase_listener(session, user)}
+    """Erase the user and every listening event of theirs, stored before the answer; 404 when the user is
+    unknown."""
+    deleted = erase_user(session, user)
+    session.commit()
+    return {"user": user, "deleted": deleted}
 
 
 @router.get("/path", response_model=ResultsOut)

@@ -17,7 +17,9 @@ router = APIRouter(tags=["similar"])
 CHUNK = 1 << 16
 
 K = Annotated[int, Query(ge=1, le=DEFAULTS.max_results, description="How many results.")]
-ArtistCap = Annotated[int | None, Query(ge=1, le=100, description="At most this many tracks per artist.")]
+ArtistCap = Annotated[
+    int | None, Query(ge=1, le=DEFAULTS.max_artist_cap, description="At most this many tracks per artist.")
+]
 Diversity = Annotated[float, Query(ge=0.0, le=1.0, description="MMR trade-off: 0 = pure similarity.")]
 
 

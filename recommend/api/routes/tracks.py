@@ -1,41 +1,25 @@
-"""Track routes: list tracks, one track with its genres, curator genre review, health."""
+"""Track routes: list tracks, one track with its genres, curator genre review, the audio file."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import FileResponse
 
 from soundalike.recommend.api.auth import write_access
 from soundalike.recommend.api.deps import ServiceDep, SessionDep, TrackId
-from soundalike.recommend.api.schemas import GenreReviewIn, GenreRowOut, HealthOut, TrackDetailOut, TrackPageOut
+from soundalike.recommend.api.schemas import GenreReviewIn, GenreRowOut, TrackDetailOut, TrackPageOut
 from soundalike.recommend.browse import MAX_PAGE, list_tracks, review_track_genre, track_detail, track_file
-from soundalike.recommend.health import health_problems
+from soundalike.recommend.defaults import DEFAULTS
 
 router = APIRouter(tags=["catalogue"])
-health_router = APIRouter(tags=["catalogue"])
-
-
-@health_router.get("/health", response_model=HealthOut, responses={503: {"model": HealthOut}})
-def health(service: ServiceDep, response: Response) -> dict[str, Any]:
-    """``ok`` with the model and index size; 503 ``degraded`` with the problems when the database or the saved
-    index cannot be read (the index in memory keeps serving)."""
-    problems = health_problems(service)
-    if problems:
-        response.status_code = 503
-    return {
-        "status": "degraded" if problems else "ok",
-        "model": service.index.meta.model_name,
-        "indexed": service.index.meta.count,
-        "problems": problems,
-    }
 
 
 @router.get("/tracks", response_model=TrackPageOut)
 def tracks(
     service: ServiceDep,
-    offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
+    offset: Annotated[int, Query(ge=0, le=DEFAULTS.max_offset)] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
 ) -> dict[str, object]:
     """Playable tracks ordered by id, one page at a time."""
@@ -61,6 +45,8 @@ def genre_review(
     response_class=FileResponse,
     responses={206: {"description": "The byte range asked for"}, 416: {"description": "Range not satisfiable"}},
 )
-def audio(track_id: TrackId, session: SessionDep) -> FileResponse:
-    """The track's audio file as stored; a ``Range`` request gets 206 with that part (players seek with it)."""
-    return FileResponse(track_file(session, track_id))
+def audio(track_id: TrackId, service: ServiceDep, session: SessionDep) -> FileResponse:
+    """The track's audio file as stored; a ``Range`` request gets 206 with that part (players seek with it).
+    404 when the file is no longer the one ingested: moved out of the library (a symlink) or changed."""
+    path, info = track_file(session, track_id, follow_symlinks=service.settings.follow_symlinks)
+    return FileResponse(path, stat_result=info)
