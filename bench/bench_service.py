@@ -1,4 +1,5 @@
-"""Latency of the HTTP API on loopback: similar tracks and 1 000-event playlists at 100k and 1M indexed tracks.
+"""Latency of the HTTP API on loopback: similar tracks and 1 000-event playlists at 100k and 1M indexed tracks,
+and (``--load``) throughput under 50 to 1 000 concurrent clients.
 
 Synthetic catalogue (clustered unit vectors, artists, years; tempo/key partly unknown) bulk-inserted into
 SQLite with executemany, indexed with the production index choice, served by ``soundalike serve`` in a
@@ -8,11 +9,21 @@ thread, as the server runs it);
 the 1-minute load average is recorded after each size (the machine is shared).
 
     .venv/bin/python bench/bench_service.py --sizes 100000 1000000 --keep /tmp/bench-service
+
+``--load``: ``soundalike serve --workers 1`` and ``2`` on one catalogue, each under 50, 200 and 1 000
+concurrent keep-alive clients for ``--seconds`` each (a minimal asyncio HTTP/1.1 client in this process, so
+the client costs less than the server). Each client loops over a mix: similar 40 %, playlist 20 %, track
+20 %, audio 10 % (a 1 s WAV), a posted play 10 %; a client answered 503 waits its ``Retry-After``. Reported:
+answered requests/s, p50/p99 ms of the answered, 503s shed, and errors (any other status or a broken
+connection). ``--postgres URL`` runs the same on PostgreSQL.
+
+    .venv/bin/python bench/bench_service.py --load --sizes 10000 --seconds 8
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import socket
@@ -20,13 +31,17 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import faiss
 import httpx
 import numpy as np
-from sqlalchemy import insert
+import soundfile as sf
+from sqlalchemy import insert, update
 
 from soundalike.embed.store import put_embeddings
 from soundalike.embed.unit_norm import unit_rows
@@ -34,6 +49,8 @@ from soundalike.index.streamed_build import build_index
 from soundalike.index.track_index import load_index, save_index
 from soundalike.ingest.db.models import ListeningEvent, Track, User
 from soundalike.ingest.db.session import open_database, session_scope
+from soundalike.ingest.paths import to_db_path
+from soundalike.recommend.api_keys import create_key
 
 DIM = 64
 CHUNK = 50_000
@@ -41,9 +58,14 @@ USERS = 5
 EVENTS_PER_USER = 1000
 
 
-def populate(home: Path, count: int, rng: np.random.Generator) -> dict[str, float]:
+AUDIO_TRACKS = 20
+MIX = (("similar", 4), ("playlist", 2), ("track", 2), ("audio", 1), ("write", 1))
+LOAD_CLIENTS = (50, 200, 1000)
+
+
+def populate(home: Path, count: int, rng: np.random.Generator, url: str | None = None) -> dict[str, float]:
     """Tracks, embeddings, index and 1 000-event histories; returns seconds per stage."""
-    url = f"sqlite:///{home / 'soundalike.db'}"
+    url = url or f"sqlite:///{home / 'soundalike.db'}"
     factory = open_database(url)
     centres = rng.standard_normal((max(count // 500, 2), DIM)).astype(np.float32)
     timings: dict[str, float] = {}
@@ -119,43 +141,50 @@ def series(client: httpx.Client, paths: list[str]) -> tuple[float, float]:
     return percentiles(times)
 
 
-def measure(home: Path, count: int, repeats: int, rng: np.random.Generator) -> dict[str, object]:
+@contextmanager
+def serving(home: Path, *, workers: int = 1, url: str = "") -> Iterator[int]:
+    """``soundalike serve`` on ``home`` in a subprocess; yields its port once ``/health`` answers."""
     port = free_port()
-    env = {**os.environ, "SOUNDALIKE_EMBEDDING_MODEL": "mfcc-stats", "SOUNDALIKE_DATABASE_URL": ""}
+    env = {**os.environ, "SOUNDALIKE_EMBEDDING_MODEL": "mfcc-stats", "SOUNDALIKE_DATABASE_URL": url}
     script = Path(sys.executable).with_name("soundalike")
-    server = subprocess.Popen([str(script), "--home", str(home), "serve", "--port", str(port)], env=env)
+    command = [str(script), "--home", str(home), "serve", "--port", str(port), "--workers", str(workers)]
+    server = subprocess.Popen(command, env=env)
     try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
-            deadline = time.monotonic() + 300
-            while True:
-                try:
-                    if client.get("/health").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise RuntimeError("server did not start")
-                time.sleep(0.2)
-            index = load_index(home / "index", "mfcc-stats")
-            faiss.omp_set_num_threads(1)  # as the server runs it (``serve --compute-threads 1``)
-            queries = rng.standard_normal((200, DIM)).astype(np.float32)
-            runs: dict[str, list[tuple[float, float]]] = {"health": [], "search": [], "similar": [], "playlist": []}
-            series(client, [f"/tracks/{i}/similar?k=10" for i in rng.integers(1, count + 1, 20)])  # warm-up
-            for _ in range(repeats):
-                runs["health"].append(series(client, ["/health"] * 200))
-                times = []
-                for q in queries:
-                    started = time.perf_counter()
-                    index.search(q, 50)
-                    times.append((time.perf_counter() - started) * 1000)
-                runs["search"].append(percentiles(times))
-                ids = rng.integers(1, count + 1, 200)
-                runs["similar"].append(series(client, [f"/tracks/{i}/similar?k=10" for i in ids]))
-                users = [f"user{u % USERS}" for u in range(50)]
-                runs["playlist"].append(series(client, [f"/users/{u}/playlist?n=20" for u in users]))
+        deadline = time.monotonic() + 300
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=60).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise RuntimeError("server did not start")
+            time.sleep(0.2)
+        yield port
     finally:
         server.terminate()
         server.wait(30)
+
+
+def measure(home: Path, count: int, repeats: int, rng: np.random.Generator) -> dict[str, object]:
+    with serving(home) as port, httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+        index = load_index(home / "index", "mfcc-stats")
+        faiss.omp_set_num_threads(1)  # as the server runs it (``serve --compute-threads 1``)
+        queries = rng.standard_normal((200, DIM)).astype(np.float32)
+        runs: dict[str, list[tuple[float, float]]] = {"health": [], "search": [], "similar": [], "playlist": []}
+        series(client, [f"/tracks/{i}/similar?k=10" for i in rng.integers(1, count + 1, 20)])  # warm-up
+        for _ in range(repeats):
+            runs["health"].append(series(client, ["/health"] * 200))
+            times = []
+            for q in queries:
+                started = time.perf_counter()
+                index.search(q, 50)
+                times.append((time.perf_counter() - started) * 1000)
+            runs["search"].append(percentiles(times))
+            ids = rng.integers(1, count + 1, 200)
+            runs["similar"].append(series(client, [f"/tracks/{i}/similar?k=10" for i in ids]))
+            users = [f"user{u % USERS}" for u in range(50)]
+            runs["playlist"].append(series(client, [f"/users/{u}/playlist?n=20" for u in users]))
     return {
         name: {
             "p50_ms": round(float(np.median([r[0] for r in rs])), 2),
@@ -165,12 +194,147 @@ def measure(home: Path, count: int, repeats: int, rng: np.random.Generator) -> d
     } | {"factory": index.meta.factory}
 
 
+def prepare_load(home: Path, url: str) -> str:
+    """Real 1 s WAV files behind the first tracks (the audio route streams them); returns a new write key."""
+    folder = home / "audio"
+    folder.mkdir(exist_ok=True)
+    tone = (0.1 * np.sin(2 * np.pi * 440 * np.arange(22050) / 22050)).astype(np.float32)
+    with session_scope(open_database(url)) as session:
+        for track_id in range(1, AUDIO_TRACKS + 1):
+            path = folder / f"{track_id}.wav"
+            sf.write(path, tone, 22050)
+            values = {"path": to_db_path(path), "size": path.stat().st_size}
+            session.execute(update(Track).where(Track.id == track_id).values(**values))
+        return create_key(session, f"bench-{time.time_ns()}", "write")
+
+
+@dataclass
+class Tally:
+    """What the clients of one run saw."""
+
+    latencies_ms: list[float] = field(default_factory=list)
+    shed: int = 0
+    errors: dict[str, int] = field(default_factory=dict)
+
+    def error(self, kind: str) -> None:
+        self.errors[kind] = self.errors.get(kind, 0) + 1
+
+
+def next_request(client: int, turn: int, count: int, key: str, rng: np.random.Generator) -> bytes:
+    """The client's ``turn``-th request of the mix, as raw HTTP/1.1."""
+    kinds = [kind for kind, weight in MIX for _ in range(weight)]
+    kind = kinds[(client + turn) % len(kinds)]
+    method, body, headers = "GET", b"", ""
+    if kind == "similar":
+        path = f"/tracks/{rng.integers(1, count + 1)}/similar?k=10"
+    elif kind == "playlist":
+        path = f"/users/user{client % USERS}/playlist?n=20"
+    elif kind == "track":
+        path = f"/tracks/{rng.integers(1, count + 1)}"
+    elif kind == "audio":
+        path = f"/tracks/{rng.integers(1, AUDIO_TRACKS + 1)}/audio"
+    else:
+        played = datetime(2020, 1, 1, tzinfo=UTC) + timedelta(seconds=client * 100_000 + turn)
+        event = {"track_id": int(rng.integers(1, count + 1)), "played_at": played.isoformat()}
+        method, path, body = "POST", f"/users/user{client % USERS}/events", json.dumps({"events": [event]}).encode()
+        headers = f"Authorization: Bearer {key}\r\nContent-Type: application/json\r\n"
+    head = f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{headers}Content-Length: {len(body)}\r\n\r\n"
+    return head.encode() + body
+
+
+async def read_response(reader: asyncio.StreamReader) -> tuple[int, dict[str, str]]:
+    """Status and headers of one response, its body read and dropped (Content-Length bodies only)."""
+    head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
+    headers = dict(
+        (name.strip().lower(), value.strip()) for name, _, value in (line.partition(":") for line in head[1:] if line)
+    )
+    await reader.readexactly(int(headers.get("content-length", "0")))
+    return int(head[0].split()[1]), headers
+
+
+async def client_loop(port: int, client: int, count: int, key: str, until: float, tally: Tally) -> None:
+    """One keep-alive client asking the mix until ``until``; a 503 makes it wait its Retry-After."""
+    rng = np.random.default_rng(client)
+    writer: asyncio.StreamWriter | None = None
+    turn = 0
+    while time.monotonic() < until:
+        try:
+            if writer is None:
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            started = time.perf_counter()
+            writer.write(next_request(client, turn, count, key, rng))
+            status, headers = await read_response(reader)
+            elapsed = (time.perf_counter() - started) * 1000
+        except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError) as error:
+            tally.error(type(error).__name__)
+            if writer is not None:
+                writer.close()
+            writer = None
+            await asyncio.sleep(0.1)
+            continue
+        turn += 1
+        if 200 <= status < 300:
+            tally.latencies_ms.append(elapsed)
+        elif status == 503:
+            tally.shed += 1
+            if "retry-after" not in headers:
+                tally.error("503 without Retry-After")
+            await asyncio.sleep(float(headers.get("retry-after", "1")))
+        else:
+            tally.error(str(status))
+        if headers.get("connection") == "close":
+            writer.close()
+            writer = None
+    if writer is not None:
+        writer.close()
+
+
+def load_run(port: int, clients: int, count: int, key: str, seconds: float) -> dict[str, object]:
+    """``clients`` concurrent clients for ``seconds``: answered requests/s, p50/p99 ms, shed and errors."""
+    tally = Tally()
+
+    async def run_all() -> None:
+        until = time.monotonic() + seconds
+        await asyncio.gather(*(client_loop(port, c, count, key, until, tally) for c in range(clients)))
+
+    started = time.perf_counter()
+    asyncio.run(run_all())
+    wall = time.perf_counter() - started
+    p50, p99 = percentiles(tally.latencies_ms) if tally.latencies_ms else (float("nan"), float("nan"))
+    return {
+        "clients": clients,
+        "answered_per_s": round(len(tally.latencies_ms) / wall, 1),
+        "p50_ms": round(p50, 1),
+        "p99_ms": round(p99, 1),
+        "shed_503": tally.shed,
+        "errors": tally.errors,
+        "load_avg": round(os.getloadavg()[0], 1),
+    }
+
+
+def load(home: Path, count: int, seconds: float, url: str) -> list[dict[str, object]]:
+    """Every client count against ``serve --workers 1`` and ``2``."""
+    key = prepare_load(home, url or f"sqlite:///{home / 'soundalike.db'}")
+    rows = []
+    for workers in (1, 2):
+        with serving(home, workers=workers, url=url) as port:
+            load_run(port, 20, count, key, 1.0)  # warm-up: every worker loads its index
+            for clients in LOAD_CLIENTS:
+                row = {"workers": workers, "database": "postgresql" if url else "sqlite"}
+                rows.append(row | load_run(port, clients, count, key, seconds))
+                print(json.dumps(rows[-1]), flush=True)
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--keep", type=Path, help="Keep each populated catalogue under this folder and reuse it.")
     parser.add_argument("--populate-only", action="store_true", help="Populate (under --keep) without measuring.")
+    parser.add_argument("--load", action="store_true", help="Concurrent clients instead of sequential latency.")
+    parser.add_argument("--seconds", type=float, default=8.0, help="Length of each --load run.")
+    parser.add_argument("--postgres", default="", help="Run --load on this (emptied) PostgreSQL database URL.")
     args = parser.parse_args()
     report = {}
     for count in args.sizes:
@@ -182,9 +346,12 @@ def main() -> None:
                 timings = json.loads(done.read_text())
             else:
                 home.mkdir(parents=True, exist_ok=True)
-                timings = populate(home, count, rng)
+                timings = populate(home, count, rng, args.postgres or None)
                 done.write_text(json.dumps(timings))
             if args.populate_only:
+                continue
+            if args.load:
+                load(home, count, args.seconds, args.postgres)
                 continue
             report[count] = timings | measure(home, count, args.repeats, rng) | {"load_avg": os.getloadavg()[0]}
             print(json.dumps({count: report[count]}), flush=True)

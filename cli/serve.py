@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import sys
 from typing import TYPE_CHECKING, Annotated
 
@@ -17,6 +18,10 @@ if TYPE_CHECKING:
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 SERVE_OPTIONS = "SOUNDALIKE_SERVE_OPTIONS"
+MAX_CONNECTIONS = 2048
+KEEP_ALIVE_S = 5
+MAX_HEADER_BYTES = 16 * 1024
+SHUTDOWN_S = 10
 
 
 @app.command()
@@ -43,12 +48,29 @@ def serve(
     emit({"serving": address, "workers": workers}, as_json, lambda: stderr.print(f"serving on {address}"))
     sys.stdout.flush()
     os.environ["SOUNDALIKE_HOME"] = str(settings.home.absolute())
+    os.environ["SOUNDALIKE_WORKERS"] = str(workers)  # each process takes its share of the database connections
     os.environ[SERVE_OPTIONS] = json.dumps({"max_upload_bytes": int(max_upload_mb * 1024 * 1024), "host": host})
     import uvicorn
 
     uvicorn.run(
-        "soundalike.cli.serve:server_app", factory=True, host=host, port=port, workers=workers, log_level="warning"
+        "soundalike.cli.serve:server_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        limit_concurrency=connection_limit(),
+        timeout_keep_alive=KEEP_ALIVE_S,
+        h11_max_incomplete_event_size=MAX_HEADER_BYTES,
+        timeout_graceful_shutdown=SHUTDOWN_S,
     )
+
+
+def connection_limit() -> int:
+    """Open connections one process takes before uvicorn answers its own 503 (without Retry-After): a guard
+    against floods, far above what the app sheds first with Retry-After, and within the open-file limit."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    return max(64, min(MAX_CONNECTIONS, soft - 64))
 
 
 def server_app() -> FastAPI:

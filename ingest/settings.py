@@ -51,6 +51,20 @@ class Settings(BaseSettings):
     health_check_s: float = Field(default=30.0, gt=0)
     """How often a server process checks the database's integrity and writability (``/health``)."""
     subsonic_path_map: str = ""
+    workers: int = Field(default=1, ge=1)
+    """Server processes (``serve --workers`` sets it); they share ``db_connections`` between them."""
+    db_connections: int = Field(default=32, ge=1)
+    """Database connections all server processes hold together at most."""
+    db_wait_s: float = Field(default=2.0, gt=0)
+    """Longest a request waits for a free database connection (or SQLite's write lock) before it is answered 503
+    with Retry-After."""
+    max_requests: int = Field(default=8, ge=1)
+    """Requests one server process works on at once (more only queue for the GIL); the rest wait in line, never
+    ``/health``."""
+    max_waiting: int = Field(default=256, ge=0)
+    """Requests one server process lets wait in line; beyond it a request is answered 503 with Retry-After."""
+    queue_wait_s: float = Field(default=10.0, gt=0)
+    """Longest a request waits in line before it is answered 503 with Retry-After."""
 
     @property
     def db_url(self) -> str:

@@ -14,7 +14,7 @@ from soundalike.ingest.errors import InputError, NotFoundError
 from soundalike.ingest.library import library_file
 from soundalike.ingest.paths import exact_path_b64, readable_path
 from soundalike.ingest.repository import get_track
-from soundalike.recommend.facts import TrackFacts, genre_rows, page_tracks, track_facts
+from soundalike.recommend.facts import TrackFacts, genre_rows, track_facts
 from soundalike.recommend.filters import Filters
 from soundalike.recommend.mood_review import review_mood
 from soundalike.recommend.track_table import NO_TRACK, TrackTable
@@ -36,10 +36,9 @@ def check_page(offset: int, limit: int) -> None:
         raise InputError(f"need offset >= 0 and 1 <= limit <= {MAX_PAGE}, got offset={offset} limit={limit}")
 
 
-def list_tracks(session: Session, *, offset: int, limit: int) -> dict[str, object]:
-    """One page of playable tracks with the total count."""
-    check_page(offset, limit)
-    total, rows = page_tracks(session, offset=offset, limit=limit)
+def list_tracks(table: TrackTable, *, offset: int, limit: int) -> dict[str, object]:
+    """One page of playable tracks with the total count, read from the served track table (no SQL)."""
+    total, rows = search_tracks(table, "", Filters(), offset=offset, limit=limit)
     return {"total": total, "offset": offset, "limit": limit, "tracks": [track_dict(r) for r in rows]}
 
 
@@ -95,9 +94,10 @@ def track_moods(table: TrackTable, track_id: int) -> dict[str, object]:
 def review_track_mood(
     session: Session, table: TrackTable, track_id: int, mood: str, *, accept: bool
 ) -> dict[str, object]:
-    """A curator's verdict on a track's mood (``review_mood``), seen by filters and search at once; returns the
-    track's moods."""
+    """A curator's verdict on a track's mood (``review_mood``), committed, then seen by filters and search at once;
+    returns the track's moods."""
     name = review_mood(session, track_id, mood, accept=accept)
+    session.commit()
     table.set_mood(track_id, name, accepted=accept)
     return track_moods(table, track_id)
 
@@ -105,7 +105,9 @@ def review_track_mood(
 def review_track_genre(
     session: Session, table: TrackTable, track_id: int, genre: str, *, accept: bool
 ) -> list[dict[str, object]]:
-    """A curator's verdict (``review_genre``) made visible to ranking at once; returns the track's genre rows."""
+    """A curator's verdict (``review_genre``), committed, then made visible to ranking at once; returns the
+    track's genre rows."""
     review_genre(session, track_id, genre, accept=accept)
+    session.commit()
     table.refresh_genres(session, [track_id])
     return genre_rows(session, track_id)

@@ -7,7 +7,7 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from soundalike.ingest.db.models import Genre, Track, TrackGenre
@@ -117,19 +117,6 @@ def read_facts(session: Session, ids: Collection[int] | None = None) -> list[Tra
 def track_facts(session: Session, ids: Collection[int]) -> dict[int, TrackFacts]:
     """Facts of the tracks that exist among ``ids``, keyed by id."""
     return {facts.track_id: facts for facts in read_facts(session, ids)}
-
-
-def page_tracks(
-    session: Session, *, offset: int, limit: int, status: str | None = "ok"
-) -> tuple[int, list[TrackFacts]]:
-    """(total, one page of tracks ordered by id)."""
-    query = select(Track.id)
-    count = select(func.count(Track.id))
-    if status is not None:
-        query = query.where(Track.status == status)
-        count = count.where(Track.status == status)
-    ids = list(session.scalars(query.order_by(Track.id).offset(offset).limit(limit)))
-    return int(session.scalar(count) or 0), read_facts(session, ids)
 
 
 def genre_rows(session: Session, track_id: int) -> list[dict[str, object]]:

@@ -13,7 +13,7 @@ from soundalike.embed.store import embedding_version
 from soundalike.index.backends import IndexBackend, resolve_index_backend
 from soundalike.index.sync import sync_index
 from soundalike.index.track_index import TrackIndex, load_index
-from soundalike.ingest.db.session import open_database, session_scope
+from soundalike.ingest.db.session import PoolLimits, open_database, session_scope
 from soundalike.ingest.errors import NotFoundError
 from soundalike.ingest.settings import Settings
 from soundalike.recommend.index_watch import IndexWatch
@@ -39,7 +39,7 @@ class Service:
         A replica that finds no index in its index folder builds one from the database's embeddings first.
         The model and the index run on ``device``, resolved once by the caller (CLI or app factory).
         """
-        factory = factory or open_database(settings.db_url)
+        factory = factory or open_database(settings.db_url, server_pool(settings))
         model = embedding_model(settings, device)
         backend = resolve_index_backend(device)
         try:
@@ -78,6 +78,12 @@ class Service:
         if self.watch is not None:
             self.watch.stop()
         self.index.close()
+
+
+def server_pool(settings: Settings) -> PoolLimits:
+    """This process's share of ``db_connections`` (``workers`` processes share them), none beyond it, and a
+    bounded wait for one."""
+    return PoolLimits(size=max(1, settings.db_connections // settings.workers), overflow=0, wait_s=settings.db_wait_s)
 
 
 def _load(

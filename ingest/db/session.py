@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,19 +31,36 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def _enable_sqlite_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.close()
+@dataclass(frozen=True)
+class PoolLimits:
+    """How many connections one process keeps, and how long a caller waits for one (then the pool's
+    ``TimeoutError``) or, on SQLite, for the write lock another connection holds (then ``database is locked``);
+    a server answers either 503 with ``Retry-After``."""
+
+    size: int = 5
+    overflow: int = 10
+    wait_s: float = 30.0
 
 
-def make_engine(url: str) -> Engine:
+def _sqlite_pragmas(busy_ms: int) -> Callable[[Any, Any], None]:
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
+        cursor.close()
+
+    return on_connect
+
+
+def make_engine(url: str, pool: PoolLimits | None = None) -> Engine:
     """Create an engine; SQLite gets foreign keys, WAL and a busy timeout."""
-    engine = create_engine(url, pool_pre_ping=True)
+    limits = pool or PoolLimits()
+    engine = create_engine(
+        url, pool_pre_ping=True, pool_size=limits.size, max_overflow=limits.overflow, pool_timeout=limits.wait_s
+    )
     if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _enable_sqlite_foreign_keys)
+        event.listen(engine, "connect", _sqlite_pragmas(round(limits.wait_s * 1000)))
     return engine
 
 
@@ -64,9 +82,10 @@ def upgrade(engine: Engine) -> None:
         command.upgrade(config, "head")
 
 
-def open_database(url: str) -> sessionmaker[Session]:
-    """Engine for ``url``, migrated to the latest schema, wrapped in a session factory."""
-    engine = make_engine(url)
+def open_database(url: str, pool: PoolLimits | None = None) -> sessionmaker[Session]:
+    """Engine for ``url`` (connections limited by ``pool``), migrated to the latest schema, wrapped in a session
+    factory."""
+    engine = make_engine(url, pool)
     upgrade(engine)
     return sessionmaker(engine, expire_on_commit=False)
 

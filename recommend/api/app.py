@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
+from anyio import to_thread
 from fastapi import Depends, FastAPI, Request, Response
 from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
@@ -29,6 +30,7 @@ from soundalike.ingest.errors import (
 from soundalike.ingest.settings import Settings
 from soundalike.recommend.api.auth import is_loopback, read_access
 from soundalike.recommend.api.body_limit import BodyLimit
+from soundalike.recommend.api.load_shed import RETRY_AFTER_S, LoadShed
 from soundalike.recommend.api.routes import admin, health, listeners, mixes, moods, radio, similar, subsonic, tracks
 from soundalike.recommend.api.subsonic_envelope import SubsonicError, subsonic_error
 from soundalike.recommend.api.trusted_hosts import TrustedHosts
@@ -41,6 +43,7 @@ from soundalike.recommend.web.site import install_web
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 MAX_BODY_BYTES = 4 * 1024 * 1024
 MULTIPART_SLACK = 64 * 1024
+SPARE_THREADS = 8
 CLIENT_ERRORS: dict[type[SoundalikeError], int] = {
     NotFoundError: 404,
     UnauthorizedError: 401,
@@ -66,10 +69,16 @@ def internal_error(request: Request) -> Response:
 
 
 def database_unavailable(request: Request) -> Response:
-    """The answer when the database cannot be read or written: 503, the request may succeed later."""
+    """The answer when the database cannot be read or written, or has no free connection in time: 503 with
+    ``Retry-After``, the request may succeed later (a write answered so was not stored)."""
     if is_page(request):
-        return error_page(request, 503, "the database is unavailable; try again later")
-    return JSONResponse({"error": "the database is unavailable", "type": "DatabaseUnavailable"}, status_code=503)
+        response = error_page(request, 503, "the database is unavailable; try again later")
+    else:
+        response = JSONResponse(
+            {"error": "the database is unavailable", "type": "DatabaseUnavailable"}, status_code=503
+        )
+    response.headers["Retry-After"] = str(RETRY_AFTER_S)
+    return response
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
@@ -114,15 +123,18 @@ def create_app(
     """The API; ``service`` is opened from ``settings`` at start-up (on the device they resolve to) unless given.
 
     Bodies are capped while they stream in: ``max_upload_bytes`` for audio uploads, ``max_body_bytes`` for
-    the rest. ``host`` is the interface the server listens on: beyond loopback, reads need a key too unless
-    ``settings.open_reads`` says otherwise. Requests are answered only for a ``Host`` that is loopback, ``host``
-    or one of ``settings.allowed_hosts``. A service opened here follows the index other processes publish
-    (every ``settings.index_watch_s`` seconds; 0 turns that off). While it runs, the database's integrity and
-    writability are checked every ``settings.health_check_s`` seconds for ``/health``.
+    the rest. A server process works on ``settings.max_requests`` requests at once (a thread each, with
+    ``SPARE_THREADS`` left for ``/health``) and sheds the rest beyond a bounded line. ``host`` is the interface
+    the server listens on: beyond loopback, reads need a key too unless ``settings.open_reads`` says otherwise.
+    Requests are answered only for a ``Host`` that is loopback, ``host`` or one of ``settings.allowed_hosts``.
+    A service opened here follows the index other processes publish (every ``settings.index_watch_s`` seconds;
+    0 turns that off). While it runs, the database's integrity and writability are checked every
+    ``settings.health_check_s`` seconds for ``/health``.
     """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        to_thread.current_default_thread_limiter().total_tokens = settings.max_requests + SPARE_THREADS
         opened = service or Service.open(settings, device=resolve_device(settings.device))
         if service is None and settings.index_watch_s > 0:
             opened.follow_published(settings.index_watch_s)
@@ -160,6 +172,9 @@ def create_app(
             log.exception("%s %s failed", request.method, request.url.path)
             return internal_error(request)
 
+    app.add_middleware(
+        LoadShed, running=settings.max_requests, waiting=settings.max_waiting, wait_s=settings.queue_wait_s
+    )
     app.add_middleware(TrustedHosts, names=[host, *settings.allowed_host_names])
 
     app.add_exception_handler(SoundalikeError, soundalike_error)

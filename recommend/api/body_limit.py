@@ -2,7 +2,8 @@
 
 An ASGI middleware: a declared length over the cap is refused before a byte is read; otherwise bytes are
 counted as they arrive, and at the first byte past the cap the client gets 413 and the application sees a
-disconnect, so neither memory nor the upload spool grows past the cap.
+disconnect, so neither memory nor the upload spool grows past the cap. A body that stops arriving for
+``idle_s`` seconds is answered 408 the same way, so a slow sender cannot hold a request slot.
 """
 
 from __future__ import annotations
@@ -10,29 +11,37 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 MULTIPART = b"multipart/form-data"
+IDLE_S = 30.0
+
+
+def refusal(status: int, error: str, kind: str) -> tuple[Message, Message]:
+    """The response messages of a refused body, with a JSON body."""
+    body = json.dumps({"error": error, "type": kind}).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    return (
+        {"type": "http.response.start", "status": status, "headers": headers},
+        {"type": "http.response.body", "body": body},
+    )
 
 
 def too_large(limit: int) -> tuple[Message, Message]:
-    """The 413 response messages with a JSON body."""
-    body = json.dumps({"error": f"request body larger than {limit} bytes", "type": "PayloadTooLarge"}).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    return (
-        {"type": "http.response.start", "status": 413, "headers": headers},
-        {"type": "http.response.body", "body": body},
-    )
+    """The 413 response messages."""
+    return refusal(413, f"request body larger than {limit} bytes", "PayloadTooLarge")
 
 
 class BodyLimit:
     """Cap request bodies: ``upload_bytes`` for multipart uploads, ``body_bytes`` for everything else."""
 
-    def __init__(self, app: ASGIApp, *, body_bytes: int, upload_bytes: int) -> None:
-        """Wrap ``app`` with the two caps."""
+    def __init__(self, app: ASGIApp, *, body_bytes: int, upload_bytes: int, idle_s: float = IDLE_S) -> None:
+        """Wrap ``app`` with the two caps and the longest pause within a body."""
         self.app = app
         self.body_bytes = body_bytes
         self.upload_bytes = upload_bytes
+        self.idle_s = idle_s
 
     def limit_for(self, scope: Scope) -> int:
         """The cap that applies to this request."""
@@ -50,20 +59,28 @@ class BodyLimit:
             for message in too_large(limit):
                 await send(message)
             return
-        state: dict[str, Any] = {"seen": 0, "started": False, "refused": False}
+        state: dict[str, Any] = {"seen": 0, "started": False, "refused": False, "complete": False}
+
+        async def refuse(replies: tuple[Message, Message]) -> Message:
+            state["refused"] = True
+            if not state["started"]:
+                for reply in replies:
+                    await send(reply)
+                state["started"] = True
+            return {"type": "http.disconnect"}
 
         async def counting_receive() -> Message:
-            message = await receive()
-            if message["type"] == "http.request" and not state["refused"]:
-                state["seen"] += len(message.get("body", b""))
-                if state["seen"] > limit:
-                    state["refused"] = True
-                    if not state["started"]:
-                        for reply in too_large(limit):
-                            await send(reply)
-                        state["started"] = True
-                    return {"type": "http.disconnect"}
-            return message
+            if state["complete"] or state["refused"]:
+                return await receive()
+            with anyio.move_on_after(self.idle_s):
+                message = await receive()
+                if message["type"] == "http.request":
+                    state["seen"] += len(message.get("body", b""))
+                    state["complete"] = not message.get("more_body", False)
+                    if state["seen"] > limit:
+                        return await refuse(too_large(limit))
+                return message
+            return await refuse(refusal(408, f"no request body bytes for {self.idle_s:g} s", "RequestTimeout"))
 
         async def guarded_send(message: Message) -> None:
             if state["refused"]:

@@ -1,4 +1,4 @@
-"""Request dependencies: the service opened at start-up and a database session per request."""
+"""Request dependencies: the service opened at start-up and a database session per route call."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from pydantic import Field
 from sqlalchemy.orm import Session
 
 from soundalike.ingest.db.models import MAX_ID
-from soundalike.ingest.db.session import session_scope
 from soundalike.recommend.defaults import DEFAULTS
 from soundalike.recommend.filters import Filters
 from soundalike.recommend.service import Service
@@ -26,9 +25,15 @@ def get_service(request: Request) -> Service:
 
 
 def get_session(service: Annotated[Service, Depends(get_service)]) -> Iterator[Session]:
-    """A session committed when the request succeeds, rolled back otherwise."""
-    with session_scope(service.factory) as session:
+    """A session for the route alone: it takes a pooled connection at its first query and, as ``SessionDep``,
+    is closed when the route returns, before the response is sent. It never commits: a write route commits
+    (itself or in its service function) before it answers, so whatever is acknowledged is stored; anything else
+    is rolled back."""
+    session = service.factory()
+    try:
         yield session
+    finally:
+        session.close()
 
 
 def get_filters(
@@ -56,5 +61,5 @@ def get_filters(
 
 
 ServiceDep = Annotated[Service, Depends(get_service)]
-SessionDep = Annotated[Session, Depends(get_session)]
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 FiltersDep = Annotated[Filters, Depends(get_filters)]

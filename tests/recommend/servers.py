@@ -1,17 +1,24 @@
-"""Ways tests reach the API: a real uvicorn server on loopback in a thread, or the app in process."""
+"""Ways tests reach the API: ``soundalike serve`` in a subprocess, a real uvicorn server on loopback in a thread,
+or the app in process."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
 import uvicorn
 from fastapi import FastAPI
+
+from soundalike.ingest.settings import Settings
 
 LOOPBACK = "http://127.0.0.1"
 """Base URL of in-process clients: its ``Host`` is one the app answers by default."""
@@ -55,3 +62,33 @@ def in_process(app: FastAPI) -> Callable[..., httpx.Response]:
         return asyncio.run(send())
 
     return request
+
+
+@contextmanager
+def serving(settings: Settings, count: int = 1) -> Iterator[str]:
+    """``soundalike serve --workers count`` in a subprocess; yields its base URL once it answers."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "SOUNDALIKE_DATABASE_URL": settings.db_url,
+        "SOUNDALIKE_EMBEDDING_MODEL": settings.embedding_model,
+        "SOUNDALIKE_INDEX_WATCH_S": "0.2",
+    }
+    script = str(Path(sys.executable).parent / "soundalike")
+    command = [script, "--home", str(settings.home), "serve", "--port", str(port), "--workers", str(count)]
+    server = subprocess.Popen(command, env=env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            assert server.poll() is None and time.monotonic() < deadline, "server did not start"
+            try:
+                if httpx.get(base + "/health", timeout=5).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(30)

@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
 import torch
 from cli_runner import run_cli
-from servers import free_port
+from servers import serving
 from sqlalchemy import select
 
 from soundalike.ingest.db.models import Track
@@ -42,36 +37,6 @@ def indexed(settings: Settings, music: Path) -> Settings:
     ingest(open_database(settings.db_url), [music], IngestOptions(settings=settings, device=CPU, workers=1))
     run_cli(settings, "index", "build")
     return settings
-
-
-@contextmanager
-def workers(settings: Settings, count: int) -> Iterator[str]:
-    """``soundalike serve --workers count`` in a subprocess; yields its base URL once it answers."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "SOUNDALIKE_DATABASE_URL": settings.db_url,
-        "SOUNDALIKE_EMBEDDING_MODEL": settings.embedding_model,
-        "SOUNDALIKE_INDEX_WATCH_S": "0.2",
-    }
-    script = str(Path(sys.executable).parent / "soundalike")
-    command = [script, "--home", str(settings.home), "serve", "--port", str(port), "--workers", str(count)]
-    server = subprocess.Popen(command, env=env)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            assert server.poll() is None and time.monotonic() < deadline, "server did not start"
-            try:
-                if httpx.get(base + "/health", timeout=5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.2)
-        yield base
-    finally:
-        server.terminate()
-        server.wait(30)
 
 
 def versions_by_process(client: httpx.Client, tries: int = 200) -> dict[int, str]:
@@ -103,7 +68,7 @@ def test_two_workers_swap_to_the_published_index_without_a_failed_request(
     factory = open_database(settings.db_url)
     with factory() as session:
         track_ids = list(session.scalars(select(Track.id).where(Track.status == "ok")))
-    with workers(settings, 2) as base, httpx.Client(base_url=base, timeout=30, limits=NO_KEEPALIVE) as client:
+    with serving(settings, 2) as base, httpx.Client(base_url=base, timeout=30, limits=NO_KEEPALIVE) as client:
         before = versions_by_process(client)
         assert len(before) == 2 and len(set(before.values())) == 1
         stop, statuses = threading.Event(), []
@@ -144,7 +109,7 @@ def test_two_workers_swap_to_the_published_index_without_a_failed_request(
 @pytest.mark.slow
 def test_a_replica_without_an_index_builds_it_from_the_database(indexed: Settings) -> None:
     shutil.rmtree(indexed.index_dir)
-    with workers(indexed, 1) as base:
+    with serving(indexed, 1) as base:
         state = httpx.get(base + "/index", timeout=30).json()
         assert state["indexed"] > 0 and state["version"]
         assert (indexed.index_dir / "mfcc-stats.json").exists()

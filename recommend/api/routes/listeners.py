@@ -47,17 +47,23 @@ def playlist(
 def add_events(
     user: Annotated[str, PathParam(min_length=1, max_length=MAX_USER_NAME)], body: EventsIn, session: SessionDep
 ) -> dict[str, int]:
-    """Record plays of the user (skips included); repeats of a stored play are counted, not stored."""
+    """Record plays of the user (skips included), stored before the answer; repeats of a stored play are counted,
+    not stored."""
     rows = [(e.track_id, e.played_at, e.ms_played, e.skipped) for e in body.events]
-    return record_events(session, user, rows)
+    counts = record_events(session, user, rows)
+    session.commit()
+    return counts
 
 
 @router.delete("/users/{user}/events", response_model=EventsDeletedOut, dependencies=[Depends(write_access)])
 def delete_events(
     user: Annotated[str, PathParam(min_length=1, max_length=MAX_USER_NAME)], session: SessionDep
 ) -> dict[str, object]:
-    """Erase the user and every listening event of theirs; 404 when the user is unknown."""
-    return {"user": user, "deleted": erase_user(session, user)}
+    """Erase the user and every listening event of theirs, stored before the answer; 404 when the user is
+    unknown."""
+    deleted = erase_user(session, user)
+    session.commit()
+    return {"user": user, "deleted": deleted}
 
 
 @router.get("/path", response_model=ResultsOut)

@@ -21,6 +21,7 @@ SessionId = Annotated[str, PathParam(min_length=1, max_length=DEFAULTS.max_sessi
 def start(body: RadioIn, service: ServiceDep, session: SessionDep) -> dict[str, object]:
     """Start a radio from seed tracks and/or a listener; answers its id and first tracks."""
     radio_id, results = start_radio(session, service.index, seeds=body.seeds, user=body.user, n=body.n)
+    session.commit()
     return {"session": radio_id, "tracks": [r.as_dict() for r in results]}
 
 
@@ -32,10 +33,14 @@ def next_(
     n: Annotated[int, Query(ge=1, le=DEFAULTS.max_results)] = 1,
 ) -> dict[str, object]:
     """The radio's next ``n`` tracks, steered by the feedback so far; never a track it served before."""
-    return {"tracks": [r.as_dict() for r in next_tracks(session, service.index, radio, n)]}
+    served = next_tracks(session, service.index, radio, n)
+    session.commit()
+    return {"tracks": [r.as_dict() for r in served]}
 
 
 @router.post("/{radio}/feedback", response_model=RadioFeedbackOut, dependencies=[Depends(write_access)])
 def feedback(radio: SessionId, body: RadioFeedbackIn, session: SessionDep) -> dict[str, object]:
     """Tell the radio a served track was played through or skipped at ``position_s``."""
-    return record_feedback(session, radio, body.track_id, body.event, body.position_s).as_dict()
+    stored = record_feedback(session, radio, body.track_id, body.event, body.position_s)
+    session.commit()
+    return stored.as_dict()

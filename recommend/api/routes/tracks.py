@@ -18,12 +18,12 @@ router = APIRouter(tags=["catalogue"])
 
 @router.get("/tracks", response_model=TrackPageOut)
 def tracks(
-    session: SessionDep,
+    service: ServiceDep,
     offset: Annotated[int, Query(ge=0, le=DEFAULTS.max_offset)] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
 ) -> dict[str, object]:
     """Playable tracks ordered by id, one page at a time."""
-    return list_tracks(session, offset=offset, limit=limit)
+    return list_tracks(service.index.table, offset=offset, limit=limit)
 
 
 @router.get("/tracks/{track_id}", response_model=TrackDetailOut)
