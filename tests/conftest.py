@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,12 +10,10 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
-sys.path.insert(0, str(Path(__file__).parent))
+from soundalike.ingest.db.session import open_database
+from soundalike.ingest.settings import Settings
 
-from audio_factory import make_track  # noqa: E402
-
-from soundalike.ingest.db.session import open_database  # noqa: E402
-from soundalike.ingest.settings import Settings  # noqa: E402
+from support.audio_factory import make_track
 
 POSTGRES_URL = os.environ.get(
     "SOUNDALIKE_TEST_POSTGRES_URL", "postgresql+psycopg://tester:tester@127.0.0.1:5432/soundalike_test"

@@ -10,7 +10,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from audio_factory import make_track
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -19,6 +18,8 @@ from soundalike.ingest.db.models import Feature, Genre, IngestRun, Track, TrackG
 from soundalike.ingest.db.session import open_database
 from soundalike.ingest.pipeline import IngestOptions, ingest
 from soundalike.ingest.settings import Settings
+
+from support.audio_factory import make_track
 
 CPU = torch.device("cpu")
 

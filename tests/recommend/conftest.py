@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
+from soundalike.ingest.settings import Settings
 
-from recommend_fixtures import Catalogue, make_catalogue  # noqa: E402
-
-from soundalike.ingest.settings import Settings  # noqa: E402
+from support.recommend_fixtures import Catalogue, make_catalogue
 
 
 @pytest.fixture

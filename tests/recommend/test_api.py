@@ -15,7 +15,6 @@ import numpy as np
 import pytest
 import torch
 import uvicorn
-from servers import free_port
 from sqlalchemy import create_engine, select, text
 
 from soundalike.embed.models import embedding_model
@@ -28,6 +27,8 @@ from soundalike.ingest.pipeline import IngestOptions, ingest
 from soundalike.ingest.settings import Settings
 from soundalike.recommend.api.app import create_app
 from soundalike.recommend.api_keys import create_key
+
+from support.servers import free_port
 
 CPU = torch.device("cpu")
 

@@ -10,13 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_runner import label_tagged_files, run_cli
 from sqlalchemy import select
 
 from soundalike.ingest.db.models import Track
 from soundalike.ingest.db.session import open_database
 from soundalike.ingest.errors import PreconditionError
 from soundalike.ingest.settings import Settings
+
+from support.cli_runner import label_tagged_files, run_cli
 
 
 @pytest.fixture(params=["musicnn-msd", "mfcc-stats"])

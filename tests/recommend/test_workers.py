@@ -15,14 +15,15 @@ from pathlib import Path
 import httpx
 import pytest
 import torch
-from cli_runner import run_cli
-from servers import free_port
 from sqlalchemy import select
 
 from soundalike.ingest.db.models import Track
 from soundalike.ingest.db.session import open_database
 from soundalike.ingest.pipeline import IngestOptions, ingest
 from soundalike.ingest.settings import Settings
+
+from support.cli_runner import run_cli
+from support.servers import free_port
 
 CPU = torch.device("cpu")
 NO_KEEPALIVE = httpx.Limits(max_keepalive_connections=0)
