@@ -21,6 +21,8 @@ from soundalike.ingest.settings import Settings
 
 from support.audio_factory import make_track
 
+pytestmark = pytest.mark.both_engines
+
 CPU = torch.device("cpu")
 
 FILES = 48

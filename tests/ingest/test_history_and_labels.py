@@ -18,6 +18,8 @@ from soundalike.ingest.settings import Settings
 
 from support.cli_runner import cli_failure, run_cli
 
+pytestmark = pytest.mark.both_engines
+
 CPU = torch.device("cpu")
 
 

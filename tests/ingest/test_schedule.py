@@ -19,6 +19,8 @@ from soundalike.ingest.errors import ConfigError
 from soundalike.ingest.schedule import JOBS_TABLE, build_trigger
 from soundalike.ingest.settings import Settings
 
+pytestmark = pytest.mark.both_engines
+
 
 @pytest.fixture
 def music(library: Path, tmp_path: Path) -> Path:

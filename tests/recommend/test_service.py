@@ -22,6 +22,8 @@ from soundalike.recommend.similar import Options, similar_to_track, similar_to_t
 
 from support.recommend_fixtures import Catalogue
 
+pytestmark = pytest.mark.both_engines
+
 NOW = datetime(2025, 3, 1, tzinfo=UTC)
 
 

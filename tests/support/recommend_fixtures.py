@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import shutil
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -34,6 +36,12 @@ class Catalogue:
     album_of: dict[int, str]
     duplicate: tuple[int, int]
     deleted: int
+
+
+def catalogue_settings(home: Path, database_url: str | None = None) -> Settings:
+    """Settings of a catalogue in ``home`` with MFCC statistics as its model; SQLite in ``home`` by default."""
+    url = database_url or f"sqlite:///{home / 'catalogue.db'}"
+    return Settings(home=home, database_url=url, embedding_model="mfcc-stats")
 
 
 def make_catalogue(settings: Settings, seed: int = 7) -> Catalogue:
@@ -79,6 +87,19 @@ def make_catalogue(settings: Settings, seed: int = 7) -> Catalogue:
     save_index(build_index(ids, matrix, model_name="mfcc-stats", model_version="synthetic"), settings.index_dir)
     service = Service.open(settings, factory, device=torch.device("cpu"))
     return Catalogue(settings, service, genre_of, album_of, (1, 2), 3)
+
+
+def close_catalogue(catalogue: Catalogue) -> None:
+    """Close the catalogue's service and its database connections (SQLite writes its WAL back to the file)."""
+    catalogue.service.close()
+    catalogue.service.factory.kw["bind"].dispose()
+
+
+def copy_catalogue(template: Catalogue, home: Path) -> Catalogue:
+    """A closed SQLite ``template`` copied to ``home`` (database and index), served by a service of its own."""
+    shutil.copytree(template.settings.home, home)
+    settings = catalogue_settings(home)
+    return replace(template, settings=settings, service=Service.open(settings, device=torch.device("cpu")))
 
 
 def bearer(catalogue: Catalogue, name: str, scope: str) -> dict[str, str]:

@@ -1,4 +1,4 @@
-"""Web page fixtures: the synthetic catalogue for page routes, and a real-audio catalogue served on loopback."""
+"""Web page fixtures: a real-audio catalogue served on loopback, and headless Chromium to drive it."""
 
 from __future__ import annotations
 
@@ -11,21 +11,11 @@ import torch
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service as DriverService
 
-from soundalike.ingest.settings import Settings
 from soundalike.recommend.api.app import create_app
 from soundalike.recommend.service import Service
 
 from support.browser import ARTEFACTS, CHROMEDRIVER, CHROMIUM, RequestLog, Site, build_site
-from support.recommend_fixtures import Catalogue, make_catalogue
 from support.servers import running
-
-
-@pytest.fixture
-def catalogue(tmp_path: Path, db_url: str) -> Catalogue:
-    """The synthetic catalogue on each database."""
-    home = tmp_path / "home"
-    home.mkdir()
-    return make_catalogue(Settings(home=home, database_url=db_url, embedding_model="mfcc-stats"))
 
 
 @pytest.fixture(scope="module")
