@@ -1,4 +1,4 @@
-"""``soundalike eval genres`` and ``eval retrieval`` on the ingested test library (SQLite and PostgreSQL)."""
+"""``soundalike eval genres`` and ``eval retrieval`` on the ingested test library."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Incremental builds from the database, stale filtering, compaction, status and verify (SQLite and PostgreSQL)."""
+"""Incremental builds from the database, stale filtering, compaction, status and verify."""
 
 from __future__ import annotations
 

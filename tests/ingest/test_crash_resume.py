@@ -85,6 +85,7 @@ def tracks_with_features(factory: sessionmaker[Session]) -> int:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(600)
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_ingest_killed_mid_run_resumes_to_the_catalogue_of_a_clean_run(
     many: Path, tmp_path: Path, settings: Settings, factory: sessionmaker[Session], seed: int

@@ -93,6 +93,7 @@ def start_scheduler(settings: Settings, music: Path, run_for: float, log: Path) 
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(600)
 def test_two_scheduler_processes_run_each_due_job_once_and_the_standby_takes_over(
     music: Path, settings: Settings, factory: sessionmaker[Session], tmp_path: Path
 ) -> None:

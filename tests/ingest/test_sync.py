@@ -298,6 +298,7 @@ def test_magic_bytes_decide_what_is_audio(head: bytes, audio: bool) -> None:
     assert is_audio_magic(head) is audio
 
 
+@pytest.mark.slow
 def test_ingest_json_reports_moves_deletions_and_duplicates(
     music: Path, settings: Settings, factory: sessionmaker[Session]
 ) -> None:

@@ -26,6 +26,8 @@ from support.servers import in_process
 CPU = torch.device("cpu")
 ASPECTS = {"style", "timbre", "harmony", "rhythm"}
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def fusion_api(

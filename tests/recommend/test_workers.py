@@ -95,6 +95,7 @@ def hammer(base: str, track_ids: list[int], stop: threading.Event, statuses: lis
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(600)
 @pytest.mark.postgres
 @pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
 def test_two_workers_swap_to_the_published_index_without_a_failed_request(

@@ -17,7 +17,7 @@ from soundalike.ingest.db.session import open_database
 from support.browser import Site, needs_chromium
 from support.cli_runner import run_cli
 
-pytestmark = [needs_chromium, pytest.mark.slow]
+pytestmark = [needs_chromium, pytest.mark.slow, pytest.mark.timeout(600)]
 Shot = Callable[[webdriver.Chrome, str], Path]
 
 
