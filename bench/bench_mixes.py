@@ -1,6 +1,6 @@
 """Mixes and mood search on synthetic catalogues: faiss k-means mixes vs HDBSCAN, and descriptor precision.
 
-Data: the recipe of ``tests/recommend/recommend_fixtures.py`` at a larger size: ``GENRES`` genres, each with
+Data: the recipe of ``tests/support/recommend_fixtures.py`` at a larger size: ``GENRES`` genres, each with
 ``ALBUMS`` albums of ``TRACKS`` tracks; a track's vector is its genre's centre (standard normal, ``DIM``-d) plus
 an album offset (album spread x standard normal) plus track noise (x standard normal). Two settings:
 ``clean`` (album spread 0.35, track noise 0.12, as in the test fixture) and ``hard`` (0.8 and 0.5: albums of one

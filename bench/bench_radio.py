@@ -1,7 +1,7 @@
 """Does the radio learn within a session? Simulated listeners with a hidden taste skip what is outside it.
 
 Catalogue: the synthetic one of the recommendation tests (72 tracks, 4 styles x 3 albums, one artist per album,
-clustered 16-d vectors, ``tests/recommend/recommend_fixtures.py``), stored in SQLite and indexed for real. Each
+clustered 16-d vectors, ``tests/support/recommend_fixtures.py``), stored in SQLite and indexed for real. Each
 listener (``recommend.simulated_listeners``) likes two random albums; their radio is seeded with one track of the
 first. A track outside the liked albums is skipped two seconds in, one inside is played through. Three radios
 answer the same listeners: the radio with feedback, the same radio told nothing (no feedback), and random picks.
@@ -21,14 +21,14 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "recommend"))
-
-from recommend_fixtures import make_catalogue  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from soundalike.ingest.db.session import session_scope  # noqa: E402
 from soundalike.ingest.settings import Settings  # noqa: E402
 from soundalike.recommend.radio_sessions import next_tracks, record_feedback, start_radio  # noqa: E402
 from soundalike.recommend.simulated_listeners import simulate_listeners  # noqa: E402
+
+from support.recommend_fixtures import make_catalogue  # noqa: E402
 
 SKIPS_BEFORE = 5
 

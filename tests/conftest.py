@@ -1,60 +1,63 @@
-"""Shared fixtures: real encoded audio, a real SQLite file and a real PostgreSQL server."""
+"""Shared fixtures: real encoded audio, a real SQLite file and a real PostgreSQL server.
+
+Tests run on SQLite. A test marked ``both_engines`` (one whose behaviour depends on the database engine: SQL,
+migrations, locks, concurrency) runs once on SQLite and once on PostgreSQL.
+"""
 
 from __future__ import annotations
 
-import os
-import sys
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
-sys.path.insert(0, str(Path(__file__).parent))
+from soundalike.ingest.db.session import open_database
+from soundalike.ingest.settings import Settings
 
-from audio_factory import make_track  # noqa: E402
+from support.audio_factory import make_track
+from support.databases import POSTGRES_URL, drop_postgres_schema, empty_postgres, migrate
+from support.recommend_fixtures import Catalogue, catalogue_settings, close_catalogue, copy_catalogue, make_catalogue
 
-from soundalike.ingest.db.session import open_database  # noqa: E402
-from soundalike.ingest.settings import Settings  # noqa: E402
-
-POSTGRES_URL = os.environ.get(
-    "SOUNDALIKE_TEST_POSTGRES_URL", "postgresql+psycopg://tester:tester@127.0.0.1:5432/soundalike_test"
-)
 FORMAT_CYCLE = (".wav", ".flac", ".ogg", ".mp3")
+ENGINES = ("sqlite", pytest.param("postgres", marks=pytest.mark.postgres))
 
 
-def reset_postgres(url: str) -> None:
-    """Drop every table of the test database so each test starts from an empty schema.
-
-    Connections an earlier test left open (a server thread's pool, a background job) are closed first:
-    one of them holding a lock would deadlock the drop.
-    """
-    engine = create_engine(url)
-    with engine.begin() as connection:
-        connection.execute(
-            text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            )
-        )
-        connection.execute(text("DROP SCHEMA public CASCADE"))
-        connection.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run a test marked ``both_engines`` on each engine: ``db_url`` takes the engine as its parameter."""
+    if metafunc.definition.get_closest_marker("both_engines") and "db_url" in metafunc.fixturenames:
+        metafunc.parametrize("db_url", ENGINES, indirect=True)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A fresh, empty database: a SQLite file, or the PostgreSQL test database emptied."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'test.db'}"
-    reset_postgres(POSTGRES_URL)
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file at the newest schema, migrated once and copied for each test."""
+    path = tmp_path_factory.mktemp("migrated") / "test.db"
+    migrate(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture
+def db_url(request: pytest.FixtureRequest, tmp_path: Path, migrated_sqlite: Path) -> str:
+    """An empty database at the newest schema, or without any table for a test marked ``unmigrated``: a new
+    SQLite file, or the PostgreSQL test database emptied."""
+    unmigrated = request.node.get_closest_marker("unmigrated") is not None
+    if getattr(request, "param", "sqlite") == "sqlite":
+        path = tmp_path / "test.db"
+        if not unmigrated:
+            shutil.copyfile(migrated_sqlite, path)
+        return f"sqlite:///{path}"
+    if unmigrated:
+        drop_postgres_schema()
+    else:
+        empty_postgres()
     return POSTGRES_URL
 
 
 @pytest.fixture
 def settings(tmp_path: Path, db_url: str) -> Settings:
-    """Settings with a temporary home and the parametrised database."""
+    """Settings with a temporary home and the test's database."""
     home = tmp_path / "home"
     home.mkdir()
     return Settings(home=home, database_url=db_url)
@@ -72,6 +75,26 @@ def session(factory: sessionmaker[Session]) -> Iterator[Session]:
     with factory() as s:
         yield s
         s.commit()
+
+
+@pytest.fixture(scope="session")
+def catalogue_template(tmp_path_factory: pytest.TempPathFactory) -> Catalogue:
+    """The synthetic catalogue built once on SQLite; each test works on its own copy."""
+    home = tmp_path_factory.mktemp("catalogue") / "home"
+    home.mkdir()
+    template = make_catalogue(catalogue_settings(home))
+    close_catalogue(template)
+    return template
+
+
+@pytest.fixture
+def catalogue(tmp_path: Path, db_url: str, catalogue_template: Catalogue) -> Catalogue:
+    """The synthetic catalogue: a copy of the SQLite template, or built anew on PostgreSQL."""
+    if db_url.startswith("sqlite"):
+        return copy_catalogue(catalogue_template, tmp_path / "home")
+    home = tmp_path / "home"
+    home.mkdir()
+    return make_catalogue(catalogue_settings(home, db_url))
 
 
 @pytest.fixture(scope="session")

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
 from soundalike.ingest.db.models import Base
 from soundalike.ingest.db.session import make_engine, upgrade
+
+pytestmark = [pytest.mark.both_engines, pytest.mark.unmigrated]
 
 
 def test_upgrade_on_empty_database_gives_the_models_schema(db_url: str) -> None:

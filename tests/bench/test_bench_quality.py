@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
+import bench_quality
 import pytest
-from audio_factory import make_track
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
-import bench_quality  # noqa: E402
+from support.audio_factory import make_track
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from cli_runner import run_main
 
 import soundalike.cli.index
 from soundalike.cli import main
@@ -17,6 +16,8 @@ from soundalike.index.sync import sync_index
 from soundalike.ingest.db.models import Track
 from soundalike.ingest.db.session import open_database, session_scope
 from soundalike.ingest.settings import Settings
+
+from support.cli_runner import run_main
 
 
 @pytest.mark.parametrize(

@@ -8,9 +8,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cli_runner import run_main
 
 from soundalike.ingest.db.session import open_database
+
+from support.cli_runner import run_main
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
-from audio_factory import beat, drone, write_audio
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
@@ -31,6 +30,8 @@ from soundalike.embed.store import load_embeddings
 from soundalike.ingest.db.models import Track
 from soundalike.ingest.errors import ConfigError, NotFoundError
 from soundalike.ingest.settings import Settings
+
+from support.audio_factory import beat, drone, write_audio
 
 
 def test_decide_keeps_only_a_head_that_retrieves_better_without_losing_albums() -> None:

@@ -1,4 +1,4 @@
-"""``soundalike eval genres`` and ``eval retrieval`` on the ingested test library (SQLite and PostgreSQL)."""
+"""``soundalike eval genres`` and ``eval retrieval`` on the ingested test library."""
 
 from __future__ import annotations
 
@@ -7,11 +7,12 @@ import shutil
 from pathlib import Path
 
 import pytest
-from cli_runner import label_tagged_files, run_cli
 from typer.testing import CliRunner
 
 from soundalike.cli import app
 from soundalike.ingest.settings import Settings
+
+from support.cli_runner import label_tagged_files, run_cli
 
 
 @pytest.fixture(params=["mfcc-stats", pytest.param("musicnn-msd", marks=pytest.mark.slow)])

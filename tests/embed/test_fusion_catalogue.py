@@ -32,6 +32,7 @@ def fusion_settings(settings: Settings) -> Settings:
     return settings.model_copy(update={"embedding_model": "fusion", "fusion_blocks": BLOCKS})
 
 
+@pytest.mark.slow
 def test_fusion_catalogue_embeds_from_stored_features_fills_gaps_and_describes_a_file_alike(
     library: Path, fusion_settings: Settings, factory: sessionmaker[Session]
 ) -> None:

@@ -7,7 +7,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from audio_factory import make_track
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -38,6 +37,8 @@ from soundalike.ingest.errors import ConfigError
 from soundalike.ingest.pipeline import IngestOptions, ingest
 from soundalike.ingest.repository import feature_matrix
 from soundalike.ingest.settings import Settings
+
+from support.audio_factory import make_track
 
 CPU = torch.device("cpu")
 

@@ -7,8 +7,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from audio_factory import STYLES, make_track, write_audio
-from cli_runner import run_cli
 from sqlalchemy import select
 
 from soundalike.embed.cnn import build_network
@@ -19,6 +17,9 @@ from soundalike.embed.training import tiled_crops
 from soundalike.ingest.db.models import Track
 from soundalike.ingest.db.session import open_database
 from soundalike.ingest.settings import Settings
+
+from support.audio_factory import STYLES, make_track, write_audio
+from support.cli_runner import run_cli
 
 SR = 22050
 

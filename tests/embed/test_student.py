@@ -7,8 +7,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from audio_factory import beat, drone, write_audio
-from cli_runner import run_cli
 from sqlalchemy.orm import Session, sessionmaker
 
 from soundalike.embed import student
@@ -22,6 +20,9 @@ from soundalike.ingest.db.models import Feature
 from soundalike.ingest.errors import ConfigError
 from soundalike.ingest.pipeline import IngestOptions, ingest
 from soundalike.ingest.settings import Settings
+
+from support.audio_factory import beat, drone, write_audio
+from support.cli_runner import run_cli
 
 
 def test_student_gives_musicnn_shaped_outputs_for_a_batch_of_patches() -> None:

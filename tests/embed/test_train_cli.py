@@ -10,7 +10,6 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
-from audio_factory import beat, drone, write_audio
 from safetensors.torch import load_file
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
@@ -26,6 +25,8 @@ from soundalike.ingest.errors import NotFoundError
 from soundalike.ingest.paths import to_db_path
 from soundalike.ingest.repository import set_track_genre
 from soundalike.ingest.settings import Settings
+
+from support.audio_factory import beat, drone, write_audio
 
 STYLES = {"drone": drone, "beat": beat}
 

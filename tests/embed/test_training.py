@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from audio_factory import beat, drone
 
 from soundalike.embed.musicnn_frontend import SAMPLE_RATE, musicnn_logmel
 from soundalike.embed.training import TrainConfig, augment, random_crops, tiled_crops, train_network
 from soundalike.ingest.errors import PreconditionError
+
+from support.audio_factory import beat, drone
 
 SECONDS = 3.0
 

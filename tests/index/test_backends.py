@@ -6,10 +6,11 @@ import faiss
 import numpy as np
 import pytest
 import torch
-from helpers import clustered
 
 from soundalike.index.backends import CpuBackend, GpuBackend, StaleSet, resolve_index_backend
 from soundalike.index.streamed_build import build_index
+
+from support.index_helpers import clustered
 
 
 def test_a_cpu_device_keeps_the_index_on_the_cpu_even_where_faiss_sees_gpus(monkeypatch: pytest.MonkeyPatch) -> None:

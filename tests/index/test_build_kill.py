@@ -12,7 +12,6 @@ import time
 
 import numpy as np
 import pytest
-from helpers import add_tracks, clustered
 from sqlalchemy.orm import Session
 
 from soundalike.index.backends import CpuBackend
@@ -20,6 +19,8 @@ from soundalike.index.sync import sync_index
 from soundalike.index.track_index import load_index
 from soundalike.index.verify import verify_index
 from soundalike.ingest.settings import Settings
+
+from support.index_helpers import add_tracks, clustered
 
 TRACKS = 3_000
 DIM = 32

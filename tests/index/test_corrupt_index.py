@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import add_tracks, clustered
 from sqlalchemy.orm import Session
 
 from soundalike.index.backends import CpuBackend
@@ -16,6 +15,8 @@ from soundalike.index.track_index import load_index, read_meta
 from soundalike.index.verify import index_status
 from soundalike.ingest.errors import IndexCorruptError
 from soundalike.ingest.settings import Settings
+
+from support.index_helpers import add_tracks, clustered
 
 
 def truncate(path: Path) -> None:

@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 import torch
-from cli_runner import run_cli
 
 import soundalike.cli.index
 import soundalike.cli.ingest
@@ -20,6 +19,8 @@ import soundalike.ingest.device
 import soundalike.ingest.pipeline
 import soundalike.ingest.track_features
 from soundalike.ingest.settings import Settings
+
+from support.cli_runner import run_cli
 
 Call = tuple[tuple[Any, ...], Any]
 """(positional arguments, result) of one recorded call."""

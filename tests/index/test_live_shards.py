@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers import clustered
 
 from soundalike.index.streamed_build import BuildOptions, build_index
+
+from support.index_helpers import clustered
 
 
 @pytest.mark.parametrize("kind", ["flat", "ivf_flat", "hnsw"])

@@ -6,11 +6,12 @@ import faiss
 import numpy as np
 import pytest
 import torch
-from helpers import clustered, exact_top
 
 from soundalike.index.backends import CpuBackend, IndexBackend, resolve_index_backend
 from soundalike.index.streamed_build import BuildOptions, build_index
 from soundalike.index.tuning import recall_at_k
+
+from support.index_helpers import clustered, exact_top
 
 # Minimum recall@10 per kind: Flat is exact (float ties aside); the approximate kinds are tuned to 0.95
 # on a sample of catalogue queries, so fresh queries may land a little under it.

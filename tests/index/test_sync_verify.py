@@ -1,10 +1,9 @@
-"""Incremental builds from the database, stale filtering, compaction, status and verify (SQLite and PostgreSQL)."""
+"""Incremental builds from the database, stale filtering, compaction, status and verify."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers import add_tracks, clustered
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
@@ -15,6 +14,8 @@ from soundalike.index.track_index import load_index, save_index
 from soundalike.index.verify import index_status, verify_index
 from soundalike.ingest.db.models import Track
 from soundalike.ingest.settings import Settings
+
+from support.index_helpers import add_tracks, clustered
 
 CPU = CpuBackend()
 

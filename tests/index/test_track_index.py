@@ -12,7 +12,6 @@ from pathlib import Path
 import faiss
 import numpy as np
 import pytest
-from helpers import clustered
 
 from soundalike.embed.unit_norm import unit_rows
 from soundalike.index.backends import StaleSet, post_filter
@@ -20,6 +19,8 @@ from soundalike.index.sorted_ids import ABSENT, positions
 from soundalike.index.streamed_build import BuildOptions, build_index
 from soundalike.index.track_index import load_index, save_index, sidecar_path
 from soundalike.ingest.errors import IndexMismatchError, NotFoundError
+
+from support.index_helpers import clustered
 
 
 def random_units(rng: np.random.Generator, n: int, dim: int) -> np.ndarray:

@@ -10,7 +10,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from audio_factory import make_track
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -19,6 +18,10 @@ from soundalike.ingest.db.models import Feature, Genre, IngestRun, Track, TrackG
 from soundalike.ingest.db.session import open_database
 from soundalike.ingest.pipeline import IngestOptions, ingest
 from soundalike.ingest.settings import Settings
+
+from support.audio_factory import make_track
+
+pytestmark = pytest.mark.both_engines
 
 CPU = torch.device("cpu")
 
@@ -82,6 +85,7 @@ def tracks_with_features(factory: sessionmaker[Session]) -> int:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(600)
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_ingest_killed_mid_run_resumes_to_the_catalogue_of_a_clean_run(
     many: Path, tmp_path: Path, settings: Settings, factory: sessionmaker[Session], seed: int

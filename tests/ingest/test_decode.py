@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from audio_factory import make_track, tone, write_with_pyav
 
 from soundalike.ingest.audio import (
     SEGMENT_SECONDS,
@@ -18,6 +17,8 @@ from soundalike.ingest.audio import (
     load,
 )
 from soundalike.ingest.errors import DecodeError
+
+from support.audio_factory import make_track, tone, write_with_pyav
 
 
 @pytest.mark.parametrize(("name", "codec"), [("aac.m4a", "aac"), ("alac.m4a", "alac"), ("tone.wma", "wmav2")])

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 import torch
-from fault_corpus import BAD, GOOD, LOCKED, LONG_SECONDS, make_fault_corpus
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -17,6 +16,8 @@ from soundalike.ingest.paths import from_db_path, to_db_path
 from soundalike.ingest.pipeline import IngestOptions, ingest
 from soundalike.ingest.settings import Settings
 from soundalike.ingest.track_features import FEATURE_VERSIONS
+
+from support.fault_corpus import BAD, GOOD, LOCKED, LONG_SECONDS, make_fault_corpus
 
 CPU = torch.device("cpu")
 

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 import torch
-from cli_runner import cli_failure, run_cli
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -16,6 +15,10 @@ from soundalike.ingest.history import import_history
 from soundalike.ingest.labels import import_labels
 from soundalike.ingest.pipeline import IngestOptions, ingest
 from soundalike.ingest.settings import Settings
+
+from support.cli_runner import cli_failure, run_cli
+
+pytestmark = pytest.mark.both_engines
 
 CPU = torch.device("cpu")
 

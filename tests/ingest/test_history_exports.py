@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-from cli_runner import cli_failure, run_cli
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
@@ -14,6 +13,8 @@ from soundalike.ingest.db.models import ListeningEvent, Track, User
 from soundalike.ingest.errors import InputError
 from soundalike.ingest.history import import_history
 from soundalike.ingest.settings import Settings
+
+from support.cli_runner import cli_failure, run_cli
 
 MBID = "8f3471b5-7e6a-48da-86a9-c1c07a0f47ae"
 T0 = 1_700_000_000

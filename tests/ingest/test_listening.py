@@ -40,6 +40,7 @@ def counts(factory: sessionmaker[Session]) -> tuple[int, int]:
     return int(users or 0), int(events or 0)
 
 
+@pytest.mark.both_engines
 def test_a_first_post_for_a_user_another_request_is_creating_waits_and_shares_the_user(
     factory: sessionmaker[Session],
 ) -> None:
@@ -67,6 +68,7 @@ def test_a_first_post_for_a_user_another_request_is_creating_waits_and_shares_th
     assert counts(factory) == (1, 2)
 
 
+@pytest.mark.both_engines
 def test_many_first_posts_for_one_new_user_at_once_all_succeed(factory: sessionmaker[Session]) -> None:
     tracks = add_tracks(factory, 8)
     start = threading.Barrier(len(tracks))

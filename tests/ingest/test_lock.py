@@ -20,6 +20,8 @@ from soundalike.ingest.lock import IngestLockedError
 from soundalike.ingest.pipeline import IngestOptions, ingest
 from soundalike.ingest.settings import Settings
 
+pytestmark = pytest.mark.both_engines
+
 CPU = torch.device("cpu")
 
 HOLDER = """

@@ -7,7 +7,6 @@ from pathlib import Path
 import librosa
 import numpy as np
 import pytest
-from audio_factory import write_audio
 
 from soundalike.ingest.analysis import analyse_file
 from soundalike.ingest.musical import (
@@ -19,6 +18,8 @@ from soundalike.ingest.musical import (
     rhythm_statistics,
 )
 from soundalike.ingest.track_features import track_features
+
+from support.audio_factory import write_audio
 
 SR = 22050
 TEMPO_RTOL = 0.03

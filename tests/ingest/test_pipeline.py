@@ -26,6 +26,7 @@ def count(session: Session, model: type) -> int:
     return int(session.scalar(select(func.count()).select_from(model)) or 0)
 
 
+@pytest.mark.both_engines
 def test_ingest_stores_tracks_features_tags_and_records_failures(
     library: Path, settings: Settings, factory: sessionmaker[Session]
 ) -> None:
@@ -82,6 +83,7 @@ def test_batched_torch_features_store_what_librosa_stores(
         np.testing.assert_allclose(vector, theirs[name][2], rtol=1e-3, atol=1e-3)
 
 
+@pytest.mark.both_engines
 def test_reingest_of_unchanged_folder_adds_nothing(
     library: Path, settings: Settings, factory: sessionmaker[Session]
 ) -> None:
@@ -94,6 +96,7 @@ def test_reingest_of_unchanged_folder_adds_nothing(
         assert count(session, TrackGenre) == 8  # the four wav files carry no tags
 
 
+@pytest.mark.both_engines
 def test_changed_file_is_updated_in_place(
     library: Path, tmp_path: Path, settings: Settings, factory: sessionmaker[Session]
 ) -> None:
@@ -113,6 +116,7 @@ def test_changed_file_is_updated_in_place(
         assert after.id == old_id and after.content_hash != old_hash
 
 
+@pytest.mark.both_engines
 def test_ingest_records_each_bad_file_and_goes_on(
     library: Path, tmp_path: Path, settings: Settings, factory: sessionmaker[Session]
 ) -> None:

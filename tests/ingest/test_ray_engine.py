@@ -12,8 +12,6 @@ import numpy as np
 import pytest
 import ray
 import torch
-from cli_runner import run_cli
-from fault_corpus import LOCKED, make_fault_corpus
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -25,6 +23,9 @@ from soundalike.ingest.lock import IngestLockedError, ingest_lock
 from soundalike.ingest.pipeline import IngestOptions, IngestReport, ingest
 from soundalike.ingest.ray_engine import RayEngine
 from soundalike.ingest.settings import Settings
+
+from support.cli_runner import run_cli
+from support.fault_corpus import LOCKED, make_fault_corpus
 
 pytestmark = pytest.mark.slow
 CPU = torch.device("cpu")

@@ -19,6 +19,8 @@ from soundalike.ingest.errors import ConfigError
 from soundalike.ingest.schedule import JOBS_TABLE, build_trigger
 from soundalike.ingest.settings import Settings
 
+pytestmark = pytest.mark.both_engines
+
 
 @pytest.fixture
 def music(library: Path, tmp_path: Path) -> Path:
@@ -102,6 +104,7 @@ def start_scheduler(settings: Settings, music: Path, run_for: float, log: Path) 
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(600)
 def test_two_scheduler_processes_run_each_due_job_once_and_the_standby_takes_over(
     music: Path, settings: Settings, factory: sessionmaker[Session], tmp_path: Path
 ) -> None:

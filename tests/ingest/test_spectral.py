@@ -20,11 +20,12 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
-from audio_factory import write_audio
 
 from soundalike.ingest.device import resolve_device
 from soundalike.ingest.errors import ConfigError
 from soundalike.ingest.spectral import SpectralExtractor, mfcc_statistics
+
+from support.audio_factory import write_audio
 
 RTOL = 1e-4
 HAS_CUDA = torch.cuda.is_available()

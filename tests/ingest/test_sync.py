@@ -37,6 +37,7 @@ def track_at(session: Session, path: Path) -> Track:
     return session.scalars(select(Track).where(Track.path == str(path))).one()
 
 
+@pytest.mark.both_engines
 def test_moved_file_keeps_its_id_genres_and_history(
     music: Path, settings: Settings, factory: sessionmaker[Session]
 ) -> None:
@@ -65,6 +66,7 @@ def test_moved_file_keeps_its_id_genres_and_history(
         assert run is not None and run.moved == 1
 
 
+@pytest.mark.both_engines
 def test_deleted_file_is_marked_and_kept_then_revived_when_it_returns(
     music: Path, tmp_path: Path, settings: Settings, factory: sessionmaker[Session]
 ) -> None:
@@ -93,6 +95,7 @@ def test_deleted_file_is_marked_and_kept_then_revived_when_it_returns(
         assert track.id == track_id and track.status == "ok" and track.deleted_at is None
 
 
+@pytest.mark.both_engines
 def test_identical_audio_under_two_paths_points_at_the_first(
     music: Path, settings: Settings, factory: sessionmaker[Session]
 ) -> None:
@@ -111,6 +114,7 @@ def test_identical_audio_under_two_paths_points_at_the_first(
         assert track_at(session, music / "later copy.wav").duplicate_of_id == first.id
 
 
+@pytest.mark.both_engines
 def test_touched_but_unchanged_file_is_not_decoded_again(
     music: Path, settings: Settings, factory: sessionmaker[Session]
 ) -> None:
@@ -129,6 +133,7 @@ def test_touched_but_unchanged_file_is_not_decoded_again(
         assert track_at(session, target).mtime == 1_600_000_000
 
 
+@pytest.mark.both_engines
 def test_missing_root_is_refused_and_marks_nothing_deleted(
     music: Path, settings: Settings, factory: sessionmaker[Session]
 ) -> None:
@@ -255,6 +260,7 @@ def test_ingest_skips_a_symlink_out_of_its_folders_with_the_reason_unless_told_t
         assert track_at(session, swapped).status == "failed"
 
 
+@pytest.mark.both_engines
 def test_non_utf8_file_name_is_stored_under_a_path_that_finds_the_file(
     library: Path, tmp_path: Path, settings: Settings, factory: sessionmaker[Session]
 ) -> None:
@@ -292,6 +298,7 @@ def test_magic_bytes_decide_what_is_audio(head: bytes, audio: bool) -> None:
     assert is_audio_magic(head) is audio
 
 
+@pytest.mark.slow
 def test_ingest_json_reports_moves_deletions_and_duplicates(
     music: Path, settings: Settings, factory: sessionmaker[Session]
 ) -> None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from audio_factory import make_track, tone, write_tags, write_with_pyav
 
 from soundalike.ingest.tags import Tags, normalise_genre, parse_bpm, parse_mbid, read_tags, split_genres
+
+from support.audio_factory import make_track, tone, write_tags, write_with_pyav
 
 TRACK_ID = "6f1e8a2c-3b4d-4e5f-8a9b-0c1d2e3f4a5b"
 ARTIST_ID = "0383dadf-2a4e-4d10-a46a-e9e041da8eb3"

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 import torch
-from audio_factory import make_track
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -14,6 +13,8 @@ from soundalike.ingest.audio import decode
 from soundalike.ingest.db.models import Track
 from soundalike.ingest.pipeline import IngestOptions, ingest
 from soundalike.ingest.settings import Settings
+
+from support.audio_factory import make_track
 
 
 def cut_in_half(source: Path, target: Path) -> Path:

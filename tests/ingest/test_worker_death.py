@@ -10,9 +10,10 @@ import time
 from pathlib import Path
 
 import pytest
-from audio_factory import make_track
 
 from soundalike.ingest.settings import Settings
+
+from support.audio_factory import make_track
 
 CLI = "from soundalike.cli import main; main()"
 

@@ -20,14 +20,15 @@ from pathlib import Path
 import httpx
 import pytest
 import torch
-from recommend_fixtures import Catalogue, bearer
-from servers import running
 from sqlalchemy import create_engine, make_url, select, text
 
 from soundalike.ingest.db.models import ListeningEvent, User
 from soundalike.ingest.db.session import session_scope
 from soundalike.recommend.api.app import create_app
 from soundalike.recommend.service import Service
+
+from support.recommend_fixtures import Catalogue, bearer
+from support.servers import running
 
 WRITERS = 4
 FAULT_S = 1.5
@@ -150,19 +151,21 @@ def can_mark_immutable(folder: Path) -> bool:
     return True
 
 
-@pytest.fixture(params=["immutable", "locked", "read-only"])
-def fault(request: pytest.FixtureRequest, db_url: str, tmp_path: Path) -> str:
-    """How the database is made unwritable: SQLite files immutable or write-locked, PostgreSQL read-only."""
-    if (request.param == "read-only") != db_url.startswith("postgresql"):
-        pytest.skip(f"{request.param} is not a fault of this database")
-    if request.param == "immutable" and (shutil.which("chattr") is None or not can_mark_immutable(tmp_path)):
-        pytest.skip("chattr +i is not available here (needs root on ext4 or similar)")
-    return str(request.param)
-
-
+@pytest.mark.parametrize(
+    ("db_url", "fault"),
+    [
+        ("sqlite", "immutable"),
+        ("sqlite", "locked"),
+        pytest.param("postgres", "read-only", marks=pytest.mark.postgres),
+    ],
+    indirect=["db_url"],
+)
 def test_no_acknowledged_write_is_lost_when_the_database_becomes_unwritable(
-    served: tuple[str, dict[str, str], Service], db_url: str, fault: str
+    served: tuple[str, dict[str, str], Service], db_url: str, fault: str, tmp_path: Path
 ) -> None:
+    """SQLite files made immutable or write-locked, PostgreSQL made read-only, while four writers post plays."""
+    if fault == "immutable" and (shutil.which("chattr") is None or not can_mark_immutable(tmp_path)):
+        pytest.skip("root cannot be refused a write here: chattr +i is not available")
     base, auth, service = served
     writes, stop = Writes(), threading.Event()
     threads = [threading.Thread(target=write_plays, args=(base, auth, f"w{i}", stop, writes)) for i in range(WRITERS)]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
 import threading
 import time
 import xml.etree.ElementTree as ET
@@ -15,8 +14,7 @@ import numpy as np
 import pytest
 import torch
 import uvicorn
-from servers import free_port
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select
 
 from soundalike.embed.models import embedding_model
 from soundalike.embed.store import load_embeddings
@@ -29,11 +27,11 @@ from soundalike.ingest.settings import Settings
 from soundalike.recommend.api.app import create_app
 from soundalike.recommend.api_keys import create_key
 
+from support.databases import POSTGRES_URL, empty_postgres
+from support.servers import free_port
+
 CPU = torch.device("cpu")
 
-POSTGRES_URL = os.environ.get(
-    "SOUNDALIKE_TEST_POSTGRES_URL", "postgresql+psycopg://tester:tester@127.0.0.1:5432/soundalike_test"
-)
 UPLOAD_LIMIT = 300_000
 
 
@@ -68,11 +66,7 @@ class Server:
 def server(request: pytest.FixtureRequest, library: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     home = tmp_path_factory.mktemp("api-home")
     if request.param == "postgres":
-        engine = create_engine(POSTGRES_URL)
-        with engine.begin() as connection:
-            connection.execute(text("DROP SCHEMA public CASCADE"))
-            connection.execute(text("CREATE SCHEMA public"))
-        engine.dispose()
+        empty_postgres()
         url = POSTGRES_URL
     else:
         url = f"sqlite:///{home / 'api.db'}"

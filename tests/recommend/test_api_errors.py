@@ -7,11 +7,12 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
-from recommend_fixtures import Catalogue, bearer
-from servers import LOOPBACK
 
 from soundalike.ingest.errors import PreconditionError
 from soundalike.recommend.api.app import create_app
+
+from support.recommend_fixtures import Catalogue, bearer
+from support.servers import LOOPBACK
 
 
 @pytest.fixture

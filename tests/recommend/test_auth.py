@@ -7,14 +7,15 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from recommend_fixtures import Catalogue, bearer
-from servers import in_process
 from sqlalchemy import func, select
 
 from soundalike.ingest.db.models import Genre, ListeningEvent, User
 from soundalike.ingest.db.session import session_scope
 from soundalike.recommend.api.app import create_app
 from soundalike.recommend.api_keys import revoke_key
+
+from support.recommend_fixtures import Catalogue, bearer
+from support.servers import in_process
 
 READ_ONLY_POSTS = {"/similar/audio"}
 

@@ -14,21 +14,21 @@ from pathlib import Path
 
 import httpx
 import pytest
-from servers import free_port
+
+from support.servers import free_port
 
 BODY_CAP = 1 << 20
 UPLOAD_CAP = 2 << 20
 SENT_BYTES = 200 << 20
 RSS_GROWTH_LIMIT = 40 << 20
+TESTS = Path(__file__).resolve().parents[1]
 UPLOAD_HEAD = (
     b'--xyz\r\nContent-Disposition: form-data; name="file"; filename="a.ogg"\r\nContent-Type: audio/ogg\r\n\r\n'
 )
 SERVER = textwrap.dedent(
     """
-    import sys
-    sys.path[:0] = [{tests!r}, {tests_recommend!r}]
     import uvicorn
-    from recommend_fixtures import make_catalogue
+    from support.recommend_fixtures import make_catalogue
     from soundalike.ingest.settings import Settings
     from soundalike.recommend.api.app import create_app
 
@@ -52,16 +52,13 @@ def peak_rss(pid: int) -> int:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
     home = tmp_path_factory.mktemp("limit-home")
     port = free_port()
-    tests = Path(__file__).resolve().parents[1]
     script = SERVER.format(
-        tests=str(tests),
-        tests_recommend=str(tests / "recommend"),
         home=str(home),
         body=BODY_CAP,
         upload=UPLOAD_CAP,
         port=port,
     )
-    process = subprocess.Popen([sys.executable, "-c", script], env=os.environ.copy())
+    process = subprocess.Popen([sys.executable, "-c", script], env={**os.environ, "PYTHONPATH": str(TESTS)})
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:

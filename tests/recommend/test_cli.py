@@ -1,4 +1,4 @@
-"""The CLI contract end to end on real audio, on SQLite and PostgreSQL."""
+"""The CLI contract end to end on real audio."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_runner import label_tagged_files, run_cli
 from sqlalchemy import select
 
 from soundalike.ingest.db.models import Track
@@ -18,13 +17,19 @@ from soundalike.ingest.db.session import open_database
 from soundalike.ingest.errors import PreconditionError
 from soundalike.ingest.settings import Settings
 
+from support.cli_runner import label_tagged_files, run_cli
 
-@pytest.fixture(params=["musicnn-msd", "mfcc-stats"])
+EACH_MODEL = pytest.mark.parametrize(
+    "settings", [pytest.param("musicnn-msd", marks=pytest.mark.slow), "mfcc-stats"], indirect=True
+)
+
+
+@pytest.fixture
 def settings(request: pytest.FixtureRequest, tmp_path: Path, db_url: str) -> Settings:
-    """Settings for each embedding model on each database."""
+    """Settings with MFCC statistics as the embedding model, or the model a test takes as its parameter."""
     home = tmp_path / "home"
     home.mkdir()
-    return Settings(home=home, database_url=db_url, embedding_model=request.param)
+    return Settings(home=home, database_url=db_url, embedding_model=getattr(request, "param", "mfcc-stats"))
 
 
 @pytest.fixture
@@ -45,6 +50,7 @@ def style_of(result: dict[str, Any]) -> str:
     return Path(result["path"]).name.split("_")[0]
 
 
+@EACH_MODEL
 def test_similar_by_id_ranks_same_style_first_without_itself(settings: Settings, catalogue: dict[str, int]) -> None:
     track_id = catalogue["drone_02.flac"]
     results = run_cli(settings, "similar", str(track_id), "-k", "5")["results"]
@@ -55,6 +61,7 @@ def test_similar_by_id_ranks_same_style_first_without_itself(settings: Settings,
     assert set(results[0]) >= {"track_id", "path", "score"}
 
 
+@EACH_MODEL
 def test_similar_by_path_finds_the_same_recording(
     library: Path, tmp_path: Path, settings: Settings, catalogue: dict[str, int]
 ) -> None:
@@ -65,6 +72,7 @@ def test_similar_by_path_finds_the_same_recording(
     assert results[0]["score"] > 0.99
 
 
+@EACH_MODEL
 def test_recommend_ranks_unheard_tracks_of_the_users_style(
     settings: Settings, catalogue: dict[str, int], tmp_path: Path
 ) -> None:
@@ -97,10 +105,12 @@ def test_labels_import_then_genres_list_by_source(
     assert [(Path(t["path"]).name, t["genre"], t["source"]) for t in labelled] == [("drone_00.wav", "Ambient", "label")]
 
 
+@pytest.mark.unmigrated
 def test_db_upgrade_on_an_empty_database(settings: Settings) -> None:
     assert run_cli(settings, "db", "upgrade")["upgraded"] is True
 
 
+@pytest.mark.slow
 def test_console_script_reports_unknown_track_as_json_error(settings: Settings, catalogue: dict[str, int]) -> None:
     script = Path(sys.executable).with_name("soundalike")
     done = subprocess.run(
@@ -119,6 +129,7 @@ def test_console_script_reports_unknown_track_as_json_error(settings: Settings, 
     assert "Traceback" not in done.stderr
 
 
+@EACH_MODEL
 def test_genres_train_then_predict_tags_unlabelled_tracks_without_touching_labels(
     settings: Settings, catalogue: dict[str, int], tmp_path: Path
 ) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cli_runner import cli_failure, run_cli
-from recommend_fixtures import GENRE_MOODS, Catalogue
+from support.cli_runner import cli_failure, run_cli
+from support.recommend_fixtures import GENRE_MOODS, Catalogue
 
 
 def test_mixes_refresh_list_and_export_an_m3u_in_listening_order(catalogue: Catalogue, tmp_path: Path) -> None:

@@ -7,12 +7,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from recommend_fixtures import Catalogue
 from typer.testing import CliRunner
 
 from soundalike.cli import app
 from soundalike.ingest.db.session import session_scope
 from soundalike.ingest.listening import record_events
+
+from support.recommend_fixtures import Catalogue
 
 
 def invoke(catalogue: Catalogue, *args: str) -> str:

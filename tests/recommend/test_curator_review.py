@@ -6,10 +6,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from cli_runner import run_cli
 from fastapi.testclient import TestClient
-from recommend_fixtures import Catalogue, bearer
-from servers import LOOPBACK
 from sqlalchemy import select
 
 from soundalike.ingest.db.models import Genre, ListeningEvent, TrackGenre
@@ -17,6 +14,10 @@ from soundalike.ingest.db.session import session_scope
 from soundalike.ingest.listening import get_or_create_user
 from soundalike.ingest.repository import set_track_genre
 from soundalike.recommend.api.app import create_app
+
+from support.cli_runner import run_cli
+from support.recommend_fixtures import Catalogue, bearer
+from support.servers import LOOPBACK
 
 REVIEWS = (("techno", False), ("drone", True), ("ambient", False), ("drone", False), ("drone", True))
 

@@ -8,10 +8,7 @@ import unicodedata
 from pathlib import Path
 
 import pytest
-from audio_factory import make_track
-from cli_runner import run_cli
 from fastapi.testclient import TestClient
-from servers import LOOPBACK
 from sqlalchemy import select
 
 from soundalike.ingest.db.models import Track
@@ -19,6 +16,10 @@ from soundalike.ingest.db.session import open_database, session_scope
 from soundalike.ingest.settings import Settings
 from soundalike.recommend.api.app import create_app
 from soundalike.recommend.api_keys import create_key
+
+from support.audio_factory import make_track
+from support.cli_runner import run_cli
+from support.servers import LOOPBACK
 
 LATIN1_NAME = b"caf\xe9.wav"
 

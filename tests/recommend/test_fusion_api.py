@@ -8,7 +8,6 @@ from pathlib import Path
 import httpx
 import pytest
 import torch
-from servers import in_process
 from sqlalchemy import select
 
 from soundalike.embed.ingest_consumer import consumer_for
@@ -22,8 +21,12 @@ from soundalike.ingest.settings import Settings
 from soundalike.recommend.api.app import create_app
 from soundalike.recommend.service import Service
 
+from support.servers import in_process
+
 CPU = torch.device("cpu")
 ASPECTS = {"style", "timbre", "harmony", "rhythm"}
+
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")

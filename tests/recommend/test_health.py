@@ -17,13 +17,14 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from recommend_fixtures import Catalogue, make_catalogue
-from servers import LOOPBACK, running
 from sqlalchemy import Connection, Engine, create_engine, make_url, text
 
 from soundalike.index.track_index import read_meta
 from soundalike.ingest.settings import Settings
 from soundalike.recommend.api.app import create_app
+
+from support.recommend_fixtures import Catalogue, make_catalogue
+from support.servers import LOOPBACK, running
 
 CHECK_EVERY_S = 0.1
 

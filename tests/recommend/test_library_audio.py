@@ -13,14 +13,15 @@ import httpx
 import pytest
 import torch
 from fastapi.testclient import TestClient
-from recommend_fixtures import Catalogue
-from servers import LOOPBACK
 from sqlalchemy import select
 
 from soundalike.ingest.db.models import Track
 from soundalike.ingest.library import split_roots
 from soundalike.ingest.pipeline import IngestOptions, ingest
 from soundalike.recommend.api.app import create_app
+
+from support.recommend_fixtures import Catalogue
+from support.servers import LOOPBACK
 
 SECRET = "root:x:0:0:root:/root:/bin/sh\n"
 

@@ -17,8 +17,6 @@ import httpx
 import pytest
 import torch
 from fastapi import FastAPI, Request
-from recommend_fixtures import Catalogue, make_catalogue
-from servers import running, serving
 
 from soundalike.ingest.db.session import session_scope
 from soundalike.ingest.listening import record_events
@@ -26,6 +24,9 @@ from soundalike.ingest.settings import Settings
 from soundalike.recommend.api.app import create_app
 from soundalike.recommend.api.body_limit import BodyLimit
 from soundalike.recommend.service import Service
+
+from support.recommend_fixtures import Catalogue, make_catalogue
+from support.servers import running, serving
 
 CLIENTS = 200
 USERS = 5

@@ -12,8 +12,6 @@ from typing import Any
 from unittest import mock
 
 import pytest
-from cli_runner import cli_env
-from recommend_fixtures import Catalogue
 from sqlalchemy import select
 from subsonic_stub import StubLibrary, serving
 from typer.testing import CliRunner
@@ -26,6 +24,9 @@ from soundalike.ingest.listening import get_user, user_events
 from soundalike.ingest.schedule import ScheduledJob, build_scheduler, build_trigger
 from soundalike.recommend.media_sync.run import scheduled_sync
 from soundalike.recommend.media_sync.secrets import key_path
+
+from support.cli_runner import cli_env
+from support.recommend_fixtures import Catalogue
 
 PLAYED = "2026-11-30T20:15:00Z"
 STARRED = "2026-11-29T08:00:00.000Z"

@@ -9,13 +9,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from recommend_fixtures import GENRE_MOODS, Catalogue, bearer
-from servers import LOOPBACK
 
 from soundalike.ingest.db.session import session_scope
 from soundalike.ingest.listening import record_events
 from soundalike.recommend.api.app import create_app
 from soundalike.recommend.mix_store import refresh_mixes, stored_mixes
+
+from support.recommend_fixtures import GENRE_MOODS, Catalogue, bearer
+from support.servers import LOOPBACK
 
 MOOD_OF = {mood: genre for genre, moods in GENRE_MOODS.items() for mood in moods}
 

@@ -10,14 +10,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cli_runner import cli_failure, run_cli
 from mpd import MPDClient
-from servers import free_port
 from sqlalchemy import select
 
 from soundalike.ingest.db.models import RadioTrack, Track
 from soundalike.ingest.db.session import open_database, session_scope
 from soundalike.ingest.settings import Settings
+
+from support.cli_runner import cli_failure, run_cli
+from support.servers import free_port
 
 pytestmark = pytest.mark.skipif(shutil.which("mpd") is None, reason="needs Debian's mpd (scripts/install.sh --dev)")
 

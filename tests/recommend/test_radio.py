@@ -6,9 +6,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from cli_runner import cli_failure, run_cli
-from recommend_fixtures import Catalogue, bearer
-from servers import in_process
 from sqlalchemy import select
 
 from soundalike.embed.unit_norm import unit_rows
@@ -20,6 +17,10 @@ from soundalike.recommend.radio import ALBUM_GAP, ARTIST_GAP, Steering, pick, re
 from soundalike.recommend.radio_sessions import next_tracks, record_feedback, start_radio
 from soundalike.recommend.ranking import NEAR_DUPLICATE_COSINE, Candidate
 from soundalike.recommend.service import Service
+
+from support.cli_runner import cli_failure, run_cli
+from support.recommend_fixtures import Catalogue, bearer
+from support.servers import in_process
 
 AMBIENT_SEED, TECHNO_SEED = 7, 25
 

@@ -11,8 +11,6 @@ import httpx
 import numpy as np
 import pytest
 from pydantic import SecretStr
-from recommend_fixtures import Catalogue
-from servers import running
 from sqlalchemy import insert, select
 
 from soundalike.embed.store import put_embeddings
@@ -26,6 +24,9 @@ from soundalike.recommend.api.app import create_app
 from soundalike.recommend.api_keys import create_key
 from soundalike.recommend.served_index import ServedIndex
 from soundalike.recommend.track_table import TrackTable
+
+from support.recommend_fixtures import Catalogue
+from support.servers import running
 
 NEW_TRACK = 500
 

@@ -5,16 +5,17 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from cli_runner import run_cli
 from fastapi.testclient import TestClient
-from recommend_fixtures import Catalogue, bearer
-from servers import LOOPBACK
 from typer.testing import CliRunner
 
 from soundalike.cli import app
 from soundalike.ingest.db.models import MAX_ID, MAX_INTEGER
 from soundalike.recommend.api.app import create_app
 from soundalike.recommend.defaults import DEFAULTS
+
+from support.cli_runner import run_cli
+from support.recommend_fixtures import Catalogue, bearer
+from support.servers import LOOPBACK
 
 
 def test_cli_and_api_cap_result_counts_alike(catalogue: Catalogue) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from recommend_fixtures import Catalogue
 from sqlalchemy import Engine, event
 
 from soundalike.embed.review import review_genre
@@ -20,6 +19,10 @@ from soundalike.recommend.filters import Filters
 from soundalike.recommend.path import sonic_path
 from soundalike.recommend.playlist import PlaylistOptions, playlist_for_user
 from soundalike.recommend.similar import Options, similar_to_track, similar_to_tracks
+
+from support.recommend_fixtures import Catalogue
+
+pytestmark = pytest.mark.both_engines
 
 NOW = datetime(2025, 3, 1, tzinfo=UTC)
 

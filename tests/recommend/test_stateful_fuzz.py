@@ -10,12 +10,13 @@ import schemathesis
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 from hypothesis.stateful import run_state_machine_as_test
-from recommend_fixtures import Catalogue, bearer
 from sqlalchemy import select
 
 from soundalike.ingest.db.models import Genre, User
 from soundalike.ingest.db.session import session_scope
 from soundalike.recommend.api.app import create_app
+
+from support.recommend_fixtures import Catalogue, bearer
 
 LOOPBACK_HOST = {"Host": "127.0.0.1"}
 BUDGET = hypothesis_settings(

@@ -11,8 +11,6 @@ from typing import Any
 import httpx
 import pytest
 from pydantic import SecretStr
-from recommend_fixtures import Catalogue
-from servers import in_process
 from sqlalchemy import update
 
 from soundalike.ingest.db.models import Track
@@ -21,6 +19,9 @@ from soundalike.ingest.errors import ConfigError
 from soundalike.recommend.api.app import create_app
 from soundalike.recommend.api_keys import create_key, set_subsonic_password
 from soundalike.recommend.media_server import PathMap
+
+from support.recommend_fixtures import Catalogue
+from support.servers import in_process
 
 XMLNS = {"s": "http://subsonic.org/restapi"}
 MBID = "0d5e3c6a-7f1b-4a2e-9c3d-1b2a3c4d5e6f"

@@ -7,12 +7,13 @@ from contextlib import contextmanager
 
 import libopensonic
 import pytest
-from cli_runner import run_cli
 from libopensonic.errors import CredentialError, SonicError
-from recommend_fixtures import Catalogue
-from servers import running
 
 from soundalike.recommend.api.app import create_app
+
+from support.cli_runner import run_cli
+from support.recommend_fixtures import Catalogue
+from support.servers import running
 
 
 @contextmanager

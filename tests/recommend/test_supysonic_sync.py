@@ -16,13 +16,14 @@ from typing import Any
 
 import libopensonic
 import pytest
-from cli_runner import cli_env, run_cli
 from libopensonic.media import Child
-from servers import free_port
 from typer.testing import CliRunner
 
 from soundalike.cli import app
 from soundalike.ingest.settings import Settings
+
+from support.cli_runner import cli_env, run_cli
+from support.servers import free_port
 
 pytestmark = [
     pytest.mark.slow,

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import httpx
-from recommend_fixtures import Catalogue
-from servers import running
 
 from soundalike.recommend.api.app import create_app
+
+from support.recommend_fixtures import Catalogue
+from support.servers import running
 
 
 def answers(catalogue: Catalogue, hosts: list[str], **settings: object) -> dict[str, httpx.Response]:

@@ -10,14 +10,15 @@ from pathlib import Path
 import httpx
 import pytest
 import torch
-from cli_runner import run_cli
-from servers import serving
 from sqlalchemy import select
 
 from soundalike.ingest.db.models import Track
 from soundalike.ingest.db.session import open_database
 from soundalike.ingest.pipeline import IngestOptions, ingest
 from soundalike.ingest.settings import Settings
+
+from support.cli_runner import run_cli
+from support.servers import serving
 
 CPU = torch.device("cpu")
 NO_KEEPALIVE = httpx.Limits(max_keepalive_connections=0)
@@ -59,6 +60,7 @@ def hammer(base: str, track_ids: list[int], stop: threading.Event, statuses: lis
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(600)
 @pytest.mark.postgres
 @pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
 def test_two_workers_swap_to_the_published_index_without_a_failed_request(

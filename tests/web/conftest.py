@@ -1,34 +1,21 @@
-"""Web page fixtures: the synthetic catalogue for page routes, and a real-audio catalogue served on loopback."""
+"""Web page fixtures: a real-audio catalogue served on loopback, and headless Chromium to drive it."""
 
 from __future__ import annotations
 
 import shutil
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 import torch
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service as DriverService
 
-sys.path[:0] = [str(Path(__file__).parent), str(Path(__file__).parents[1] / "recommend")]
+from soundalike.recommend.api.app import create_app
+from soundalike.recommend.service import Service
 
-from browser import ARTEFACTS, CHROMEDRIVER, CHROMIUM, RequestLog, Site, build_site  # noqa: E402
-from recommend_fixtures import Catalogue, make_catalogue  # noqa: E402
-from selenium import webdriver  # noqa: E402
-from selenium.webdriver.chrome.service import Service as DriverService  # noqa: E402
-from servers import running  # noqa: E402
-
-from soundalike.ingest.settings import Settings  # noqa: E402
-from soundalike.recommend.api.app import create_app  # noqa: E402
-from soundalike.recommend.service import Service  # noqa: E402
-
-
-@pytest.fixture
-def catalogue(tmp_path: Path, db_url: str) -> Catalogue:
-    """The synthetic catalogue on each database."""
-    home = tmp_path / "home"
-    home.mkdir()
-    return make_catalogue(Settings(home=home, database_url=db_url, embedding_model="mfcc-stats"))
+from support.browser import ARTEFACTS, CHROMEDRIVER, CHROMIUM, RequestLog, Site, build_site
+from support.servers import running
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from browser import Site, needs_chromium
-from cli_runner import run_cli
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -16,7 +14,10 @@ from sqlalchemy import select
 from soundalike.ingest.db.models import Genre, TrackGenre
 from soundalike.ingest.db.session import open_database
 
-pytestmark = [needs_chromium, pytest.mark.slow]
+from support.browser import Site, needs_chromium
+from support.cli_runner import run_cli
+
+pytestmark = [needs_chromium, pytest.mark.slow, pytest.mark.timeout(600)]
 Shot = Callable[[webdriver.Chrome, str], Path]
 
 

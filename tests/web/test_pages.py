@@ -9,11 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from audio_factory import make_track
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
-from recommend_fixtures import Catalogue, bearer
-from servers import LOOPBACK
 from sqlalchemy import select, update
 
 from soundalike.ingest.db.models import Genre, IngestRun, Track, TrackGenre
@@ -24,6 +21,10 @@ from soundalike.recommend.api.app import create_app
 from soundalike.recommend.api.auth import KEY_COOKIE
 from soundalike.recommend.web import actions, pages
 from soundalike.recommend.web.embedding_map import unit_square
+
+from support.audio_factory import make_track
+from support.recommend_fixtures import Catalogue, bearer
+from support.servers import LOOPBACK
 
 AUDIO_TRACK = 5
 

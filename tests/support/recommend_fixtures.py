@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import shutil
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 import torch
-from sqlalchemy import insert, update
+from sqlalchemy import insert, text, update
 from sqlalchemy.orm import Session
 
 from soundalike.embed.musicnn import MSD_TAGS
@@ -46,6 +48,12 @@ class Catalogue:
     deleted: int
 
 
+def catalogue_settings(home: Path, database_url: str | None = None) -> Settings:
+    """Settings of a catalogue in ``home`` with MFCC statistics as its model; SQLite in ``home`` by default."""
+    url = database_url or f"sqlite:///{home / 'catalogue.db'}"
+    return Settings(home=home, database_url=url, embedding_model="mfcc-stats")
+
+
 def make_catalogue(settings: Settings, seed: int = 7) -> Catalogue:
     """72 tracks in 4 genres x 3 albums (one artist per album), tempo/key sometimes unknown, indexed."""
     rng = np.random.default_rng(seed)
@@ -80,6 +88,8 @@ def make_catalogue(settings: Settings, seed: int = 7) -> Catalogue:
     ids = np.arange(1, n + 1)
     with session_scope(factory) as session:
         session.execute(insert(Track), rows)
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text("SELECT setval(pg_get_serial_sequence('tracks', 'id'), :n)"), {"n": n})
         session.execute(update(Track).where(Track.id == 2).values(duplicate_of_id=1))
         session.execute(update(Track).where(Track.id == 3).values(status="deleted"))
         matrix[1] = matrix[0]
@@ -101,6 +111,19 @@ def set_tag_probabilities(session: Session, genre_of: dict[int, str], seed: int)
         for mood in GENRE_MOODS[genre]:
             probabilities[names.index(mood)] = 0.5 + 0.4 * rng.random()
         set_feature(session, tid, TAGS_FEATURE, MODEL_VERSION, probabilities.astype(np.float32))
+
+
+def close_catalogue(catalogue: Catalogue) -> None:
+    """Close the catalogue's service and its database connections (SQLite writes its WAL back to the file)."""
+    catalogue.service.close()
+    catalogue.service.factory.kw["bind"].dispose()
+
+
+def copy_catalogue(template: Catalogue, home: Path) -> Catalogue:
+    """A closed SQLite ``template`` copied to ``home`` (database and index), served by a service of its own."""
+    shutil.copytree(template.settings.home, home)
+    settings = catalogue_settings(home)
+    return replace(template, settings=settings, service=Service.open(settings, device=torch.device("cpu")))
 
 
 def bearer(catalogue: Catalogue, name: str, scope: str) -> dict[str, str]:

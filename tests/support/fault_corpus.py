@@ -6,7 +6,8 @@ import shutil
 from pathlib import Path
 
 import numpy as np
-from audio_factory import write_audio
+
+from support.audio_factory import write_audio
 
 LONG_SECONDS = 20 * 60
 GOOD = {"good.wav", "rate8k.wav", "rate96k.wav", "surround.wav", "long.wav"}

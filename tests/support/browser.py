@@ -8,13 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from audio_factory import make_track
-from cli_runner import run_cli
 from sqlalchemy import select
 
 from soundalike.ingest.db.models import Track
 from soundalike.ingest.db.session import open_database
 from soundalike.ingest.settings import Settings
+
+from support.audio_factory import make_track
+from support.cli_runner import run_cli
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")

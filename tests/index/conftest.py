@@ -1,8 +1,0 @@
-"""Index tests import their shared builders from ``helpers`` beside this file."""
-
-from __future__ import annotations
-
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).parent))
