@@ -13,7 +13,6 @@ from unittest import mock
 
 import pytest
 from sqlalchemy import select
-from subsonic_stub import StubLibrary, serving
 from typer.testing import CliRunner
 
 from soundalike.cli import main
@@ -27,6 +26,7 @@ from soundalike.recommend.media_sync.secrets import key_path
 
 from support.cli_runner import cli_env
 from support.recommend_fixtures import Catalogue
+from support.subsonic_stub import StubLibrary, serving
 
 PLAYED = "2026-11-30T20:15:00Z"
 STARRED = "2026-11-29T08:00:00.000Z"
