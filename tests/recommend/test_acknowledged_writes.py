@@ -172,7 +172,7 @@ def test_no_acknowledged_write_is_lost_when_the_database_becomes_unwritable(
     for thread in threads:
         thread.start()
     wait_for(lambda: len({user for user, _ in writes.acknowledged}) == WRITERS)
-    with unwritable(db_url, fault), httpx.Client(base_url=base, headers=auth, timeout=30) as client:
+    with unwritable(service.settings.db_url, fault), httpx.Client(base_url=base, headers=auth, timeout=30) as client:
         time.sleep(FAULT_S / 2)
         assert_refused(client.delete("/users/w0/events"))
         assert_refused(client.post("/tracks/5/genres/review", json={"genre": "Lounge", "accept": True}))

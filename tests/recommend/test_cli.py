@@ -84,7 +84,7 @@ def test_recommend_ranks_unheard_tracks_of_the_users_style(
     lines.append(f"ann,{catalogue['drone_00.wav']},2025-03-09T12:00:00Z,3000,true")
     history.write_text("\n".join(lines) + "\n")
     imported = run_cli(settings, "history", "import", str(history))
-    assert imported == {"imported": 4, "duplicates": 0, "errors": []}
+    assert imported == {"imported": 4, "duplicates": 0, "errors": [], "format": "soundalike", "unmatched": 0}
     assert run_cli(settings, "history", "import", str(history))["duplicates"] == 4
     results = run_cli(settings, "recommend", "ann", "-n", "3")["results"]
     names = [Path(r["path"]).name for r in results]
