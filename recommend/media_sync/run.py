@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,10 +26,12 @@ from soundalike.recommend.media_sync.client import connect
 from soundalike.recommend.media_sync.history import pull_history, server_song_ids
 from soundalike.recommend.media_sync.push import push_playlist
 from soundalike.recommend.media_sync.secrets import decrypt
+from soundalike.recommend.mix_store import stored_mixes
 from soundalike.recommend.playlist import playlist_for_user
 from soundalike.recommend.track_table import CatalogueIndex
 
 PERSONAL_PLAYLIST = "For you"
+MIX_PLAYLIST = "Mix · "
 DEFAULT_TIMEOUT_S = 30.0
 UNMATCHED_SHOWN = 50
 COUNTS = ("songs", "matched", "events_added", "playlists_created", "playlists_updated")
@@ -70,10 +71,9 @@ def sync_account(
     index: CatalogueIndex | None,
     report: SyncReport,
     *,
-    extra_playlists: Sequence[tuple[str, list[int]]] = (),
     timeout: float = DEFAULT_TIMEOUT_S,
 ) -> None:
-    """Pull one account's history (committed), then push its personalised playlist and ``extra_playlists``."""
+    """Pull one account's history (committed), then push its personalised playlist and the library's mixes."""
     path_map = PathMap.parse(account.path_map or settings.subsonic_path_map)
     secret = decrypt(settings.home, account.secret)
     with connect(account.url, account.username, auth=account.auth, secret=secret, timeout=timeout) as client:
@@ -86,7 +86,7 @@ def sync_account(
         report.events_added += pulled.events_added
         report.unmatched_count += len(pulled.unmatched)
         report.unmatched += pulled.unmatched[: max(UNMATCHED_SHOWN - len(report.unmatched), 0)]
-        playlists = list(extra_playlists)
+        playlists = [(f"{MIX_PLAYLIST}{name}", track_ids) for _, name, track_ids in stored_mixes(session)]
         if index is None:
             report.errors.append({"account": user.name, "error": "no index to recommend from: run `index build`"})
         else:
@@ -95,7 +95,8 @@ def sync_account(
         for title, track_ids in playlists:
             song_ids = server_song_ids(session, account, track_ids)
             if not song_ids:
-                report.errors.append({"account": user.name, "error": f"no song of playlist {title!r} is on the server"})
+                if title == PERSONAL_PLAYLIST:
+                    report.errors.append({"account": user.name, "error": f"no song of {title!r} is on the server"})
                 continue
             outcome = push_playlist(session, client, account, title, song_ids).outcome
             report.playlists_created += outcome == "created"
@@ -109,7 +110,6 @@ def sync_servers(
     name: str | None,
     index: CatalogueIndex | None,
     *,
-    extra_playlists: Sequence[tuple[str, list[int]]] = (),
     timeout: float = DEFAULT_TIMEOUT_S,
 ) -> SyncReport:
     """Sync every account of server ``name`` (of every server when None), one run recorded per server."""
@@ -130,9 +130,7 @@ def sync_servers(
                     continue
                 who = f"{account.name}:{account.username}"
                 try:
-                    sync_account(
-                        session, settings, account, index, part, extra_playlists=extra_playlists, timeout=timeout
-                    )
+                    sync_account(session, settings, account, index, part, timeout=timeout)
                 except SoundalikeError as exc:
                     session.rollback()
                     part.errors.append({"account": who, "error": str(exc)})

@@ -126,6 +126,25 @@ def test_plays_stars_and_ratings_become_history_and_a_second_sync_changes_nothin
     assert stub.playlists["mine"]["songs"] == ["nd-13"]
 
 
+def test_the_library_mixes_are_pushed_with_only_the_servers_songs_and_once(catalogue: Catalogue) -> None:
+    code, made, _ = invoke(catalogue, "mixes", "refresh")
+    assert code == 0, made
+    stub = stub_library()
+    on_server = {s["id"] for s in stub.songs} - {"nd-x"}
+    with serving(stub) as url:
+        add_server(catalogue, url, stub)
+        code, first, _ = invoke(catalogue, "sync", "stub")
+        assert code == 0, first
+        mixes = [p for p in stub.playlists.values() if p["name"].startswith("Soundalike · Mix · ")]
+        assert mixes and first["playlists_created"] == 1 + len(mixes)
+        assert all(p["songs"] and set(p["songs"]) <= on_server for p in mixes)
+        code, second, _ = invoke(catalogue, "sync", "stub")
+        assert (second["playlists_created"], second["playlists_updated"]) == (0, 0)
+    code, listed, _ = invoke(catalogue, "mixes")
+    names = {f"Soundalike · Mix · {m['name']}" for m in listed["mixes"]}
+    assert {p["name"] for p in mixes} <= names
+
+
 def test_a_play_count_that_grew_adds_the_difference_and_the_playlist_is_updated_in_place(catalogue: Catalogue) -> None:
     stub = stub_library()
     with serving(stub) as url:
