@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from soundalike.cli.app import genres_app
-from soundalike.cli.output import JsonOption, State, database, emit, fmt, stderr, table
+from soundalike.cli.output import JsonOption, State, database, emit, fmt, progress_bar, stderr, table
 
 
 @genres_app.command("list")
@@ -48,13 +48,22 @@ def genres_list(
 
 @genres_app.command("train")
 def genres_train(as_json: JsonOption = False) -> None:
-    """Train the genre head on label and curator genres (file tags naming one of them count too)."""
+    """Train the genre head on label and curator genres (file tags naming one of them count too).
+
+    Tracks without a current embedding of the configured model are embedded first, as ``index build`` would.
+    """
     from soundalike.embed.genre_head import train_genre_head
+    from soundalike.embed.models import embedding_model
+    from soundalike.ingest.device import resolve_device
 
     settings = State.settings()
+    model = embedding_model(settings, resolve_device(settings.device))
     with database() as session:
-        meta = train_genre_head(session, settings.models_dir, model_name=settings.embedding_model)
-    data = asdict(meta)
+        with progress_bar("embed", as_json) as (_, advance):
+            embedded, _ = model.refresh(session, on_track=advance)
+        session.flush()
+        meta = train_genre_head(session, settings.models_dir, model_name=model.name)
+    data = {**asdict(meta), "embedded": embedded}
     emit(
         data,
         as_json,
@@ -72,6 +81,7 @@ def genres_train(as_json: JsonOption = False) -> None:
                 "temperature",
                 "ECE",
                 "ECE at T=1",
+                "embedded first",
             ),
             [
                 [
@@ -86,6 +96,7 @@ def genres_train(as_json: JsonOption = False) -> None:
                     f"{meta.temperature:.2f}",
                     fmt(meta.ece),
                     fmt(meta.ece_uncalibrated),
+                    f"{embedded} tracks with {model.name}",
                 ]
             ],
         ),

@@ -286,7 +286,11 @@ def train_genre_head(
     labelled = labelled_tracks(session, model_name)
     classes = sorted(set(labelled.genres))
     if len(classes) < 2:
-        raise PreconditionError(f"need labelled tracks of at least 2 genres, found {classes or 'none'}")
+        labels = training_labels(session)
+        raise PreconditionError(
+            f"need labelled tracks of at least 2 genres with {model_name} inputs, found {classes or 'none'} "
+            f"({len(labels)} labelled tracks, {len(labelled.track_ids)} of them embedded)"
+        )
     x, y = labelled.rows, np.array([classes.index(g) for g in labelled.genres])
     split = held_out_split(labelled, test_fraction=test_fraction, seed=seed)
     l2, temperature = DEFAULT_L2, 1.0
