@@ -95,7 +95,8 @@ def one_seed(
     for track_id in sorted(labelled):
         set_track_genre(session, track_id, truth[track_id][0], source="label")
     meta = train_genre_head(session, models_dir, model_name=model_name, seed=seed)
-    _, weights, bias = load_genre_head(models_dir)
+    head = load_genre_head(models_dir)
+    weights, bias = head.weights, head.bias
     predict_genres(session, models_dir)
     stored = predicted_genres(session)
     train = labelled_tracks(session, model_name, meta.input)
