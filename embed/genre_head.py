@@ -420,9 +420,12 @@ class GenreCall(NamedTuple):
 def genre_call(head: GenreHead, row: np.ndarray, rejected: set[str]) -> GenreCall | None:
     """The head's call for one input row, never a genre in ``rejected`` (normalised names).
 
-    The most likely genre is assigned unless the row is farther from every genre than ``max_distance``
-    ("none of these"). When the curator rejected it, the next most likely genre is assigned only if its own
-    probability reaches ``min_confidence``. Any other call is a suggestion; None when every genre was rejected.
+    The confidence is the call's probability among the genres the curator left open for the track. The most
+    likely genre is assigned unless the row is farther from every genre than ``max_distance`` ("none of these").
+    When the curator rejected it, its successor is assigned only if confident: at least ``min_confidence`` among
+    the open genres, and at least ``1 - min_confidence`` before the rejection (the doubt a confident call keeps),
+    so a rejected near-certain call never hands the track to a 0.08 runner-up. Any other call is a suggestion;
+    None when every genre was rejected.
     """
     meta = head.meta
     probs = probabilities(row, head.weights, head.bias, meta.temperature)[0]
@@ -431,9 +434,10 @@ def genre_call(head: GenreHead, row: np.ndarray, rejected: set[str]) -> GenreCal
     if not allowed:
         return None
     best = allowed[0]
+    confidence = float(probs[best] / probs[allowed].sum())
     fits = meta.max_distance is None or float(genre_distance(row, head.directions)[0]) <= meta.max_distance
-    confident = best == order[0] or bool(probs[best] >= meta.min_confidence)
-    return GenreCall(meta.classes[best], float(probs[best]), fits and confident)
+    successor_confident = confidence >= meta.min_confidence and probs[best] >= 1.0 - meta.min_confidence
+    return GenreCall(meta.classes[best], confidence, fits and (best == order[0] or bool(successor_confident)))
 
 
 def predict_genres(session: Session, models_dir: Path) -> int:

@@ -6,7 +6,7 @@ that track again.
 
 from __future__ import annotations
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import case, delete, func, select
 from sqlalchemy.orm import Session
 
 from soundalike.ingest.db.models import CURATED_SOURCES, MACHINE_SOURCES, Genre, Track, TrackGenre
@@ -42,7 +42,7 @@ def rejected_pairs(session: Session) -> set[tuple[int, str]]:
 
 def review_queue(session: Session, *, offset: int, limit: int) -> tuple[int, list[tuple[int, str, float | None]]]:
     """(how many remain, one page of them): predicted and suggested genres of playable tracks no curator or label
-    has settled, least confident first, so a reviewer's time goes where the model is least sure (active learning)."""
+    has settled: suggestions (calls the head would not assign) first, then least confident first, so a reviewer's time goes where the model is least sure (active learning)."""
     settled = select(TrackGenre.track_id).where(TrackGenre.source.in_(CURATED_SOURCES), TrackGenre.rejected.is_(False))
     pending = (
         select(TrackGenre.track_id, Genre.name, TrackGenre.confidence)
@@ -57,7 +57,13 @@ def review_queue(session: Session, *, offset: int, limit: int) -> tuple[int, lis
     )
     remaining = int(session.scalar(select(func.count()).select_from(pending.subquery())) or 0)
     rows = session.execute(
-        pending.order_by(TrackGenre.confidence.asc().nulls_last(), TrackGenre.track_id).offset(offset).limit(limit)
+        pending.order_by(
+            case((TrackGenre.source == "suggested", 0), else_=1),
+            TrackGenre.confidence.asc().nulls_last(),
+            TrackGenre.track_id,
+        )
+        .offset(offset)
+        .limit(limit)
     )
     return remaining, [(int(t), str(g), c) for t, g, c in rows]
 
