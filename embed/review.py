@@ -42,7 +42,8 @@ def rejected_pairs(session: Session) -> set[tuple[int, str]]:
 
 def review_queue(session: Session, *, offset: int, limit: int) -> tuple[int, list[tuple[int, str, float | None]]]:
     """(how many remain, one page of them): predicted and suggested genres of playable tracks no curator or label
-    has settled: suggestions (calls the head would not assign) first, then least confident first, so a reviewer's time goes where the model is least sure (active learning)."""
+    has settled: suggestions (calls the head would not assign) first, then least confident first, so a reviewer's
+    time goes where the model is least sure (active learning)."""
     settled = select(TrackGenre.track_id).where(TrackGenre.source.in_(CURATED_SOURCES), TrackGenre.rejected.is_(False))
     pending = (
         select(TrackGenre.track_id, Genre.name, TrackGenre.confidence)
