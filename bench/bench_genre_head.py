@@ -23,7 +23,7 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from soundalike.embed.evaluation import expected_calibration_error, macro_f1
@@ -37,7 +37,7 @@ from soundalike.embed.genre_head import (
 )
 from soundalike.embed.ingest_consumer import consumer_for
 from soundalike.embed.musicnn_encoder import MODEL_NAME
-from soundalike.ingest.db.models import Genre, Track, TrackGenre
+from soundalike.ingest.db.models import MACHINE_SOURCES, Genre, Track, TrackGenre
 from soundalike.ingest.db.session import open_database, session_scope
 from soundalike.ingest.device import resolve_device
 from soundalike.ingest.pipeline import IngestOptions, ingest
@@ -69,8 +69,9 @@ def scores(y: np.ndarray, probs: np.ndarray, n_classes: int, predicted: np.ndarr
 
 
 def predicted_genres(session: Session) -> dict[int, str]:
-    """Track id -> genre that ``genres predict`` stored."""
-    query = select(TrackGenre.track_id, Genre.name).join(Genre).where(TrackGenre.source == "predicted")
+    """Track id -> the head's call that ``genres predict`` stored, assigned or only suggested (closed-set tagging
+    scores every call; ``none_of_these`` in ``one_seed`` counts the suggestions)."""
+    query = select(TrackGenre.track_id, Genre.name).join(Genre).where(TrackGenre.source.in_(MACHINE_SOURCES))
     return {int(t): str(g) for t, g in session.execute(query)}
 
 
@@ -84,7 +85,7 @@ def one_seed(
 ) -> dict[str, object]:
     """Label a seeded third of each class's groups, train the head on ``model_name``'s stored rows, let it predict,
     score its predictions and LR's on the unlabelled rest."""
-    session.execute(delete(TrackGenre).where(TrackGenre.source.in_(("label", "predicted", "curator"))))
+    session.execute(delete(TrackGenre).where(TrackGenre.source.in_(("label", "curator", *MACHINE_SOURCES))))
     rng = random.Random(seed)
     labelled: set[int] = set()
     for genre in sorted({g for g, _ in truth.values()}):
@@ -95,9 +96,11 @@ def one_seed(
     for track_id in sorted(labelled):
         set_track_genre(session, track_id, truth[track_id][0], source="label")
     meta = train_genre_head(session, models_dir, model_name=model_name, seed=seed)
-    _, weights, bias = load_genre_head(models_dir)
+    head = load_genre_head(models_dir)
+    weights, bias = head.weights, head.bias
     predict_genres(session, models_dir)
     stored = predicted_genres(session)
+    none_of_these = int(session.scalar(select(func.count()).where(TrackGenre.source == "suggested")) or 0)
     train = labelled_tracks(session, model_name, meta.input)
     ids, rows = read_inputs(session, model_name, meta.input)
     rest = [n for n, t in enumerate(ids) if int(t) in truth and int(t) not in labelled]
@@ -117,6 +120,7 @@ def one_seed(
         "sklearn_lr_standardised": scores(y_rest, scaled.predict_proba(x_rest), len(meta.classes)),
         "head_settings": {"l2": meta.l2, "temperature": round(meta.temperature, 3)},
         "held_out": {"split": meta.split, "n": meta.n_test, "ece": meta.ece, "ece_uncalibrated": meta.ece_uncalibrated},
+        "none_of_these": none_of_these,
     }
 
 

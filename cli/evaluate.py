@@ -16,7 +16,8 @@ app.add_typer(eval_app, name="eval")
 
 @eval_app.command("genres")
 def eval_genres(as_json: JsonOption = False) -> None:
-    """Score the trained genre head on its held-out albums/artists: accuracy, macro-F1, per class."""
+    """Score the trained genre head on its held-out albums/artists: accuracy, macro-F1, ECE, per class; writes the
+    confusion matrix and the reliability diagram."""
     from soundalike.embed.reports import genre_report
 
     settings = State.settings()
@@ -26,8 +27,16 @@ def eval_genres(as_json: JsonOption = False) -> None:
     def render() -> None:
         table(
             f"Genre head {report['model_version']} (held-out)",
-            ("tracks", "accuracy", "macro F1"),
-            [[report["n"], fmt(report["accuracy"]), fmt(report["macro_f1"])]],
+            ("tracks", "accuracy", "macro F1", "ECE", "reliability diagram"),
+            [
+                [
+                    report["n"],
+                    fmt(report["accuracy"]),
+                    fmt(report["macro_f1"]),
+                    fmt(report["ece"]),
+                    report["reliability_png"],
+                ]
+            ],
         )
         rows = cast(list[dict[str, object]], report["per_class"])
         table(

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from soundalike.cli.app import genres_app
-from soundalike.cli.output import JsonOption, State, database, emit, fmt, stderr, table
+from soundalike.cli.output import JsonOption, State, database, emit, fmt, progress_bar, stderr, table
 
 
 @genres_app.command("list")
@@ -48,13 +48,22 @@ def genres_list(
 
 @genres_app.command("train")
 def genres_train(as_json: JsonOption = False) -> None:
-    """Train the genre head on label and curator genres (file tags naming one of them count too)."""
+    """Train the genre head on label and curator genres (file tags naming one of them count too).
+
+    Tracks without a current embedding of the configured model are embedded first, as ``index build`` would.
+    """
     from soundalike.embed.genre_head import train_genre_head
+    from soundalike.embed.models import embed_missing, embedding_model
+    from soundalike.ingest.device import resolve_device
 
     settings = State.settings()
+    model = embedding_model(settings, resolve_device(settings.device))
     with database() as session:
-        meta = train_genre_head(session, settings.models_dir, model_name=settings.embedding_model)
-    data = asdict(meta)
+        with progress_bar("embed", as_json) as (_, advance):
+            embedded = embed_missing(session, model, on_track=advance)
+        session.flush()
+        meta = train_genre_head(session, settings.models_dir, model_name=model.name)
+    data = {**asdict(meta), "embedded": embedded}
     emit(
         data,
         as_json,
@@ -72,6 +81,9 @@ def genres_train(as_json: JsonOption = False) -> None:
                 "temperature",
                 "ECE",
                 "ECE at T=1",
+                "none beyond distance",
+                "successor needs",
+                "embedded first",
             ),
             [
                 [
@@ -86,6 +98,9 @@ def genres_train(as_json: JsonOption = False) -> None:
                     f"{meta.temperature:.2f}",
                     fmt(meta.ece),
                     fmt(meta.ece_uncalibrated),
+                    fmt(meta.max_distance),
+                    f"p >= {meta.min_confidence:.2f}",
+                    f"{embedded} tracks with {model.name}",
                 ]
             ],
         ),
@@ -94,13 +109,25 @@ def genres_train(as_json: JsonOption = False) -> None:
 
 @genres_app.command("predict")
 def genres_predict(as_json: JsonOption = False) -> None:
-    """Tag every track without a label or accepted curator genre with the trained head (source ``predicted``)."""
+    """Tag every track without a label or accepted curator genre with the trained head (source ``predicted``).
+
+    A track far from every genre, or whose rejected genre leaves no confident successor, gets none: its best
+    call is kept as a suggestion (source ``suggested``) in the review queue.
+    """
     from soundalike.embed.genre_head import predict_genres
+    from soundalike.embed.review import suggestion_count
 
     settings = State.settings()
     with database() as session:
         count = predict_genres(session, settings.models_dir)
-    emit({"predicted": count}, as_json, lambda: stderr.print(f"predicted genres for {count} tracks"))
+        none = suggestion_count(session)
+    emit(
+        {"predicted": count, "none_of_these": none},
+        as_json,
+        lambda: stderr.print(
+            f"predicted genres for {count} tracks; {none} fit none of the genres (suggestions to review)"
+        ),
+    )
 
 
 @genres_app.command("review")

@@ -6,8 +6,10 @@ model's tagging representation where it has one (MusiCNN: the pooled mid-level f
 tag ~5 points better than its penultimate embedding, bench/RESULTS.md) and the embedding itself otherwise.
 The head is an L2-regularised multinomial logistic regression on standardised inputs. Its L2 strength is
 chosen (when enough rows are held out) on held-out groups: album, else artist, else the track itself, so one
-album never sits on both sides; tracks when every class has a single group. A temperature fitted on the
-chosen strength's held-out logits calibrates it, and the saved head is refitted on every labelled track.
+album never sits on both sides; tracks when every class has a single group. The held-out groups are halved:
+the L2 strength is chosen on one half, and the temperature and the open-set thresholds (``embed/open_set.py``)
+are fitted on the other, which no setting was chosen on; the reported ECE is cross-fitted on that half
+(``embed/calibration.py``). The saved head is refitted on every labelled track.
 """
 
 from __future__ import annotations
@@ -22,15 +24,23 @@ import torch
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from soundalike.embed.calibration import MIN_CALIBRATION, cross_fitted, fit_temperature, log_softmax
 from soundalike.embed.checkpoint import load_checkpoint, save_checkpoint
 from soundalike.embed.evaluation import expected_calibration_error, macro_f1
 from soundalike.embed.genres import assigned_genres, evidence, genre_rows
 from soundalike.embed.musicnn_encoder import MODEL_NAME as MUSICNN
 from soundalike.embed.musicnn_encoder import POOLED_FEATURE
+from soundalike.embed.open_set import (
+    DEFAULT_MIN_CONFIDENCE,
+    class_directions,
+    fit_max_distance,
+    fit_min_confidence,
+    genre_distance,
+)
 from soundalike.embed.review import rejected_pairs
 from soundalike.embed.store import load_embeddings
 from soundalike.embed.unit_norm import unit_rows
-from soundalike.ingest.db.models import CURATED_SOURCES, Track, TrackGenre
+from soundalike.ingest.db.models import CURATED_SOURCES, MACHINE_SOURCES, Track, TrackGenre
 from soundalike.ingest.errors import PreconditionError
 from soundalike.ingest.repository import feature_matrix, set_track_genre
 from soundalike.ingest.tags import normalise_genre
@@ -46,18 +56,18 @@ L2_GRID = (1e-4, 1e-3, 1e-2, 1e-1, 1.0)
 
 MIN_SELECTION = 30
 """Fewest held-out rows the L2 strength is chosen on; below it ``DEFAULT_L2`` is kept (choosing on ten
-held-out tracks lost 4 accuracy points to the default on the rendered corpus, bench/RESULTS.md)."""
-
-MIN_CALIBRATION = 10
-"""Fewest held-out rows a temperature is fitted on."""
+held-out tracks lost 4 accuracy points to the default on the rendered corpus, bench/RESULTS.md) and every
+held-out row calibrates."""
 
 
 @dataclass(frozen=True, kw_only=True)
 class GenreHeadMeta:
     """What a trained head was trained on, the L2 strength held-out rows chose, and how well it did on them.
 
-    ``ece`` is the expected calibration error of the held-out predictions at the fitted temperature,
-    ``ece_uncalibrated`` at temperature 1; ``split`` says what was held out (groups, tracks or none).
+    Accuracy, F1 and ECE are measured on the calibration rows (held out, and no setting chosen on them):
+    ``ece`` with cross-fitted temperatures, ``ece_uncalibrated`` at temperature 1; ``split`` says what was held
+    out (groups, tracks or none). ``max_distance`` (None: no limit) and ``min_confidence`` are the open-set
+    thresholds of ``embed/open_set.py``.
     """
 
     version: str
@@ -75,6 +85,9 @@ class GenreHeadMeta:
     split: str = "groups"
     ece: float | None = None
     ece_uncalibrated: float | None = None
+    n_calibration: int = 0
+    max_distance: float | None = None
+    min_confidence: float = DEFAULT_MIN_CONFIDENCE
 
 
 class Label(NamedTuple):
@@ -234,150 +247,241 @@ def fit_head(x: np.ndarray, y: np.ndarray, n_classes: int, *, l2: float = DEFAUL
     return folded.astype(np.float32), (bias - mean @ folded).astype(np.float32)
 
 
-def _log_softmax(logits: np.ndarray) -> np.ndarray:
-    z = np.asarray(logits, np.float64)
-    z = z - z.max(axis=1, keepdims=True)
-    return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
-
-
-def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
-    """Temperature minimising the negative log-likelihood of held-out logits (grid search, 0.25 to 100).
-
-    Below ``MIN_CALIBRATION`` rows it is 1: a few held-out calls, all right, would sharpen without limit.
-    """
-    if len(y) < MIN_CALIBRATION:
-        return 1.0
-    grid = np.exp(np.linspace(np.log(0.25), np.log(100.0), 120))
-    losses = [-_log_softmax(logits / t)[np.arange(len(y)), y].mean() for t in grid]
-    return float(grid[int(np.argmin(losses))])
-
-
 def probabilities(x: np.ndarray, weights: np.ndarray, bias: np.ndarray, temperature: float) -> np.ndarray:
     """Calibrated class probabilities of rows of ``x`` (float64, so a near-certain call is not rounded to 1)."""
     logits = np.atleast_2d(np.asarray(x, np.float64)) @ np.asarray(weights, np.float64) + bias
-    return np.exp(_log_softmax(logits / temperature))
+    return np.exp(log_softmax(logits / temperature))
 
 
 class HeldOut(NamedTuple):
-    """One L2 strength's fit on the training side, scored on the held-out rows."""
+    """One L2 strength's fit on the training side, scored on held-out rows."""
 
     l2: float
     logits: np.ndarray
-    temperature: float
     accuracy: float
     nll: float
 
 
-def score_l2(x: np.ndarray, y: np.ndarray, n_classes: int, split: Split, l2: float) -> HeldOut:
-    """Fit on the training side, then score and calibrate on the held-out side only."""
+def score_l2(x: np.ndarray, y: np.ndarray, n_classes: int, train: np.ndarray, test: np.ndarray, l2: float) -> HeldOut:
+    """Fit on ``train`` rows, then score the ``test`` rows (NLL after a temperature fitted on them)."""
+    weights, bias = fit_head(x[train], y[train], n_classes, l2=l2)
+    logits = np.asarray(x[test], np.float64) @ weights + bias
+    y_test = y[test]
+    nll = float(-log_softmax(logits / fit_temperature(logits, y_test))[np.arange(len(y_test)), y_test].mean())
+    return HeldOut(l2, logits, float(np.mean(logits.argmax(axis=1) == y_test)), nll)
+
+
+class Calibration(NamedTuple):
+    """The held-out fit: the split, the rows calibrated, the L2 strength and what was fitted on those rows.
+
+    ``probs`` are the calibration rows' cross-fitted probabilities (each fold scaled by the temperature of
+    the other), so scores computed from them are out of sample for the temperature too.
+    """
+
+    split: Split
+    calibrate: np.ndarray
+    l2: float
+    logits: np.ndarray
+    temperature: float
+    probs: np.ndarray
+    max_distance: float | None
+    min_confidence: float
+
+
+def halves(labelled: Labelled, split: Split, rows: np.ndarray, y: np.ndarray, *, seed: int) -> np.ndarray:
+    """Mask over ``rows`` (indices of held-out rows): about half of each class's held-out units, whole groups."""
+    units = [f"track:{labelled.track_ids[n]}" if split.kind == "tracks" else labelled.groups[n] for n in rows.tolist()]
+    return group_split(units, [str(c) for c in y[rows]], test_fraction=0.5, seed=seed + 1)
+
+
+def held_out_fit(
+    labelled: Labelled, y: np.ndarray, n_classes: int, *, test_fraction: float, seed: int, l2: float | None = None
+) -> Calibration:
+    """Choose the L2 strength on one half of the held-out rows (``l2`` given: keep it) and calibrate on the other.
+
+    With fewer than ``MIN_SELECTION + MIN_CALIBRATION`` held-out rows nothing is chosen (``DEFAULT_L2``) and
+    every held-out row calibrates. Without held-out rows the temperature is 1 and there is no distance limit.
+    """
+    x = labelled.rows
+    split = held_out_split(labelled, test_fraction=test_fraction, seed=seed)
+    held = np.flatnonzero(split.test)
+    calibrate = split.test.copy()
+    if len(held) >= MIN_SELECTION + MIN_CALIBRATION:
+        select = np.zeros(len(y), dtype=bool)
+        select[held[~halves(labelled, split, held, y, seed=seed)]] = True
+        calibrate &= ~select
+        if l2 is None:
+            scored = [score_l2(x, y, n_classes, split.train, select, c) for c in L2_GRID]
+            l2 = max(scored, key=lambda h: (h.accuracy, -h.nll)).l2
+    l2 = DEFAULT_L2 if l2 is None else l2
+    if not calibrate.any():
+        empty = np.zeros((0, n_classes))
+        return Calibration(split, calibrate, l2, empty, 1.0, empty, None, DEFAULT_MIN_CONFIDENCE)
     weights, bias = fit_head(x[split.train], y[split.train], n_classes, l2=l2)
-    logits = np.asarray(x[split.test], np.float64) @ weights + bias
-    y_test = y[split.test]
-    temperature = fit_temperature(logits, y_test)
-    nll = float(-_log_softmax(logits / temperature)[np.arange(len(y_test)), y_test].mean())
-    return HeldOut(l2, logits, temperature, float(np.mean(logits.argmax(axis=1) == y_test)), nll)
+    logits = np.asarray(x[calibrate], np.float64) @ weights + bias
+    y_cal = y[calibrate]
+    rows = np.flatnonzero(calibrate)
+    probs = cross_fitted(logits, y_cal, halves(labelled, split, rows, y, seed=seed))
+    directions = class_directions(x[split.train], y[split.train], n_classes)
+    return Calibration(
+        split,
+        calibrate,
+        l2,
+        logits,
+        fit_temperature(logits, y_cal),
+        probs,
+        fit_max_distance(genre_distance(x[calibrate], directions)),
+        fit_min_confidence(probs.max(axis=1), probs.argmax(axis=1) == y_cal),
+    )
 
 
 def train_genre_head(
     session: Session, models_dir: Path, *, model_name: str, test_fraction: float = 0.3, seed: int = 0
 ) -> GenreHeadMeta:
-    """Choose the L2 strength and a temperature on held-out rows, refit on every label, save weights and metadata
-    as one file."""
+    """Choose the L2 strength, then fit a temperature and the open-set thresholds on other held-out rows; refit on
+    every label and save weights, class directions and metadata as one file."""
     labelled = labelled_tracks(session, model_name)
     classes = sorted(set(labelled.genres))
     if len(classes) < 2:
-        raise PreconditionError(f"need labelled tracks of at least 2 genres, found {classes or 'none'}")
+        labels = training_labels(session)
+        raise PreconditionError(
+            f"need labelled tracks of at least 2 genres with {model_name} inputs, found {classes or 'none'} "
+            f"({len(labels)} labelled tracks, {len(labelled.track_ids)} of them embedded)"
+        )
     x, y = labelled.rows, np.array([classes.index(g) for g in labelled.genres])
-    split = held_out_split(labelled, test_fraction=test_fraction, seed=seed)
-    l2, temperature = DEFAULT_L2, 1.0
+    fit = held_out_fit(labelled, y, len(classes), test_fraction=test_fraction, seed=seed)
     accuracy = f1 = ece = ece_uncalibrated = None
-    if split.test.any():
-        grid = L2_GRID if split.test.sum() >= MIN_SELECTION else (DEFAULT_L2,)
-        best = max((score_l2(x, y, len(classes), split, c) for c in grid), key=lambda h: (h.accuracy, -h.nll))
-        l2, temperature, y_test = best.l2, best.temperature, y[split.test]
-        accuracy = best.accuracy
-        f1 = macro_f1(y_test, best.logits.argmax(axis=1), len(classes))
-        ece = expected_calibration_error(y_test, np.exp(_log_softmax(best.logits / temperature)))
-        ece_uncalibrated = expected_calibration_error(y_test, np.exp(_log_softmax(best.logits)))
-    weights, bias = fit_head(x, y, len(classes), l2=l2)
+    if fit.calibrate.any():
+        y_cal = y[fit.calibrate]
+        accuracy = float(np.mean(fit.probs.argmax(axis=1) == y_cal))
+        f1 = macro_f1(y_cal, fit.probs.argmax(axis=1), len(classes))
+        ece = expected_calibration_error(y_cal, fit.probs)
+        ece_uncalibrated = expected_calibration_error(y_cal, np.exp(log_softmax(fit.logits)))
+    weights, bias = fit_head(x, y, len(classes), l2=fit.l2)
+    directions = class_directions(x, y, len(classes)).astype(np.float32)
     version = hashlib.blake2b(weights.tobytes() + bias.tobytes(), digest_size=4).hexdigest()
     meta = GenreHeadMeta(
         version=version,
         embedding_model=model_name,
         classes=classes,
-        temperature=temperature,
-        n_train=int(split.train.sum()),
-        n_test=int(split.test.sum()),
+        temperature=fit.temperature,
+        n_train=int(fit.split.train.sum()),
+        n_test=int(fit.split.test.sum()),
         accuracy=accuracy,
         macro_f1=f1,
         test_fraction=test_fraction,
         seed=seed,
         input=labelled.input,
-        l2=l2,
-        split=split.kind,
+        l2=fit.l2,
+        split=fit.split.kind,
         ece=ece,
         ece_uncalibrated=ece_uncalibrated,
+        n_calibration=int(fit.calibrate.sum()),
+        max_distance=fit.max_distance,
+        min_confidence=fit.min_confidence,
     )
-    tensors = {"weights": torch.from_numpy(weights), "bias": torch.from_numpy(bias)}
+    tensors = {
+        "weights": torch.from_numpy(weights),
+        "bias": torch.from_numpy(bias),
+        "directions": torch.from_numpy(directions),
+    }
     save_checkpoint(models_dir / HEAD_FILE, tensors, asdict(meta))
     return meta
 
 
-def load_genre_head(models_dir: Path) -> tuple[GenreHeadMeta, np.ndarray, np.ndarray]:
-    """The saved head: metadata, weights and bias; NotFoundError before ``genres train``."""
-    tensors, meta = load_checkpoint(models_dir / HEAD_FILE, what="genre model", command="soundalike genres train")
-    return GenreHeadMeta(**meta), tensors["weights"].numpy(), tensors["bias"].numpy()
+class GenreHead(NamedTuple):
+    """A saved head: metadata, weights, bias and the class directions its open-set distance is measured to."""
+
+    meta: GenreHeadMeta
+    weights: np.ndarray
+    bias: np.ndarray
+    directions: np.ndarray
+
+
+def load_genre_head(models_dir: Path) -> GenreHead:
+    """The saved head; NotFoundError before ``genres train``, PreconditionError for a head saved before open-set."""
+    command = "soundalike genres train"
+    tensors, meta = load_checkpoint(models_dir / HEAD_FILE, what="genre model", command=command)
+    if "directions" not in tensors:
+        raise PreconditionError(f"the genre model predates open-set calls: run `{command}` again")
+    return GenreHead(
+        GenreHeadMeta(**meta), tensors["weights"].numpy(), tensors["bias"].numpy(), tensors["directions"].numpy()
+    )
+
+
+class GenreCall(NamedTuple):
+    """What the head says of one track: a genre (assigned, or only suggested) and its calibrated probability."""
+
+    genre: str
+    confidence: float
+    assigned: bool
+
+
+def genre_call(head: GenreHead, row: np.ndarray, rejected: set[str]) -> GenreCall | None:
+    """The head's call for one input row, never a genre in ``rejected`` (normalised names).
+
+    The confidence is the call's probability among the genres the curator left open for the track. The most
+    likely genre is assigned unless the row is farther from every genre than ``max_distance`` ("none of these").
+    When the curator rejected it, its successor is assigned only if confident: at least ``min_confidence`` among
+    the open genres, and at least ``1 - min_confidence`` before the rejection (the doubt a confident call keeps),
+    so a rejected near-certain call never hands the track to a 0.08 runner-up. Any other call is a suggestion;
+    None when every genre was rejected.
+    """
+    meta = head.meta
+    probs = probabilities(row, head.weights, head.bias, meta.temperature)[0]
+    order = [int(c) for c in np.argsort(-probs, kind="stable")]
+    allowed = [c for c in order if normalise_genre(meta.classes[c]) not in rejected]
+    if not allowed:
+        return None
+    best = allowed[0]
+    confidence = float(probs[best] / probs[allowed].sum())
+    fits = meta.max_distance is None or float(genre_distance(row, head.directions)[0]) <= meta.max_distance
+    successor_confident = confidence >= meta.min_confidence and probs[best] >= 1.0 - meta.min_confidence
+    return GenreCall(meta.classes[best], confidence, fits and (best == order[0] or bool(successor_confident)))
 
 
 def predict_genres(session: Session, models_dir: Path) -> int:
-    """Tag every track the head can read that has no label or accepted curator genre (source ``predicted``);
-    returns how many.
+    """Tag every track the head can read that has no label or accepted curator genre; returns how many were
+    assigned a genre (source ``predicted``).
 
-    File tags neither stop nor steer a prediction. Label, curator and tag rows are never touched; earlier
-    predictions are replaced. A genre a curator rejected for a track is never predicted for it (the next most
-    likely class is taken, with its own probability as confidence); a track whose every class was rejected
-    gets no prediction.
+    Calls ``genre_call`` does not assign are stored as suggestions (source ``suggested``): the track has no
+    genre, and the call waits in the review queue. File tags neither stop nor steer a call. Label, curator and
+    tag rows are never touched; earlier predictions and suggestions are replaced.
     """
-    meta, weights, bias = load_genre_head(models_dir)
-    ids, vectors = read_inputs(session, meta.embedding_model, meta.input)
+    head = load_genre_head(models_dir)
+    ids, vectors = read_inputs(session, head.meta.embedding_model, head.meta.input)
     curated = {r.track_id for r in genre_rows(session) if r.source in CURATED_SOURCES and not r.rejected}
-    rejected = {(t, normalise_genre(g)) for t, g in rejected_pairs(session)}
-    keys = [normalise_genre(c) for c in meta.classes]
+    rejected: dict[int, set[str]] = {}
+    for track_id, genre in rejected_pairs(session):
+        rejected.setdefault(track_id, set()).add(normalise_genre(genre))
     if len(ids):
         session.execute(
-            delete(TrackGenre).where(TrackGenre.source == "predicted", TrackGenre.track_id.in_(ids.tolist()))
+            delete(TrackGenre).where(TrackGenre.source.in_(MACHINE_SOURCES), TrackGenre.track_id.in_(ids.tolist()))
         )
-    todo = [n for n, t in enumerate(ids) if int(t) not in curated]
-    if not todo:
-        return 0
-    probs = probabilities(vectors[todo], weights, bias, meta.temperature)
     count = 0
-    for track_id, p in zip((int(ids[n]) for n in todo), probs, strict=True):
-        allowed = [c for c in np.argsort(-p) if (track_id, keys[c]) not in rejected]
-        if not allowed:
+    for n, track_id in enumerate(int(t) for t in ids):
+        if track_id in curated:
             continue
-        best = int(allowed[0])
+        call = genre_call(head, vectors[n], rejected.get(track_id, set()))
+        if call is None:
+            continue
+        source = "predicted" if call.assigned else "suggested"
         set_track_genre(
-            session,
-            track_id,
-            meta.classes[best],
-            source="predicted",
-            confidence=float(p[best]),
-            model_version=meta.version,
+            session, track_id, call.genre, source=source, confidence=call.confidence, model_version=head.meta.version
         )
-        count += 1
+        count += call.assigned
     return count
 
 
 def held_out_predictions(
     session: Session, models_dir: Path
 ) -> tuple[GenreHeadMeta, np.ndarray, np.ndarray, np.ndarray]:
-    """(meta, held-out track ids, true class indices, probabilities) on the saved head's split.
+    """(meta, calibration track ids, true class indices, cross-fitted probabilities) on the saved head's split.
 
-    The head is refitted, with its chosen L2 strength, on the training side of the split it was evaluated on,
-    so the held-out tracks were never seen in fitting.
+    The head is refitted, with its chosen L2 strength, on the training side of the split it was evaluated on, so
+    the calibration tracks were never seen in fitting, nor was the L2 strength or their temperature chosen on them.
     """
-    meta, _, _ = load_genre_head(models_dir)
+    meta = load_genre_head(models_dir).meta
     labelled = labelled_tracks(session, meta.embedding_model, meta.input)
     keep = [n for n, g in enumerate(labelled.genres) if g in meta.classes]
     labelled = Labelled(
@@ -387,9 +491,7 @@ def held_out_predictions(
         *([field[n] for n in keep] for field in (labelled.genres, labelled.groups, labelled.sources)),
     )
     y = np.array([meta.classes.index(g) for g in labelled.genres], dtype=np.int64)
-    split = held_out_split(labelled, test_fraction=meta.test_fraction, seed=meta.seed)
-    if not split.test.any():
+    fit = held_out_fit(labelled, y, len(meta.classes), test_fraction=meta.test_fraction, seed=meta.seed, l2=meta.l2)
+    if not fit.calibrate.any():
         raise PreconditionError("no held-out tracks: label more tracks per genre")
-    weights, bias = fit_head(labelled.rows[split.train], y[split.train], len(meta.classes), l2=meta.l2)
-    probs = probabilities(labelled.rows[split.test], weights, bias, meta.temperature)
-    return meta, labelled.track_ids[split.test], y[split.test], probs
+    return meta, labelled.track_ids[fit.calibrate], y[fit.calibrate], fit.probs

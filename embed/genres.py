@@ -3,7 +3,8 @@
 The taxonomy is the set of genres people chose: label genres and accepted curator genres. File tags are
 evidence: a tag counts for training where it names a taxonomy genre (spellings are matched when genres are
 stored, see ``get_or_create_genre``) and is otherwise ignored. A track's assigned genre follows the
-precedence label > curator > predicted > tag; a genre a curator rejected for a track is never assigned.
+precedence label > curator > predicted > tag; a genre a curator rejected for a track is never assigned, nor is a
+suggestion (a call the genre head was not sure enough of).
 """
 
 from __future__ import annotations
@@ -61,12 +62,12 @@ def evidence(rows: list[GenreRow]) -> list[GenreRow]:
 def assigned_genres(rows: list[GenreRow]) -> dict[int, GenreRow]:
     """Track id -> its assigned row by ``PRECEDENCE``; ties go to the first genre by name.
 
-    Rejected rows and genres a curator rejected for the track are skipped.
+    Rejected rows, suggestions and genres a curator rejected for the track are skipped.
     """
     refused = {(r.track_id, r.genre) for r in rows if r.source == "curator" and r.rejected}
     best: dict[int, GenreRow] = {}
     for row in rows:
-        if row.rejected or (row.track_id, row.genre) in refused:
+        if row.rejected or row.source not in PRECEDENCE or (row.track_id, row.genre) in refused:
             continue
         held = best.get(row.track_id)
         rank = PRECEDENCE.index(row.source)

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from soundalike.embed import adapt, fusion, fusion_features, mfcc_embedding, musicnn_encoder, student, trained_cnn
 from soundalike.embed.musicnn_frontend import SAMPLE_RATE, musicnn_logmel, patches
 from soundalike.embed.patch_embeddings import excerpt_means, patch_embeddings
+from soundalike.embed.store import embedding_version, stale_tracks
 from soundalike.ingest.audio import load
 from soundalike.ingest.errors import DecodeError
 from soundalike.ingest.settings import Settings
@@ -223,3 +224,12 @@ def embedding_model(settings: Settings, device: torch.device) -> EmbeddingModel:
     if settings.embedding_model == student.MODEL_NAME:
         return StudentModel(settings, device)
     return MusicnnModel(settings, device)
+
+
+def embed_missing(session: Session, model: EmbeddingModel, *, on_track: Callable[[], None] | None = None) -> int:
+    """Bring ``model``'s embeddings up to date (as ``index build`` does) when a playable track lacks a current one;
+    returns how many were written, 0 when none lacked one."""
+    version = embedding_version(session, model.name)
+    if version is not None and not stale_tracks(session, model.name, version):
+        return 0
+    return model.refresh(session, on_track=on_track)[0]

@@ -36,6 +36,36 @@ def confusion_png(confusion: np.ndarray, classes: list[str], path: Path, *, titl
     return _save(figure, path)
 
 
+def reliability_png(
+    confidence: np.ndarray, correct: np.ndarray, path: Path, *, n_bins: int = 10, title: str = "Reliability"
+) -> Path:
+    """Reliability diagram: accuracy against mean confidence per equal-width confidence bin (the diagonal is
+    perfect calibration), with how many calls fall in each bin beneath."""
+    confidence, correct = np.asarray(confidence, np.float64), np.asarray(correct, bool)
+    bins = np.clip(np.ceil(confidence * n_bins).astype(int) - 1, 0, n_bins - 1)
+    used = np.unique(bins)
+    figure = Figure(figsize=(4.5, 5.5))
+    ax, counts = figure.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": (3, 1)})
+    ax.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="perfect")
+    ax.bar((used + 0.5) / n_bins, [correct[bins == b].mean() for b in used], width=0.9 / n_bins, label="accuracy")
+    ax.plot(
+        [confidence[bins == b].mean() for b in used],
+        [correct[bins == b].mean() for b in used],
+        "o",
+        color="black",
+        label="mean confidence",
+    )
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("accuracy")
+    ax.set_title(title)
+    ax.legend(fontsize=7, loc="upper left")
+    counts.bar((used + 0.5) / n_bins, [int((bins == b).sum()) for b in used], width=0.9 / n_bins, color="grey")
+    counts.set_xlim(0, 1)
+    counts.set_xlabel("confidence")
+    counts.set_ylabel("calls")
+    return _save(figure, path)
+
+
 def embedding_map_png(vectors: np.ndarray, labels: list[str], path: Path, *, title: str = "Embedding map") -> Path:
     """Scatter of the embeddings' first two principal components, one colour per label."""
     coords = pca_2d(vectors)

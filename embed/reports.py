@@ -15,11 +15,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from soundalike.embed.decodable import each_decodable
-from soundalike.embed.evaluation import evaluate_classification, evaluate_retrieval, group_precision
+from soundalike.embed.evaluation import (
+    evaluate_classification,
+    evaluate_retrieval,
+    expected_calibration_error,
+    group_precision,
+)
 from soundalike.embed.genre_head import held_out_predictions, training_labels
 from soundalike.embed.genres import list_track_genres
 from soundalike.embed.models import EmbeddingModel
-from soundalike.embed.plots import confusion_png, embedding_map_png
+from soundalike.embed.plots import confusion_png, embedding_map_png, reliability_png
 from soundalike.embed.store import load_embeddings
 from soundalike.ingest.atomic_files import atomic_write_text
 from soundalike.ingest.db.models import Track
@@ -40,9 +45,17 @@ def write_report(settings: Settings, name: str, report: dict[str, object]) -> Pa
 
 
 def genre_report(session: Session, settings: Settings) -> dict[str, object]:
-    """Score the trained genre head on its held-out groups; writes the confusion PNG and JSON report."""
+    """Score the trained genre head on its calibration groups (held out, no setting chosen on them) with cross-fitted
+    temperatures; writes the confusion and reliability PNGs and the JSON report."""
     meta, track_ids, y_true, probs = held_out_predictions(session, settings.models_dir)
     scores = evaluate_classification(y_true, probs.argmax(axis=1), meta.classes)
+    ece = expected_calibration_error(y_true, probs)
+    reliability = reliability_png(
+        probs.max(axis=1),
+        probs.argmax(axis=1) == y_true,
+        settings.plots_dir / "genre-reliability.png",
+        title=f"Genre head {meta.version}: ECE {ece:.3f} on {len(track_ids)} held-out tracks",
+    )
     plot = confusion_png(
         np.array(scores["confusion"]),
         meta.classes,
@@ -54,7 +67,11 @@ def genre_report(session: Session, settings: Settings) -> dict[str, object]:
         "embedding_model": meta.embedding_model,
         "held_out_tracks": [int(t) for t in track_ids],
         **scores,
+        "ece": ece,
+        "min_confidence": meta.min_confidence,
+        "max_distance": meta.max_distance,
         "confusion_png": str(plot),
+        "reliability_png": str(reliability),
     }
     report["report"] = str(write_report(settings, "genres", report))
     return report

@@ -6,15 +6,15 @@ that track again.
 
 from __future__ import annotations
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import case, delete, func, select
 from sqlalchemy.orm import Session
 
-from soundalike.ingest.db.models import CURATED_SOURCES, Genre, Track, TrackGenre
+from soundalike.ingest.db.models import CURATED_SOURCES, MACHINE_SOURCES, Genre, Track, TrackGenre
 from soundalike.ingest.repository import get_or_create_genre, get_track, set_track_genre
 
 
 def review_genre(session: Session, track_id: int, genre: str, *, accept: bool) -> TrackGenre:
-    """Record a curator decision; a rejection also drops the prediction of that genre for the track."""
+    """Record a curator decision; a rejection also drops the prediction or suggestion of that genre for the track."""
     get_track(session, track_id)
     row = set_track_genre(session, track_id, genre, source="curator", confidence=1.0)
     row.rejected = not accept
@@ -23,7 +23,7 @@ def review_genre(session: Session, track_id: int, genre: str, *, accept: bool) -
             delete(TrackGenre).where(
                 TrackGenre.track_id == track_id,
                 TrackGenre.genre_id == get_or_create_genre(session, genre).id,
-                TrackGenre.source == "predicted",
+                TrackGenre.source.in_(MACHINE_SOURCES),
             )
         )
     session.flush()
@@ -41,15 +41,16 @@ def rejected_pairs(session: Session) -> set[tuple[int, str]]:
 
 
 def review_queue(session: Session, *, offset: int, limit: int) -> tuple[int, list[tuple[int, str, float | None]]]:
-    """(how many remain, one page of them): predicted genres of playable tracks no curator or label has settled,
-    least confident first, so a reviewer's time goes where the model is least sure (active learning)."""
+    """(how many remain, one page of them): predicted and suggested genres of playable tracks no curator or label
+    has settled: suggestions (calls the head would not assign) first, then least confident first, so a reviewer's
+    time goes where the model is least sure (active learning)."""
     settled = select(TrackGenre.track_id).where(TrackGenre.source.in_(CURATED_SOURCES), TrackGenre.rejected.is_(False))
     pending = (
         select(TrackGenre.track_id, Genre.name, TrackGenre.confidence)
         .join(Genre, Genre.id == TrackGenre.genre_id)
         .join(Track, Track.id == TrackGenre.track_id)
         .where(
-            TrackGenre.source == "predicted",
+            TrackGenre.source.in_(MACHINE_SOURCES),
             TrackGenre.rejected.is_(False),
             Track.status == "ok",
             TrackGenre.track_id.not_in(settled),
@@ -57,7 +58,13 @@ def review_queue(session: Session, *, offset: int, limit: int) -> tuple[int, lis
     )
     remaining = int(session.scalar(select(func.count()).select_from(pending.subquery())) or 0)
     rows = session.execute(
-        pending.order_by(TrackGenre.confidence.asc().nulls_last(), TrackGenre.track_id).offset(offset).limit(limit)
+        pending.order_by(
+            case((TrackGenre.source == "suggested", 0), else_=1),
+            TrackGenre.confidence.asc().nulls_last(),
+            TrackGenre.track_id,
+        )
+        .offset(offset)
+        .limit(limit)
     )
     return remaining, [(int(t), str(g), c) for t, g, c in rows]
 
@@ -65,3 +72,9 @@ def review_queue(session: Session, *, offset: int, limit: int) -> tuple[int, lis
 def reviewed_count(session: Session) -> int:
     """How many curator decisions are stored."""
     return int(session.scalar(select(func.count()).where(TrackGenre.source == "curator")) or 0)
+
+
+def suggestion_count(session: Session) -> int:
+    """How many tracks carry a suggestion the genre head was not sure enough to assign ("none of these")."""
+    query = select(func.count(func.distinct(TrackGenre.track_id))).where(TrackGenre.source == "suggested")
+    return int(session.scalar(query) or 0)

@@ -29,9 +29,11 @@ MAX_INTEGER = 2**31 - 1
 """The largest value an ``Integer`` column holds on every backend."""
 MAX_ID = MAX_INTEGER
 """The largest id an ``Integer`` primary key holds."""
-GENRE_SOURCES = ("tag", "label", "curator", "predicted")
+GENRE_SOURCES = ("tag", "label", "curator", "predicted", "suggested")
 CURATED_SOURCES = ("label", "curator")
 """The sources whose genres people chose; together they make the genre taxonomy."""
+MACHINE_SOURCES = ("predicted", "suggested")
+"""The genre head's calls: assigned genres, and suggestions it was not sure enough to assign (never assigned)."""
 
 
 def utcnow() -> datetime:

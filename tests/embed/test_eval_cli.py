@@ -43,6 +43,9 @@ def test_eval_genres_scores_held_out_albums_and_writes_report_and_plot(indexed: 
     assert png.parent == indexed.plots_dir and png.stat().st_size > 5000
     assert saved.parent == indexed.plots_dir / "reports"
     assert json.loads(saved.read_text())["accuracy"] == report["accuracy"]
+    assert 0.0 <= report["ece"] <= 1.0
+    assert Path(report["reliability_png"]).parent == indexed.plots_dir
+    assert Path(report["reliability_png"]).stat().st_size > 5000
 
 
 def test_eval_retrieval_finds_excerpts_of_the_same_track(indexed: Settings) -> None:

@@ -103,12 +103,12 @@ def test_a_crash_while_saving_a_new_head_leaves_the_previous_head_whole(
         patched.setattr(os, "replace", power_cut)
         with pytest.raises(OSError, match="power cut"):
             train_genre_head(session, tmp_path / "models", model_name=MODEL)
-    meta, weights, bias = load_genre_head(tmp_path / "models")
-    assert meta == first and meta.classes == ["ambient", "metal"]
-    assert weights.shape[1] == bias.shape[0] == 2
+    head = load_genre_head(tmp_path / "models")
+    assert head.meta == first and head.meta.classes == ["ambient", "metal"]
+    assert head.weights.shape[1] == head.bias.shape[0] == head.directions.shape[0] == 2
     assert [p.name for p in (tmp_path / "models").iterdir()] == [HEAD_FILE]
     second = train_genre_head(session, tmp_path / "models", model_name=MODEL)
-    assert load_genre_head(tmp_path / "models")[0] == second and second.classes == ["ambient", "metal", "polka"]
+    assert load_genre_head(tmp_path / "models").meta == second and second.classes == ["ambient", "metal", "polka"]
 
 
 def test_a_head_saved_in_the_old_two_file_format_asks_for_retraining(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from soundalike.cli import app
 from soundalike.embed.genre_head import labelled_tracks, predict_genres, train_genre_head
 from soundalike.embed.genres import list_track_genres
-from soundalike.embed.review import review_genre
+from soundalike.embed.review import review_genre, review_queue, suggestion_count
 from soundalike.embed.store import put_embeddings
 from soundalike.ingest.db.models import Track, TrackGenre
 from soundalike.ingest.repository import set_track_genre
@@ -86,7 +86,9 @@ def test_training_skips_rejected_labels(session: Session, tmp_path: Path) -> Non
     assert meta.n_train + meta.n_test == 8 - 2
 
 
-def test_predict_never_predicts_a_rejected_genre_and_keeps_trusted_rows(session: Session, tmp_path: Path) -> None:
+def test_reject_with_an_unconfident_runner_up_leaves_no_genre_and_a_suggestion_to_review(
+    session: Session, tmp_path: Path
+) -> None:
     ids = add_catalogue(session)
     train_genre_head(session, tmp_path, model_name=MODEL)
     target = ids["drone"][-1]
@@ -94,9 +96,12 @@ def test_predict_never_predicts_a_rejected_genre_and_keeps_trusted_rows(session:
     predicted = predict_genres(session, tmp_path)
     rows = list_track_genres(session, source="predicted")
     by_track = {r["track_id"]: r for r in rows}
-    assert predicted == len(rows) == 8
-    assert by_track[target]["genre"] == "beat"
-    assert by_track[target]["confidence"] < 0.5  # the model still thinks drone; the curator overrules it
+    assert predicted == len(rows) == 7
+    assert target not in by_track  # the model still thinks drone: beat is far below its confidence threshold
+    suggested = [r for r in list_track_genres(session, every=True) if r["source"] == "suggested"]
+    assert [(r["track_id"], r["genre"]) for r in suggested] == [(target, "beat")]
+    assert review_queue(session, offset=0, limit=20)[1][0][:2] == (target, "beat")
+    assert suggestion_count(session) == 1
     assert by_track[ids["drone"][-2]]["genre"] == "drone"
     labelled = set(ids["drone"][:4] + ids["beat"][:4])
     assert not labelled & set(by_track)
@@ -143,7 +148,8 @@ def test_cli_review_train_predict_and_list_show_rejections(settings: Settings, s
     accepted = invoke(settings, "genres", "review", str(ids["beat"][-1]), "beat", "--accept", "--json")
     assert json.loads(accepted.stdout)["rejected"] is False
     assert invoke(settings, "genres", "train", "--json").exit_code == 0
-    assert json.loads(invoke(settings, "genres", "predict", "--json").stdout)["predicted"] == 7
+    predicted = json.loads(invoke(settings, "genres", "predict", "--json").stdout)
+    assert predicted == {"predicted": 6, "none_of_these": 1}  # the rejected drone track's runner-up is unsure
     rows = json.loads(invoke(settings, "genres", "list", "--all", "--json").stdout)["tracks"]
     curator = [r for r in rows if r["source"] == "curator"]
     assert {(r["track_id"], r["genre"], r["rejected"]) for r in curator} == {
