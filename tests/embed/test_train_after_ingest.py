@@ -6,9 +6,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-from cli_runner import label_tagged_files, run_cli
 
 from soundalike.ingest.settings import Settings
+
+from support.cli_runner import label_tagged_files, run_cli
 
 
 @pytest.fixture
