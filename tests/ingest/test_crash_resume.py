@@ -21,8 +21,6 @@ from soundalike.ingest.settings import Settings
 
 from support.audio_factory import make_track
 
-pytestmark = pytest.mark.both_engines
-
 CPU = torch.device("cpu")
 
 FILES = 48
@@ -86,7 +84,11 @@ def tracks_with_features(factory: sessionmaker[Session]) -> int:
 
 @pytest.mark.slow
 @pytest.mark.timeout(600)
-@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize(
+    ("db_url", "seed"),
+    [("sqlite", 0), ("sqlite", 1), pytest.param("postgres", 2, marks=pytest.mark.postgres)],
+    indirect=["db_url"],
+)
 def test_ingest_killed_mid_run_resumes_to_the_catalogue_of_a_clean_run(
     many: Path, tmp_path: Path, settings: Settings, factory: sessionmaker[Session], seed: int
 ) -> None:
