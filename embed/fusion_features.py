@@ -35,7 +35,7 @@ from soundalike.embed.musicnn_frontend import SAMPLE_RATE, musicnn_patches
 from soundalike.embed.patch_embeddings import patch_embeddings
 from soundalike.embed.store import load_embeddings, put_embeddings, replace_embeddings, stale_tracks
 from soundalike.ingest.audio import at_rate, decode, load
-from soundalike.ingest.errors import ConfigError, DecodeError, NotFoundError
+from soundalike.ingest.errors import ConfigError, DecodeError, NotFoundError, PreconditionError
 from soundalike.ingest.repository import feature_matrix, set_feature, set_track_features, tracks_missing_features
 from soundalike.ingest.settings import Settings
 from soundalike.ingest.track_features import (
@@ -182,7 +182,7 @@ def refresh_embeddings(
     complete_catalogue(session, blocks, settings, networks, on_track=on_track)
     ids, raw = catalogue_features(session, blocks)
     if len(ids) == 0:
-        raise NotFoundError("no analysed tracks to embed (run `soundalike ingest PATH` first)")
+        raise PreconditionError("no analysed tracks to embed (run `soundalike ingest PATH` first)")
     kept = _kept_fit(settings, blocks, len(ids))
     if kept is not None:
         stale = np.isin(ids, [track_id for track_id, _ in stale_tracks(session, MODEL_NAME, kept.version)])

@@ -11,7 +11,7 @@ from soundalike.embed.standardiser import Standardiser, fingerprint, fit_standar
 from soundalike.embed.store import replace_embeddings
 from soundalike.embed.unit_norm import unit_rows
 from soundalike.ingest.atomic_files import atomic_write_npz
-from soundalike.ingest.errors import NotFoundError
+from soundalike.ingest.errors import NotFoundError, PreconditionError
 from soundalike.ingest.repository import feature_matrix
 from soundalike.ingest.track_features import MFCC_STATS_NAME, MFCC_STATS_VERSION
 
@@ -47,7 +47,7 @@ def refresh_embeddings(session: Session, models_dir: Path) -> tuple[int, str]:
     """Refit the standardiser on every ok track and rewrite the embeddings; returns (count, version)."""
     ids, matrix = feature_matrix(session, MFCC_STATS_NAME)
     if len(ids) == 0:
-        raise NotFoundError("no analysed tracks to embed (run `soundalike ingest PATH` first)")
+        raise PreconditionError("no analysed tracks to embed (run `soundalike ingest PATH` first)")
     standardiser = fit_standardiser(matrix)
     save_standardiser(standardiser, models_dir)
     version = model_version(standardiser)

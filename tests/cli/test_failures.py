@@ -139,11 +139,11 @@ def test_bad_key_commands_are_json_errors(
     assert code == 2 and words in error["error"] and "Traceback" not in err
 
 
-def test_training_without_two_labelled_genres_is_a_precondition_error(
+def test_training_on_an_empty_catalogue_is_a_precondition_error_naming_the_missing_step(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.delenv("SOUNDALIKE_DATABASE_URL", raising=False)
     monkeypatch.setenv("SOUNDALIKE_EMBEDDING_MODEL", "mfcc-stats")
     code, error, err = run_main(monkeypatch, capsys, "--home", str(tmp_path), "genres", "train")
-    assert code == 2 and error["type"] == "PreconditionError" and "at least 2 genres" in error["error"]
+    assert code == 2 and error["type"] == "PreconditionError" and "soundalike ingest" in error["error"]
     assert "Traceback" not in err

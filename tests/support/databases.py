@@ -11,13 +11,37 @@ import os
 from functools import cache
 
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, create_engine, text
+from sqlalchemy import Connection, create_engine, make_url, text
 
 from soundalike.ingest.db.session import alembic_config, make_engine, upgrade
 
-POSTGRES_URL = os.environ.get(
+BASE_POSTGRES_URL = os.environ.get(
     "SOUNDALIKE_TEST_POSTGRES_URL", "postgresql+psycopg://tester:tester@127.0.0.1:5432/soundalike_test"
 )
+
+
+def worker_url(base: str, worker: str | None) -> str:
+    """The database of one pytest-xdist worker (``soundalike_test_gw0``, ...): workers never share tables."""
+    if not worker:
+        return base
+    url = make_url(base)
+    return url.set(database=f"{url.database}_{worker}").render_as_string(hide_password=False)
+
+
+POSTGRES_URL = worker_url(BASE_POSTGRES_URL, os.environ.get("PYTEST_XDIST_WORKER"))
+
+
+@cache
+def ensure_postgres_database() -> None:
+    """Create this worker's database on the test server when it does not exist yet."""
+    if POSTGRES_URL == BASE_POSTGRES_URL:
+        return
+    name = make_url(POSTGRES_URL).database
+    admin = create_engine(BASE_POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        if connection.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}) is None:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
 
 
 @cache
@@ -39,6 +63,7 @@ def _close_other_connections(connection: Connection) -> None:
 
 def drop_postgres_schema(url: str = POSTGRES_URL) -> None:
     """Drop every table of the PostgreSQL test database: the migrations start from nothing."""
+    ensure_postgres_database()
     engine = create_engine(url)
     with engine.begin() as connection:
         _close_other_connections(connection)
@@ -55,6 +80,7 @@ def _revision(connection: Connection) -> str | None:
 
 def empty_postgres(url: str = POSTGRES_URL) -> None:
     """Empty every table of the PostgreSQL test database, migrating it first unless it is at the head revision."""
+    ensure_postgres_database()
     engine = create_engine(url)
     with engine.begin() as connection:
         _close_other_connections(connection)
