@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
@@ -194,7 +194,9 @@ class IndexStateOut(BaseModel):
 class RadioIn(BaseModel):
     """What a radio starts from: seed tracks and/or a listener (whose feedback becomes their listening events)."""
 
-    seeds: list[int] = Field(default=[], max_length=DEFAULTS.max_seeds, description="Seed track ids.")
+    seeds: list[Annotated[int, Field(ge=1, le=MAX_ID)]] = Field(
+        default=[], max_length=DEFAULTS.max_seeds, description="Seed track ids."
+    )
     user: str | None = Field(default=None, min_length=1, max_length=MAX_USER_NAME)
     n: int = Field(default=DEFAULTS.k, ge=1, le=DEFAULTS.max_results, description="How many tracks to answer at once.")
 
