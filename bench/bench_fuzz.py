@@ -4,9 +4,9 @@ stateful), positive and negative data, every request with a write key.
 The catalogue is the tests' synthetic one (72 tracks in 4 genres, MusiCNN tag probabilities for the moods,
 an index), with real 1 s WAV files behind its first tracks so the audio route streams them; it is served by
 ``soundalike serve --workers 1`` in a process of its own. Schemathesis records every exchange in a HAR file;
-this script reads it back and reports requests, statuses, the 503s (documented: ``Retry-After`` and a JSON
-``error`` and ``type``, or ``/health`` ``degraded``), every other 5xx with the request that caused it, and the
-error answers whose body lacks ``error`` or ``type`` (the OpenSubsonic routes answer in their own envelope).
+this script reads it back and reports requests, statuses, the 503s, and every answer that breaks the API's
+error contract (tests/support/error_contract.py: a 5xx other than a documented 503, an error body without
+``error`` and ``type``) with the request that caused it. ``--tally`` reads a kept HAR file again.
 
     .venv/bin/python bench/bench_fuzz.py --seconds 600 --out /tmp/bench-fuzz
 """
@@ -31,42 +31,25 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from soundalike.ingest.settings import Settings  # noqa: E402
 
+from support.error_contract import breach  # noqa: E402
 from support.recommend_fixtures import make_catalogue  # noqa: E402
 
 PHASES = "examples,coverage,fuzzing,stateful"
 SEED = 23
 
 
-def header(headers: list[dict[str, str]], name: str) -> str | None:
-    """The value of ``name`` among HAR headers, if any."""
-    return next((h["value"] for h in headers if h["name"].lower() == name), None)
+def answer_text(response: dict[str, Any]) -> str:
+    """The body of a HAR response as text."""
+    return str((response.get("content") or {}).get("text") or "")
 
 
-def body_json(response: dict[str, Any]) -> Any:
-    """The response body parsed as JSON, or None when it is not JSON."""
+def kind(text: str) -> str:
+    """The ``type`` (or ``/health``'s ``status``) of a JSON error body, else what the body starts with."""
     try:
-        return json.loads(response.get("content", {}).get("text") or "")
-    except ValueError:
-        return None
-
-
-def problem(request: dict[str, Any], response: dict[str, Any]) -> str | None:
-    """What is wrong with one exchange, or None: a 5xx other than a documented 503, or an error body without
-    ``error`` and ``type``."""
-    status = response["status"]
-    path = urlsplit(request["url"]).path
-    body = body_json(response)
-    if status < 400 or path.startswith("/rest/"):
-        return None
-    if status == 503 and header(response["headers"], "retry-after") is None:
-        return "503 without Retry-After"
-    if path == "/health" and status == 503 and isinstance(body, dict) and body.get("status") == "degraded":
-        return None
-    if status >= 500 and status != 503:
-        return f"{status}"
-    if not (isinstance(body, dict) and {"error", "type"} <= set(body)):
-        return f"{status} without error and type"
-    return None
+        body = json.loads(text)
+        return str(body.get("type") or body.get("status"))
+    except (ValueError, AttributeError):
+        return text[:40]
 
 
 def tally(har: Path) -> dict[str, Any]:
@@ -80,10 +63,11 @@ def tally(har: Path) -> dict[str, Any]:
         request, response = entry["request"], entry["response"]
         statuses[response["status"]] += 1
         operations[f"{request['method']} {urlsplit(request['url']).path.split('/')[1]}"] += 1
-        body = body_json(response)
+        headers = {h["name"]: h["value"] for h in response["headers"]}
+        text = answer_text(response)
         if response["status"] == 503:
-            refused[body.get("type", body.get("status", "?")) if isinstance(body, dict) else "not JSON"] += 1
-        found = problem(request, response)
+            refused[kind(text)] += 1
+        found = breach(urlsplit(request["url"]).path, response["status"], headers, text)
         if found:
             problems.append(
                 {
@@ -91,7 +75,7 @@ def tally(har: Path) -> dict[str, Any]:
                     "method": request["method"],
                     "url": request["url"],
                     "body": (request.get("postData") or {}).get("text", "")[:500],
-                    "answer": (response.get("content") or {}).get("text", "")[:300],
+                    "answer": text[:300],
                 }
             )
     return {
@@ -135,7 +119,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=600, help="Schemathesis's time budget (--max-time).")
     parser.add_argument("--workers", type=int, default=1, help="Schemathesis's concurrent workers.")
     parser.add_argument("--out", type=Path, help="Keep the catalogue, HAR file and log here (a new folder).")
+    parser.add_argument("--tally", type=Path, help="Only count the exchanges of this HAR file of an earlier run.")
     args = parser.parse_args()
+    if args.tally:
+        print(json.dumps(tally(args.tally), indent=1))
+        return
     with tempfile.TemporaryDirectory(prefix="bench-fuzz-") as folder:
         home = args.out or Path(folder)
         if args.out:
