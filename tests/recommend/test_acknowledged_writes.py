@@ -103,7 +103,7 @@ def assert_refused(answer: httpx.Response) -> None:
     indirect=["db_url"],
 )
 def test_no_acknowledged_write_is_lost_when_the_database_becomes_unwritable(
-    served: tuple[str, dict[str, str], Service], db_url: str, fault: str, tmp_path: Path
+    served: tuple[str, dict[str, str], Service], catalogue: Catalogue, db_url: str, fault: str, tmp_path: Path
 ) -> None:
     """SQLite files made immutable or write-locked, PostgreSQL made read-only, while four writers post plays."""
     if fault == "immutable" and not can_mark_immutable(tmp_path):
@@ -114,7 +114,7 @@ def test_no_acknowledged_write_is_lost_when_the_database_becomes_unwritable(
     for thread in threads:
         thread.start()
     wait_for(lambda: len({user for user, _ in writes.acknowledged}) == WRITERS)
-    with unwritable(db_url, fault), httpx.Client(base_url=base, headers=auth, timeout=30) as client:
+    with unwritable(catalogue.settings.db_url, fault), httpx.Client(base_url=base, headers=auth, timeout=30) as client:
         time.sleep(FAULT_S / 2)
         assert_refused(client.delete("/users/w0/events"))
         assert_refused(client.post("/tracks/5/genres/review", json={"genre": "Lounge", "accept": True}))
