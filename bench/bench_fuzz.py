@@ -103,7 +103,7 @@ def run(home: Path, seconds: int, workers: int) -> dict[str, Any]:
             *("--report", "har", "--report-har-path", str(har), "--no-color"),
         ]
         started = time.monotonic()
-        finished = subprocess.run(command, capture_output=True, text=True)
+        finished = subprocess.run(command, capture_output=True, text=True, cwd=home)
         wall = time.monotonic() - started
         load = os.getloadavg()
     (home / "schemathesis.log").write_text(finished.stdout + finished.stderr)
