@@ -47,7 +47,7 @@ from soundalike.embed.store import put_embeddings
 from soundalike.embed.unit_norm import unit_rows
 from soundalike.index.streamed_build import build_index
 from soundalike.index.track_index import load_index, save_index
-from soundalike.ingest.db.models import ListeningEvent, Track, User
+from soundalike.ingest.db.models import IngestRun, ListeningEvent, Track, User
 from soundalike.ingest.db.session import open_database, session_scope
 from soundalike.ingest.paths import to_db_path
 from soundalike.recommend.api_keys import create_key
@@ -195,15 +195,18 @@ def measure(home: Path, count: int, repeats: int, rng: np.random.Generator) -> d
 
 
 def prepare_load(home: Path, url: str) -> str:
-    """Real 1 s WAV files behind the first tracks (the audio route streams them); returns a new write key."""
+    """Real 1 s WAV files behind the first tracks, recorded as an ingest of their folder would (the audio route
+    streams only such files); returns a new write key."""
     folder = home / "audio"
     folder.mkdir(exist_ok=True)
     tone = (0.1 * np.sin(2 * np.pi * 440 * np.arange(22050) / 22050)).astype(np.float32)
     with session_scope(open_database(url)) as session:
+        session.add(IngestRun(roots=to_db_path(folder), finished_at=datetime.now(UTC), status="finished"))
         for track_id in range(1, AUDIO_TRACKS + 1):
             path = folder / f"{track_id}.wav"
             sf.write(path, tone, 22050)
-            values = {"path": to_db_path(path), "size": path.stat().st_size}
+            info = path.stat()
+            values = {"path": to_db_path(path), "size": info.st_size, "mtime": info.st_mtime}
             session.execute(update(Track).where(Track.id == track_id).values(**values))
         return create_key(session, f"bench-{time.time_ns()}", "write")
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from http import HTTPStatus
 
 from anyio import to_thread
 from fastapi import Depends, FastAPI, Request, Response
@@ -44,6 +46,7 @@ MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 MAX_BODY_BYTES = 4 * 1024 * 1024
 MULTIPART_SLACK = 64 * 1024
 SPARE_THREADS = 8
+FRAMED = frozenset({"content-length", "content-type"})
 CLIENT_ERRORS: dict[type[SoundalikeError], int] = {
     NotFoundError: 404,
     UnauthorizedError: 401,
@@ -65,7 +68,9 @@ def internal_error(request: Request) -> Response:
     """The answer to a fault of ours: a 500 that gives away nothing of the code."""
     if is_page(request):
         return error_page(request, 500, "internal error: the server log has the details")
-    return JSONResponse({"detail": "internal error", "type": "InternalError"}, status_code=500)
+    return JSONResponse(
+        {"error": "internal error", "type": "InternalError", "detail": "internal error"}, status_code=500
+    )
 
 
 def database_unavailable(request: Request) -> Response:
@@ -81,19 +86,35 @@ def database_unavailable(request: Request) -> Response:
     return response
 
 
+def with_error_and_type(response: Response, error: str, kind: str) -> Response:
+    """FastAPI's JSON error ``response`` with ``error`` and ``type`` added, as every other API error has them."""
+    body = json.loads(bytes(response.body))
+    refused = JSONResponse({"error": error, "type": kind, **body}, status_code=response.status_code)
+    refused.headers.update({k: v for k, v in response.headers.items() if k.lower() not in FRAMED})
+    return refused
+
+
 async def http_error(request: Request, exc: Exception) -> Response:
-    """Unknown paths, wrong methods and the like: an HTML page for the web page, FastAPI's JSON for the API."""
-    if is_page(request) and isinstance(exc, HTTPException):
+    """Unknown paths, wrong methods and the like: an HTML page for the web page, JSON for the API (FastAPI's
+    ``detail`` with ``error`` and a ``type`` named after the status)."""
+    if not isinstance(exc, HTTPException):
+        raise exc
+    if is_page(request):
         return error_page(request, exc.status_code, str(exc.detail))
-    return await http_exception_handler(request, exc)  # type: ignore[arg-type]
+    kind = "".join(HTTPStatus(exc.status_code).phrase.split())
+    return with_error_and_type(await http_exception_handler(request, exc), str(exc.detail), kind)
 
 
 async def validation_error(request: Request, exc: Exception) -> Response:
-    """A malformed request: 422, an HTML page naming the fields for the web page, FastAPI's JSON for the API."""
-    if is_page(request) and isinstance(exc, RequestValidationError):
-        fields = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:])}: {e['msg']}" for e in exc.errors())
+    """A malformed request: 422, an HTML page naming the fields for the web page, JSON for the API (FastAPI's
+    ``detail`` list with ``error`` naming the fields and ``type`` ``ValidationError``)."""
+    if not isinstance(exc, RequestValidationError):
+        raise exc
+    fields = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:])}: {e['msg']}" for e in exc.errors())
+    if is_page(request):
         return error_page(request, 422, f"the request was not understood ({fields})")
-    return await request_validation_exception_handler(request, exc)  # type: ignore[arg-type]
+    response = await request_validation_exception_handler(request, exc)
+    return with_error_and_type(response, f"the request was not understood ({fields})", "ValidationError")
 
 
 async def soundalike_error(request: Request, exc: Exception) -> Response:

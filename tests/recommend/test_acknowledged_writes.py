@@ -6,13 +6,9 @@ read-only and dropping the server's connections."""
 
 from __future__ import annotations
 
-import shutil
-import sqlite3
-import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,13 +16,14 @@ from pathlib import Path
 import httpx
 import pytest
 import torch
-from sqlalchemy import create_engine, make_url, select, text
+from sqlalchemy import select
 
 from soundalike.ingest.db.models import ListeningEvent, User
 from soundalike.ingest.db.session import session_scope
 from soundalike.recommend.api.app import create_app
 from soundalike.recommend.service import Service
 
+from support.db_faults import can_mark_immutable, unwritable
 from support.recommend_fixtures import Catalogue, bearer
 from support.servers import running
 
@@ -56,51 +53,6 @@ def served(catalogue: Catalogue) -> Iterator[tuple[str, dict[str, str], Service]
             yield f"http://127.0.0.1:{port}", auth, service
     finally:
         service.close()
-
-
-@contextmanager
-def unwritable(url: str, fault: str) -> Iterator[None]:
-    """The database refuses writes inside the block and accepts them again after it."""
-    if fault == "immutable":
-        files = [url.removeprefix("sqlite:///")]
-        files.append(files[0] + "-wal")
-        subprocess.run(["chattr", "+i", *files], check=True)
-        try:
-            yield
-        finally:
-            subprocess.run(["chattr", "-i", *files], check=True)
-        return
-    if fault == "locked":
-        holder = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
-        holder.execute("BEGIN EXCLUSIVE")
-        try:
-            yield
-        finally:
-            holder.execute("ROLLBACK")
-            holder.close()
-        return
-    admin = create_engine(url, isolation_level="AUTOCOMMIT", poolclass=None)
-    name = make_url(url).database
-
-    def read_only(on: bool) -> None:
-        with admin.connect() as connection:
-            connection.execute(text("SET default_transaction_read_only = off"))
-            connection.execute(
-                text(f'ALTER DATABASE "{name}" SET default_transaction_read_only = {"on" if on else "off"}')
-            )
-            connection.execute(
-                text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-                )
-            )
-
-    read_only(True)
-    try:
-        yield
-    finally:
-        read_only(False)
-        admin.dispose()
 
 
 def write_plays(base: str, auth: dict[str, str], user: str, stop: threading.Event, writes: Writes) -> None:
@@ -141,16 +93,6 @@ def assert_refused(answer: httpx.Response) -> None:
     assert answer.json()["type"] == "DatabaseUnavailable"
 
 
-def can_mark_immutable(folder: Path) -> bool:
-    """Whether this file system and user can set the immutable attribute (ext4 and root, say)."""
-    probe = folder / "probe"
-    probe.write_text("")
-    if subprocess.run(["chattr", "+i", str(probe)], capture_output=True).returncode != 0:
-        return False
-    subprocess.run(["chattr", "-i", str(probe)], check=True)
-    return True
-
-
 @pytest.mark.parametrize(
     ("db_url", "fault"),
     [
@@ -161,10 +103,10 @@ def can_mark_immutable(folder: Path) -> bool:
     indirect=["db_url"],
 )
 def test_no_acknowledged_write_is_lost_when_the_database_becomes_unwritable(
-    served: tuple[str, dict[str, str], Service], db_url: str, fault: str, tmp_path: Path
+    served: tuple[str, dict[str, str], Service], catalogue: Catalogue, db_url: str, fault: str, tmp_path: Path
 ) -> None:
     """SQLite files made immutable or write-locked, PostgreSQL made read-only, while four writers post plays."""
-    if fault == "immutable" and (shutil.which("chattr") is None or not can_mark_immutable(tmp_path)):
+    if fault == "immutable" and not can_mark_immutable(tmp_path):
         pytest.skip("root cannot be refused a write here: chattr +i is not available")
     base, auth, service = served
     writes, stop = Writes(), threading.Event()
@@ -172,7 +114,7 @@ def test_no_acknowledged_write_is_lost_when_the_database_becomes_unwritable(
     for thread in threads:
         thread.start()
     wait_for(lambda: len({user for user, _ in writes.acknowledged}) == WRITERS)
-    with unwritable(service.settings.db_url, fault), httpx.Client(base_url=base, headers=auth, timeout=30) as client:
+    with unwritable(catalogue.settings.db_url, fault), httpx.Client(base_url=base, headers=auth, timeout=30) as client:
         time.sleep(FAULT_S / 2)
         assert_refused(client.delete("/users/w0/events"))
         assert_refused(client.post("/tracks/5/genres/review", json={"genre": "Lounge", "accept": True}))

@@ -154,6 +154,8 @@ def test_radio_over_http_answers_the_documented_shapes_and_refuses_bad_input(cat
         (f"/radio/{radio}/feedback", "POST", {**feedback, "event": "loved"}, 422),
         (f"/radio/{radio}/feedback", "POST", {**feedback, "position_s": -1}, 422),
         ("/radio", "POST", {"seeds": [999_999]}, 404),
+        ("/radio", "POST", {"seeds": [2**64]}, 422),
+        ("/radio", "POST", {"seeds": [0]}, 422),
         ("/radio", "POST", {"seeds": []}, 422),
         ("/radio", "POST", {"seeds": [], "user": "nobody"}, 404),
     ]:

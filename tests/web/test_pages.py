@@ -122,7 +122,7 @@ def test_page_errors_are_html_without_traces_and_api_errors_stay_json(client: Te
     assert "tempo_min must be a number" in client.get("/", params={"tempo_min": "fast"}).text
     api = client.get("/tracks/9999")
     assert api.status_code == 404 and api.headers["content-type"] == "application/json"
-    assert client.get("/nowhere").json() == {"detail": "Not Found"}
+    assert client.get("/nowhere").json() == {"error": "Not Found", "type": "NotFound", "detail": "Not Found"}
 
 
 def test_a_fault_on_a_page_is_a_plain_500_page(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:

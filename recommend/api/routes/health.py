@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
+from soundalike.recommend.api.load_shed import RETRY_AFTER_S
 from soundalike.recommend.api.schemas import HealthOut
 from soundalike.recommend.health import Health
 from soundalike.recommend.service import Service
@@ -22,6 +23,7 @@ async def health(request: Request, response: Response) -> dict[str, Any]:
     problems = await checks.problems(service)
     if problems:
         response.status_code = 503
+        response.headers["Retry-After"] = str(RETRY_AFTER_S)
     meta = service.index.meta
     return {
         "status": "degraded" if problems else "ok",
