@@ -6,16 +6,12 @@ from __future__ import annotations
 import json
 import os
 import stat
-import sys
 from datetime import UTC, datetime
 from typing import Any
-from unittest import mock
 
 import pytest
 from sqlalchemy import select
-from typer.testing import CliRunner
 
-from soundalike.cli import main
 from soundalike.cli.failures import EXIT_FAILURE
 from soundalike.ingest.db.models import MediaServerAccount, MediaSyncRun
 from soundalike.ingest.db.session import open_database, session_scope
@@ -24,7 +20,7 @@ from soundalike.ingest.schedule import ScheduledJob, build_scheduler, build_trig
 from soundalike.recommend.media_sync.run import scheduled_sync
 from soundalike.recommend.media_sync.secrets import key_path
 
-from support.cli_runner import cli_env
+from support.cli_runner import cli_env, console
 from support.recommend_fixtures import Catalogue
 from support.subsonic_stub import StubLibrary, serving
 
@@ -60,22 +56,8 @@ def stub_library() -> StubLibrary:
 
 
 def invoke(catalogue: Catalogue, *args: str, stdin: str | None = None) -> tuple[int, dict[str, Any], str]:
-    """Exit status, JSON document and all output of ``soundalike --home HOME ARGS --json`` through the console
-    entry point, as a shell runs it."""
-    argv = ["soundalike", "--home", str(catalogue.settings.home), *args, "--json"]
-    with (
-        CliRunner().isolation(input=stdin, env=cli_env(catalogue.settings)) as (stdout, stderr, _),
-        mock.patch.object(sys, "argv", argv),
-        pytest.raises(SystemExit) as exited,
-    ):
-        try:
-            main()
-        finally:
-            sys.stdout.flush()
-            printed = stdout.getvalue().decode()
-            errors = stderr.getvalue().decode() if stderr is not None else ""
-    lines = printed.strip().splitlines()
-    return int(exited.value.code or 0), json.loads(lines[-1]) if lines else {}, printed + errors
+    """``soundalike ARGS --json`` on the catalogue through the console entry point (``console``)."""
+    return console(catalogue.settings, *args, stdin=stdin)
 
 
 def add_server(catalogue: Catalogue, url: str, stub: StubLibrary) -> dict[str, Any]:

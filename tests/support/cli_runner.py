@@ -43,12 +43,12 @@ def run_main(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
     return int(exited.value.code or 0), json.loads(out.strip().splitlines()[-1]), err
 
 
-def cli_failure(settings: Settings, *args: str) -> dict[str, Any]:
-    """The JSON error (``error``, ``type``) ``soundalike --home HOME ARGS --json`` prints as it exits with status 2,
-    run through the console entry point as a user would."""
+def console(settings: Settings, *args: str, stdin: str | None = None) -> tuple[int, dict[str, Any], str]:
+    """Exit status, JSON document and all output of ``soundalike --home HOME ARGS --json`` run through the console
+    entry point as a shell runs it, with ``stdin`` as its input."""
     argv = ["soundalike", "--home", str(settings.home), *args, "--json"]
     with (
-        CliRunner().isolation(env=cli_env(settings)) as (stdout, _, _),
+        CliRunner().isolation(input=stdin, env=cli_env(settings)) as (stdout, stderr, _),
         mock.patch.object(sys, "argv", argv),
         pytest.raises(SystemExit) as exited,
     ):
@@ -57,8 +57,17 @@ def cli_failure(settings: Settings, *args: str) -> dict[str, Any]:
         finally:
             sys.stdout.flush()
             printed = stdout.getvalue().decode()
-    assert exited.value.code == EXIT_FAILURE, printed
-    return dict(json.loads(printed.strip().splitlines()[-1]))
+            errors = stderr.getvalue().decode() if stderr is not None else ""
+    lines = printed.strip().splitlines()
+    return int(exited.value.code or 0), json.loads(lines[-1]) if lines else {}, printed + errors
+
+
+def cli_failure(settings: Settings, *args: str) -> dict[str, Any]:
+    """The JSON error (``error``, ``type``) ``soundalike --home HOME ARGS --json`` prints as it exits with status 2,
+    run through the console entry point as a user would."""
+    code, error, printed = console(settings, *args)
+    assert code == EXIT_FAILURE, printed
+    return error
 
 
 def label_tagged_files(settings: Settings, folder: Path) -> int:
