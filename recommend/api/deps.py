@@ -10,7 +10,7 @@ from pydantic import Field
 from sqlalchemy.orm import Session
 
 from soundalike.ingest.db.models import MAX_ID
-from soundalike.recommend.defaults import DEFAULTS
+from soundalike.recommend.api.schemas import FilterQuery
 from soundalike.recommend.filters import Filters
 from soundalike.recommend.service import Service
 
@@ -36,28 +36,10 @@ def get_session(service: Annotated[Service, Depends(get_service)]) -> Iterator[S
         session.close()
 
 
-def get_filters(
-    genre: Annotated[list[str] | None, Query(description="Keep tracks with any of these genres.")] = None,
-    mood: Annotated[list[str] | None, Query(description="Keep tracks with every one of these moods.")] = None,
-    tempo_min: Annotated[float | None, Query(ge=0, le=DEFAULTS.max_tempo)] = None,
-    tempo_max: Annotated[float | None, Query(ge=0, le=DEFAULTS.max_tempo)] = None,
-    key: Annotated[list[str] | None, Query(description="Keep tracks in any of these keys.")] = None,
-    year_min: Annotated[int | None, Query(ge=0, le=DEFAULTS.max_year)] = None,
-    year_max: Annotated[int | None, Query(ge=0, le=DEFAULTS.max_year)] = None,
-    exclude: Annotated[list[Id] | None, Query(description="Track ids to leave out.")] = None,
-) -> Filters:
+def get_filters(query: Annotated[FilterQuery, Query()]) -> Filters:
     """Result filters from the query string; tracks with an unknown tempo/key/year fail a filter on it, an unknown
     mood is a 422 naming the known ones."""
-    return Filters.build(
-        genres=genre,
-        moods=mood,
-        tempo_min=tempo_min,
-        tempo_max=tempo_max,
-        keys=key,
-        year_min=year_min,
-        year_max=year_max,
-        exclude=exclude,
-    )
+    return Filters.build(**query.model_dump())
 
 
 ServiceDep = Annotated[Service, Depends(get_service)]

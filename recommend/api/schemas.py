@@ -13,6 +13,33 @@ from soundalike.recommend.defaults import DEFAULTS
 from soundalike.recommend.results import PATH_BYTES_DESCRIPTION, PATH_DESCRIPTION, Result
 
 
+class FilterQuery(BaseModel):
+    """Result filters a request names in its query string (``?genre=...&tempo_min=...``)."""
+
+    genres: list[str] | None = Field(default=None, alias="genre", description="Keep tracks with any of these genres.")
+    moods: list[str] | None = Field(
+        default=None, alias="mood", description="Keep tracks with every one of these moods."
+    )
+    tempo_min: float | None = Field(default=None, ge=0, le=DEFAULTS.max_tempo)
+    tempo_max: float | None = Field(default=None, ge=0, le=DEFAULTS.max_tempo)
+    keys: list[str] | None = Field(default=None, alias="key", description="Keep tracks in any of these keys.")
+    year_min: int | None = Field(default=None, ge=0, le=DEFAULTS.max_year)
+    year_max: int | None = Field(default=None, ge=0, le=DEFAULTS.max_year)
+    exclude: list[Annotated[int, Field(ge=1, le=MAX_ID)]] | None = Field(
+        default=None, description="Track ids to leave out."
+    )
+
+
+class PlaylistQuery(BaseModel):
+    """How a listener's playlist is shaped, from the query string."""
+
+    n: int = Field(default=DEFAULTS.playlist_length, ge=1, le=DEFAULTS.max_results)
+    half_life_days: float = Field(default=DEFAULTS.half_life_days, gt=0, le=DEFAULTS.max_half_life_days)
+    diversity: float = Field(default=DEFAULTS.playlist_diversity, ge=0.0, le=1.0)
+    artist_cap: int | None = Field(default=DEFAULTS.playlist_artist_cap, ge=1, le=DEFAULTS.max_artist_cap)
+    include_heard: bool = False
+
+
 class ResultsOut(BaseModel):
     """Ranked tracks."""
 

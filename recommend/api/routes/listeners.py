@@ -11,7 +11,14 @@ from soundalike.ingest.listening import erase_user, record_events
 from soundalike.ingest.names import MAX_USER_NAME
 from soundalike.recommend.api.auth import write_access
 from soundalike.recommend.api.deps import FiltersDep, Id, ServiceDep, SessionDep
-from soundalike.recommend.api.schemas import EventsDeletedOut, EventsIn, EventsOut, PlaylistOut, ResultsOut
+from soundalike.recommend.api.schemas import (
+    EventsDeletedOut,
+    EventsIn,
+    EventsOut,
+    PlaylistOut,
+    PlaylistQuery,
+    ResultsOut,
+)
 from soundalike.recommend.defaults import DEFAULTS
 from soundalike.recommend.path import sonic_path
 from soundalike.recommend.playlist import PlaylistOptions, playlist_for_user
@@ -25,21 +32,10 @@ def playlist(
     service: ServiceDep,
     session: SessionDep,
     filters: FiltersDep,
-    n: Annotated[int, Query(ge=1, le=DEFAULTS.max_results)] = DEFAULTS.playlist_length,
-    half_life_days: Annotated[float, Query(gt=0, le=DEFAULTS.max_half_life_days)] = DEFAULTS.half_life_days,
-    diversity: Annotated[float, Query(ge=0.0, le=1.0)] = DEFAULTS.playlist_diversity,
-    artist_cap: Annotated[int | None, Query(ge=1, le=DEFAULTS.max_artist_cap)] = DEFAULTS.playlist_artist_cap,
-    include_heard: bool = False,
+    shape: Annotated[PlaylistQuery, Query()],
 ) -> dict[str, object]:
     """A playlist for the user: their interests interleaved, heard tracks left out, or a stated cold start."""
-    options = PlaylistOptions(
-        n=n,
-        half_life_days=half_life_days,
-        diversity=diversity,
-        artist_cap=artist_cap,
-        include_heard=include_heard,
-        filters=filters,
-    )
+    options = PlaylistOptions(**shape.model_dump(), filters=filters)
     return playlist_for_user(session, service.index, user, options).as_dict()
 
 
