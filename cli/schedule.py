@@ -25,7 +25,7 @@ def ingest_then_mixes(roots: list[str], home: str | None = None, workers: int | 
     without a current embedding of the configured model embedded (with their tag probabilities) and the mixes cut
     afresh from them; a failure there is logged and the next run tries again."""
     from soundalike.embed.models import embedding_model
-    from soundalike.ingest.db.session import open_database, session_scope
+    from soundalike.ingest.db.session import close_database, open_database, session_scope
     from soundalike.ingest.device import resolve_device
     from soundalike.ingest.errors import SoundalikeError
     from soundalike.ingest.schedule import scheduled_ingest
@@ -47,9 +47,7 @@ def ingest_then_mixes(roots: list[str], home: str | None = None, workers: int | 
     except SoundalikeError as exc:
         log.error("mixes refresh failed: %s", exc)
     finally:
-        engine = factory.kw.get("bind")
-        if engine is not None:
-            engine.dispose()
+        close_database(factory)
     return report
 
 

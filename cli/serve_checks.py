@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 
-from soundalike.ingest.db.session import open_database
+from soundalike.ingest.db.session import close_database, open_database
 from soundalike.ingest.errors import ConfigError, DatabaseError
 from soundalike.ingest.settings import Settings
 from soundalike.recommend.health import DatabaseCheck
@@ -13,7 +13,7 @@ from soundalike.recommend.health import DatabaseCheck
 def check_can_serve(settings: Settings, host: str, port: int) -> None:
     """Raise when the address cannot be listened on, or the database cannot be opened, is damaged or refuses writes."""
     check_port(host, port)
-    open_database(settings.db_url).kw["bind"].dispose()
+    close_database(open_database(settings.db_url))
     check = DatabaseCheck(settings.db_url)
     try:
         problem = check.answers() or check.sound()

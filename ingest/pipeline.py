@@ -16,14 +16,14 @@ from pathlib import Path
 from typing import Protocol
 
 import torch
-from sqlalchemy import Engine, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from soundalike.ingest.analysis import AudioFrontEnd, FileAnalysis
 from soundalike.ingest.db.models import IngestRun, Track, utcnow
-from soundalike.ingest.db.session import session_scope
+from soundalike.ingest.db.session import database_engine, session_scope
 from soundalike.ingest.engine import AnalysisEngine, EncoderFactory, LocalEngine
-from soundalike.ingest.errors import ConfigError, NotFoundError
+from soundalike.ingest.errors import NotFoundError
 from soundalike.ingest.hashing import content_hash
 from soundalike.ingest.lock import ingest_lock
 from soundalike.ingest.paths import exact_path_b64, readable_path, to_db_path
@@ -140,13 +140,6 @@ def store_analysis(
         if cleaned and cleaned.strip():
             set_track_genre(session, track.id, cleaned, source="tag")
     return track
-
-
-def _database_engine(factory: sessionmaker[Session]) -> Engine:
-    bind = factory.kw.get("bind")
-    if not isinstance(bind, Engine):
-        raise ConfigError("the session factory is not bound to an engine")
-    return bind
 
 
 def _hashes(items: list[OnDisk], workers: int) -> list[str | None]:
@@ -334,7 +327,7 @@ def ingest(
     workers = options.workers or os.cpu_count() or 1
     consumer = options.consumer
     notify = on_file or (lambda _a: None)
-    with ingest_lock(_database_engine(factory), wait=options.wait):
+    with ingest_lock(database_engine(factory), wait=options.wait):
         with session_scope(factory) as session:
             mark_interrupted(session)
             run_row = IngestRun(roots=os.pathsep.join(to_db_path(r) for r in roots))

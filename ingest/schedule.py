@@ -26,7 +26,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import select
 
-from soundalike.ingest.db.session import make_engine, open_database
+from soundalike.ingest.db.session import close_database, make_engine, open_database
 from soundalike.ingest.device import resolve_device
 from soundalike.ingest.errors import ConfigError, SoundalikeError
 from soundalike.ingest.lock import IngestLockedError, LockHeldError, database_lock, where
@@ -58,9 +58,7 @@ def scheduled_ingest(roots: list[str], home: str | None = None, workers: int | N
         log.error("ingest failed: %s", exc)
         return None
     finally:
-        engine = factory.kw.get("bind")
-        if engine is not None:
-            engine.dispose()
+        close_database(factory)
     log.info(
         "ingest run %d: added %d, updated %d, skipped %d, failed %d, moved %d, deleted %d, duplicates %d in %.1f s",
         report.run_id,

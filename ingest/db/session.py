@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import soundalike
 from alembic import command
+from soundalike.ingest.errors import ConfigError
 
 
 def migrations_dir() -> Path:
@@ -88,6 +89,19 @@ def open_database(url: str, pool: PoolLimits | None = None) -> sessionmaker[Sess
     engine = make_engine(url, pool)
     upgrade(engine)
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def database_engine(factory: sessionmaker[Session]) -> Engine:
+    """The engine a session factory from ``open_database`` is bound to."""
+    bind = factory.kw.get("bind")
+    if not isinstance(bind, Engine):
+        raise ConfigError("the session factory is not bound to an engine")
+    return bind
+
+
+def close_database(factory: sessionmaker[Session]) -> None:
+    """Close every pooled connection of ``factory``'s engine (a short-lived job's database, at its end)."""
+    database_engine(factory).dispose()
 
 
 @contextmanager

@@ -15,7 +15,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session, sessionmaker
 
 from soundalike.ingest.db.models import MediaServerAccount, MediaSyncRun
-from soundalike.ingest.db.session import open_database, session_scope
+from soundalike.ingest.db.session import close_database, open_database, session_scope
 from soundalike.ingest.errors import SoundalikeError
 from soundalike.ingest.listening import get_or_create_user
 from soundalike.ingest.settings import Settings, load_settings
@@ -171,8 +171,6 @@ def scheduled_sync(home: str | None = None, name: str | None = None) -> SyncRepo
         log.error("sync failed: %s", exc)
         return None
     finally:
-        engine = factory.kw.get("bind")
-        if engine is not None:
-            engine.dispose()
+        close_database(factory)
     log.info("sync: %s, %d errors", report.counts(), len(report.errors))
     return report
