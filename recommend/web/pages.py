@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -9,9 +10,8 @@ from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, Response
 
 from soundalike.embed.review import review_queue, reviewed_count
-from soundalike.ingest.db.models import MAX_ID
 from soundalike.ingest.errors import InputError, NotFoundError
-from soundalike.ingest.listening import user_names
+from soundalike.ingest.listening import get_user, user_events, user_names
 from soundalike.ingest.names import MAX_USER_NAME
 from soundalike.recommend.api.auth import read_access
 from soundalike.recommend.api.deps import ServiceDep, SessionDep, TrackId
@@ -23,7 +23,9 @@ from soundalike.recommend.m3u import m3u_bytes
 from soundalike.recommend.path import sonic_path
 from soundalike.recommend.playlist import playlist_for_user
 from soundalike.recommend.similar import similar_to_tracks
+from soundalike.recommend.track_table import TrackTable
 from soundalike.recommend.web.embedding_map import embedding_map
+from soundalike.recommend.web.reasons import interest_name, results_reasons, track_label
 from soundalike.recommend.web.render import PAGE_PREFIX, page
 from soundalike.recommend.web.retrain import Retrainer
 
@@ -31,6 +33,7 @@ router = APIRouter(include_in_schema=False)
 Who = Annotated[Principal | None, Depends(read_access)]
 PAGE_SIZE = 25
 SIMILAR = 10
+SUGGESTIONS = 20
 Text = Annotated[str, Query(max_length=MAX_USER_NAME)]
 
 
@@ -85,7 +88,15 @@ def track(request: Request, track_id: TrackId, who: Who, service: ServiceDep, se
         similar, similar_error = similar_to_tracks(session, service.index, [track_id], SIMILAR), None
     except NotFoundError as exc:
         similar, similar_error = [], str(exc)
-    return page(request, "track.html", who, track=detail, similar=similar, similar_error=similar_error)
+    return page(
+        request,
+        "track.html",
+        who,
+        track=detail,
+        similar=similar,
+        similar_error=similar_error,
+        reasons=results_reasons(similar, service.index.table, {}),
+    )
 
 
 @router.get(PAGE_PREFIX + "/review", response_class=HTMLResponse)
@@ -119,6 +130,25 @@ def job(request: Request, job_id: Annotated[int, PathParam(ge=1, le=DEFAULTS.max
     return page(request, "job.html", who, job=found)
 
 
+def find_track(table: TrackTable, text: str) -> int:
+    """The track a listener named by title (as the suggestions write it, "Title by Artist", or a part of it)."""
+    wanted = text.strip()
+    title = wanted.rsplit(" by ", 1)[0] if " by " in wanted else wanted
+    _, found = search_tracks(table, title, Filters(), offset=0, limit=DEFAULTS.max_results)
+    if not found:
+        raise NotFoundError(f"no track is called {wanted!r}")
+    exact = [f.track_id for f in found if track_label(table, f.track_id).casefold() == wanted.casefold()]
+    return exact[0] if exact else found[0].track_id
+
+
+@router.get(PAGE_PREFIX + "/suggest")
+def suggest(who: Who, service: ServiceDep, q: Text = "") -> list[str]:
+    """Tracks whose title, artist or album holds ``q``, as "Title by Artist" (what the path's boxes suggest)."""
+    table = service.index.table
+    _, found = search_tracks(table, q, Filters(), offset=0, limit=SUGGESTIONS) if q.strip() else (0, [])
+    return [track_label(table, f.track_id) for f in found]
+
+
 @router.get(PAGE_PREFIX + "/listener", response_class=HTMLResponse)
 def listener(
     request: Request,
@@ -126,13 +156,22 @@ def listener(
     service: ServiceDep,
     session: SessionDep,
     user: Text = "",
-    start: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
-    end: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    start: Text = "",
+    end: Text = "",
     steps: Annotated[int, Query(ge=2, le=DEFAULTS.max_path_steps)] = DEFAULTS.path_steps,
 ) -> Response:
-    """A listener's playlist with its reasons and interests; a sonic path between two tracks."""
+    """A listener's playlist with its reasons and named interests; a sonic path between two tracks found by title."""
+    table = service.index.table
     playlist = playlist_for_user(session, service.index, user) if user else None
-    path = sonic_path(session, service.index, start, end, steps) if start and end else None
+    events = user_events(session, get_user(session, user).id) if user else []
+    plays = Counter(t for t, _, skipped in events if not skipped)
+    path = None
+    if start.strip() and end.strip():
+        path = sonic_path(session, service.index, find_track(table, start), find_track(table, end), steps)
+    interests = [
+        {"name": interest_name(table, i["members"]), "weight": i["weight"], "tracks": i["tracks"]}  # type: ignore[arg-type]
+        for i in (playlist.interests if playlist else [])
+    ]
     return page(
         request,
         "listener.html",
@@ -140,6 +179,8 @@ def listener(
         users=user_names(session),
         user=user,
         playlist=playlist,
+        interests=interests,
+        reasons=results_reasons([*(playlist.results if playlist else []), *(path or [])], table, plays),
         path=path,
         start=start,
         end=end,

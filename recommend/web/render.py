@@ -12,12 +12,14 @@ from fastapi.templating import Jinja2Templates
 from soundalike import __version__
 from soundalike.recommend.api.auth import KEY_COOKIE
 from soundalike.recommend.api_keys import Principal
+from soundalike.recommend.web.reasons import closeness
 
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
 PAGE_PREFIX = "/web"
 templates = Jinja2Templates(directory=HERE / "templates")
 templates.env.globals["version"] = __version__
+templates.env.filters["closeness"] = closeness
 TITLES = {401: "Sign-in needed", 403: "Not allowed", 404: "Not found", 409: "Out of date", 422: "Not understood"}
 
 

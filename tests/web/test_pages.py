@@ -70,13 +70,20 @@ def stored_rows(catalogue: Catalogue, track_id: int) -> set[tuple[str, str, bool
         return {(str(g), str(s), bool(r)) for g, s, r in rows}
 
 
+def track_title(catalogue: Catalogue, track_id: int) -> str:
+    """The stored title of a track."""
+    with session_scope(catalogue.service.factory) as session:
+        return str(session.get(Track, track_id).title)  # type: ignore[union-attr]
+
+
 def test_every_view_is_an_html_page(client: TestClient, catalogue: Catalogue) -> None:
     for path in ("/", "/web/tracks/40", "/web/review", "/web/listener", "/web/map", "/web/signin"):
         response = client.get(path)
         assert response.status_code == 200, (path, response.text[:500])
         assert response.headers["content-type"].startswith("text/html")
         assert "<title>" in response.text
-    assert '<td class="why">like seed 40; similarity' in client.get("/web/tracks/40").text
+    reasons = re.findall(r'<td class="why">(.*?)</td>', client.get("/web/tracks/40").text, re.S)
+    assert reasons and all(r.startswith("like <em>") and "by" in r and "seed" not in r for r in reasons)
     assert client.get("/web/static/app.js").status_code == 200
     assert client.get("/web/static/style.css").headers["content-type"].startswith("text/css")
 
@@ -213,9 +220,8 @@ def test_review_queue_shows_the_least_confident_prediction_first(client: TestCli
 
 def test_listener_playlist_path_and_m3u(client: TestClient, catalogue: Catalogue) -> None:
     client.cookies.set(KEY_COOKIE, key(catalogue, "curator", "write"))
-    played = client.post(
-        "/users/ann/events", json={"events": [{"track_id": t, "played_at": "2025-03-01T12:00:00Z"} for t in (40, 41)]}
-    )
+    events = [{"track_id": t, "played_at": "2025-03-01T12:00:00Z"} for t in (40, 41, 42, 43, 44)]
+    played = client.post("/users/ann/events", json={"events": events})
     assert played.status_code == 201
     page = client.get("/web/listener", params={"user": "ann"}).text
     assert "<option selected>ann</option>" in page and 'id="playlist"' in page
@@ -225,9 +231,16 @@ def test_listener_playlist_path_and_m3u(client: TestClient, catalogue: Catalogue
     listed = [line for line in m3u.text.splitlines() if not line.startswith("#")]
     playlist = client.get("/users/ann/playlist").json()["results"]
     assert listed == [r["path"] for r in playlist]
-    path = client.get("/web/listener", params={"start": 4, "end": 60, "steps": 5}).text
+    interests = re.findall(r'<td class="interest-name">([^<]+)</td>', page)
+    assert interests and all(not name.isdigit() for name in interests)
+    why = re.findall(r'<td class="why">(.*?)</td>', page, re.S)
+    assert any("which you played once" in w for w in why) and not any(re.search(r"track \d", w) for w in why)
+    start, end = (client.get("/web/suggest", params={"q": q}).json()[0] for q in ("techno 1-1", "jazz 2-3"))
+    path = client.get("/web/listener", params={"start": start, "end": end, "steps": 5}).text
     rows = re.findall(r'class="result" data-track-id="(\d+)"', path)
-    assert len(rows) == 5 and rows[0] == "4" and rows[-1] == "60"
+    assert len(rows) == 5 and rows[0] in path and start.startswith(track_title(catalogue, int(rows[0])))
+    assert end.startswith(track_title(catalogue, int(rows[-1])))
+    assert client.get("/web/listener", params={"start": "no such song", "end": end}).status_code == 404
     assert client.get("/web/listener", params={"user": "nobody"}).status_code == 404
 
 

@@ -11,3 +11,15 @@ document.addEventListener("keydown", (event) => {
   event.preventDefault();
   document.getElementById(action).click();
 });
+
+// The sonic path's boxes suggest titles from the catalogue search as you type.
+document.addEventListener("input", async (event) => {
+  const box = event.target;
+  if (!(box instanceof HTMLInputElement) || box.getAttribute("list") !== "track-suggestions") return;
+  const text = box.value.trim();
+  if (text.length < 2) return;
+  const response = await fetch("/web/suggest?q=" + encodeURIComponent(text));
+  if (!response.ok) return;
+  const list = document.getElementById("track-suggestions");
+  list.replaceChildren(...(await response.json()).map((label) => Object.assign(document.createElement("option"), { value: label })));
+});
