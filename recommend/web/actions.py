@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from soundalike.ingest.errors import UnauthorizedError
@@ -19,6 +19,8 @@ from soundalike.recommend.web.retrain import Retrainer
 
 router = APIRouter(include_in_schema=False)
 COOKIE_DAYS = 30
+NextForm = Annotated[str, Form(alias="next", max_length=DEFAULTS.max_next_page_length)]
+NextPage = Annotated[str, Query(alias="next", max_length=DEFAULTS.max_next_page_length)]
 
 
 def local(target: str, fallback: str) -> str:
@@ -38,7 +40,7 @@ def review(
     session: SessionDep,
     genre: Annotated[str, Form(min_length=1, max_length=MAX_GENRE_NAME)],
     verdict: Annotated[Literal["accept", "reject"], Form()],
-    next_page: Annotated[str, Form(alias="next", max_length=DEFAULTS.max_next_page_length)] = "",
+    next_page: NextForm = "",
 ) -> Response:
     """Accept or reject a genre of a track, or set another: the same operation as the API and `genres review`."""
     review_track_genre(session, service.index.table, track_id, genre, accept=verdict == "accept")
@@ -53,20 +55,24 @@ def retrain(request: Request, service: ServiceDep) -> Response:
 
 
 @router.get(PAGE_PREFIX + "/signin", response_class=HTMLResponse)
-def sign_in_form(request: Request) -> Response:
-    """The sign-in form."""
-    return page(request, "signin.html", None)
+def sign_in_form(request: Request, next_page: NextPage = "") -> Response:
+    """The sign-in form; ``next`` is where to go once signed in."""
+    return page(request, "signin.html", None, next_page=local(next_page, "/"))
 
 
 @router.post(PAGE_PREFIX + "/signin")
 def sign_in(
-    request: Request, service: ServiceDep, key: Annotated[str, Form(min_length=1, max_length=DEFAULTS.max_key_length)]
+    request: Request,
+    service: ServiceDep,
+    key: Annotated[str, Form(min_length=1, max_length=DEFAULTS.max_key_length)],
+    next_page: NextForm = "",
 ) -> Response:
-    """Check the key and keep it in an HttpOnly, SameSite=Strict cookie; an unknown key is refused (401)."""
+    """Check the key and keep it in an HttpOnly, SameSite=Strict cookie, then go back to ``next`` (a path of this
+    site, else the catalogue); an unknown key is refused (401)."""
     refuse_cross_site(request)
     if identify(service, key.strip()) is None:
         raise UnauthorizedError("that API key is unknown or revoked")
-    response = see("/")
+    response = see(local(next_page, "/"))
     response.set_cookie(
         KEY_COOKIE,
         key.strip(),

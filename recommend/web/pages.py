@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi import Path as PathParam
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from soundalike.embed.review import review_queue, reviewed_count
 from soundalike.ingest.errors import InputError, NotFoundError
@@ -26,7 +27,7 @@ from soundalike.recommend.similar import similar_to_tracks
 from soundalike.recommend.track_table import TrackTable
 from soundalike.recommend.web.embedding_map import embedding_map
 from soundalike.recommend.web.reasons import interest_name, results_reasons, track_label
-from soundalike.recommend.web.render import PAGE_PREFIX, page
+from soundalike.recommend.web.render import PAGE_PREFIX, STATIC_DIR, page
 from soundalike.recommend.web.retrain import Retrainer
 
 router = APIRouter(include_in_schema=False)
@@ -34,6 +35,7 @@ Who = Annotated[Principal | None, Depends(read_access)]
 PAGE_SIZE = 25
 SIMILAR = 10
 SUGGESTIONS = 20
+CACHE_A_DAY = "public, max-age=86400"
 Text = Annotated[str, Query(max_length=MAX_USER_NAME)]
 
 
@@ -65,6 +67,10 @@ def catalogue(
         genres=[genre], keys=[key], tempo_min=number("tempo_min", tempo_min), tempo_max=number("tempo_max", tempo_max)
     )
     total, tracks = search_tracks(table, q, filters, offset=(page_number - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+    pages = max(1, -(-total // PAGE_SIZE))
+    if page_number > pages:
+        page_number = pages
+        total, tracks = search_tracks(table, q, filters, offset=(page_number - 1) * PAGE_SIZE, limit=PAGE_SIZE)
     query = {"q": q, "genre": genre, "key": key, "tempo_min": tempo_min, "tempo_max": tempo_max}
     return page(
         request,
@@ -73,7 +79,7 @@ def catalogue(
         tracks=tracks,
         total=total,
         page_number=page_number,
-        pages=max(1, -(-total // PAGE_SIZE)),
+        pages=pages,
         query=query,
         genres=sorted({g for genres in table.genres for g in genres}),
         keys=sorted(table.key_names),
@@ -188,6 +194,11 @@ def listener(
     )
 
 
+def file_name(user: str) -> str:
+    """A listener's name made safe as a file name ("ann's mix" -> "playlist-ann-s-mix")."""
+    return "playlist-" + (re.sub(r"[^A-Za-z0-9_.]+", "-", user).strip("-.") or "listener")
+
+
 @router.get(PAGE_PREFIX + "/listener/playlist.m3u")
 def playlist_m3u(
     who: Who, service: ServiceDep, session: SessionDep, user: Annotated[str, Query(max_length=MAX_USER_NAME)]
@@ -197,7 +208,7 @@ def playlist_m3u(
     return Response(
         m3u_bytes(playlist.results),
         media_type="audio/x-mpegurl",
-        headers={"Content-Disposition": 'attachment; filename="playlist.m3u"'},
+        headers={"Content-Disposition": f'attachment; filename="{file_name(playlist.user)}.m3u"'},
     )
 
 
@@ -206,3 +217,9 @@ def catalogue_map(request: Request, who: Who, service: ServiceDep, session: Sess
     """The catalogue's embeddings on their two principal axes, coloured by genre; a click opens the track."""
     points, colours = embedding_map(session, service.index.table, service.model.name)
     return page(request, "map.html", who, points=points, colours=colours)
+
+
+@router.get("/favicon.ico", include_in_schema=False)
+def favicon() -> FileResponse:
+    """The site's icon (browsers ask for it at this address whatever the page says)."""
+    return FileResponse(STATIC_DIR / "favicon.svg", media_type="image/svg+xml", headers={"Cache-Control": CACHE_A_DAY})

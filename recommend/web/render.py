@@ -23,6 +23,20 @@ templates.env.filters["closeness"] = closeness
 TITLES = {401: "Sign-in needed", 403: "Not allowed", 404: "Not found", 409: "Out of date", 422: "Not understood"}
 
 
+def key_name(key: str) -> str:
+    """A musical key in one form everywhere: the note capitalised ("a# major" -> "A# major")."""
+    return key[:1].upper() + key[1:]
+
+
+def here(request: Request) -> str:
+    """The path and query of a request, to come back to after signing in."""
+    return request.url.path + (f"?{request.url.query}" if request.url.query else "")
+
+
+templates.env.globals["here"] = here
+templates.env.filters["key_name"] = key_name
+
+
 def is_page(request: Request) -> bool:
     """Whether a request is for the web page (answered in HTML) rather than the JSON API."""
     path = request.url.path

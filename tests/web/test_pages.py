@@ -154,6 +154,28 @@ def test_sign_in_keeps_the_key_in_an_http_only_strict_cookie(client: TestClient,
     assert out.status_code == 303 and f'{KEY_COOKIE}=""' in out.headers["set-cookie"]
 
 
+def test_sign_in_returns_to_the_page_it_came_from_on_this_site_only(client: TestClient, catalogue: Catalogue) -> None:
+    assert 'href="/web/signin?next=/web/map%3Fa%3D1"' in client.get("/web/map?a=1").text
+    assert 'name="next" value="/web/map"' in client.get("/web/signin", params={"next": "/web/map"}).text
+    secret = key(catalogue, "ann", "read")
+    for target, landing in (("/web/review?skip=1", "/web/review?skip=1"), ("//evil.example/", "/"), ("http://x", "/")):
+        signed = client.post("/web/signin", data={"key": secret, "next": target}, follow_redirects=False)
+        assert signed.headers["location"] == landing
+
+
+def test_small_things_a_listener_notices(client: TestClient, catalogue: Catalogue) -> None:
+    last = client.get("/", params={"page": 999}).text
+    assert "page 3 of 3" in last and len(re.findall(r'class="track"', last)) == 71 - 50
+    catalogue_keys = re.findall(r'<option value="[^"]+" >([^<]+)</option>', client.get("/").text)
+    assert catalogue_keys and all(k[0].isupper() for k in catalogue_keys)
+    shown = re.search(r'<dd id="key">([^<]+)</dd>', client.get("/web/tracks/3").text)
+    assert shown and shown.group(1)[0].isupper()
+    icon = client.get("/favicon.ico")
+    assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg") and b"<svg" in icon.content
+    assert "max-age" in icon.headers["cache-control"]
+    assert client.get("/web/static/favicon.svg").status_code == 200
+
+
 def test_writes_need_a_write_key_and_record_a_curator_row(client: TestClient, catalogue: Catalogue) -> None:
     form = {"genre": "jazz", "verdict": "accept", "next": "/web/review"}
     anonymous = client.post("/web/tracks/40/review", data=form)
@@ -215,7 +237,8 @@ def test_review_queue_shows_the_least_confident_prediction_first(client: TestCli
     page = client.get("/web/review").text
     assert 'data-track-id="20"' in page and 'id="remaining">3<' in page and 'id="reviewed">1<' in page
     assert 'data-track-id="30"' in client.get("/web/review", params={"skip": 1}).text
-    assert 'id="queue-empty"' in client.get("/web/review", params={"skip": 3}).text
+    passed = client.get("/web/review", params={"skip": 3}).text
+    assert 'id="queue-passed"' in passed and "Nothing left" not in passed and "all 3 left" in passed
 
 
 def test_listener_playlist_path_and_m3u(client: TestClient, catalogue: Catalogue) -> None:
@@ -227,7 +250,7 @@ def test_listener_playlist_path_and_m3u(client: TestClient, catalogue: Catalogue
     assert "<option selected>ann</option>" in page and 'id="playlist"' in page
     m3u = client.get("/web/listener/playlist.m3u", params={"user": "ann"})
     assert m3u.status_code == 200 and m3u.content.startswith(b"#EXTM3U\n#EXTINF:-1,")
-    assert "attachment" in m3u.headers["content-disposition"]
+    assert m3u.headers["content-disposition"] == 'attachment; filename="playlist-ann.m3u"'
     listed = [line for line in m3u.text.splitlines() if not line.startswith("#")]
     playlist = client.get("/users/ann/playlist").json()["results"]
     assert listed == [r["path"] for r in playlist]
