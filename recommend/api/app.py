@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException
 from soundalike import __version__
 from soundalike.ingest.device import resolve_device
 from soundalike.ingest.errors import (
+    AccessError,
     DecodeError,
     ForbiddenError,
     IndexMismatchError,
@@ -37,7 +38,7 @@ from soundalike.recommend.api.trusted_hosts import TrustedHosts
 from soundalike.recommend.health import DatabaseCheck, Health
 from soundalike.recommend.media_server import PathMap
 from soundalike.recommend.service import Service
-from soundalike.recommend.web.render import error_page, is_page
+from soundalike.recommend.web.render import error_page, is_page, plain_errors
 from soundalike.recommend.web.site import install_web
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
@@ -91,8 +92,7 @@ async def http_error(request: Request, exc: Exception) -> Response:
 async def validation_error(request: Request, exc: Exception) -> Response:
     """A malformed request: 422, an HTML page naming the fields for the web page, FastAPI's JSON for the API."""
     if is_page(request) and isinstance(exc, RequestValidationError):
-        fields = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:])}: {e['msg']}" for e in exc.errors())
-        return error_page(request, 422, f"the request was not understood ({fields})")
+        return error_page(request, 422, plain_errors(exc.errors()))
     return await request_validation_exception_handler(request, exc)  # type: ignore[arg-type]
 
 
@@ -104,7 +104,8 @@ async def soundalike_error(request: Request, exc: Exception) -> Response:
     if status is None:
         log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
         return internal_error(request)
-    response = error_page(request, status, str(exc)) if is_page(request) else _error(status, exc)
+    needs = exc.needs if isinstance(exc, AccessError) else None
+    response = error_page(request, status, str(exc), needs=needs) if is_page(request) else _error(status, exc)
     if isinstance(exc, UnauthorizedError):
         response.headers["WWW-Authenticate"] = "Bearer"
     if isinstance(exc, RateLimitedError):

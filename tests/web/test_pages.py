@@ -127,6 +127,10 @@ def test_page_errors_are_html_without_traces_and_api_errors_stay_json(client: Te
         assert 'id="error-message"' in response.text and "Traceback" not in response.text
     assert "no track with id 9999" in client.get("/web/tracks/9999").text
     assert "tempo_min must be a number" in client.get("/", params={"tempo_min": "fast"}).text
+    wording = client.get("/", params={"page": "two"}).text
+    assert "the page number must be a whole number" in wording and "Input should" not in wording
+    assert "the track number must be a whole number" in client.get("/web/tracks/x").text
+    assert "the page number must be at least 1" in client.get("/", params={"page": 0}).text
     api = client.get("/tracks/9999")
     assert api.status_code == 404 and api.headers["content-type"] == "application/json"
     assert client.get("/nowhere").json() == {"detail": "Not Found"}
@@ -179,11 +183,14 @@ def test_small_things_a_listener_notices(client: TestClient, catalogue: Catalogu
 def test_writes_need_a_write_key_and_record_a_curator_row(client: TestClient, catalogue: Catalogue) -> None:
     form = {"genre": "jazz", "verdict": "accept", "next": "/web/review"}
     anonymous = client.post("/web/tracks/40/review", data=form)
-    assert anonymous.status_code == 401 and "needs an API key" in anonymous.text
+    assert anonymous.status_code == 401 and "you need to sign in with a key that may write" in anonymous.text
     client.cookies.set(KEY_COOKIE, key(catalogue, "guest", "read"))
     read_only = client.post("/web/tracks/40/review", data=form)
     assert read_only.status_code == 403 and read_only.headers["content-type"].startswith("text/html")
-    assert "key 'guest' has scope 'read'; this request needs 'write'" in html.unescape(read_only.text)
+    refusal = html.unescape(read_only.text)
+    assert "your key 'guest' may read only; this needs a key that may write" in refusal
+    assert 'id="signed-in">guest (read)' in refusal and 'id="sign-in"' not in refusal
+    assert "soundalike keys" not in refusal
     assert client.post("/web/retrain").status_code == 403
     assert ("jazz", "curator", False) not in stored_rows(catalogue, 40)
 
@@ -223,7 +230,8 @@ def test_a_revoked_cookie_is_refused_and_forgotten(client: TestClient, catalogue
 def test_closed_reads_send_people_to_sign_in(catalogue: Catalogue) -> None:
     with app_client(catalogue, open_reads=False) as client:
         page = client.get("/web/map")
-        assert page.status_code == 401 and 'href="/web/signin"' in page.text
+        assert page.status_code == 401 and 'href="/web/signin?next=/web/map"' in page.text
+        assert "you need to sign in" in page.text and "may write" not in page.text and "--scope" not in page.text
         assert client.get("/web/signin").status_code == 200
         client.cookies.set(KEY_COOKIE, key(catalogue, "reader", "read"))
         assert client.get("/web/map").status_code == 200
