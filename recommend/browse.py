@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from sqlalchemy.orm import Session
 
-from soundalike.embed.review import review_genre
+from soundalike.embed.review import review_genre, undo_decision
 from soundalike.ingest.errors import InputError, NotFoundError
 from soundalike.ingest.library import library_file
 from soundalike.ingest.paths import exact_path_b64, readable_path
@@ -111,3 +111,12 @@ def review_track_genre(
     session.commit()
     table.refresh_genres(session, [track_id])
     return genre_rows(session, track_id)
+
+
+def undo_genre_decision(session: Session, table: TrackTable, decision_id: int) -> int:
+    """Undo a curator's genre decision (``undo_decision``), committed and seen by ranking at once; returns the
+    track's id."""
+    track_id = undo_decision(session, decision_id).track_id
+    session.commit()
+    table.refresh_genres(session, [track_id])
+    return track_id

@@ -6,14 +6,19 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from soundalike.ingest.db.models import MAX_ID
 from soundalike.ingest.errors import UnauthorizedError
 from soundalike.ingest.names import MAX_GENRE_NAME
+from soundalike.ingest.repository import find_genre
 from soundalike.recommend.api.auth import KEY_COOKIE, identify, refuse_cross_site, write_access
 from soundalike.recommend.api.deps import ServiceDep, SessionDep, TrackId
-from soundalike.recommend.browse import review_track_genre
+from soundalike.recommend.api_keys import Principal
+from soundalike.recommend.browse import review_track_genre, track_detail, undo_genre_decision
 from soundalike.recommend.defaults import DEFAULTS
+from soundalike.recommend.web.curation import near_matches
 from soundalike.recommend.web.render import PAGE_PREFIX, page
 from soundalike.recommend.web.retrain import Retrainer
 
@@ -33,17 +38,45 @@ def see(target: str) -> RedirectResponse:
     return RedirectResponse(target, status_code=303)
 
 
-@router.post(PAGE_PREFIX + "/tracks/{track_id}/review", dependencies=[Depends(write_access)])
+@router.post(PAGE_PREFIX + "/tracks/{track_id}/review")
 def review(
+    request: Request,
     track_id: TrackId,
     service: ServiceDep,
     session: SessionDep,
     genre: Annotated[str, Form(min_length=1, max_length=MAX_GENRE_NAME)],
     verdict: Annotated[Literal["accept", "reject"], Form()],
+    who: Annotated[Principal | None, Depends(write_access)],
+    next_page: NextForm = "",
+    confirm: Annotated[bool, Form()] = False,
+) -> Response:
+    """Accept or reject a genre of a track, or set another: the same operation as the API and `genres review`.
+    A genre no track has yet is only created once confirmed, after the curator has seen its near matches."""
+    back = local(next_page, f"{PAGE_PREFIX}/tracks/{track_id}")
+    if find_genre(session, genre) is None and not confirm:
+        known = {g for genres in service.index.table.genres for g in genres}
+        return page(
+            request,
+            "confirm_genre.html",
+            who,
+            track=track_detail(session, track_id),
+            genre=genre.strip(),
+            near=near_matches(genre.strip(), known),
+            back=back,
+        )
+    review_track_genre(session, service.index.table, track_id, genre, accept=verdict == "accept")
+    return see(back)
+
+
+@router.post(PAGE_PREFIX + "/decisions/{decision_id}/undo", dependencies=[Depends(write_access)])
+def undo(
+    decision_id: Annotated[int, PathParam(ge=1, le=MAX_ID)],
+    service: ServiceDep,
+    session: SessionDep,
     next_page: NextForm = "",
 ) -> Response:
-    """Accept or reject a genre of a track, or set another: the same operation as the API and `genres review`."""
-    review_track_genre(session, service.index.table, track_id, genre, accept=verdict == "accept")
+    """Undo a curator's genre decision: the track's genre goes back to what it was before."""
+    track_id = undo_genre_decision(session, service.index.table, decision_id)
     return see(local(next_page, f"{PAGE_PREFIX}/tracks/{track_id}"))
 
 

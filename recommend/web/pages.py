@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
-from soundalike.embed.review import review_queue, reviewed_count
+from soundalike.embed.review import genre_history, review_queue, reviewed_count
 from soundalike.ingest.errors import InputError, NotFoundError
 from soundalike.ingest.listening import get_user, user_events, user_names
 from soundalike.ingest.names import MAX_USER_NAME
@@ -19,12 +19,14 @@ from soundalike.recommend.api.deps import ServiceDep, SessionDep, TrackId
 from soundalike.recommend.api_keys import Principal
 from soundalike.recommend.browse import search_tracks, track_detail
 from soundalike.recommend.defaults import DEFAULTS
+from soundalike.recommend.facts import genre_rows_of
 from soundalike.recommend.filters import Filters
 from soundalike.recommend.m3u import m3u_bytes
 from soundalike.recommend.path import sonic_path
 from soundalike.recommend.playlist import playlist_for_user
 from soundalike.recommend.similar import similar_to_tracks
 from soundalike.recommend.track_table import TrackTable
+from soundalike.recommend.web.curation import shown_genres, undoable
 from soundalike.recommend.web.embedding_map import embedding_map
 from soundalike.recommend.web.reasons import interest_name, results_reasons, track_label
 from soundalike.recommend.web.render import PAGE_PREFIX, STATIC_DIR, page
@@ -54,6 +56,7 @@ def catalogue(
     request: Request,
     who: Who,
     service: ServiceDep,
+    session: SessionDep,
     q: Text = "",
     genre: Text = "",
     key: Text = "",
@@ -77,6 +80,7 @@ def catalogue(
         "catalogue.html",
         who,
         tracks=tracks,
+        shown={t: shown_genres(rows) for t, rows in genre_rows_of(session, [t.track_id for t in tracks]).items()},
         total=total,
         page_number=page_number,
         pages=pages,
@@ -90,6 +94,7 @@ def catalogue(
 def track(request: Request, track_id: TrackId, who: Who, service: ServiceDep, session: SessionDep) -> Response:
     """One track: player, tags, tempo, key, genres by source with review buttons, similar tracks with reasons."""
     detail = track_detail(session, track_id)
+    history = genre_history(session, track_id)
     try:
         similar, similar_error = similar_to_tracks(session, service.index, [track_id], SIMILAR), None
     except NotFoundError as exc:
@@ -102,6 +107,9 @@ def track(request: Request, track_id: TrackId, who: Who, service: ServiceDep, se
         similar=similar,
         similar_error=similar_error,
         reasons=results_reasons(similar, service.index.table, {}),
+        shown=shown_genres(detail["genre_rows"]),  # type: ignore[arg-type]
+        history=history,
+        undoable=undoable(history),
     )
 
 

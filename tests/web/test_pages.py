@@ -209,12 +209,12 @@ def test_writes_need_a_write_key_and_record_a_curator_row(client: TestClient, ca
 
 def test_every_page_write_refuses_an_anonymous_post(client: TestClient) -> None:
     posts = [
-        route.path.replace("{track_id}", "40")
+        route.path.replace("{track_id}", "40").replace("{decision_id}", "1")
         for route in (*pages.router.routes, *actions.router.routes)
         if isinstance(route, APIRoute) and "POST" in route.methods
     ]
     writes = [p for p in posts if p not in ("/web/signin", "/web/signout")]
-    assert writes == ["/web/tracks/40/review", "/web/retrain"]
+    assert writes == ["/web/tracks/40/review", "/web/decisions/1/undo", "/web/retrain"]
     for path in writes:
         response = client.post(path, data={"genre": "jazz", "verdict": "accept"})
         assert response.status_code == 401 and response.headers["content-type"].startswith("text/html"), path
@@ -286,3 +286,55 @@ def test_the_map_scales_each_axis_into_the_unit_square() -> None:
     square = unit_square(np.array([[-2.0, 3.0], [0.0, 3.0], [6.0, 3.0]]))
     np.testing.assert_allclose(square, [[0.0, 0.0], [0.25, 0.0], [1.0, 0.0]])
     assert unit_square(np.zeros((0, 2))).shape == (0, 2)
+
+
+def test_a_decision_is_undone_back_to_the_prediction(client: TestClient, catalogue: Catalogue) -> None:
+    with session_scope(catalogue.service.factory) as session:
+        set_track_genre(session, 50, "techno", source="predicted", confidence=0.7, model_version="1")
+    client.cookies.set(KEY_COOKIE, key(catalogue, "curator", "write"))
+    form = {"genre": "techno", "verdict": "reject"}
+    assert client.post("/web/tracks/50/review", data=form, follow_redirects=False).status_code == 303
+    assert ("techno", "curator", True) in stored_rows(catalogue, 50)
+    assert ("techno", "predicted", False) not in stored_rows(catalogue, 50)
+    page = client.get("/web/tracks/50").text
+    (decision,) = re.findall(r'action="/web/decisions/(\d+)/undo"', page)
+    undone = client.post(f"/web/decisions/{decision}/undo", follow_redirects=False)
+    assert undone.status_code == 303 and undone.headers["location"] == "/web/tracks/50"
+    assert {r for r in stored_rows(catalogue, 50) if r[0] == "techno"} == {("techno", "predicted", False)}
+    assert "techno" in client.get("/tracks/50").json()["genres"]
+    assert "<em>undone</em>" in client.get("/web/tracks/50").text
+    assert client.post(f"/web/decisions/{decision}/undo").status_code == 409
+
+
+def test_accepted_rows_are_shown_as_accepted_without_buttons(client: TestClient, catalogue: Catalogue) -> None:
+    with session_scope(catalogue.service.factory) as session:
+        set_track_genre(session, 51, "techno", source="predicted", confidence=0.9, model_version="1")
+    client.cookies.set(KEY_COOKIE, key(catalogue, "curator", "write"))
+    client.post("/web/tracks/51/review", data={"genre": "techno", "verdict": "accept"})
+    page = client.get("/web/tracks/51").text
+    row = re.search(r'data-genre="techno" data-source="predicted" data-state="(\w+)">(.*?)</tr>', page, re.S)
+    assert row and row.group(1) == "accepted" and "button" not in row.group(2)
+
+
+def test_a_new_genre_waits_for_confirmation_and_lists_near_matches(client: TestClient, catalogue: Catalogue) -> None:
+    client.cookies.set(KEY_COOKIE, key(catalogue, "curator", "write"))
+    form = {"genre": "jaz", "verdict": "accept", "next": "/web/tracks/52"}
+    asked = client.post("/web/tracks/52/review", data=form, follow_redirects=False)
+    assert asked.status_code == 200 and 'id="confirm-genre"' in asked.text
+    assert re.findall(r'<button type="submit" class="near-match">Use “(\w+)”', asked.text) == ["jazz"]
+    assert ("jaz", "curator", False) not in stored_rows(catalogue, 52)
+    confirmed = client.post("/web/tracks/52/review", data={**form, "confirm": "true"}, follow_redirects=False)
+    assert confirmed.status_code == 303 and ("jaz", "curator", False) in stored_rows(catalogue, 52)
+
+
+def test_the_catalogue_shows_each_genres_source_and_weak_predictions_as_suggestions(
+    client: TestClient, catalogue: Catalogue
+) -> None:
+    with session_scope(catalogue.service.factory) as session:
+        set_track_genre(session, 1, "jazz", source="predicted", confidence=0.2, model_version="1")
+        set_track_genre(session, 2, "jazz", source="predicted", confidence=0.9, model_version="1")
+    page = client.get("/", params={"q": "ambient 0-"}).text
+    cells = dict(re.findall(r'data-track-id="(\d+)">.*?<td class="genres">(.*?)</td>', page, re.S))
+    assert 'data-kind="suggestion">maybe jazz' in cells["1"] and "suggested 20 %" in cells["1"]
+    assert 'data-kind="predicted">jazz' in cells["2"] and "predicted 90 %" in cells["2"]
+    assert 'data-kind="label">ambient' in cells["2"] or 'data-kind="tag">ambient' in cells["2"]
