@@ -22,6 +22,7 @@ from soundalike.recommend.defaults import DEFAULTS
 from soundalike.recommend.facts import genre_rows_of
 from soundalike.recommend.filters import Filters
 from soundalike.recommend.m3u import m3u_bytes
+from soundalike.recommend.mix_store import stored_mixes
 from soundalike.recommend.path import sonic_path
 from soundalike.recommend.playlist import playlist_for_user
 from soundalike.recommend.similar import similar_to_tracks
@@ -218,6 +219,13 @@ def playlist_m3u(
         media_type="audio/x-mpegurl",
         headers={"Content-Disposition": f'attachment; filename="{file_name(playlist.user)}.m3u"'},
     )
+
+
+@router.get(PAGE_PREFIX + "/mixes", response_class=HTMLResponse)
+def mixes(request: Request, who: Who, session: SessionDep) -> Response:
+    """The stored mixes of the library, each to play in the page's player or download as M3U."""
+    found = [(mix_id, name, len(tracks)) for mix_id, name, tracks in stored_mixes(session)]
+    return page(request, "mixes.html", who, mixes=found)
 
 
 @router.get(PAGE_PREFIX + "/map", response_class=HTMLResponse)
