@@ -11,6 +11,8 @@ from soundalike.ingest.db.models import GenreDecision
 
 SUGGESTION_BELOW = 0.5
 """A prediction less confident than this is shown as a suggestion, not as the track's genre."""
+SOURCE_RANK = {"curator": 0, "label": 1, "tag": 2, "predicted": 3}
+"""Which source's word on a genre is shown when several give the same one."""
 NEAR_MATCHES = 5
 NEAR_CUTOFF = 0.6
 
@@ -25,15 +27,14 @@ class ShownGenre:
 
 
 def shown_genres(rows: Iterable[Mapping[str, object]], *, threshold: float = SUGGESTION_BELOW) -> list[ShownGenre]:
-    """The genres a track carries, by source: a curator's or label's word wins over a prediction of the same
-    genre, rejected ones are left out, and a prediction below ``threshold`` is only a suggestion."""
+    """The genres a track carries, each by the surest source that gives it (curator, label, tag, prediction);
+    rejected ones are left out, and a prediction below ``threshold`` is only a suggestion."""
     rows = list(rows)
     rejected = {r["genre"] for r in rows if r["rejected"]}
-    curated = {r["genre"] for r in rows if r["source"] in ("curator", "label") and not r["rejected"]}
     shown: dict[str, ShownGenre] = {}
-    for r in rows:
+    for r in sorted(rows, key=lambda r: SOURCE_RANK.get(str(r["source"]), len(SOURCE_RANK))):
         name, source, confidence = str(r["genre"]), str(r["source"]), r["confidence"]
-        if name in rejected or (source == "predicted" and name in curated) or name in shown:
+        if name in rejected or name in shown:
             continue
         weak = source == "predicted" and (confidence is None or float(confidence) < threshold)  # type: ignore[arg-type]
         kind = "suggestion" if weak else source

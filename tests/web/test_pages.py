@@ -11,14 +11,17 @@ import numpy as np
 import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
+from mutagen.flac import FLAC, Picture
 from sqlalchemy import select, update
 
+from soundalike.ingest.cover_art import Cover, track_cover
 from soundalike.ingest.db.models import Genre, IngestRun, Track, TrackGenre
 from soundalike.ingest.db.session import session_scope
 from soundalike.ingest.hashing import content_hash
 from soundalike.ingest.repository import set_track_genre
 from soundalike.recommend.api.app import create_app
 from soundalike.recommend.api.auth import KEY_COOKIE
+from soundalike.recommend.mix_store import refresh_mixes
 from soundalike.recommend.web import actions, pages
 from soundalike.recommend.web.embedding_map import unit_square
 
@@ -338,3 +341,35 @@ def test_the_catalogue_shows_each_genres_source_and_weak_predictions_as_suggesti
     assert 'data-kind="suggestion">maybe jazz' in cells["1"] and "suggested 20 %" in cells["1"]
     assert 'data-kind="predicted">jazz' in cells["2"] and "predicted 90 %" in cells["2"]
     assert 'data-kind="label">ambient' in cells["2"] or 'data-kind="tag">ambient' in cells["2"]
+
+
+def test_cover_art_comes_from_the_folder_or_the_file_and_is_cached(
+    client: TestClient, catalogue: Catalogue, audio_file: Path
+) -> None:
+    assert client.get(f"/tracks/{AUDIO_TRACK}/cover").status_code == 404
+    image = audio_file.parent / "Cover.png"
+    image.write_bytes(b"\x89PNG\r\n\x1a\n" + b"0" * 32)
+    found = client.get(f"/tracks/{AUDIO_TRACK}/cover")
+    assert found.status_code == 200 and found.content == image.read_bytes()
+    assert found.headers["content-type"] == "image/png" and "max-age" in found.headers["cache-control"]
+    again = client.get(f"/tracks/{AUDIO_TRACK}/cover", headers={"If-None-Match": found.headers["etag"]})
+    assert again.status_code == 304 and not again.content
+
+
+def test_a_picture_embedded_in_a_flac_file_is_its_cover(tmp_path: Path) -> None:
+    path = make_track(tmp_path / "a" / "one.flac", "drone", seed=2, seconds=1.0)
+    picture = Picture()
+    picture.data, picture.mime, picture.type = b"\xff\xd8\xff-jpeg-bytes", "image/jpeg", 3
+    flac = FLAC(path)
+    flac.add_picture(picture)
+    flac.save()
+    assert track_cover(path) == Cover(b"\xff\xd8\xff-jpeg-bytes", "image/jpeg")
+    assert track_cover(make_track(tmp_path / "b" / "two.ogg", "drone", seed=3, seconds=1.0)) is None
+
+
+def test_the_mixes_page_lists_stored_mixes_to_play(client: TestClient, catalogue: Catalogue) -> None:
+    assert 'id="no-mixes"' in client.get("/web/mixes").text
+    with session_scope(catalogue.service.factory) as session:
+        refresh_mixes(session, catalogue.service.index.meta.model_name)
+    page = client.get("/web/mixes").text
+    assert re.findall(r'class="play-mix" data-mix-id="(\d+)"', page)
