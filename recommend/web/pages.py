@@ -108,7 +108,7 @@ def track(request: Request, track_id: TrackId, who: Who, service: ServiceDep, se
         similar=similar,
         similar_error=similar_error,
         reasons=results_reasons(similar, service.index.table, {}),
-        shown=shown_genres(detail["genre_rows"]),  # type: ignore[arg-type]
+        shown=shown_genres(detail["genre_rows"]),
         history=history,
         undoable=undoable(history),
     )
@@ -184,7 +184,7 @@ def listener(
     if start.strip() and end.strip():
         path = sonic_path(session, service.index, find_track(table, start), find_track(table, end), steps)
     interests = [
-        {"name": interest_name(table, i["members"]), "weight": i["weight"], "tracks": i["tracks"]}  # type: ignore[arg-type]
+        {"name": interest_name(table, i["members"]), "weight": i["weight"], "tracks": i["tracks"]}
         for i in (playlist.interests if playlist else [])
     ]
     return page(

@@ -4,8 +4,9 @@ radio, reasons in words, curator undo and confirmation, predictions marked, phon
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from selenium import webdriver
@@ -25,9 +26,9 @@ PHONE = 390
 PAGES = ("/", "/web/review", "/web/listener?user=ann", "/web/mixes", "/web/map", "/web/signin")
 
 
-def audio_state(browser: webdriver.Chrome) -> dict[str, object]:
+def audio_state(browser: webdriver.Chrome) -> dict[str, Any]:
     """The bar's audio element: whether it is the one first marked, its source, time and whether it plays."""
-    return browser.execute_script(  # type: ignore[no-any-return]
+    return browser.execute_script(
         "const a = document.getElementById('audio');"
         "return {same: a === window.firstAudio, src: a.currentSrc, time: a.currentTime, paused: a.paused,"
         " ticks: window.ticks || 0};"
@@ -174,12 +175,12 @@ def test_error_pages_show_the_signed_in_user(browser: webdriver.Chrome, site: Si
 
 
 @pytest.fixture
-def phone(browser: webdriver.Chrome) -> webdriver.Chrome:
+def phone(browser: webdriver.Chrome) -> Iterator[webdriver.Chrome]:
     """The browser with a phone's viewport, 390 CSS pixels wide."""
     browser.execute_cdp_cmd(
         "Emulation.setDeviceMetricsOverride", {"width": PHONE, "height": 844, "deviceScaleFactor": 2, "mobile": True}
     )
-    yield browser  # type: ignore[misc]
+    yield browser
     browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
 
 
