@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 from sqlalchemy.orm import Session
 
+from soundalike.embed.genre_edit import GenreChange, apply_genre_change
 from soundalike.embed.review import review_genre, undo_decision
 from soundalike.ingest.errors import InputError, NotFoundError
 from soundalike.ingest.library import library_file
@@ -120,3 +121,11 @@ def undo_genre_decision(session: Session, table: TrackTable, decision_id: int) -
     session.commit()
     table.refresh_genres(session, [track_id])
     return track_id
+
+
+def change_genre(session: Session, table: TrackTable, genre: str, into: str | None) -> GenreChange:
+    """Rename or merge ``genre`` into ``into``, or delete it (``into`` None), committed and seen by ranking at once."""
+    change, touched = apply_genre_change(session, genre, into)
+    session.commit()
+    table.refresh_genres(session, touched)
+    return change

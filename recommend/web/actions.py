@@ -9,14 +9,15 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from soundalike.embed.genre_edit import plan_genre_change
 from soundalike.ingest.db.models import MAX_ID
-from soundalike.ingest.errors import UnauthorizedError
+from soundalike.ingest.errors import InputError, UnauthorizedError
 from soundalike.ingest.names import MAX_GENRE_NAME
 from soundalike.ingest.repository import find_genre
 from soundalike.recommend.api.auth import KEY_COOKIE, identify, refuse_cross_site, write_access
 from soundalike.recommend.api.deps import ServiceDep, SessionDep, TrackId
 from soundalike.recommend.api_keys import Principal
-from soundalike.recommend.browse import review_track_genre, track_detail, undo_genre_decision
+from soundalike.recommend.browse import change_genre, review_track_genre, track_detail, undo_genre_decision
 from soundalike.recommend.defaults import DEFAULTS
 from soundalike.recommend.web.curation import near_matches
 from soundalike.recommend.web.render import PAGE_PREFIX, page
@@ -78,6 +79,29 @@ def undo(
     """Undo a curator's genre decision: the track's genre goes back to what it was before."""
     track_id = undo_genre_decision(session, service.index.table, decision_id)
     return see(local(next_page, f"{PAGE_PREFIX}/tracks/{track_id}"))
+
+
+@router.post(PAGE_PREFIX + "/genres/change")
+def change(
+    request: Request,
+    service: ServiceDep,
+    session: SessionDep,
+    who: Annotated[Principal | None, Depends(write_access)],
+    genre: Annotated[str, Form(min_length=1, max_length=MAX_GENRE_NAME)],
+    action: Annotated[Literal["rename", "delete"], Form()],
+    into: Annotated[str, Form(max_length=MAX_GENRE_NAME)] = "",
+    confirm: Annotated[bool, Form()] = False,
+) -> Response:
+    """Rename or merge a genre into another, or delete it: first a preview of what it does, then, once
+    confirmed, the change."""
+    target = into.strip() or None if action == "rename" else None
+    if action == "rename" and target is None:
+        raise InputError("give the genre's new name, or the genre to merge it into")
+    if not confirm:
+        preview = plan_genre_change(session, genre, target)
+        return page(request, "genre_change.html", who, change=preview, action=action)
+    change_genre(session, service.index.table, genre, target)
+    return see(f"{PAGE_PREFIX}/genres")
 
 
 @router.post(PAGE_PREFIX + "/retrain", dependencies=[Depends(write_access)])

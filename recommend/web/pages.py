@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
+from soundalike.embed.genre_edit import genre_counts
 from soundalike.embed.review import genre_history, review_queue, reviewed_count
 from soundalike.ingest.errors import InputError, NotFoundError
 from soundalike.ingest.listening import get_user, user_events, user_names
@@ -219,6 +220,12 @@ def playlist_m3u(
         media_type="audio/x-mpegurl",
         headers={"Content-Disposition": f'attachment; filename="{file_name(playlist.user)}.m3u"'},
     )
+
+
+@router.get(PAGE_PREFIX + "/genres", response_class=HTMLResponse)
+def genres(request: Request, who: Who, session: SessionDep) -> Response:
+    """Every genre with its rows by source, each to rename, merge or delete (after a preview)."""
+    return page(request, "genres.html", who, genres=genre_counts(session))
 
 
 @router.get(PAGE_PREFIX + "/mixes", response_class=HTMLResponse)

@@ -217,7 +217,7 @@ def test_every_page_write_refuses_an_anonymous_post(client: TestClient) -> None:
         if isinstance(route, APIRoute) and "POST" in route.methods
     ]
     writes = [p for p in posts if p not in ("/web/signin", "/web/signout")]
-    assert writes == ["/web/tracks/40/review", "/web/decisions/1/undo", "/web/retrain"]
+    assert writes == ["/web/tracks/40/review", "/web/decisions/1/undo", "/web/genres/change", "/web/retrain"]
     for path in writes:
         response = client.post(path, data={"genre": "jazz", "verdict": "accept"})
         assert response.status_code == 401 and response.headers["content-type"].startswith("text/html"), path
@@ -373,3 +373,39 @@ def test_the_mixes_page_lists_stored_mixes_to_play(client: TestClient, catalogue
         refresh_mixes(session, catalogue.service.index.meta.model_name)
     page = client.get("/web/mixes").text
     assert re.findall(r'class="play-mix" data-mix-id="(\d+)"', page)
+
+
+def genre_names(catalogue: Catalogue) -> set[str]:
+    """Every stored genre name."""
+    with session_scope(catalogue.service.factory) as session:
+        return set(session.scalars(select(Genre.name)))
+
+
+def test_genres_are_renamed_merged_and_deleted_after_a_preview(client: TestClient, catalogue: Catalogue) -> None:
+    client.cookies.set(KEY_COOKIE, key(catalogue, "curator", "write"))
+    assert 'data-genre="jazz"' in client.get("/web/genres").text
+    jazz_tracks = {t for t in range(1, 73) if ("jazz", "tag", False) in stored_rows(catalogue, t)}
+    preview = client.post("/web/genres/change", data={"genre": "jazz", "action": "rename", "into": "Jazz Fusion"})
+    assert preview.status_code == 200 and 'id="confirm-change"' in preview.text
+    assert f"renames &#39;jazz&#39; into &#39;Jazz Fusion&#39; on {len(jazz_tracks)} tracks" in preview.text
+    assert "jazz" in genre_names(catalogue)
+    form = {"genre": "jazz", "action": "rename", "into": "Jazz Fusion", "confirm": "true"}
+    assert client.post("/web/genres/change", data=form, follow_redirects=False).status_code == 303
+    assert "Jazz Fusion" in genre_names(catalogue) and "jazz" not in genre_names(catalogue)
+    assert "Jazz Fusion" in client.get(f"/tracks/{min(jazz_tracks)}").json()["genres"]
+
+    merge = {"genre": "Jazz Fusion", "action": "rename", "into": "folk"}
+    assert "merges &#39;Jazz Fusion&#39; into &#39;folk&#39;" in client.post("/web/genres/change", data=merge).text
+    client.post("/web/genres/change", data={**merge, "confirm": "true"})
+    assert "Jazz Fusion" not in genre_names(catalogue)
+    assert all(("folk", "tag", False) in stored_rows(catalogue, t) for t in jazz_tracks)
+
+    delete = {"genre": "folk", "action": "delete"}
+    assert "deletes &#39;folk&#39;" in client.post("/web/genres/change", data=delete).text
+    client.post("/web/genres/change", data={**delete, "confirm": "true"})
+    assert (
+        "folk" not in genre_names(catalogue)
+        and "folk" not in client.get(f"/tracks/{min(jazz_tracks)}").json()["genres"]
+    )
+    client.cookies.set(KEY_COOKIE, key(catalogue, "guest", "read"))
+    assert client.post("/web/genres/change", data={"genre": "techno", "action": "delete"}).status_code == 403
