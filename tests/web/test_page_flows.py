@@ -23,7 +23,7 @@ pytestmark = [needs_chromium, pytest.mark.slow, pytest.mark.timeout(600)]
 Shot = Callable[[webdriver.Chrome, str], Path]
 AXE = Path(__file__).parent / "vendor" / "axe.min.js"
 PHONE = 390
-PAGES = ("/", "/web/review", "/web/listener?user=ann", "/web/mixes", "/web/map", "/web/signin")
+PAGES = ("/", "/web/review", "/web/listener?user=ann", "/web/mixes", "/web/genres", "/web/map", "/web/signin")
 
 
 def audio_state(browser: webdriver.Chrome) -> dict[str, Any]:
@@ -82,6 +82,22 @@ def test_a_queue_plays_in_order(browser: webdriver.Chrome, site: Site) -> None:
     order = [re.sub(r"^https?://[^/]+", "", s) for s in browser.execute_script("return window.order")]
     assert order == expected
     wait_for(browser, lambda b: audio_state(b)["time"] > 0.1)
+
+
+def test_a_mix_plays_whole_and_the_keyboard_steers_it(browser: webdriver.Chrome, site: Site) -> None:
+    browser.get(site.url("/web/mixes"))
+    button = browser.find_element(By.CSS_SELECTOR, "#mixes .play-mix")
+    size = int(browser.find_element(By.CSS_SELECTOR, "#mixes .mix small").text.split()[0])
+    button.click()
+    wait_for(browser, lambda b: audio_state(b)["time"] > 0.2)
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#queue li")) == size
+    first = audio_state(browser)["src"]
+    browser.find_element(By.TAG_NAME, "body").send_keys("n")
+    wait_for(browser, lambda b: audio_state(b)["src"] != first and audio_state(b)["time"] > 0.1)
+    browser.find_element(By.TAG_NAME, "body").send_keys(" ")
+    wait_for(browser, lambda b: audio_state(b)["paused"])
+    browser.find_element(By.TAG_NAME, "body").send_keys(" ")
+    wait_for(browser, lambda b: not audio_state(b)["paused"])
 
 
 def test_a_radio_started_from_a_track_plays(browser: webdriver.Chrome, site: Site, screenshots: Shot) -> None:
