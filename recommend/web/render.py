@@ -16,6 +16,7 @@ from soundalike import __version__
 from soundalike.ingest.errors import SoundalikeError
 from soundalike.recommend.api.auth import KEY_COOKIE, identify
 from soundalike.recommend.api_keys import Principal
+from soundalike.recommend.web.curation import SUGGESTION_BELOW
 from soundalike.recommend.web.reasons import closeness
 
 HERE = Path(__file__).parent
@@ -24,6 +25,7 @@ PAGE_PREFIX = "/web"
 templates = Jinja2Templates(directory=HERE / "templates")
 templates.env.globals["version"] = __version__
 templates.env.filters["closeness"] = closeness
+templates.env.globals["suggestion_below"] = SUGGESTION_BELOW
 FIELD_NAMES = {
     "page": "the page number",
     "track_id": "the track number",
