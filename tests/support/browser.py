@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PIL import Image
 from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
@@ -86,7 +87,8 @@ class Site:
 
 
 def make_library(root: Path) -> Path:
-    """Drone and beat tracks, 4 s each, as ogg, mp3 and flac with tags; a labels CSV for half of them."""
+    """Drone and beat tracks, 4 s each, as ogg, mp3 and flac with tags; a labels CSV for half of them; the drone
+    folder has a cover image."""
     lines = ["path,genre"]
     for style in STYLES:
         for i in range(PER_STYLE):
@@ -104,6 +106,7 @@ def make_library(root: Path) -> Path:
             if i < LABELLED_PER_STYLE:
                 lines.append(f"{name},{style}")
     (root / "labels.csv").write_text("\n".join(lines) + "\n")
+    Image.new("RGB", (64, 64), (40, 90, 200)).save(root / "drone" / "cover.png")
     return root
 
 

@@ -113,6 +113,9 @@ def test_a_radio_started_from_a_track_plays(browser: webdriver.Chrome, site: Sit
     assert started and started[-1].status == 201
     playing = int(re.search(r"/tracks/(\d+)/audio", str(audio_state(browser)["src"])).group(1))  # type: ignore[union-attr]
     assert playing != seed
+    browser.find_element(By.CSS_SELECTOR, "#main .actions .play-now").click()  # the seed, a drone: its folder's cover
+    wait_for(browser, lambda b: b.find_element(By.ID, "cover").is_displayed())
+    assert browser.execute_script("return document.getElementById('cover').naturalWidth") == 64
     screenshots(browser, "radio")
 
 
@@ -126,6 +129,10 @@ def test_reasons_name_tracks_and_interests_never_ids(browser: webdriver.Chrome, 
     assert not any(re.search(r"\b(track|seed|cluster) \d+", w) for w in reasons)
     interests = [i.text for i in browser.find_elements(By.CSS_SELECTOR, "#interests .interest-name")]
     assert interests and all("beat" in i and not i.isdigit() for i in interests), interests
+    browser.find_element(By.CSS_SELECTOR, "button.play-all[data-from='#playlist']").click()
+    queued = [li.get_attribute("data-track-id") for li in browser.find_elements(By.CSS_SELECTOR, "#queue li")]
+    rows = browser.find_elements(By.CSS_SELECTOR, "#playlist tr.result")
+    assert queued == [r.get_attribute("data-track-id") for r in rows]
     matches = browser.find_elements(By.CSS_SELECTOR, "#playlist td.match")
     assert all(m.find_elements(By.TAG_NAME, "meter") and not re.search(r"-?\d\.\d{3}", m.text) for m in matches)
     screenshots(browser, "reasons")
