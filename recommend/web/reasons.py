@@ -15,7 +15,7 @@ ANCHORED = {
     "like seed": "like {name}",
     "path from": "on the way from {name}",
 }
-CLOSENESS = ((0.9, "very close"), (0.75, "close"), (0.5, "related"), (0.0, "distant"))
+CLOSENESS = ((0.9, "very close"), (0.75, "close"), (0.5, "related"), (0.25, "loosely related"), (0.0, "distant"))
 TEMPO_BANDS = ((0.0, "slow"), (90.0, "moderate"), (120.0, "upbeat"), (150.0, "fast"))
 DOMINANT_SHARE = 0.5
 
