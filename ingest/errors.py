@@ -37,11 +37,20 @@ class IndexCorruptError(IndexMismatchError):
     """A saved index file is damaged (truncated, overwritten): its checksum or its contents do not read back."""
 
 
-class UnauthorizedError(SoundalikeError):
+class AccessError(SoundalikeError):
+    """A refusal for want of access; ``needs`` names the scope the request needed, when one would do."""
+
+    def __init__(self, message: str, needs: str | None = None) -> None:
+        """The message, and the scope that would have let the request through."""
+        super().__init__(message)
+        self.needs = needs
+
+
+class UnauthorizedError(AccessError):
     """The caller lacks the credentials an administrative action needs."""
 
 
-class ForbiddenError(SoundalikeError):
+class ForbiddenError(AccessError):
     """The caller's credential is valid but does not cover this action, or the request is cross-site."""
 
 

@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 from sqlalchemy.orm import Session
 
-from soundalike.embed.review import review_genre
+from soundalike.embed.genre_edit import GenreChange, apply_genre_change
+from soundalike.embed.review import review_genre, undo_decision
 from soundalike.ingest.errors import InputError, NotFoundError
 from soundalike.ingest.library import library_file
 from soundalike.ingest.paths import exact_path_b64, readable_path
@@ -111,3 +112,20 @@ def review_track_genre(
     session.commit()
     table.refresh_genres(session, [track_id])
     return genre_rows(session, track_id)
+
+
+def undo_genre_decision(session: Session, table: TrackTable, decision_id: int) -> int:
+    """Undo a curator's genre decision (``undo_decision``), committed and seen by ranking at once; returns the
+    track's id."""
+    track_id = undo_decision(session, decision_id).track_id
+    session.commit()
+    table.refresh_genres(session, [track_id])
+    return track_id
+
+
+def change_genre(session: Session, table: TrackTable, genre: str, into: str | None) -> GenreChange:
+    """Rename or merge ``genre`` into ``into``, or delete it (``into`` None), committed and seen by ranking at once."""
+    change, touched = apply_genre_change(session, genre, into)
+    session.commit()
+    table.refresh_genres(session, touched)
+    return change

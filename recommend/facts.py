@@ -121,10 +121,20 @@ def track_facts(session: Session, ids: Collection[int]) -> dict[int, TrackFacts]
 
 def genre_rows(session: Session, track_id: int) -> list[dict[str, object]]:
     """Every genre row of a track with its source, confidence and rejected flag."""
-    rows = session.execute(
-        select(Genre.name, TrackGenre.source, TrackGenre.confidence, TrackGenre.rejected)
-        .join(Genre, Genre.id == TrackGenre.genre_id)
-        .where(TrackGenre.track_id == track_id)
-        .order_by(Genre.name, TrackGenre.source)
-    )
-    return [{"genre": n, "source": s, "confidence": c, "rejected": bool(r)} for n, s, c, r in rows]
+    return genre_rows_of(session, [track_id]).get(track_id, [])
+
+
+def genre_rows_of(session: Session, track_ids: Collection[int]) -> dict[int, list[dict[str, object]]]:
+    """Every genre row of each of ``track_ids`` (source, confidence, rejected), by track; a track without any
+    is absent."""
+    found: dict[int, list[dict[str, object]]] = {}
+    for chunk in _chunks(sorted(track_ids)):
+        rows = session.execute(
+            select(TrackGenre.track_id, Genre.name, TrackGenre.source, TrackGenre.confidence, TrackGenre.rejected)
+            .join(Genre, Genre.id == TrackGenre.genre_id)
+            .where(TrackGenre.track_id.in_(chunk))
+            .order_by(TrackGenre.track_id, Genre.name, TrackGenre.source)
+        )
+        for t, n, s, c, r in rows:
+            found.setdefault(int(t), []).append({"genre": n, "source": s, "confidence": c, "rejected": bool(r)})
+    return found

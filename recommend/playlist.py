@@ -105,7 +105,8 @@ def playlist_from_events(
     )
     results = rank_for_interests(session, index, found, vectors, heard, options)
     summary: list[dict[str, object]] = [
-        {"cluster": c, "weight": round(i.weight, 4), "tracks": len(i.members)} for c, i in enumerate(found)
+        {"cluster": c, "weight": round(i.weight, 4), "tracks": len(i.members), "members": i.members}
+        for c, i in enumerate(found)
     ]
     return Playlist(user, "personalised", results, summary)
 

@@ -44,7 +44,8 @@ def matching_aspects(layout: Layout | None, track: np.ndarray, anchor: np.ndarra
     return [Aspect(name, round(score, 6)) for name, score in ranked]
 
 
-def _leading(aspects: list[Aspect]) -> list[str]:
+def leading_aspects(aspects: list[Aspect]) -> list[str]:
+    """The aspect that matched most, and the second when it scored at least ``SECOND_ASPECT_SHARE`` of the first."""
     positive = [a for a in aspects if a.score > 0]
     if not positive:
         return []
@@ -75,7 +76,7 @@ class Why:
         parts = [self.basis if self.anchor_track_id is None else f"{self.basis} {self.anchor_track_id}"]
         if self.similarity is not None:
             parts.append(f"similarity {self.similarity:.2f}")
-        leading = _leading(self.aspects)
+        leading = leading_aspects(self.aspects)
         if leading:
             parts.append("mostly " + " and ".join(leading))
         if self.shared_genres:

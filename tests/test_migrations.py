@@ -28,5 +28,5 @@ def test_upgrade_twice_is_a_no_op(db_url: str) -> None:
     upgrade(engine)
     upgrade(engine)
     with engine.connect() as connection:
-        assert MigrationContext.configure(connection).get_current_revision() == "0009_mixes"
+        assert MigrationContext.configure(connection).get_current_revision() == "0010_genre_decisions"
     engine.dispose()

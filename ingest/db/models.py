@@ -104,6 +104,25 @@ class TrackGenre(Base):
     genre: Mapped[Genre] = relationship()
 
 
+class GenreDecision(Base):
+    """A curator's verdict on a track's genre and what it replaced, so that it can be undone."""
+
+    __tablename__ = "genre_decisions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    track_id: Mapped[int] = mapped_column(ForeignKey("tracks.id", ondelete="CASCADE"), index=True)
+    genre: Mapped[str] = mapped_column(String(MAX_GENRE_NAME))
+    accepted: Mapped[bool] = mapped_column(Boolean)
+    prior_verdict: Mapped[bool | None] = mapped_column(Boolean)
+    """The curator row it replaced: accepted (True), rejected (False) or none (None)."""
+    prior_confidence: Mapped[float | None] = mapped_column(Float)
+    """The confidence of the prediction a rejection dropped."""
+    prior_model_version: Mapped[str | None] = mapped_column(String(64))
+    dropped_prediction: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    undone_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 class Feature(Base):
     """A named float32 feature vector of a track (e.g. MFCC statistics)."""
 

@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException
 from soundalike import __version__
 from soundalike.ingest.device import resolve_device
 from soundalike.ingest.errors import (
+    AccessError,
     DecodeError,
     ForbiddenError,
     IndexMismatchError,
@@ -39,7 +40,7 @@ from soundalike.recommend.api.trusted_hosts import TrustedHosts
 from soundalike.recommend.health import DatabaseCheck, Health
 from soundalike.recommend.media_server import PathMap
 from soundalike.recommend.service import Service
-from soundalike.recommend.web.render import error_page, is_page
+from soundalike.recommend.web.render import error_page, is_page, plain_errors
 from soundalike.recommend.web.site import install_web
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
@@ -106,13 +107,13 @@ async def http_error(request: Request, exc: Exception) -> Response:
 
 
 async def validation_error(request: Request, exc: Exception) -> Response:
-    """A malformed request: 422, an HTML page naming the fields for the web page, JSON for the API (FastAPI's
+    """A malformed request: 422, an HTML page in plain words for the web page, JSON for the API (FastAPI's
     ``detail`` list with ``error`` naming the fields and ``type`` ``ValidationError``)."""
     if not isinstance(exc, RequestValidationError):
         raise exc
-    fields = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:])}: {e['msg']}" for e in exc.errors())
     if is_page(request):
-        return error_page(request, 422, f"the request was not understood ({fields})")
+        return error_page(request, 422, plain_errors(exc.errors()))
+    fields = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:])}: {e['msg']}" for e in exc.errors())
     response = await request_validation_exception_handler(request, exc)
     return with_error_and_type(response, f"the request was not understood ({fields})", "ValidationError")
 
@@ -125,7 +126,8 @@ async def soundalike_error(request: Request, exc: Exception) -> Response:
     if status is None:
         log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
         return internal_error(request)
-    response = error_page(request, status, str(exc)) if is_page(request) else _error(status, exc)
+    needs = exc.needs if isinstance(exc, AccessError) else None
+    response = error_page(request, status, str(exc), needs=needs) if is_page(request) else _error(status, exc)
     if isinstance(exc, UnauthorizedError):
         response.headers["WWW-Authenticate"] = "Bearer"
     if isinstance(exc, RateLimitedError):

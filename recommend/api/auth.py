@@ -86,10 +86,11 @@ def require(scope: str) -> Callable[..., Principal | None]:
                 return None
             raise UnauthorizedError(
                 f"this request needs an API key with scope {scope!r}: 'Authorization: Bearer <key>' "
-                "(create one with `soundalike keys create NAME --scope " + scope + "`)"
+                "(create one with `soundalike keys create NAME --scope " + scope + "`)",
+                needs=scope,
             )
         if not who.allows(scope):
-            raise ForbiddenError(f"key {who.name!r} has scope {who.scope!r}; this request needs {scope!r}")
+            raise ForbiddenError(f"key {who.name!r} has scope {who.scope!r}; this request needs {scope!r}", needs=scope)
         return who
 
     check.__name__ = f"require_{scope}"

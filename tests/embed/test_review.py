@@ -15,9 +15,10 @@ from typer.testing import CliRunner
 from soundalike.cli import app
 from soundalike.embed.genre_head import labelled_tracks, predict_genres, train_genre_head
 from soundalike.embed.genres import list_track_genres
-from soundalike.embed.review import review_genre, review_queue, suggestion_count
+from soundalike.embed.review import genre_history, review_genre, review_queue, suggestion_count, undo_decision
 from soundalike.embed.store import put_embeddings
 from soundalike.ingest.db.models import Track, TrackGenre
+from soundalike.ingest.errors import NotFoundError, PreconditionError
 from soundalike.ingest.repository import set_track_genre
 from soundalike.ingest.settings import Settings
 
@@ -176,3 +177,22 @@ def test_review_requires_a_known_genre_name(session: Session, flag: str) -> None
 
     with pytest.raises(InputError):
         review_genre(session, ids["beat"][0], "  ", accept=flag == "--accept")
+
+
+def test_undo_restores_what_each_decision_replaced_latest_first(session: Session) -> None:
+    session.add(Track(id=1, path="/m/1.flac", size=1, mtime=0.0, status="ok"))
+    session.flush()
+    set_track_genre(session, 1, "drone", source="predicted", confidence=0.3, model_version="7")
+    review_genre(session, 1, "drone", accept=False)
+    review_genre(session, 1, "drone", accept=True)
+    accepted, rejected = genre_history(session, 1)
+    with pytest.raises(PreconditionError):
+        undo_decision(session, rejected.id)  # a later decision replaced it
+    undo_decision(session, accepted.id)
+    state = {(r.source, r.rejected, r.confidence) for r in session.scalars(select(TrackGenre))}
+    assert state == {("curator", True, 1.0)}
+    undo_decision(session, rejected.id)
+    state = {(r.source, r.rejected, r.confidence, r.model_version) for r in session.scalars(select(TrackGenre))}
+    assert state == {("predicted", False, 0.3, "7")}
+    with pytest.raises(NotFoundError):
+        undo_decision(session, 999)

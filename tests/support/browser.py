@@ -8,9 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PIL import Image
+from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
 from sqlalchemy import select
 
-from soundalike.ingest.db.models import Track
+from soundalike.ingest.db.models import Genre, Track, TrackGenre
 from soundalike.ingest.db.session import open_database
 from soundalike.ingest.settings import Settings
 
@@ -82,7 +87,8 @@ class Site:
 
 
 def make_library(root: Path) -> Path:
-    """Drone and beat tracks, 4 s each, as ogg, mp3 and flac with tags; a labels CSV for half of them."""
+    """Drone and beat tracks, 4 s each, as ogg, mp3 and flac with tags; a labels CSV for half of them; the drone
+    folder has a cover image."""
     lines = ["path,genre"]
     for style in STYLES:
         for i in range(PER_STYLE):
@@ -100,6 +106,7 @@ def make_library(root: Path) -> Path:
             if i < LABELLED_PER_STYLE:
                 lines.append(f"{name},{style}")
     (root / "labels.csv").write_text("\n".join(lines) + "\n")
+    Image.new("RGB", (64, 64), (40, 90, 200)).save(root / "drone" / "cover.png")
     return root
 
 
@@ -113,6 +120,7 @@ def build_site(root: Path) -> tuple[Settings, dict[str, int], str, str]:
     run_cli(settings, "labels", "import", str(music / "labels.csv"))
     run_cli(settings, "genres", "train")
     run_cli(settings, "genres", "predict")
+    run_cli(settings, "mixes", "refresh")
     with open_database(settings.db_url)() as session:
         ids = {Path(p).name: int(t) for t, p in session.execute(select(Track.id, Track.path))}
     history = root / "history.csv"
@@ -122,3 +130,33 @@ def build_site(root: Path) -> tuple[Settings, dict[str, int], str, str]:
     write_key = run_cli(settings, "keys", "create", "curator", "--scope", "write")["key"]
     read_key = run_cli(settings, "keys", "create", "guest", "--scope", "read")["key"]
     return settings, ids, write_key, read_key
+
+
+def genre_rows(site: Site, track_id: int) -> set[tuple[str, str, bool]]:
+    """(genre, source, rejected) of every stored genre row of a track."""
+    with open_database(site.settings.db_url)() as session:
+        rows = session.execute(
+            select(Genre.name, TrackGenre.source, TrackGenre.rejected)
+            .join(Genre, Genre.id == TrackGenre.genre_id)
+            .where(TrackGenre.track_id == track_id)
+        )
+        return {(str(g), str(s), bool(r)) for g, s, r in rows}
+
+
+def predicted(site: Site, track_id: int) -> str:
+    """The genre predicted for a track (there is one)."""
+    (genre,) = [g for g, s, _ in genre_rows(site, track_id) if s == "predicted"]
+    return genre
+
+
+def sign_in(browser: webdriver.Chrome, site: Site, key: str) -> None:
+    """Sign in through the form."""
+    browser.get(site.url("/web/signin"))
+    browser.find_element(By.ID, "key").send_keys(key)
+    browser.find_element(By.CSS_SELECTOR, "#signin button").click()
+    wait_for(browser, lambda b: b.find_elements(By.ID, "signed-in"))
+
+
+def wait_for(browser: webdriver.Chrome, condition: Callable[[webdriver.Chrome], object], seconds: float = 30) -> None:
+    """Wait until ``condition`` holds (generous: the machine running the tests may be busy)."""
+    WebDriverWait(browser, seconds, ignored_exceptions=[StaleElementReferenceException]).until(condition)

@@ -54,13 +54,14 @@ def browser() -> Iterator[webdriver.Chrome]:
 
 
 @pytest.fixture(scope="module")
-def screenshots() -> Callable[[webdriver.Chrome, str], Path]:
-    """Save a screenshot of the current view to ``tests/artefacts/web/NAME.png``."""
-    shutil.rmtree(ARTEFACTS, ignore_errors=True)
-    ARTEFACTS.mkdir(parents=True)
+def screenshots(request: pytest.FixtureRequest) -> Callable[[webdriver.Chrome, str], Path]:
+    """Save a screenshot of the current view to ``tests/artefacts/web/MODULE/NAME.png``."""
+    folder = ARTEFACTS / request.module.__name__.rsplit(".", 1)[-1]
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
 
     def save(driver: webdriver.Chrome, name: str) -> Path:
-        target = ARTEFACTS / f"{name}.png"
+        target = folder / f"{name}.png"
         driver.save_screenshot(str(target))
         print(f"screenshot: {target}")
         return target

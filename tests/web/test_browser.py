@@ -8,62 +8,30 @@ from pathlib import Path
 import pytest
 from selenium import webdriver
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import Select, WebDriverWait
-from sqlalchemy import select
+from selenium.webdriver.support.ui import Select
 
-from soundalike.ingest.db.models import Genre, TrackGenre
-from soundalike.ingest.db.session import open_database
-
-from support.browser import Site, needs_chromium
+from support.browser import Site, genre_rows, needs_chromium, predicted, sign_in, wait_for
 from support.cli_runner import run_cli
 
 pytestmark = [needs_chromium, pytest.mark.slow, pytest.mark.timeout(600)]
 Shot = Callable[[webdriver.Chrome, str], Path]
 
 
-def genre_rows(site: Site, track_id: int) -> set[tuple[str, str, bool]]:
-    """(genre, source, rejected) of every stored genre row of a track."""
-    with open_database(site.settings.db_url)() as session:
-        rows = session.execute(
-            select(Genre.name, TrackGenre.source, TrackGenre.rejected)
-            .join(Genre, Genre.id == TrackGenre.genre_id)
-            .where(TrackGenre.track_id == track_id)
-        )
-        return {(str(g), str(s), bool(r)) for g, s, r in rows}
-
-
-def predicted(site: Site, track_id: int) -> str:
-    """The genre predicted for a track (there is one)."""
-    (genre,) = [g for g, s, _ in genre_rows(site, track_id) if s == "predicted"]
-    return genre
-
-
-def sign_in(browser: webdriver.Chrome, site: Site, key: str) -> None:
-    """Sign in through the form."""
-    browser.get(site.url("/web/signin"))
-    browser.find_element(By.ID, "key").send_keys(key)
-    browser.find_element(By.CSS_SELECTOR, "#signin button").click()
-    wait_for(browser, lambda b: b.find_elements(By.ID, "signed-in"))
-
-
-def wait_for(browser: webdriver.Chrome, condition: Callable[[webdriver.Chrome], object], seconds: float = 30) -> None:
-    """Wait until ``condition`` holds (generous: the machine running the tests may be busy)."""
-    WebDriverWait(browser, seconds).until(condition)
-
-
 def test_search_the_catalogue_and_play_a_track(browser: webdriver.Chrome, site: Site, screenshots: Shot) -> None:
     browser.get(site.url("/"))
     browser.find_element(By.ID, "q").send_keys("drone album 1")
     browser.find_element(By.CSS_SELECTOR, "#search button").click()
+    wait_for(browser, lambda b: "q=drone" in b.current_url)
     rows = browser.find_elements(By.CSS_SELECTOR, "#tracks tr.track")
     assert len(rows) == 4 and all("drone" in r.text for r in rows)
     screenshots(browser, "catalogue")
 
     rows[0].find_element(By.CSS_SELECTOR, "a.track-link").click()
+    wait_for(browser, lambda b: "/web/tracks/" in b.current_url)
     track_id = int(browser.current_url.rsplit("/", 1)[1])
     assert browser.find_element(By.ID, "tempo").text.endswith("bpm")
-    browser.execute_script("document.getElementById('player').play()")
-    wait_for(browser, lambda b: b.execute_script("return document.getElementById('player').currentTime") > 0.2)
+    browser.find_element(By.CSS_SELECTOR, "#main .actions .play-now").click()
+    wait_for(browser, lambda b: b.execute_script("return document.getElementById('audio').currentTime") > 0.2)
     audio = [r for r in site.log.requests if r.path == f"/tracks/{track_id}/audio"]
     assert audio and all(r.status == 206 and r.range for r in audio), audio
     screenshots(browser, "track")
@@ -73,12 +41,13 @@ def test_similar_tracks_give_reasons_and_open(browser: webdriver.Chrome, site: S
     browser.get(site.url(f"/web/tracks/{site.ids['beat_01.mp3']}"))
     rows = browser.find_elements(By.CSS_SELECTOR, "#similar tr.result")
     assert len(rows) == 2 * 8 - 1 - 5  # k=10 of the other 15
-    assert all("like seed" in r.find_element(By.CSS_SELECTOR, "td.why").text for r in rows)
+    reasons = [r.find_element(By.CSS_SELECTOR, "td.why").text for r in rows]
+    assert all(w.startswith("like beat 1 by beat artist") for w in reasons), reasons
     assert "beat" in rows[0].text
-    assert all(r.find_element(By.TAG_NAME, "audio").get_attribute("src").endswith("/audio") for r in rows)
+    assert all(r.find_elements(By.CSS_SELECTOR, ".play button.play-now") for r in rows)
     target = rows[0].get_attribute("data-track-id")
     rows[0].find_element(By.CSS_SELECTOR, "a.track-link").click()
-    assert browser.current_url == site.url(f"/web/tracks/{target}")
+    wait_for(browser, lambda b: b.current_url == site.url(f"/web/tracks/{target}"))
     assert browser.find_elements(By.CSS_SELECTOR, "#similar tr.result")
 
 
@@ -144,6 +113,7 @@ def test_a_listeners_playlist_m3u_and_sonic_path(browser: webdriver.Chrome, site
     browser.get(site.url("/web/listener"))
     Select(browser.find_element(By.ID, "user")).select_by_visible_text("ann")
     browser.find_element(By.CSS_SELECTOR, "#pick-user button").click()
+    wait_for(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "#playlist tr.result"))
     rows = browser.find_elements(By.CSS_SELECTOR, "#playlist tr.result")
     assert rows and browser.find_element(By.ID, "strategy").text == "personalised"
     assert all(r.find_element(By.CSS_SELECTOR, "td.why").text for r in rows)
@@ -156,9 +126,14 @@ def test_a_listeners_playlist_m3u_and_sonic_path(browser: webdriver.Chrome, site
     assert m3u.startswith("#EXTM3U") and len(files) == len(rows) and all(Path(f).is_file() for f in files)
 
     start, end = site.ids["drone_00.ogg"], site.ids["beat_07.mp3"]
-    browser.find_element(By.ID, "start").send_keys(str(start))
-    browser.find_element(By.ID, "end").send_keys(str(end))
+    browser.find_element(By.ID, "start").send_keys("drone 0")
+    wait_for(
+        browser,
+        lambda b: b.find_elements(By.CSS_SELECTOR, '#track-suggestions option[value="drone 0 by drone artist"]'),
+    )
+    browser.find_element(By.ID, "end").send_keys("beat 7 by beat artist")
     browser.find_element(By.CSS_SELECTOR, "#path-form button").click()
+    wait_for(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "#path tr.result"))
     path = [int(r.get_attribute("data-track-id")) for r in browser.find_elements(By.CSS_SELECTOR, "#path tr.result")]
     assert path[0] == start and path[-1] == end
     screenshots(browser, "listener")
@@ -185,7 +160,10 @@ def test_a_read_only_key_is_refused_a_write_with_a_clear_page(
     browser.find_element(By.ID, "new-genre").send_keys("ambient")
     browser.find_element(By.CSS_SELECTOR, "#set-genre button").click()
     message = browser.find_element(By.ID, "error-message").text
-    assert message == "key 'guest' has scope 'read'; this request needs 'write'"
+    assert message == "your key 'guest' may read only; this needs a key that may write"
+    assert browser.find_element(By.ID, "signed-in").text == "guest (read)" and not browser.find_elements(
+        By.ID, "sign-in"
+    )
     assert "Traceback" not in browser.page_source
     assert genre_rows(site, track_id) == before
     screenshots(browser, "refused")

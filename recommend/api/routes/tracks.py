@@ -1,12 +1,14 @@
-"""Track routes: list tracks, one track with its genres, curator genre review, the audio file."""
+"""Track routes: list tracks, one track with its genres, curator genre review, the audio file, its cover art."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
-from fastapi.responses import FileResponse
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import FileResponse, Response
 
+from soundalike.ingest.cover_art import track_cover
+from soundalike.ingest.errors import NotFoundError
 from soundalike.recommend.api.auth import write_access
 from soundalike.recommend.api.deps import ServiceDep, SessionDep, TrackId
 from soundalike.recommend.api.schemas import GenreReviewIn, GenreRowOut, TrackDetailOut, TrackPageOut
@@ -14,6 +16,7 @@ from soundalike.recommend.browse import MAX_PAGE, list_tracks, review_track_genr
 from soundalike.recommend.defaults import DEFAULTS
 
 router = APIRouter(tags=["catalogue"])
+COVER_CACHE = "private, max-age=86400"
 
 
 @router.get("/tracks", response_model=TrackPageOut)
@@ -50,3 +53,22 @@ def audio(track_id: TrackId, service: ServiceDep, session: SessionDep) -> FileRe
     404 when the file is no longer the one ingested: moved out of the library (a symlink) or changed."""
     path, info = track_file(session, track_id, follow_symlinks=service.settings.follow_symlinks)
     return FileResponse(path, stat_result=info)
+
+
+@router.get(
+    "/tracks/{track_id}/cover",
+    response_class=Response,
+    responses={200: {"content": {"image/*": {}}, "description": "The cover art"}, 304: {"description": "Unchanged"}},
+)
+def cover(track_id: TrackId, request: Request, service: ServiceDep, session: SessionDep) -> Response:
+    """The track's cover art: a picture embedded in its file, else an image in its folder (``cover.jpg``...);
+    cached by the browser for a day and revalidated by ETag; 404 when it has none."""
+    path, info = track_file(session, track_id, follow_symlinks=service.settings.follow_symlinks)
+    tag = f'"{track_id}-{info.st_size}-{info.st_mtime_ns}"'
+    headers = {"Cache-Control": COVER_CACHE, "ETag": tag}
+    if request.headers.get("if-none-match") == tag:
+        return Response(status_code=304, headers=headers)
+    found = track_cover(path)
+    if found is None:
+        raise NotFoundError(f"track {track_id} has no cover art")
+    return Response(found.data, media_type=found.media_type, headers=headers)
