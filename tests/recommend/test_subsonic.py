@@ -197,3 +197,25 @@ def test_the_reverse_proxy_recipes_empty_parameters_fall_back_to_the_defaults(ca
     response = request("GET", "/rest/getSonicSimilarTracks.view", params={**empty, "id": "40"})
     root = ET.fromstring(response.content)
     assert root.get("status") == "ok" and len(root.findall("s:sonicMatch", XMLNS)) == 10
+
+
+def test_sonic_similar_tracks_keep_only_the_named_moods_and_an_unknown_mood_is_an_error(catalogue: Catalogue) -> None:
+    call = subsonic(caller(catalogue))
+    plain = call("getSonicSimilarTracks", id=40, count=10)["sonicMatch"]
+    assert {catalogue.genre_of[int(m["entry"]["id"])] for m in plain} == {catalogue.genre_of[40]}
+    folk = call("getSonicSimilarTracks", id=40, count=10, mood="acoustic,guitar")["sonicMatch"]
+    assert folk and {catalogue.genre_of[int(m["entry"]["id"])] for m in folk} == {"folk"}
+    unknown = call("getSonicSimilarTracks", id=40, mood="sparkly")
+    assert code(unknown) == 0 and "sparkly" in unknown["error"]["message"]
+
+
+def test_search3_ranks_songs_by_mood_words_and_matches_other_words_in_titles(catalogue: Catalogue) -> None:
+    call = subsonic(caller(catalogue))
+    mellow = call("search3", query="mellow chillout", songCount=6)["searchResult3"]
+    assert len(mellow["song"]) == 6 and {catalogue.genre_of[int(s["id"])] for s in mellow["song"]} == {"ambient"}
+    assert mellow["artist"] == [] and mellow["album"] == []
+    album = call("search3", query="jazz album 1", songCount=50)["searchResult3"]["song"]
+    assert album and all(s["album"] == "jazz album 1" for s in album)
+    filtered = call("search3", query="album", songCount=50, mood="dance")["searchResult3"]["song"]
+    assert filtered and {catalogue.genre_of[int(s["id"])] for s in filtered} == {"techno"}
+    assert code(call("search3", query="mellow", songCount="lots")) == 0

@@ -101,3 +101,11 @@ def test_client_instant_mix_plays_the_seed_style_without_repeats(catalogue: Cata
     assert {catalogue.genre_of[i] for i in ids} == {catalogue.genre_of[40]}
     assert all(song.title and song.artist and song.album and song.path for song in mix)
     assert all(a.artist != b.artist for a, b in zip(mix, mix[1:], strict=False))
+
+
+def test_client_search_finds_songs_by_mood_words(catalogue: Catalogue, port: int) -> None:
+    key = run_cli(catalogue.settings, "keys", "create", "player")["key"]
+    with connection(port, api_key=key) as conn:
+        found = conn.search3("acoustic guitar", artist_count=0, album_count=0, song_count=5)
+    songs = found.song or []
+    assert len(songs) == 5 and {catalogue.genre_of[int(s.id)] for s in songs} == {"folk"}

@@ -25,12 +25,15 @@ from soundalike.ingest.errors import InputError, NotFoundError, SoundalikeError
 from soundalike.recommend.api.deps import ServiceDep, SessionDep
 from soundalike.recommend.api.subsonic_auth import Params, subsonic_caller
 from soundalike.recommend.api.subsonic_envelope import GENERIC, MISSING_PARAMETER, NOT_FOUND, envelope, failure, render
+from soundalike.recommend.browse import search_tracks
 from soundalike.recommend.defaults import DEFAULTS
+from soundalike.recommend.describe import described
+from soundalike.recommend.filters import Filters
 from soundalike.recommend.media_server import PathMap, SongFacts, resolve_song, song_facts
 from soundalike.recommend.path import sonic_path
 from soundalike.recommend.radio_sessions import instant_mix
-from soundalike.recommend.results import Result
-from soundalike.recommend.similar import similar_to_track
+from soundalike.recommend.results import Result, result_of
+from soundalike.recommend.similar import Options, similar_to_track
 
 router = APIRouter(prefix="/rest", tags=["opensubsonic"])
 EXTENSIONS = [{"name": "sonicSimilarity", "versions": [1]}, {"name": "apiKeyAuthentication", "versions": [1]}]
@@ -81,14 +84,14 @@ def _required(params: Params, name: str) -> str:
     return value
 
 
-def _count(params: Params, default: int, low: int, high: int) -> int:
-    raw = params.get("count") or str(default)
+def _count(params: Params, default: int, low: int, high: int, name: str = "count") -> int:
+    raw = params.get(name) or str(default)
     try:
         value = int(raw)
     except ValueError as exc:
-        raise InputError(f"parameter 'count' must be an integer, got {raw!r}") from exc
+        raise InputError(f"parameter {name!r} must be an integer, got {raw!r}") from exc
     if not low <= value <= high:
-        raise InputError(f"count must be within [{low}, {high}], got {value}")
+        raise InputError(f"{name} must be within [{low}, {high}], got {value}")
     return value
 
 
@@ -123,13 +126,43 @@ def get_open_subsonic_extensions(params: Params) -> Response:
     return render(params, envelope("ok", {"openSubsonicExtensions": EXTENSIONS}))
 
 
+def _mood_options(params: Params) -> Options:
+    """Similar-track options keeping the songs that carry every mood ``mood`` names (comma-separated)."""
+    return Options(filters=Filters.build(moods=[m for m in params.get("mood", "").split(",") if m.strip()]))
+
+
 def get_sonic_similar_tracks(request: Request, params: Params, service: ServiceDep, session: SessionDep) -> Response:
-    """``getSonicSimilarTracks``: up to ``count`` songs like song ``id``, most similar first."""
+    """``getSonicSimilarTracks``: up to ``count`` songs like song ``id``, most similar first; ``mood`` (a
+    comma-separated list) keeps the songs that carry those moods."""
 
     def compute() -> dict[str, Any]:
         track_id = _song(session, request, params, "id")
         count = _count(params, 10, 1, DEFAULTS.max_results)
-        return sonic_matches(session, request, similar_to_track(session, service.index, track_id, count))
+        results = similar_to_track(session, service.index, track_id, count, _mood_options(params))
+        return sonic_matches(session, request, results)
+
+    return answer(params, compute)
+
+
+def search3(request: Request, params: Params, service: ServiceDep, session: SessionDep) -> Response:
+    """``search3``: songs for ``query``: a query of mood words ("mellow guitar") ranks the songs by those moods
+    (as ``GET /search?describe=``), any other query matches titles, artists, albums and paths; ``songCount``
+    (default 20) and ``songOffset`` page through them; ``mood`` filters either way. No artists or albums."""
+
+    def compute() -> dict[str, Any]:
+        query = params.get("query", "").strip().strip('"')
+        count = _count(params, 20, 0, DEFAULTS.max_results, "songCount")
+        offset = _count(params, 0, 0, DEFAULTS.max_offset, "songOffset")
+        options, table = _mood_options(params), service.index.table
+        try:
+            results = described(table, query, offset + count, options)[offset:] if count else []
+        except InputError:
+            _, page = search_tracks(table, query, options.filters, offset=offset, limit=max(count, 1))
+            results = [result_of(f, 0.0) for f in page][:count]
+        path_map: PathMap = request.app.state.subsonic_path_map
+        facts = song_facts(session, [r.track_id for r in results])
+        songs = [child(r, facts.get(r.track_id), path_map) for r in results]
+        return {"searchResult3": {"artist": [], "album": [], "song": songs}}
 
     return answer(params, compute)
 
@@ -173,6 +206,7 @@ ROUTES: list[tuple[str, Callable[..., Response], bool]] = [
     ("findSonicPath", find_sonic_path, True),
     ("getSimilarSongs", similar_songs("similarSongs"), True),
     ("getSimilarSongs2", similar_songs("similarSongs2"), True),
+    ("search3", search3, True),
 ]
 for _name, _endpoint, _checked in ROUTES:
     for _path in (f"/{_name}", f"/{_name}.view"):
