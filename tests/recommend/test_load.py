@@ -18,6 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 import torch
+from bench_service import AUDIO_TRACKS, prepare_load
 from fastapi import FastAPI, Request
 
 from soundalike.ingest.db.session import session_scope
@@ -107,11 +108,13 @@ def crowd(base: str, paths: list[str]) -> list[httpx.Response]:
 
 
 def read_paths(count: int) -> list[str]:
-    """Similar, playlist and track routes in turn, over many tracks and listeners."""
+    """Similar, playlist, track and audio routes in turn, over many tracks and listeners (the audio of the tracks
+    ``prepare_load`` gave real files, past the synthetic duplicate and deleted ones)."""
     routes = (
         lambda i: f"/tracks/{4 + i % 60}/similar?k=5",
         lambda i: f"/users/u{i % USERS}/playlist?n=10",
         lambda i: f"/tracks/{4 + i % 60}",
+        lambda i: f"/tracks/{4 + i % (AUDIO_TRACKS - 3)}/audio",
     )
     return [routes[i % len(routes)](i) for i in range(count)]
 
@@ -120,6 +123,7 @@ def read_paths(count: int) -> list[str]:
 def test_200_concurrent_readers_all_get_answers_while_health_answers_within_a_second(
     catalogue: Catalogue, tmp_path: Path
 ) -> None:
+    prepare_load(catalogue.settings.home, catalogue.settings.db_url)
     with serving(catalogue.settings) as base, health_watch(base, tmp_path) as health:
         time.sleep(0.5)
         answers = crowd(base, read_paths(CLIENTS)) + crowd(base, read_paths(CLIENTS))
