@@ -1,4 +1,4 @@
-"""Sharded search equal to unsharded (live swaps are tested on ``ServedIndex`` in tests/recommend)."""
+"""Sharded search equal to unsharded."""
 
 from __future__ import annotations
 
