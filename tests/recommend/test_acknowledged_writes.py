@@ -23,7 +23,7 @@ from soundalike.ingest.db.session import session_scope
 from soundalike.recommend.api.app import create_app
 from soundalike.recommend.service import Service
 
-from support.db_faults import can_mark_immutable, unwritable
+from support.db_faults import EACH_FAULT, skip_unless_possible, unwritable
 from support.recommend_fixtures import Catalogue, bearer
 from support.servers import running
 
@@ -93,21 +93,12 @@ def assert_refused(answer: httpx.Response) -> None:
     assert answer.json()["type"] == "DatabaseUnavailable"
 
 
-@pytest.mark.parametrize(
-    ("db_url", "fault"),
-    [
-        ("sqlite", "immutable"),
-        ("sqlite", "locked"),
-        pytest.param("postgres", "read-only", marks=pytest.mark.postgres),
-    ],
-    indirect=["db_url"],
-)
+@EACH_FAULT
 def test_no_acknowledged_write_is_lost_when_the_database_becomes_unwritable(
     served: tuple[str, dict[str, str], Service], catalogue: Catalogue, db_url: str, fault: str, tmp_path: Path
 ) -> None:
     """SQLite files made immutable or write-locked, PostgreSQL made read-only, while four writers post plays."""
-    if fault == "immutable" and not can_mark_immutable(tmp_path):
-        pytest.skip("root cannot be refused a write here: chattr +i is not available")
+    skip_unless_possible(fault, tmp_path)
     base, auth, service = served
     writes, stop = Writes(), threading.Event()
     threads = [threading.Thread(target=write_plays, args=(base, auth, f"w{i}", stop, writes)) for i in range(WRITERS)]

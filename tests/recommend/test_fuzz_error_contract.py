@@ -23,7 +23,7 @@ from schemathesis import GenerationMode
 from soundalike.recommend.api.app import create_app
 from soundalike.recommend.service import Service
 
-from support.db_faults import can_mark_immutable, unwritable
+from support.db_faults import EACH_FAULT, skip_unless_possible, unwritable
 from support.error_contract import breach
 from support.recommend_fixtures import Catalogue
 from support.servers import in_process
@@ -162,20 +162,11 @@ def test_fuzzed_reads_and_writes_keep_the_error_contract(served: Served) -> None
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    ("db_url", "fault"),
-    [
-        ("sqlite", "immutable"),
-        ("sqlite", "locked"),
-        pytest.param("postgres", "read-only", marks=pytest.mark.postgres),
-    ],
-    indirect=["db_url"],
-)
+@EACH_FAULT
 def test_fuzzed_writes_to_an_unwritable_database_are_refused_503_never_500(
     served: Served, db_url: str, fault: str, tmp_path: Path
 ) -> None:
-    if fault == "immutable" and not can_mark_immutable(tmp_path):
-        pytest.skip("root cannot be refused a write here: chattr +i is not available")
+    skip_unless_possible(fault, tmp_path)
     with unwritable(served.url, fault):
         answers = fuzz(served, WRITES)
     statuses = [status for _, _, status in answers.seen]

@@ -11,7 +11,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 from sqlalchemy import create_engine, make_url, text
+
+EACH_FAULT = pytest.mark.parametrize(
+    ("db_url", "fault"),
+    [
+        ("sqlite", "immutable"),
+        ("sqlite", "locked"),
+        pytest.param("postgres", "read-only", marks=pytest.mark.postgres),
+    ],
+    indirect=["db_url"],
+)
+"""Each fault on the engine it belongs to: a test's ``db_url`` and ``fault``."""
 
 
 @contextmanager
@@ -70,3 +82,9 @@ def can_mark_immutable(folder: Path) -> bool:
         return False
     subprocess.run(["chattr", "-i", str(probe)], check=True)
     return True
+
+
+def skip_unless_possible(fault: str, folder: Path) -> None:
+    """Skip an ``immutable`` fault where root cannot be refused a write (no ``chattr +i`` here)."""
+    if fault == "immutable" and not can_mark_immutable(folder):
+        pytest.skip("root cannot be refused a write here: chattr +i is not available")
