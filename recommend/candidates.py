@@ -1,4 +1,4 @@
-"""The candidate loop of similar tracks and playlists: widen the pool, gather candidates, pick by MMR.
+"""The candidate loop of similar tracks, playlists and the radio: widen the pool, gather candidates, pick.
 
 ``pick`` gathers index neighbours in score order, checked against the in-memory track table, and ranks them
 with ``ranking.select``; when filters and artist caps leave fewer than ``k`` picks it widens the pool
@@ -37,9 +37,14 @@ class Pool:
     canonical: list[int]
     vectors: np.ndarray
     exhausted: bool
+    albums: list[str | None]
 
 
 Relevance = Callable[[np.ndarray], np.ndarray]
+Score = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+"""Unit candidate vectors -> (relevance of each, the group it serves)."""
+Choose = Callable[[list[Candidate], np.ndarray], list[int]]
+"""Candidates and their unit vectors (row-aligned) -> the positions chosen, in pick order."""
 
 
 @dataclass(frozen=True)
@@ -79,26 +84,43 @@ def pick(
     """
     neighbours = Neighbours(session, index, queries, taken)
     prefetch(neighbours, want=3 * k, pool=pool, filters=filters, k=k, artist_cap=artist_cap)
-    for want, wider in widened(3 * k, pool):
-        found = gather(neighbours, want=want, pool=wider, filters=filters)
-        sims = found.vectors @ queries.T
-        scores, nearest = relevance(sims), sims.argmax(axis=1)
-        candidates = [
-            Candidate(t, float(scores[i]), int(nearest[i]), found.artists[i], found.canonical[i])
-            for i, t in enumerate(found.ids)
-        ]
-        picked = select(
+
+    def score(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        sims = vectors @ queries.T
+        return relevance(sims), sims.argmax(axis=1)
+
+    def choose(candidates: list[Candidate], vectors: np.ndarray) -> list[int]:
+        return select(
             candidates,
-            found.vectors,
+            vectors,
             k,
             diversity=diversity,
             artist_cap=artist_cap,
             group_weights=group_weights,
             taken=taken,
         )
+
+    return widen_until_chosen(neighbours, k, want=3 * k, pool=pool, filters=filters, score=score, choose=choose)
+
+
+def widen_until_chosen(
+    nb: Neighbours, k: int, *, want: int, pool: int, filters: Filters, score: Score, choose: Choose
+) -> Picked:
+    """The candidate loop: gather ``want`` candidates passing ``filters`` from ``pool`` neighbours, ``score``
+    them, let ``choose`` pick; while it picks fewer than ``k`` and the neighbours are not exhausted, widen
+    (``widened``) and try again."""
+    tries = widened(want, pool)
+    while True:
+        want_now, pool_now = next(tries)
+        found = gather(nb, want=want_now, pool=pool_now, filters=filters)
+        relevance, group = score(found.vectors)
+        candidates = [
+            Candidate(t, float(relevance[i]), int(group[i]), found.artists[i], found.canonical[i], found.albums[i])
+            for i, t in enumerate(found.ids)
+        ]
+        picked = choose(candidates, found.vectors)
         if len(picked) >= k or found.exhausted:
-            break
-    return Picked(candidates, found.vectors, picked)
+            return Picked(candidates, found.vectors, picked)
 
 
 def widened(want: int, pool: int) -> Iterator[tuple[int, int]]:
@@ -219,7 +241,8 @@ def gather(nb: Neighbours, *, want: int, pool: int, filters: Filters) -> Pool:
         unit_rows(np.stack([nb.vector(t) for t in ids])) if ids else np.zeros((0, nb.queries.shape[1]), np.float32)
     )
     artists = [nb.table.artist[r] for r in rows.tolist()]
-    return Pool(ids, artists, nb.table.canonical(rows).tolist(), vectors, exhausted=exhausted)
+    albums = [nb.table.album[r] for r in rows.tolist()]
+    return Pool(ids, artists, nb.table.canonical(rows).tolist(), vectors, exhausted=exhausted, albums=albums)
 
 
 def prefetch(nb: Neighbours, *, want: int, pool: int, filters: Filters, k: int, artist_cap: int | None) -> None:

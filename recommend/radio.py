@@ -61,14 +61,13 @@ def relevance(
     skip_weights: np.ndarray,
     *,
     skip_penalty: float = SKIP_PENALTY,
-) -> tuple[np.ndarray, np.ndarray]:
-    """(relevance of each unit row of ``vectors``, index of its closest positive), by the formula above."""
-    sims = vectors @ positives.T
-    score = sims.max(axis=1)
+) -> np.ndarray:
+    """The relevance of each unit row of ``vectors``, by the formula above."""
+    score = (vectors @ positives.T).max(axis=1)
     if len(skipped):
         against = np.maximum(vectors @ skipped.T, 0.0) * skip_weights[None, :]
         score = score - skip_penalty * against.max(axis=1)
-    return score, sims.argmax(axis=1)
+    return score
 
 
 def pick(

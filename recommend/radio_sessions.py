@@ -19,12 +19,11 @@ from soundalike.ingest.db.models import RadioSession, RadioTrack, User
 from soundalike.ingest.errors import InputError, NotFoundError
 from soundalike.ingest.listening import MAX_MS_PLAYED, get_or_create_user, get_user, record_play, user_events
 from soundalike.ingest.repository import get_track
-from soundalike.recommend.candidates import Neighbours, gather, pool_size, served_embeddings
+from soundalike.recommend.candidates import Neighbours, pool_size, served_embeddings, widen_until_chosen
 from soundalike.recommend.defaults import DEFAULTS
 from soundalike.recommend.filters import Filters
 from soundalike.recommend.profile import play_weights
 from soundalike.recommend.radio import HISTORY_SKIP_WEIGHT, Steering, pick, relevance, skip_weight
-from soundalike.recommend.ranking import Candidate
 from soundalike.recommend.results import Result, explain, matching_aspects, result_of
 from soundalike.recommend.track_table import CatalogueIndex
 
@@ -159,31 +158,26 @@ def rank_next(session: Session, index: CatalogueIndex, state: Steering, n: int) 
     shown = [t for t in state.served if t in vectors]
     before = unit_rows(np.stack([vectors[t] for t in shown])) if shown else positives[:0]
     recent = [(table.artist[r], table.album[r]) for r in table.rows(state.served).tolist() if r >= 0]
-    want, pool = 4 * n + 2 * len(skipped), pool_size(n, Filters()) + len(taken) + 2 * len(skipped)
-    neighbours = Neighbours(session, index, positives, taken)
-    while True:
-        found = gather(neighbours, want=want, pool=pool, filters=Filters())
-        scores, nearest = relevance(found.vectors, positives, skip_matrix, skip_weights)
-        albums = [table.album[r] for r in table.rows(found.ids).tolist()]
-        candidates = [
-            Candidate(t, float(scores[i]), 0, found.artists[i], found.canonical[i], albums[i])
-            for i, t in enumerate(found.ids)
-        ]  # fmt: skip
-        picked = pick(candidates, found.vectors, n, recent=recent, before=before, taken=taken)
-        if len(picked) >= n or found.exhausted:
-            break
-        want, pool = want * 4, pool * 4
+    found = widen_until_chosen(
+        Neighbours(session, index, positives, taken),
+        n,
+        want=4 * n + 2 * len(skipped),
+        pool=pool_size(n, Filters()) + len(taken) + 2 * len(skipped),
+        filters=Filters(),
+        score=lambda vectors: (relevance(vectors, positives, skip_matrix, skip_weights), np.zeros(len(vectors))),
+        choose=lambda candidates, vectors: pick(candidates, vectors, n, recent=recent, before=before, taken=taken),
+    )
     anchors = table.facts(queries)
-    chosen = table.facts(candidates[p].track_id for p in picked)
+    chosen = table.facts(c.track_id for c, _ in found)
     layout = layout_of(index.meta.model_name, index.meta.model_version)
     seeds = set(state.seeds)
     results = []
-    for p in picked:
-        c, anchor = candidates[p], int(nearest[p])
-        basis = "like seed" if queries[anchor] in seeds else "like played track"
-        aspects = matching_aspects(layout, found.vectors[p], positives[anchor])
-        similarity = float(found.vectors[p] @ positives[anchor])
-        why = explain(basis, chosen[c.track_id], anchors.get(queries[anchor]), similarity, aspects=aspects)
+    for c, vector in found:
+        nearest = int(np.argmax(positives @ vector))
+        anchor = positives[nearest]
+        basis = "like seed" if queries[nearest] in seeds else "like played track"
+        aspects = matching_aspects(layout, vector, anchor)
+        why = explain(basis, chosen[c.track_id], anchors.get(queries[nearest]), float(vector @ anchor), aspects=aspects)
         results.append(result_of(chosen[c.track_id], c.relevance, why))
     return results
 

@@ -34,9 +34,9 @@ def test_an_early_skip_weighs_more_than_one_near_the_end() -> None:
 def test_relevance_drops_near_a_skipped_track_by_the_skip_weight() -> None:
     vectors = np.eye(3, dtype=np.float32)
     positives = np.array([[0.7, 0.7, 0.0]], dtype=np.float32)
-    plain, _ = relevance(vectors, positives, np.zeros((0, 3)), np.zeros(0))
-    full, _ = relevance(vectors, positives, vectors[:1], np.array([1.0]))
-    light, _ = relevance(vectors, positives, vectors[:1], np.array([0.1]))
+    plain = relevance(vectors, positives, np.zeros((0, 3)), np.zeros(0))
+    full = relevance(vectors, positives, vectors[:1], np.array([1.0]))
+    light = relevance(vectors, positives, vectors[:1], np.array([0.1]))
     assert plain[0] == pytest.approx(plain[1]) and full[0] < light[0] < plain[0]
     assert full[1] == pytest.approx(plain[1])
 
