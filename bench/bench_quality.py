@@ -90,6 +90,14 @@ PACKAGES = (
     "supertuxkart-data",
     "planetblupi-music-ogg",
     "asc-music",
+    "warzone2100-music",
+    "supertux-data",
+    "warmux-data",
+    "flare-game",
+    "marsshooter-data",
+    "megaglest-data",
+    "openclonk-data",
+    "lincity-ng-data",
 )
 NO_MUSIC = {
     "neverball-data": "no music in this Debian release (levels, images and screenshots only)",
