@@ -9,8 +9,8 @@ from pathlib import Path
 from soundalike.ingest.errors import ConfigError
 
 DEMO_PACKAGES = ("wesnoth-1.16-music", "hedgewars-data")
-MUSIC_SUFFIXES = (".ogg", ".mp3")
-"""What counts as music in a package (asc-music ships .mp3, the others .ogg)."""
+MUSIC_SUFFIXES = (".ogg", ".mp3", ".opus")
+"""What counts as music in a package (asc-music ships .mp3, warzone2100-music .opus, the others .ogg)."""
 _TIMEOUT_S = 900
 
 
