@@ -330,9 +330,8 @@ def project_catalogue(
     kind, labels, groups = choose_labels(catalogue_labels(session, ids), config.labels)
     labelled = np.array([label is not None for label in labels], dtype=bool)
     ids, vectors = ids[labelled], vectors[labelled]
-    paths: dict[int, str] = dict(
-        session.execute(select(Track.id, Track.path).where(Track.id.in_([int(t) for t in ids]))).tuples()
-    )
+    query = select(Track.id, Track.path).where(Track.id.in_([int(t) for t in ids]))
+    paths = {int(track_id): path for track_id, path in session.execute(query)}
     blocks = parse_blocks(settings.fusion_blocks)
     fitted = load_fusion(settings.models_dir, blocks)
 
