@@ -178,6 +178,13 @@ ROWS = (
         {"fusion_blocks": "musicnn:1,mtt:1,mfcc:0.5,chroma:0.25,rhythm:0.1"},
     ),
 )
+PROJECTED_LOPO = Row(
+    "projected-lopo",
+    "fusion-penult + train project (album labels), leave one package out",
+    "fusion-projected",
+)
+"""Not a catalogue-wide model (so not in ``ROWS``; ask for it with ``--rows projected-lopo``): ``projected_lopo``
+trains the style map without each package's labels in turn."""
 METRICS = {
     "same_track_r1": "same-track R@1",
     "same_album_p10": "same-album P@10",
@@ -461,6 +468,51 @@ def score_row(catalogue: Catalogue, row: Row, seeds: int, listeners: int) -> dic
     return out
 
 
+def projected_lopo(catalogue: Catalogue, seeds: int, *, max_train: int = 4000) -> dict:
+    """Same-track R@1 and same-album P@10 of each package's excerpts after a style map trained (the product's
+    ``train_style_map``, album labels, excerpts of one track neither positive nor negative) on at most
+    ``max_train`` excerpts of the other packages; every package is held out once, the untouched fusion-penult
+    vectors scored on the same queries beside it."""
+    from soundalike.embed.style_projection import ProjectConfig, apply, train_style_map
+
+    base_row = next(r for r in ROWS if r.key == "fusion-penult")
+    ids, vectors, version, _ = embed_row(catalogue, base_row)
+    started = time.perf_counter()
+    albums = [catalogue.items[int(t)].album for t in ids]
+    groups = [catalogue.items[int(t)].group for t in ids]
+    rng = np.random.default_rng(0)
+    scored = {"fusion-penult": (np.full(len(ids), np.nan), np.full(len(ids), np.nan))}
+    scored["projected"] = (np.full(len(ids), np.nan), np.full(len(ids), np.nan))
+    for package in sorted(set(albums)):
+        mine = np.array([a == package for a in albums])
+        train = np.flatnonzero(~mine)
+        train = np.sort(rng.choice(train, size=min(max_train, len(train)), replace=False))
+        style_map = train_style_map(
+            vectors[train], [albums[n] for n in train], [groups[n] for n in train], ProjectConfig()
+        )
+        for name, matrix in (("fusion-penult", vectors), ("projected", apply(style_map)(vectors))):
+            hit, precision = excerpt_neighbour_scores(matrix, groups, albums, k=10)
+            scored[name][0][mine], scored[name][1][mine] = hit[mine], precision[mine]
+    out: dict[str, object] = {"label": PROJECTED_LOPO.label, "model": PROJECTED_LOPO.model, "version": version}
+    out |= {"embed_s": round(time.perf_counter() - started, 1), "excerpts": len(ids), "overrides": {}}
+    for name, (hit, precision) in scored.items():
+        per_package = {
+            p: {
+                "same_track_r1": round(float(np.nanmean(hit[[a == p for a in albums]])), 3),
+                "same_album_p10": round(float(np.nanmean(precision[[a == p for a in albums]])), 3),
+            }
+            for p in sorted(set(albums))
+        }
+        metrics = {
+            "same_track_r1": spread([cluster_bootstrap_mean(hit, groups, seed=s) for s in range(seeds)]),
+            "same_album_p10": spread([cluster_bootstrap_mean(precision, groups, seed=s) for s in range(seeds)]),
+        }
+        if name == "projected":
+            out |= metrics
+        out[f"held_out_{name}"] = {**metrics, "per_package": per_package}
+    return out
+
+
 def corpus_catalogue(work: Path, rows: list[Row]) -> Catalogue:
     """The rendered ``[demo]`` corpus (5 style families, pieces as groups), ingested under WORK_DIR/corpus."""
     from soundalike.demo.corpus import build_corpus
@@ -508,14 +560,19 @@ def run(
         if on_row:
             on_row(row.label)
         try:
-            results[row.key] = {**results.get(row.key, {}), **score_row(catalogue, row, seeds, listeners)}
+            scored = (
+                projected_lopo(catalogue, seeds)
+                if row is PROJECTED_LOPO
+                else score_row(catalogue, row, seeds, listeners)
+            )
+            results[row.key] = {**results.get(row.key, {}), **scored}
         except RowUnavailable as error:
             results[row.key] = {"label": row.label, "model": row.model, "unavailable": str(error)}
         write_reports(work, report)
     if corpus:
         rendered = corpus_catalogue(work, rows)
         for row in rows:
-            if "unavailable" not in results[row.key]:
+            if "unavailable" not in results[row.key] and row is not PROJECTED_LOPO:
                 results[row.key].update(score_corpus_row(rendered, row, seeds))
                 write_reports(work, report)
     return write_reports(work, report)
@@ -626,7 +683,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--corpus", action="store_true", help="also score genre accuracy on the rendered corpus")
     parser.add_argument("--json", action="store_true", help="print the JSON report instead of the table")
     args = parser.parse_args(argv)
-    by_key = {r.key: r for r in ROWS}
+    by_key = {r.key: r for r in (*ROWS, PROJECTED_LOPO)}
     unknown = [k for k in args.rows.split(",") if k not in by_key]
     if unknown:
         parser.error(f"unknown rows {unknown}; choose from {', '.join(by_key)}")

@@ -75,6 +75,8 @@ class AdaptRecord:
     n_train: int
     n_held_out: int
     config: dict[str, object]
+    base: str = ""
+    """The embedding version the head was trained on, where it reads stored vectors (``fusion-projected``)."""
 
 
 def projection(in_dim: int, out_dim: int) -> nn.Module:
@@ -100,19 +102,42 @@ def held_out_scores(
     return scores
 
 
+METRIC_NAMES = {
+    "recall@1": "excerpt recall@1",
+    "album_precision@10": "same-album precision",
+    "artist_precision@10": "same-artist precision",
+    "genre_precision@10": "same-genre precision",
+}
+"""How a decision's reason names a held-out score (others are named as they are keyed)."""
+
+
 def decide(
-    baseline: dict[str, float | None], adapted: dict[str, float | None], *, album_tolerance: float
+    baseline: dict[str, float | None],
+    adapted: dict[str, float | None],
+    *,
+    tolerance: float,
+    min_gain: float = 0.0,
+    goal: str = "recall@1",
+    guard: str = "album_precision@10",
 ) -> tuple[bool, str]:
-    """Keep the head only if excerpt recall@1 rises and same-album precision drops by at most the tolerance."""
-    base_r1, new_r1 = baseline.get("recall@1"), adapted.get("recall@1")
-    if base_r1 is None or new_r1 is None:
-        return False, "too few held-out tracks with two excerpts to judge"
-    if new_r1 <= base_r1:
-        return False, f"excerpt recall@1 did not improve ({base_r1:.3f} -> {new_r1:.3f})"
-    base_album, new_album = baseline.get("album_precision@10"), adapted.get("album_precision@10")
-    if base_album is not None and new_album is not None and new_album < base_album - album_tolerance:
-        return False, f"same-album precision fell ({base_album:.3f} -> {new_album:.3f})"
-    return True, f"excerpt recall@1 {base_r1:.3f} -> {new_r1:.3f}, album precision {base_album} -> {new_album}"
+    """Keep a trained head only if the held-out ``goal`` score rises by more than ``min_gain`` and ``guard`` drops by
+    at most ``tolerance``.
+
+    Contrastive adaptation aims at excerpt recall and guards same-album precision; a style projection the
+    reverse. Either score missing (too few held-out tracks to measure it) refuses the head.
+    """
+    for key in (goal, guard):
+        if baseline.get(key) is None or adapted.get(key) is None:
+            return False, f"too few held-out tracks to measure {METRIC_NAMES.get(key, key)}"
+    base_goal, new_goal = float(baseline[goal]), float(adapted[goal])  # type: ignore[arg-type]
+    base_guard, new_guard = float(baseline[guard]), float(adapted[guard])  # type: ignore[arg-type]
+    goal_name, guard_name = METRIC_NAMES.get(goal, goal), METRIC_NAMES.get(guard, guard)
+    if new_goal <= base_goal + min_gain:
+        by = f" by more than {min_gain:.3f}" if min_gain > 0 else ""
+        return False, f"{goal_name} did not improve{by} ({base_goal:.3f} -> {new_goal:.3f})"
+    if new_guard < base_guard - tolerance:
+        return False, f"{guard_name} fell ({base_guard:.3f} -> {new_guard:.3f})"
+    return True, f"{goal_name} {base_goal:.3f} -> {new_goal:.3f}, {guard_name} {base_guard:.3f} -> {new_guard:.3f}"
 
 
 def train_projection(per_track: list[np.ndarray], config: AdaptConfig) -> nn.Module:
@@ -163,7 +188,7 @@ def adapt(per_track: list[np.ndarray], groups: list[str], config: AdaptConfig) -
     head = train_projection(train, config)
     baseline = held_out_scores(test, test_groups, unit_rows)
     adapted = held_out_scores(test, test_groups, apply(head))
-    kept, reason = decide(baseline, adapted, album_tolerance=config.album_tolerance)
+    kept, reason = decide(baseline, adapted, tolerance=config.album_tolerance)
     state = {k: v.detach().contiguous() for k, v in head.state_dict().items()}
     digest = hashlib.blake2b(b"".join(state[k].numpy().tobytes() for k in sorted(state)), digest_size=4)
     record = AdaptRecord(

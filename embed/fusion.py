@@ -35,6 +35,8 @@ from soundalike.ingest.atomic_files import atomic_write_npz
 from soundalike.ingest.errors import ConfigError, NotFoundError
 
 MODEL_NAME = "fusion"
+PROJECTED_MODEL_NAME = "fusion-projected"
+"""The fusion vectors through the style map learnt from weak labels (``embed/style_projection.py``)."""
 FORMAT = "1"
 FILE = "fusion-normalisers.npz"
 CODES = {"musicnn": "mu", "penultimate": "pe", "mtt": "mt", "mfcc": "mf", "chroma": "ch", "rhythm": "rh"}

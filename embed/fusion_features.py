@@ -22,6 +22,7 @@ from soundalike.embed import musicnn_encoder
 from soundalike.embed.decodable import each_decodable
 from soundalike.embed.fusion import (
     MODEL_NAME,
+    PROJECTED_MODEL_NAME,
     BlockSpec,
     FittedFusion,
     fit_fusion,
@@ -66,8 +67,10 @@ def needs_msd(blocks: tuple[BlockSpec, ...]) -> bool:
 
 
 def settings_need_msd(settings: Settings) -> bool:
-    """Whether the configured embedding model is ``fusion`` with a block of the MSD MusiCNN."""
-    return settings.embedding_model == MODEL_NAME and needs_msd(parse_blocks(settings.fusion_blocks))
+    """Whether the configured embedding model is ``fusion`` (or its projection) with a block of the MSD MusiCNN."""
+    return settings.embedding_model in (MODEL_NAME, PROJECTED_MODEL_NAME) and needs_msd(
+        parse_blocks(settings.fusion_blocks)
+    )
 
 
 class Networks:

@@ -10,7 +10,16 @@ import numpy as np
 import torch
 from sqlalchemy.orm import Session
 
-from soundalike.embed import adapt, fusion, fusion_features, mfcc_embedding, musicnn_encoder, student, trained_cnn
+from soundalike.embed import (
+    adapt,
+    fusion,
+    fusion_features,
+    mfcc_embedding,
+    musicnn_encoder,
+    student,
+    style_projection,
+    trained_cnn,
+)
 from soundalike.embed.musicnn_frontend import SAMPLE_RATE, musicnn_logmel, patches
 from soundalike.embed.patch_embeddings import excerpt_means, patch_embeddings
 from soundalike.embed.store import embedding_version, stale_tracks
@@ -208,6 +217,21 @@ class FusionModel:
         return self._embed(path, n)
 
 
+class ProjectedFusionModel(FusionModel):
+    """The fusion embedding through the style map of ``train project``, only when evaluation kept it."""
+
+    name = style_projection.MODEL_NAME
+
+    def refresh(self, session: Session, *, on_track: Callable[[], None] | None = None) -> tuple[int, str]:
+        """Bring the fusion embeddings up to date and project those without a current projection."""
+        return style_projection.refresh_embeddings(session, self.settings, self.networks, on_track=on_track)
+
+    def _embed(self, path: Path, parts: int) -> np.ndarray:
+        fitted = fusion.load_fusion(self.settings.models_dir, self.blocks)
+        style_map = style_projection.load_projection(self.settings.models_dir, fitted.version)[1]
+        return style_projection.apply(style_map)(super()._embed(path, parts))
+
+
 def embedding_model(settings: Settings, device: torch.device) -> EmbeddingModel:
     """The embedding model named by ``settings.embedding_model``; MusiCNN runs on ``device``.
 
@@ -221,6 +245,8 @@ def embedding_model(settings: Settings, device: torch.device) -> EmbeddingModel:
         return AdaptedMusicnnModel(settings, device)
     if settings.embedding_model == fusion.MODEL_NAME:
         return FusionModel(settings, device)
+    if settings.embedding_model == style_projection.MODEL_NAME:
+        return ProjectedFusionModel(settings, device)
     if settings.embedding_model == student.MODEL_NAME:
         return StudentModel(settings, device)
     return MusicnnModel(settings, device)

@@ -72,3 +72,24 @@ def test_the_benchmark_scores_every_metric_in_range_and_keeps_fast_variants_in_o
         assert run["labelled"] + run["unlabelled"] == scores["excerpts"]
     assert (work / "quality.md").read_text().count("MFCC statistics") == 1
     assert (work / "quality.png").stat().st_size > 1000
+
+
+@pytest.mark.slow
+def test_projected_lopo_scores_every_package_held_out_beside_untouched_fusion(music: Path, tmp_path: Path) -> None:
+    packages = ("alpha-music", "beta-music", "gamma-music")
+    report = bench_quality.run(
+        tmp_path / "work",
+        music,
+        tmp_path / "debs",
+        [bench_quality.PROJECTED_LOPO],
+        packages=packages,
+        seeds=2,
+        listeners=2,
+        excerpt_seconds=2.0,
+    )
+    scores = report["rows"]["projected-lopo"]
+    for name in ("held_out_projected", "held_out_fusion-penult"):
+        assert set(scores[name]["per_package"]) == set(packages)
+        for metric in ("same_track_r1", "same_album_p10"):
+            assert 0.0 <= scores[name][metric]["min"] <= scores[name][metric]["max"] <= 1.0
+    assert scores["same_album_p10"] == scores["held_out_projected"]["same_album_p10"]

@@ -36,11 +36,11 @@ from support.audio_factory import beat, drone, write_audio
 
 def test_decide_keeps_only_a_head_that_retrieves_better_without_losing_albums() -> None:
     base = {"recall@1": 0.5, "album_precision@10": 0.6}
-    assert decide(base, {"recall@1": 0.7, "album_precision@10": 0.59}, album_tolerance=0.02)[0]
-    assert not decide(base, {"recall@1": 0.5, "album_precision@10": 0.9}, album_tolerance=0.02)[0]
-    kept, reason = decide(base, {"recall@1": 0.9, "album_precision@10": 0.4}, album_tolerance=0.02)
+    assert decide(base, {"recall@1": 0.7, "album_precision@10": 0.59}, tolerance=0.02)[0]
+    assert not decide(base, {"recall@1": 0.5, "album_precision@10": 0.9}, tolerance=0.02)[0]
+    kept, reason = decide(base, {"recall@1": 0.9, "album_precision@10": 0.4}, tolerance=0.02)
     assert not kept and "album" in reason
-    assert not decide({"album_precision@10": 0.6}, {"album_precision@10": 0.6}, album_tolerance=0.02)[0]
+    assert not decide({"album_precision@10": 0.6}, {"album_precision@10": 0.6}, tolerance=0.02)[0]
 
 
 def synthetic_catalogue(noise: float, seed: int = 0) -> tuple[list[np.ndarray], list[str]]:
@@ -91,7 +91,7 @@ def test_train_adapt_records_its_decision_on_a_small_catalogue(
     record = json.loads(result.stdout)
     weights, saved = load_checkpoint(settings.models_dir / CHECKPOINT_FILE, what="adapted MusiCNN", command="")
     assert saved == record
-    assert record["kept"] == decide(record["baseline"], record["adapted"], album_tolerance=0.02)[0]
+    assert record["kept"] == decide(record["baseline"], record["adapted"], tolerance=0.02)[0]
     assert bool(weights) == record["kept"]
     assert record["n_train"] + record["n_held_out"] == 12
 
