@@ -21,6 +21,7 @@ from soundalike.embed import student
 from soundalike.embed.fusion_features import settings_need_msd
 from soundalike.embed.musicnn_encoder import MODEL_NAME, Encoded, MusicnnEncoder, PatchEncoder, store_track_features
 from soundalike.embed.musicnn_frontend import LOOPED_NOTE, SAMPLE_RATE, PatchFrontEnd, is_short
+from soundalike.embed.musicnn_runtime import msd_encoder
 from soundalike.embed.store import put_embeddings
 from soundalike.ingest.analysis import FileAnalysis
 from soundalike.ingest.engine import EncoderFactory
@@ -82,11 +83,12 @@ def consumer_for(settings: Settings, device: torch.device) -> MusicnnIngestConsu
     """The consumer that embeds on ``device`` during ingestion, else None.
 
     MusiCNN when it is the embedding model or a block of the ``fusion`` model (which reads its pooled features and
-    embedding); the student when it is the model.
+    embedding), run by ``SOUNDALIKE_CNN_RUNTIME``; the student when it is the model.
     """
     if settings.embedding_model == student.MODEL_NAME:
         make_student = partial(student.StudentEncoder, path=student.weights_path(settings))
         return MusicnnIngestConsumer(make_student(device), make_student)
     if settings.embedding_model == MODEL_NAME or settings_need_msd(settings):
-        return MusicnnIngestConsumer(MusicnnEncoder(device))
+        make_msd = partial(msd_encoder, settings)
+        return MusicnnIngestConsumer(make_msd(device), make_msd)
     return None

@@ -10,7 +10,16 @@ import numpy as np
 import torch
 from sqlalchemy.orm import Session
 
-from soundalike.embed import adapt, fusion, fusion_features, mfcc_embedding, musicnn_encoder, student, trained_cnn
+from soundalike.embed import (
+    adapt,
+    fusion,
+    fusion_features,
+    mfcc_embedding,
+    musicnn_encoder,
+    musicnn_runtime,
+    student,
+    trained_cnn,
+)
 from soundalike.embed.musicnn_frontend import SAMPLE_RATE, musicnn_logmel, patches
 from soundalike.embed.patch_embeddings import excerpt_means, patch_embeddings
 from soundalike.embed.store import embedding_version, stale_tracks
@@ -81,7 +90,7 @@ class MusicnnModel:
         self._encoder: musicnn_encoder.PatchEncoder[torch.nn.Module] | None = None
 
     def _load(self) -> musicnn_encoder.PatchEncoder[torch.nn.Module]:
-        return musicnn_encoder.MusicnnEncoder(self.device)
+        return musicnn_runtime.msd_encoder(self.settings, self.device)
 
     @property
     def encoder(self) -> musicnn_encoder.PatchEncoder[torch.nn.Module]:
@@ -109,6 +118,10 @@ class AdaptedMusicnnModel(MusicnnModel):
 
     name = adapt.MODEL_NAME
     _head: torch.nn.Module | None = None
+
+    def _load(self) -> musicnn_encoder.PatchEncoder[torch.nn.Module]:
+        """Eager torch whatever the runtime: the head was trained on its features, under its version."""
+        return musicnn_encoder.MusicnnEncoder(self.device)
 
     @property
     def head(self) -> torch.nn.Module:
@@ -188,7 +201,7 @@ class FusionModel:
         self.settings = settings
         self.device = device
         self.blocks = fusion.parse_blocks(settings.fusion_blocks)
-        self.networks = fusion_features.Networks(device)
+        self.networks = fusion_features.Networks(settings, device)
 
     def refresh(self, session: Session, *, on_track: Callable[[], None] | None = None) -> tuple[int, str]:
         """Compute missing block features, refit the normalisers and rewrite every embedding."""
