@@ -90,7 +90,7 @@ class Networks:
     @property
     def msd_version(self) -> str:
         """The version the MSD encoder writes, known without loading it."""
-        return musicnn_runtime.runtime_version(self.settings.cnn_runtime, self.device, self.settings.models_dir)
+        return musicnn_runtime.msd_version(self.settings, self.device)
 
     @property
     def mtt(self) -> MusiCNN:
@@ -171,7 +171,8 @@ def audio_features(
     if names & (MSD_BLOCKS | {"mtt"}):
         pieces = np.array_split(at_rate(source, SAMPLE_RATE).samples, parts)
         if names & MSD_BLOCKS:
-            encoded = networks.msd.encode_patches([musicnn_patches(y=piece) for piece in pieces])
+            limit = networks.msd.patch_limit
+            encoded = networks.msd.encode_patches([musicnn_patches(y=piece, limit=limit) for piece in pieces])
             out["musicnn"] = np.stack([e.pooled for e in encoded])
             out["penultimate"] = np.stack([e.embedding for e in encoded])
         if "mtt" in names:

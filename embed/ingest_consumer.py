@@ -33,12 +33,11 @@ from soundalike.ingest.settings import Settings
 class MusicnnIngestConsumer:
     """Embeds tracks with MusiCNN (or its distilled student) inside the ingest transaction; one network, loaded once."""
 
-    front_end = PatchFrontEnd()
-
     def __init__(self, encoder: PatchEncoder[nn.Module], make_encoder: EncoderFactory = MusicnnEncoder) -> None:
         """Use ``encoder`` (already on its device) for every flushed batch; an engine's workers build the same
         network with ``make_encoder`` on their own device."""
         self.encoder = encoder
+        self.front_end = PatchFrontEnd(encoder.patch_limit)
         self._make_encoder = make_encoder
         self.encoded = 0
         self.looped = 0

@@ -32,13 +32,20 @@ from torch import nn
 from soundalike.embed.decodable import each_decodable
 from soundalike.embed.musicnn import WEIGHTS_DIR, MusiCNN, MusiCNNOutput, load_musicnn
 from soundalike.embed.musicnn_encoder import MODEL_NAME, MODEL_VERSION, PatchEncoder
-from soundalike.embed.musicnn_frontend import N_MELS, PATCH_FRAMES, SAMPLE_RATE, musicnn_patches, patch_indices
+from soundalike.embed.musicnn_frontend import (
+    MAX_PATCHES,
+    N_MELS,
+    PATCH_FRAMES,
+    SAMPLE_RATE,
+    musicnn_patches,
+    patch_indices,
+)
 from soundalike.ingest.atomic_files import atomic_write
 from soundalike.ingest.audio import load
 from soundalike.ingest.db.models import Track
 from soundalike.ingest.errors import ConfigError, NotFoundError, PreconditionError
 from soundalike.ingest.paths import from_db_path
-from soundalike.ingest.settings import CnnRuntime, Settings
+from soundalike.ingest.settings import Settings
 
 CHECKPOINT = "MSD_musicnn"
 INT8_FILE = "musicnn-msd-int8.onnx"
@@ -179,17 +186,21 @@ class OnnxMusicnn(nn.Module):
         return MusiCNNOutput(tags=tags, penultimate=penultimate, pooled=pooled)
 
 
-def runtime_version(runtime: CnnRuntime, device: torch.device, models_dir: Path) -> str:
-    """The model version the MSD encoder writes with ``runtime`` on ``device`` (CUDA always runs torch)."""
-    if device.type != "cpu" or runtime != "onnx-int8":
-        return MODEL_VERSION
-    return int8_version(models_dir)
+def msd_version(settings: Settings, device: torch.device) -> str:
+    """The model version the MSD encoder writes with these settings on ``device`` (CUDA always runs torch).
+
+    Torch's ``MODEL_VERSION``, with the int8 graph's digest for ``onnx-int8`` on a CPU and ``-pN`` when
+    ``SOUNDALIKE_MUSICNN_PATCHES`` is not the default: both make different vectors."""
+    int8 = device.type == "cpu" and settings.cnn_runtime == "onnx-int8"
+    version = int8_version(settings.models_dir) if int8 else MODEL_VERSION
+    return version if settings.musicnn_patches == MAX_PATCHES else f"{version}-p{settings.musicnn_patches}"
 
 
 def msd_encoder(settings: Settings, device: torch.device) -> PatchEncoder[nn.Module]:
-    """The MSD MusiCNN encoder on ``device``, run by ``settings.cnn_runtime`` on a CPU (eager torch on CUDA)."""
+    """The MSD MusiCNN encoder on ``device``, run by ``settings.cnn_runtime`` on a CPU (eager torch on CUDA), encoding
+    at most ``settings.musicnn_patches`` patches per track."""
     runtime = settings.cnn_runtime
-    version = runtime_version(runtime, device, settings.models_dir)
+    version = msd_version(settings, device)
     model: nn.Module
     if device.type != "cpu" or runtime == "torch":
         model = load_musicnn(CHECKPOINT)
@@ -200,4 +211,4 @@ def msd_encoder(settings: Settings, device: torch.device) -> PatchEncoder[nn.Mod
         model = OnnxMusicnn(fp32_onnx(settings.models_dir))
     else:
         model = OnnxMusicnn(settings.models_dir / INT8_FILE)
-    return PatchEncoder(model, device, model_name=MODEL_NAME, version=version)
+    return PatchEncoder(model, device, model_name=MODEL_NAME, version=version, patch_limit=settings.musicnn_patches)

@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     """The ``fusion`` model's blocks: ``name:weight[:reduction]``, comma-separated (see ``embed/fusion.py``)."""
     cnn_runtime: CnnRuntime = "torch"
     """How MusiCNN runs on a CPU (``embed/musicnn_runtime.py``); CUDA always runs eager torch."""
+    musicnn_patches: int = Field(default=8, ge=1)
+    """Most 3 s patches MusiCNN encodes per track (``embed/musicnn_frontend.py``); fewer is faster on short clips."""
     sample_rate: int = 22050
     max_file_bytes: int = 2 * 1024**3
     ingest_batch_size: int = Field(default=16, ge=1)
