@@ -22,9 +22,9 @@ from soundalike.embed import (
 )
 from soundalike.embed.musicnn_frontend import SAMPLE_RATE, musicnn_logmel, patches
 from soundalike.embed.patch_embeddings import excerpt_means, patch_embeddings
-from soundalike.embed.store import embedding_version, stale_tracks
+from soundalike.embed.store import embedding_version, has_other_version, stale_tracks
 from soundalike.ingest.audio import load
-from soundalike.ingest.errors import DecodeError
+from soundalike.ingest.errors import DecodeError, IndexMismatchError
 from soundalike.ingest.settings import Settings
 from soundalike.ingest.track_features import mfcc_stats_vector
 
@@ -237,6 +237,20 @@ def embedding_model(settings: Settings, device: torch.device) -> EmbeddingModel:
     if settings.embedding_model == student.MODEL_NAME:
         return StudentModel(settings, device)
     return MusicnnModel(settings, device)
+
+
+def check_cnn_runtime(session: Session, settings: Settings, device: torch.device) -> None:
+    """IndexMismatchError when the catalogue's MSD MusiCNN vectors were made with another runtime or patch count
+    than this process would use for outside audio (``SOUNDALIKE_CNN_RUNTIME``, ``SOUNDALIKE_MUSICNN_PATCHES``)."""
+    if settings.embedding_model != musicnn_encoder.MODEL_NAME and not fusion_features.settings_need_msd(settings):
+        return
+    expected = musicnn_runtime.msd_version(settings, device)
+    if has_other_version(session, musicnn_encoder.MODEL_NAME, expected):
+        stored = embedding_version(session, musicnn_encoder.MODEL_NAME)
+        raise IndexMismatchError(
+            f"the catalogue's MusiCNN vectors are version {stored}, this process makes {expected} "
+            "(SOUNDALIKE_CNN_RUNTIME, SOUNDALIKE_MUSICNN_PATCHES): run `soundalike index build` with these settings"
+        )
 
 
 def embed_missing(session: Session, model: EmbeddingModel, *, on_track: Callable[[], None] | None = None) -> int:

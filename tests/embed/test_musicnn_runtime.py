@@ -14,7 +14,7 @@ import pytest
 import torch
 from sqlalchemy.orm import Session
 
-from soundalike.embed.models import MusicnnModel
+from soundalike.embed.models import MusicnnModel, check_cnn_runtime
 from soundalike.embed.musicnn import load_musicnn
 from soundalike.embed.musicnn_encoder import MODEL_NAME, MODEL_VERSION
 from soundalike.embed.musicnn_frontend import SAMPLE_RATE, musicnn_patches
@@ -27,7 +27,7 @@ from soundalike.embed.musicnn_runtime import (
     msd_version,
     quantise,
 )
-from soundalike.embed.store import has_other_version, load_embeddings
+from soundalike.embed.store import has_other_version, load_embeddings, put_embeddings
 from soundalike.index.streamed_build import build_index
 from soundalike.index.track_index import load_index, save_index
 from soundalike.ingest.audio import load
@@ -186,3 +186,29 @@ def test_calibration_patches_come_from_decodable_catalogue_tracks(
     session.flush()
     found = catalogue_patches(session, settings, tracks=10, per_track=1)
     assert found.shape == (3, 187, 96)
+
+
+@pytest.mark.parametrize(
+    ("model", "runtime", "refused"),
+    [
+        ("musicnn-msd", "onnx", False),
+        ("musicnn-msd", "compile", False),
+        ("musicnn-msd", "onnx-int8", True),
+        ("fusion", "onnx-int8", True),
+        ("mfcc-stats", "onnx-int8", False),
+    ],
+)
+def test_a_process_whose_runtime_makes_other_vectors_than_the_catalogue_is_refused(
+    session: Session, settings: Settings, models_dir: Path, model: str, runtime: str, refused: bool
+) -> None:
+    track = Track(path="/music/a.wav", size=1, mtime=0.0, status="ok")
+    session.add(track)
+    session.flush()
+    put_embeddings(session, MODEL_NAME, MODEL_VERSION, np.array([track.id]), np.ones((1, 200), dtype=np.float32))
+    configured = with_int8(settings.model_copy(update={"embedding_model": model, "cnn_runtime": runtime}), models_dir)
+    if refused:
+        with pytest.raises(IndexMismatchError, match=f"{MODEL_VERSION}.*-int8-.*index build"):
+            check_cnn_runtime(session, configured, CPU)
+    else:
+        check_cnn_runtime(session, configured, CPU)
+    check_cnn_runtime(session, configured, torch.device("meta"))
