@@ -167,7 +167,9 @@ class OnnxMusicnn(nn.Module):
     """MusiCNN's outputs (``MusiCNNOutput``) from an ONNX Runtime session on the CPU: a drop-in for the network."""
 
     def __init__(self, path: Path, threads: int | None = None) -> None:
-        """Open ``path`` with ``threads`` intra-op threads (torch's count by default)."""
+        """Open ``path`` with ``threads`` intra-op threads (torch's count by default).
+
+        Memory patterns are off: batch sizes vary, and they kept 1.7 GiB instead of 1.3 at the same speed."""
         super().__init__()
         _require_onnxruntime()
         import onnxruntime as ort
@@ -175,6 +177,7 @@ class OnnxMusicnn(nn.Module):
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads or torch.get_num_threads()
         options.inter_op_num_threads = 1
+        options.enable_mem_pattern = False
         self.session: Any = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
     def forward(self, x: torch.Tensor) -> MusiCNNOutput:
