@@ -36,6 +36,8 @@ from soundalike.ingest.errors import ConfigError, IndexMismatchError, NotFoundEr
 from soundalike.ingest.paths import to_db_path
 from soundalike.ingest.settings import Settings, load_settings
 
+from support.cli_runner import cli_failure, run_cli
+
 REFERENCE = Path(__file__).resolve().parent.parent / "data" / "musicnn_reference.npz"
 CPU = torch.device("cpu")
 FP32_ATOL = 1e-4
@@ -212,3 +214,16 @@ def test_a_process_whose_runtime_makes_other_vectors_than_the_catalogue_is_refus
     else:
         check_cnn_runtime(session, configured, CPU)
     check_cnn_runtime(session, configured, torch.device("meta"))
+
+
+def test_train_quantise_calibrates_on_the_catalogue_and_names_the_new_version(
+    session: Session, settings: Settings, library: Path
+) -> None:
+    assert cli_failure(settings, "train", "quantise")["type"] == "PreconditionError"
+    files = library_files(library)[:3]
+    session.add_all([Track(path=to_db_path(p), size=1, mtime=0.0, status="ok") for p in files])
+    session.commit()
+    report = run_cli(settings, "train", "quantise", "--tracks", "3", "--per-track", "1")
+    assert report["patches"] == 3
+    assert Path(report["path"]) == settings.models_dir / INT8_FILE
+    assert report["version"] == msd_version(settings.model_copy(update={"cnn_runtime": "onnx-int8"}), CPU)
