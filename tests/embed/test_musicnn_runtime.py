@@ -14,7 +14,7 @@ import pytest
 import torch
 from sqlalchemy.orm import Session
 
-from soundalike.embed.models import MusicnnModel, check_cnn_runtime
+from soundalike.embed.models import FusionModel, MusicnnModel, check_cnn_runtime
 from soundalike.embed.musicnn import load_musicnn
 from soundalike.embed.musicnn_encoder import MODEL_NAME, MODEL_VERSION
 from soundalike.embed.musicnn_frontend import SAMPLE_RATE, musicnn_patches
@@ -227,3 +227,21 @@ def test_train_quantise_calibrates_on_the_catalogue_and_names_the_new_version(
     assert report["patches"] == 3
     assert Path(report["path"]) == settings.models_dir / INT8_FILE
     assert report["version"] == msd_version(settings.model_copy(update={"cnn_runtime": "onnx-int8"}), CPU)
+
+
+def test_fusion_is_refitted_and_rewritten_when_its_musicnn_blocks_change_runtime(
+    session: Session, settings: Settings, library: Path, models_dir: Path
+) -> None:
+    files = library_files(library)[:4]
+    session.add_all([Track(path=to_db_path(p), size=1, mtime=0.0, status="ok") for p in files])
+    session.flush()
+    pooled_only = settings.model_copy(update={"embedding_model": "fusion", "fusion_blocks": "musicnn:1"})
+    fused = with_int8(pooled_only, models_dir)
+    written, torch_version = FusionModel(fused, CPU).refresh(session)
+    assert written == len(files) and load_embeddings(session, MODEL_NAME)[2] == MODEL_VERSION
+
+    int8 = fused.model_copy(update={"cnn_runtime": "onnx-int8"})
+    written, int8_version = FusionModel(int8, CPU).refresh(session)
+    assert written == len(files) and int8_version != torch_version
+    assert load_embeddings(session, "fusion")[2] == int8_version
+    assert load_embeddings(session, MODEL_NAME)[2] == msd_version(int8, CPU)
