@@ -162,7 +162,8 @@ def main() -> None:
     with torch.inference_mode():
         expected = teacher(x)
     reference, reference_pooled = expected.penultimate, expected.pooled
-    models_dir = Path(tempfile.mkdtemp(prefix="musicnn-onnx-"))
+    scratch = tempfile.TemporaryDirectory(prefix="musicnn-onnx-")
+    models_dir = Path(scratch.name)
     rows = []
     for threads in args.threads:
         torch.set_num_threads(threads)
@@ -208,6 +209,7 @@ def main() -> None:
             }
         )
     )
+    scratch.cleanup()
 
 
 if __name__ == "__main__":

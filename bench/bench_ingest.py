@@ -424,10 +424,10 @@ def cut_clips(paths: list[Path], folder: Path, seconds: float) -> list[Path]:
 def phase_real(args: argparse.Namespace) -> dict[str, object]:
     every = sorted(scan([args.music], follow_symlinks=True))
     paths = every[:: max(1, len(every) // args.limit)][: args.limit] if args.limit else every
-    export_start = time.perf_counter()
-    onnx_graph = fp32_onnx(Path(tempfile.mkdtemp(prefix="musicnn-onnx-")))
-    export_s = time.perf_counter() - export_start
-    with tempfile.TemporaryDirectory() as folder:
+    with tempfile.TemporaryDirectory() as folder, tempfile.TemporaryDirectory(prefix="musicnn-onnx-") as graphs:
+        export_start = time.perf_counter()
+        onnx_graph = fp32_onnx(Path(graphs))
+        export_s = time.perf_counter() - export_start
         if args.clip_seconds:
             paths = cut_clips(paths, Path(folder), args.clip_seconds)
         else:
