@@ -18,10 +18,15 @@ Phases (each prints one JSON object; ``--phase all`` runs them in turn):
   (``musicnn-msd``, ``musicnn-student``, and ``mfcc-stats``: no CNN, the pipeline's floor); medians of
   ``--repeats``, ratios to the librosa loop and to bliss, peak RSS, tracks per hour per core, CPU flags
   and load average, then a per-track breakdown of the stages (decode, resample, features, patches,
-  CNN, database writes) timed one by one in this process on ``--breakdown-tracks`` files.
+  CNN, database writes) timed one by one in this process on ``--breakdown-tracks`` files. An encoder may name
+  how MusiCNN runs and how many patches it encodes, ``musicnn-msd@RUNTIME[:PATCHES]`` (``SOUNDALIKE_CNN_RUNTIME``,
+  ``SOUNDALIKE_MUSICNN_PATCHES``; the fp32 ONNX graph is exported once before the timing, and its export time
+  reported); ``--clip-seconds 30`` times clips of that length cut from the recordings instead of whole files.
 
     .venv/bin/python bench/bench_ingest.py --phase throughput --tracks 200 --repeats 1
     nice -n 10 .venv/bin/python bench/bench_ingest.py --phase real --repeats 3
+    nice -n 10 .venv/bin/python bench/bench_ingest.py --phase real --clip-seconds 30 --limit 40 \
+        --encoders musicnn-msd musicnn-msd@onnx musicnn-msd@onnx:4 musicnn-msd@compile mfcc-stats
     .venv/bin/python bench/bench_ingest.py --phase rss --sizes 100 2000
     .venv/bin/python bench/bench_ingest.py --phase throughput --device cuda --features auto   # on a GPU
 """
@@ -48,6 +53,7 @@ from soundalike.embed import student
 from soundalike.embed.ingest_consumer import MusicnnIngestConsumer
 from soundalike.embed.musicnn_encoder import BATCH_PATCHES, MusicnnEncoder, PatchEncoder
 from soundalike.embed.musicnn_frontend import SAMPLE_RATE, musicnn_logmel, musicnn_patches, patches
+from soundalike.embed.musicnn_runtime import fp32_onnx
 from soundalike.ingest.audio import at_rate, decode
 from soundalike.ingest.db.session import open_database
 from soundalike.ingest.device import resolve_device
@@ -313,13 +319,29 @@ def bliss_loop(paths: list[Path]) -> tuple[float, int]:
     return time.perf_counter() - start, failures
 
 
-def cli_ingest(folder: Path, encoder: str, *, workers: int, weights: Path | None) -> dict[str, object]:
+def encoder_env(encoder: str) -> dict[str, str]:
+    """The settings of an encoder name ``MODEL[@RUNTIME[:PATCHES]]``."""
+    model, _, how = encoder.partition("@")
+    runtime, _, patches = how.partition(":")
+    env = {"SOUNDALIKE_EMBEDDING_MODEL": model}
+    if runtime:
+        env["SOUNDALIKE_CNN_RUNTIME"] = runtime
+    if patches:
+        env["SOUNDALIKE_MUSICNN_PATCHES"] = patches
+    return env
+
+
+def cli_ingest(
+    folder: Path, encoder: str, *, workers: int, weights: Path | None, onnx_graph: Path | None = None
+) -> dict[str, object]:
     """The whole ``soundalike ingest --json`` in a fresh process on a fresh SQLite database, with its peak RSS."""
     with tempfile.TemporaryDirectory() as home:
-        env = {**os.environ, "SOUNDALIKE_HOME": home, "SOUNDALIKE_DEVICE": "cpu", "SOUNDALIKE_EMBEDDING_MODEL": encoder}
+        env = {**os.environ, "SOUNDALIKE_HOME": home, "SOUNDALIKE_DEVICE": "cpu", **encoder_env(encoder)}
+        (Path(home) / "models").mkdir()
         if weights is not None:
-            (Path(home) / "models").mkdir()
             (Path(home) / "models" / student.WEIGHTS_FILE).symlink_to(weights.resolve())
+        if onnx_graph is not None:
+            (Path(home) / "models" / onnx_graph.name).symlink_to(onnx_graph)
         cli = str(Path(sys.executable).parent / "soundalike")
         command = [cli, "ingest", str(folder), "--follow-symlinks", "--workers", str(workers), "--json"]
         start = time.perf_counter()
@@ -387,12 +409,30 @@ def _store_one(factory, path: Path, encoded) -> None:  # type: ignore[no-untyped
         session.commit()
 
 
+def cut_clips(paths: list[Path], folder: Path, seconds: float) -> list[Path]:
+    """A WAV clip of ``seconds`` from each recording (from its middle when long enough), at its own rate."""
+    clips = []
+    for i, path in enumerate(paths):
+        source = decode(path)
+        length = int(seconds * source.sample_rate)
+        start = max(0, (len(source.samples) - length) // 2)
+        clips.append(folder / f"{i:04d}.wav")
+        sf.write(clips[-1], source.samples[start : start + length], source.sample_rate)
+    return clips
+
+
 def phase_real(args: argparse.Namespace) -> dict[str, object]:
     every = sorted(scan([args.music], follow_symlinks=True))
     paths = every[:: max(1, len(every) // args.limit)][: args.limit] if args.limit else every
-    with tempfile.TemporaryDirectory() as folder:
-        for i, path in enumerate(paths):
-            (Path(folder) / f"{i:04d}{path.suffix}").symlink_to(path)
+    with tempfile.TemporaryDirectory() as folder, tempfile.TemporaryDirectory(prefix="musicnn-onnx-") as graphs:
+        export_start = time.perf_counter()
+        onnx_graph = fp32_onnx(Path(graphs))
+        export_s = time.perf_counter() - export_start
+        if args.clip_seconds:
+            paths = cut_clips(paths, Path(folder), args.clip_seconds)
+        else:
+            for i, path in enumerate(paths):
+                (Path(folder) / f"{i:04d}{path.suffix}").symlink_to(path)
         librosa_loop(paths[:1])
         runs = []
         for _ in range(args.repeats):
@@ -401,9 +441,16 @@ def phase_real(args: argparse.Namespace) -> dict[str, object]:
             run["bliss_s"], run["bliss_failures"] = bliss_loop(paths)
             for encoder in args.encoders:
                 weights = args.student_weights if encoder == student.MODEL_NAME else None
-                run[encoder] = cli_ingest(Path(folder), encoder, workers=args.workers, weights=weights)
+                run[encoder] = {
+                    **cli_ingest(Path(folder), encoder, workers=args.workers, weights=weights, onnx_graph=onnx_graph),
+                    "load_average": os.getloadavg()[0],
+                }
             runs.append(run)
-    audio_minutes = sum(sf.info(str(p)).duration for p in paths) / 60
+        audio_minutes = sum(sf.info(str(p)).duration for p in paths) / 60
+        encoders: dict[str, PatchEncoder[torch.nn.Module]] = {"musicnn-msd": MusicnnEncoder(torch.device("cpu"))}
+        if args.student_weights.is_file():
+            encoders["musicnn-student"] = student.StudentEncoder(torch.device("cpu"), args.student_weights)
+        stages = breakdown(paths[: args.breakdown_tracks], encoders) if args.breakdown_tracks else None
     medians: dict[str, float] = {
         "librosa_s": statistics.median(float(r["librosa_s"]) for r in runs),  # type: ignore[arg-type]
         "bliss_s": statistics.median(float(r["bliss_s"]) for r in runs),  # type: ignore[arg-type]
@@ -420,19 +467,19 @@ def phase_real(args: argparse.Namespace) -> dict[str, object]:
         }
         if name in args.encoders:
             rows[name]["peak_rss_mib"] = max(r[name]["peak_rss_mib_largest_process"] for r in runs)  # type: ignore[index]
-    encoders: dict[str, PatchEncoder[torch.nn.Module]] = {"musicnn-msd": MusicnnEncoder(torch.device("cpu"))}
-    if args.student_weights.is_file():
-        encoders["musicnn-student"] = student.StudentEncoder(torch.device("cpu"), args.student_weights)
+            rows[name]["load_average"] = [r[name]["load_average"] for r in runs]  # type: ignore[index]
     return {
         "phase": "real",
         "machine": machine(),
         "tracks": len(paths),
+        "clip_seconds": args.clip_seconds,
         "audio_minutes": round(audio_minutes, 1),
+        "onnx_export_s": round(export_s, 2),
         "workers": args.workers,
         "torch_threads": torch.get_num_threads(),
         "medians": rows,
         "runs": runs,
-        "breakdown": breakdown(paths[: args.breakdown_tracks], encoders),
+        "breakdown": stages,
         "load_average_after": os.getloadavg(),
     }
 
@@ -454,7 +501,10 @@ def main() -> None:
     parser.add_argument("--long-minutes", type=float, default=120.0)
     parser.add_argument("--music", type=Path, default=REAL_MUSIC, help="real recordings for --phase real")
     parser.add_argument("--limit", type=int, default=0, help="N recordings spread over the sorted list (0: all)")
-    parser.add_argument("--encoders", nargs="+", choices=ENCODERS, default=list(ENCODERS))
+    parser.add_argument(
+        "--encoders", nargs="+", default=list(ENCODERS), help=f"{', '.join(ENCODERS)}, or musicnn-msd@RUNTIME[:PATCHES]"
+    )
+    parser.add_argument("--clip-seconds", type=float, default=0.0, help="--phase real on clips of this length")
     parser.add_argument("--student-weights", type=Path, default=student.SHIPPED_WEIGHTS)
     parser.add_argument("--breakdown-tracks", type=int, default=20)
     parser.add_argument("--measure", help=argparse.SUPPRESS)

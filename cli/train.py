@@ -139,7 +139,7 @@ def train_project(
     config = ProjectConfig(labels=labels.value, steps=steps, seed=seed)
     with database() as session, progress_bar("fusion features and held-out excerpts", transient=True) as (_, advance):
         record = project_catalogue(
-            session, settings, Networks(resolve_device(settings.device)), config, on_track=advance
+            session, settings, Networks(settings, resolve_device(settings.device)), config, on_track=advance
         )
     kind = str(record.config["labels"])
     names = (f"{kind}_precision@10", "recall@1")
@@ -230,3 +230,23 @@ def train_distil(
             ],
         ),
     )
+
+
+@train_app.command("quantise")
+def train_quantise(
+    tracks: Annotated[int, typer.Option(min=1, help="Catalogue tracks to calibrate on, spread over it.")] = 64,
+    per_track: Annotated[int, typer.Option(min=1, help="Patches taken from each of them.")] = 2,
+    as_json: JsonOption = False,
+) -> None:
+    """Quantise MusiCNN to int8 for ONNX Runtime, calibrated on catalogue patches (SOUNDALIKE_CNN_RUNTIME=onnx-int8).
+
+    Needs the ``[onnx]`` extra. A new calibration is a new embedding version: the next ``index build`` re-embeds.
+    """
+    from soundalike.embed.musicnn_runtime import catalogue_patches, int8_version, quantise
+
+    settings = State.settings()
+    with database() as session:
+        calibration = catalogue_patches(session, settings, tracks=tracks, per_track=per_track)
+    path = quantise(settings.models_dir, calibration)
+    data = {"path": str(path), "patches": len(calibration), "version": int8_version(settings.models_dir)}
+    emit(data, as_json, lambda: table("int8 MusiCNN", ("file", "patches", "version"), [list(data.values())]))

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from sqlalchemy.orm import Session
 
-from soundalike.embed import musicnn_encoder
+from soundalike.embed import musicnn_encoder, musicnn_runtime
 from soundalike.embed.decodable import each_decodable
 from soundalike.embed.fusion import (
     MODEL_NAME,
@@ -34,7 +34,7 @@ from soundalike.embed.fusion import (
 from soundalike.embed.musicnn import MusiCNN, load_musicnn
 from soundalike.embed.musicnn_frontend import SAMPLE_RATE, musicnn_patches
 from soundalike.embed.patch_embeddings import patch_embeddings
-from soundalike.embed.store import load_embeddings, put_embeddings, replace_embeddings, stale_tracks
+from soundalike.embed.store import has_other_version, load_embeddings, put_embeddings, replace_embeddings, stale_tracks
 from soundalike.ingest.audio import at_rate, decode, load
 from soundalike.ingest.errors import ConfigError, DecodeError, NotFoundError, PreconditionError
 from soundalike.ingest.repository import feature_matrix, set_feature, set_track_features, tracks_missing_features
@@ -76,18 +76,24 @@ def settings_need_msd(settings: Settings) -> bool:
 class Networks:
     """The MusiCNN checkpoints the blocks need, each loaded on first use on one device."""
 
-    def __init__(self, device: torch.device) -> None:
-        """Load networks on ``device`` when first asked."""
+    def __init__(self, settings: Settings, device: torch.device) -> None:
+        """Load networks on ``device`` when first asked; the MSD one runs by ``settings.cnn_runtime``."""
+        self.settings = settings
         self.device = device
-        self._msd: musicnn_encoder.MusicnnEncoder | None = None
+        self._msd: musicnn_encoder.PatchEncoder[torch.nn.Module] | None = None
         self._mtt: MusiCNN | None = None
 
     @property
-    def msd(self) -> musicnn_encoder.MusicnnEncoder:
+    def msd(self) -> musicnn_encoder.PatchEncoder[torch.nn.Module]:
         """The MSD encoder (pooled features and embedding)."""
         if self._msd is None:
-            self._msd = musicnn_encoder.MusicnnEncoder(self.device)
+            self._msd = musicnn_runtime.msd_encoder(self.settings, self.device)
         return self._msd
+
+    @property
+    def msd_version(self) -> str:
+        """The version the MSD encoder writes, known without loading it."""
+        return musicnn_runtime.msd_version(self.settings, self.device)
 
     @property
     def mtt(self) -> MusiCNN:
@@ -109,11 +115,14 @@ def complete_catalogue(
     networks: Networks,
     *,
     on_track: Callable[[], None] | None = None,
-) -> None:
-    """Compute, from the audio, each block feature that an ok track lacks; an undecodable track is passed over."""
+) -> bool:
+    """Compute, from the audio, each block feature that an ok track lacks; an undecodable track is passed over.
+
+    Returns whether MSD features of another version (another CNN runtime) were replaced."""
     names = {b.name for b in blocks}
     sr, max_bytes = settings.sample_rate, settings.max_file_bytes
-    if names & MSD_BLOCKS and stale_tracks(session, musicnn_encoder.MODEL_NAME, musicnn_encoder.MODEL_VERSION):
+    replaced = bool(names & MSD_BLOCKS) and has_other_version(session, musicnn_encoder.MODEL_NAME, networks.msd_version)
+    if names & MSD_BLOCKS and stale_tracks(session, musicnn_encoder.MODEL_NAME, networks.msd_version):
         musicnn_encoder.refresh_embeddings(session, networks.msd, on_track=on_track)
     if names & INGEST_BLOCKS:
         missing = tracks_missing_features(session, [STORED[n] for n in names & INGEST_BLOCKS])
@@ -131,6 +140,7 @@ def complete_catalogue(
         ):
             set_feature(session, track_id, MTT_FEATURE, MTT_VERSION, vector)
     session.flush()
+    return replaced
 
 
 def catalogue_features(session: Session, blocks: tuple[BlockSpec, ...]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
@@ -164,7 +174,8 @@ def audio_features(
     if names & (MSD_BLOCKS | {"mtt"}):
         pieces = np.array_split(at_rate(source, SAMPLE_RATE).samples, parts)
         if names & MSD_BLOCKS:
-            encoded = networks.msd.encode_patches([musicnn_patches(y=piece) for piece in pieces])
+            limit = networks.msd.patch_limit
+            encoded = networks.msd.encode_patches([musicnn_patches(y=piece, limit=limit) for piece in pieces])
             out["musicnn"] = np.stack([e.pooled for e in encoded])
             out["penultimate"] = np.stack([e.embedding for e in encoded])
         if "mtt" in names:
@@ -178,15 +189,16 @@ def refresh_embeddings(
     """Complete the block features and embed every track without a current fusion embedding.
 
     Only tracks lacking a feature are decoded; the rest reads stored features. The saved normalisers are kept
-    while they were fitted for these blocks on a catalogue of about this size (``fusion.still_fits``); otherwise
-    every block is refitted and every embedding rewritten under the new version. Returns (count written, version).
+    while they were fitted for these blocks on a catalogue of about this size (``fusion.still_fits``) and the MSD
+    features kept their version; otherwise every block is refitted and every embedding rewritten under the new
+    version. Returns (count written, version).
     """
     blocks = parse_blocks(settings.fusion_blocks)
-    complete_catalogue(session, blocks, settings, networks, on_track=on_track)
+    replaced = complete_catalogue(session, blocks, settings, networks, on_track=on_track)
     ids, raw = catalogue_features(session, blocks)
     if len(ids) == 0:
         raise PreconditionError("no analysed tracks to embed (run `soundalike ingest PATH` first)")
-    kept = _kept_fit(settings, blocks, len(ids))
+    kept = None if replaced else _kept_fit(settings, blocks, len(ids))
     if kept is not None:
         stale = np.isin(ids, [track_id for track_id, _ in stale_tracks(session, MODEL_NAME, kept.version)])
         rows = {name: matrix[stale] for name, matrix in raw.items()}

@@ -21,6 +21,7 @@ from soundalike.embed import student
 from soundalike.embed.fusion_features import settings_need_msd
 from soundalike.embed.musicnn_encoder import MODEL_NAME, Encoded, MusicnnEncoder, PatchEncoder, store_track_features
 from soundalike.embed.musicnn_frontend import LOOPED_NOTE, SAMPLE_RATE, PatchFrontEnd, is_short
+from soundalike.embed.musicnn_runtime import msd_encoder
 from soundalike.embed.store import put_embeddings
 from soundalike.ingest.analysis import FileAnalysis
 from soundalike.ingest.engine import EncoderFactory
@@ -32,12 +33,11 @@ from soundalike.ingest.settings import Settings
 class MusicnnIngestConsumer:
     """Embeds tracks with MusiCNN (or its distilled student) inside the ingest transaction; one network, loaded once."""
 
-    front_end = PatchFrontEnd()
-
     def __init__(self, encoder: PatchEncoder[nn.Module], make_encoder: EncoderFactory = MusicnnEncoder) -> None:
         """Use ``encoder`` (already on its device) for every flushed batch; an engine's workers build the same
         network with ``make_encoder`` on their own device."""
         self.encoder = encoder
+        self.front_end = PatchFrontEnd(encoder.patch_limit)
         self._make_encoder = make_encoder
         self.encoded = 0
         self.looped = 0
@@ -82,11 +82,12 @@ def consumer_for(settings: Settings, device: torch.device) -> MusicnnIngestConsu
     """The consumer that embeds on ``device`` during ingestion, else None.
 
     MusiCNN when it is the embedding model or a block of the ``fusion`` model (which reads its pooled features and
-    embedding); the student when it is the model.
+    embedding), run by ``SOUNDALIKE_CNN_RUNTIME``; the student when it is the model.
     """
     if settings.embedding_model == student.MODEL_NAME:
         make_student = partial(student.StudentEncoder, path=student.weights_path(settings))
         return MusicnnIngestConsumer(make_student(device), make_student)
     if settings.embedding_model == MODEL_NAME or settings_need_msd(settings):
-        return MusicnnIngestConsumer(MusicnnEncoder(device))
+        make_msd = partial(msd_encoder, settings)
+        return MusicnnIngestConsumer(make_msd(device), make_msd)
     return None

@@ -16,15 +16,16 @@ from soundalike.embed import (
     fusion_features,
     mfcc_embedding,
     musicnn_encoder,
+    musicnn_runtime,
     student,
     style_projection,
     trained_cnn,
 )
 from soundalike.embed.musicnn_frontend import SAMPLE_RATE, musicnn_logmel, patches
 from soundalike.embed.patch_embeddings import excerpt_means, patch_embeddings
-from soundalike.embed.store import embedding_version, stale_tracks
+from soundalike.embed.store import embedding_version, has_other_version, stale_tracks
 from soundalike.ingest.audio import load
-from soundalike.ingest.errors import DecodeError
+from soundalike.ingest.errors import DecodeError, IndexMismatchError
 from soundalike.ingest.settings import Settings
 from soundalike.ingest.track_features import mfcc_stats_vector
 
@@ -90,7 +91,7 @@ class MusicnnModel:
         self._encoder: musicnn_encoder.PatchEncoder[torch.nn.Module] | None = None
 
     def _load(self) -> musicnn_encoder.PatchEncoder[torch.nn.Module]:
-        return musicnn_encoder.MusicnnEncoder(self.device)
+        return musicnn_runtime.msd_encoder(self.settings, self.device)
 
     @property
     def encoder(self) -> musicnn_encoder.PatchEncoder[torch.nn.Module]:
@@ -118,6 +119,10 @@ class AdaptedMusicnnModel(MusicnnModel):
 
     name = adapt.MODEL_NAME
     _head: torch.nn.Module | None = None
+
+    def _load(self) -> musicnn_encoder.PatchEncoder[torch.nn.Module]:
+        """Eager torch whatever the runtime: the head was trained on its features, under its version."""
+        return musicnn_encoder.MusicnnEncoder(self.device)
 
     @property
     def head(self) -> torch.nn.Module:
@@ -197,7 +202,7 @@ class FusionModel:
         self.settings = settings
         self.device = device
         self.blocks = fusion.parse_blocks(settings.fusion_blocks)
-        self.networks = fusion_features.Networks(device)
+        self.networks = fusion_features.Networks(settings, device)
 
     def refresh(self, session: Session, *, on_track: Callable[[], None] | None = None) -> tuple[int, str]:
         """Compute missing block features, refit the normalisers and rewrite every embedding."""
@@ -250,6 +255,20 @@ def embedding_model(settings: Settings, device: torch.device) -> EmbeddingModel:
     if settings.embedding_model == student.MODEL_NAME:
         return StudentModel(settings, device)
     return MusicnnModel(settings, device)
+
+
+def check_cnn_runtime(session: Session, settings: Settings, device: torch.device) -> None:
+    """IndexMismatchError when the catalogue's MSD MusiCNN vectors were made with another runtime or patch count
+    than this process would use for outside audio (``SOUNDALIKE_CNN_RUNTIME``, ``SOUNDALIKE_MUSICNN_PATCHES``)."""
+    if settings.embedding_model != musicnn_encoder.MODEL_NAME and not fusion_features.settings_need_msd(settings):
+        return
+    expected = musicnn_runtime.msd_version(settings, device)
+    if has_other_version(session, musicnn_encoder.MODEL_NAME, expected):
+        stored = embedding_version(session, musicnn_encoder.MODEL_NAME)
+        raise IndexMismatchError(
+            f"the catalogue's MusiCNN vectors are version {stored}, this process makes {expected} "
+            "(SOUNDALIKE_CNN_RUNTIME, SOUNDALIKE_MUSICNN_PATCHES): run `soundalike index build` with these settings"
+        )
 
 
 def embed_missing(session: Session, model: EmbeddingModel, *, on_track: Callable[[], None] | None = None) -> int:

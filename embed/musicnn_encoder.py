@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from torch import nn
 
 from soundalike.embed.musicnn import MusiCNN, load_musicnn
-from soundalike.embed.musicnn_frontend import LOOPED_NOTE, SAMPLE_RATE, is_short, musicnn_patches
+from soundalike.embed.musicnn_frontend import LOOPED_NOTE, MAX_PATCHES, SAMPLE_RATE, is_short, musicnn_patches
 from soundalike.embed.store import embed_stale_tracks
 from soundalike.embed.unit_norm import unit
 from soundalike.ingest.audio import load
@@ -59,16 +59,26 @@ Network = TypeVar("Network", bound=nn.Module)
 class PatchEncoder(Generic[Network]):
     """A network with MusiCNN's outputs (``MusiCNNOutput``), loaded once on one device.
 
-    Encodes decoded audio into (embedding, tags, pooled); ``model_name`` and ``version`` name the
-    embeddings and features it writes, so vectors of two networks never mix.
+    Encodes decoded audio into (embedding, tags, pooled) from at most ``patch_limit`` patches per track;
+    ``model_name`` and ``version`` name the embeddings and features it writes, so vectors of two networks
+    (or two patch policies) never mix.
     """
 
-    def __init__(self, model: Network, device: torch.device, *, model_name: str, version: str) -> None:
+    def __init__(
+        self,
+        model: Network,
+        device: torch.device,
+        *,
+        model_name: str,
+        version: str,
+        patch_limit: int = MAX_PATCHES,
+    ) -> None:
         """Move ``model`` onto ``device`` in inference mode."""
         self.device = device
         self.model: Network = model.to(device).eval()
         self.model_name = model_name
         self.version = version
+        self.patch_limit = patch_limit
 
     def encode_patches(self, per_track: list[np.ndarray]) -> list[Encoded]:
         """Embedding, tag probabilities and pooled features of each track's (n, 187, 96) log-mel patches.
@@ -105,7 +115,7 @@ class PatchEncoder(Generic[Network]):
 
     def encode_audio(self, y: np.ndarray) -> Encoded:
         """Embedding, tag probabilities and pooled features of 16 kHz mono audio."""
-        return self.encode_patches([musicnn_patches(y=y)])[0]
+        return self.encode_patches([musicnn_patches(y=y, limit=self.patch_limit)])[0]
 
     def encode_file(self, path: Path, *, max_bytes: int | None = None) -> Encoded:
         """Decode a file at 16 kHz (ingest analysis policy) and encode it."""

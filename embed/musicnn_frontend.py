@@ -3,10 +3,10 @@
 The network (in ``embed.musicnn``) was trained on 96-band log-mel patches of 187 frames (3 s); these
 functions make them. ``PatchFrontEnd`` hands them to ingestion as an ``ingest.analysis.AudioFrontEnd``,
 so the decoding workers cut the patches from the one decode of a file and ship them to the encoder.
-Patch policy: at most ``MAX_PATCHES`` non-overlapping patches spread evenly over the decoded audio
-(which already follows the analysis policy of ``ingest.audio``). Audio shorter than one patch (ingest
-decodes tracks from 1 s) is looped end to end to fill one, so a short track is embedded from its own
-sound rather than from silence; its track row gets ``LOOPED_NOTE``.
+Patch policy: at most ``MAX_PATCHES`` (``SOUNDALIKE_MUSICNN_PATCHES`` sets another count) non-overlapping patches
+spread evenly over the decoded audio (which already follows the analysis policy of ``ingest.audio``). Audio shorter
+than one patch (ingest decodes tracks from 1 s) is looped end to end to fill one, so a short track is embedded from
+its own sound rather than from silence; its track row gets ``LOOPED_NOTE``.
 """
 
 from __future__ import annotations

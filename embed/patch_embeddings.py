@@ -13,8 +13,10 @@ BATCH_PATCHES = 32
 
 
 def patch_embeddings(model: nn.Module, logmel_patches: np.ndarray, *, pooled: bool = False) -> np.ndarray:
-    """(n, d) MusiCNN (or student) features of (n, frames, 96) patches: penultimate (200) or pooled mid-level (1506)."""
-    device = next(model.parameters()).device
+    """(n, d) MusiCNN (or student) features of (n, frames, 96) patches: penultimate (200) or pooled mid-level (1506).
+
+    A network without parameters (MusiCNN through ONNX Runtime) runs on the CPU."""
+    device = next((p.device for p in model.parameters()), torch.device("cpu"))
     outputs = []
     with torch.inference_mode():
         for start in range(0, len(logmel_patches), BATCH_PATCHES):

@@ -92,6 +92,14 @@ def embedding_version(session: Session, model_name: str) -> str | None:
     return session.scalar(select(Embedding.model_version).where(Embedding.model_name == model_name).limit(1))
 
 
+def has_other_version(session: Session, model_name: str, model_version: str) -> bool:
+    """Whether any stored embedding of ``model_name`` has a version other than ``model_version``."""
+    other = select(Embedding.track_id).where(
+        Embedding.model_name == model_name, Embedding.model_version != model_version
+    )
+    return session.scalar(other.limit(1)) is not None
+
+
 def stale_tracks(session: Session, model_name: str, model_version: str) -> list[tuple[int, Path]]:
     """(id, file path) of ok tracks with no embedding of this model name and version."""
     current = select(Embedding.track_id).where(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from soundalike.ingest.errors import ConfigError
@@ -16,6 +16,7 @@ FeatureExtractor = Literal["auto", "librosa", "torch"]
 EmbeddingModelName = Literal[
     "musicnn-msd", "musicnn-student", "mfcc-stats", "cnn-trained", "musicnn-adapted", "fusion", "fusion-projected"
 ]
+CnnRuntime = Literal["torch", "compile", "onnx", "onnx-int8"]
 IndexKind = Literal["auto", "flat", "hnsw", "ivf_flat", "ivf_sq8", "ivf_pq"]
 
 
@@ -32,6 +33,10 @@ class Settings(BaseSettings):
     """The default was chosen on real recordings (bench/RESULTS.md, "Quality on real recordings")."""
     fusion_blocks: str = "musicnn:1,penultimate:0.5,mfcc:0.5,chroma:0.25,rhythm:0.1"
     """The ``fusion`` model's blocks: ``name:weight[:reduction]``, comma-separated (see ``embed/fusion.py``)."""
+    cnn_runtime: CnnRuntime = "torch"
+    """How MusiCNN runs on a CPU (``embed/musicnn_runtime.py``); CUDA always runs eager torch."""
+    musicnn_patches: int = Field(default=8, ge=1)
+    """Most 3 s patches MusiCNN encodes per track (``embed/musicnn_frontend.py``); fewer is faster on short clips."""
     sample_rate: int = 22050
     max_file_bytes: int = 2 * 1024**3
     ingest_batch_size: int = Field(default=16, ge=1)
@@ -67,6 +72,13 @@ class Settings(BaseSettings):
     """Requests one server process lets wait in line; beyond it a request is answered 503 with Retry-After."""
     queue_wait_s: float = Field(default=10.0, gt=0)
     """Longest a request waits in line before it is answered 503 with Retry-After."""
+
+    @field_validator("cnn_runtime", mode="before")
+    @classmethod
+    def _known_runtime(cls, value: object) -> object:
+        if value not in get_args(CnnRuntime):
+            raise ConfigError(f"SOUNDALIKE_CNN_RUNTIME={value!r}: expected one of {', '.join(get_args(CnnRuntime))}")
+        return value
 
     @property
     def db_url(self) -> str:

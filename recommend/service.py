@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import torch
 from sqlalchemy.orm import Session, sessionmaker
 
-from soundalike.embed.models import EmbeddingModel, embedding_model
+from soundalike.embed.models import EmbeddingModel, check_cnn_runtime, embedding_model
 from soundalike.embed.store import embedding_version
 from soundalike.index.backends import IndexBackend, resolve_index_backend
 from soundalike.index.sync import sync_index
@@ -37,10 +37,13 @@ class Service:
         """Open the database, load the index that matches its embeddings and every track's facts.
 
         A replica that finds no index in its index folder builds one from the database's embeddings first.
-        The model and the index run on ``device``, resolved once by the caller (CLI or app factory).
+        The model and the index run on ``device``, resolved once by the caller (CLI or app factory). A catalogue whose
+        MusiCNN vectors another CNN runtime made is refused (``check_cnn_runtime``): outside audio would differ.
         """
         factory = factory or open_database(settings.db_url, server_pool(settings))
         model = embedding_model(settings, device)
+        with session_scope(factory) as session:
+            check_cnn_runtime(session, settings, device)
         backend = resolve_index_backend(device)
         try:
             index, table = _load(settings, factory, model, backend)
