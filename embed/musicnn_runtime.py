@@ -19,7 +19,6 @@ ONNX Runtime is the optional extra ``[onnx]``.
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -58,11 +57,6 @@ def _digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()[:8]
 
 
-def _require_onnxruntime() -> None:
-    if importlib.util.find_spec("onnxruntime") is None or importlib.util.find_spec("onnx") is None:
-        raise ConfigError("SOUNDALIKE_CNN_RUNTIME=onnx needs ONNX Runtime: pip install 'soundalike[onnx]'")
-
-
 class _Outputs(nn.Module):
     """MusiCNN's outputs as a tuple in ``OUTPUTS`` order: what an ONNX graph can return."""
 
@@ -75,11 +69,11 @@ class _Outputs(nn.Module):
         return out.tags, out.penultimate, out.pooled
 
 
-def fp32_onnx(models_dir: Path) -> Path:
-    """The fp32 ONNX graph of the shipped MSD MusiCNN, exported into ``models_dir`` on first use."""
-    _require_onnxruntime()
+def fp32_onnx(folder: Path) -> Path:
+    """The fp32 ONNX graph of the shipped MSD MusiCNN, exported into ``folder`` on first use (named by the weights'
+    digest, so one export serves every home and a new checkpoint gets a new file)."""
     weights = (WEIGHTS_DIR / f"{CHECKPOINT}.safetensors").read_bytes()
-    path = models_dir / f"musicnn-msd-{_digest(weights)}.onnx"
+    path = folder / f"musicnn-msd-{_digest(weights)}.onnx"
     if path.is_file():
         return path
     network = _Outputs(load_musicnn(CHECKPOINT))
@@ -114,7 +108,6 @@ class _Calibration:
 
 def quantise(models_dir: Path, calibration: np.ndarray) -> Path:
     """Write the int8 graph (static quantisation of the fp32 one, calibrated on ``calibration`` patches)."""
-    _require_onnxruntime()
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
 
     if calibration.ndim != 3 or calibration.shape[1:] != (PATCH_FRAMES, N_MELS) or len(calibration) == 0:
@@ -172,7 +165,6 @@ class OnnxMusicnn(nn.Module):
 
         Memory patterns are off: batch sizes vary, and they kept 1.7 GiB instead of 1.3 at the same speed."""
         super().__init__()
-        _require_onnxruntime()
         import onnxruntime as ort
 
         options = ort.SessionOptions()
@@ -190,12 +182,19 @@ class OnnxMusicnn(nn.Module):
         return MusiCNNOutput(tags=tags, penultimate=penultimate, pooled=pooled)
 
 
+def cpu_runtime(settings: Settings, device: torch.device) -> str:
+    """The runtime MusiCNN runs by on ``device``: eager ``torch`` on CUDA, ``onnx`` for ``auto`` on a CPU."""
+    if device.type != "cpu":
+        return "torch"
+    return "onnx" if settings.cnn_runtime == "auto" else settings.cnn_runtime
+
+
 def msd_version(settings: Settings, device: torch.device) -> str:
     """The model version the MSD encoder writes with these settings on ``device`` (CUDA always runs torch).
 
     Torch's ``MODEL_VERSION``, with the int8 graph's digest for ``onnx-int8`` on a CPU and ``-pN`` when
     ``SOUNDALIKE_MUSICNN_PATCHES`` is not the default: both make different vectors."""
-    int8 = device.type == "cpu" and settings.cnn_runtime == "onnx-int8"
+    int8 = cpu_runtime(settings, device) == "onnx-int8"
     version = int8_version(settings.models_dir) if int8 else MODEL_VERSION
     return version if settings.musicnn_patches == MAX_PATCHES else f"{version}-p{settings.musicnn_patches}"
 
@@ -203,16 +202,16 @@ def msd_version(settings: Settings, device: torch.device) -> str:
 def msd_encoder(settings: Settings, device: torch.device) -> PatchEncoder[nn.Module]:
     """The MSD MusiCNN encoder on ``device``, run by ``settings.cnn_runtime`` on a CPU (eager torch on CUDA), encoding
     at most ``settings.musicnn_patches`` patches per track."""
-    runtime = settings.cnn_runtime
+    runtime = cpu_runtime(settings, device)
     version = msd_version(settings, device)
     model: nn.Module
-    if device.type != "cpu" or runtime == "torch":
+    if runtime == "torch":
         model = load_musicnn(CHECKPOINT)
     elif runtime == "compile":
         model = load_musicnn(CHECKPOINT)
         model.compile(dynamic=True)
     elif runtime == "onnx":
-        model = OnnxMusicnn(fp32_onnx(settings.models_dir))
+        model = OnnxMusicnn(fp32_onnx(settings.cache_dir))
     else:
         model = OnnxMusicnn(settings.models_dir / INT8_FILE)
     return PatchEncoder(model, device, model_name=MODEL_NAME, version=version, patch_limit=settings.musicnn_patches)

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 from typing import Literal, get_args
 
+from platformdirs import user_cache_path
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -16,7 +17,7 @@ FeatureExtractor = Literal["auto", "librosa", "torch"]
 EmbeddingModelName = Literal[
     "musicnn-msd", "musicnn-student", "mfcc-stats", "cnn-trained", "musicnn-adapted", "fusion", "fusion-projected"
 ]
-CnnRuntime = Literal["torch", "compile", "onnx", "onnx-int8"]
+CnnRuntime = Literal["auto", "torch", "compile", "onnx", "onnx-int8"]
 IndexKind = Literal["auto", "flat", "hnsw", "ivf_flat", "ivf_sq8", "ivf_pq"]
 
 
@@ -33,8 +34,11 @@ class Settings(BaseSettings):
     """The default was chosen on real recordings (bench/RESULTS.md, "Quality on real recordings")."""
     fusion_blocks: str = "musicnn:1,penultimate:0.5,mfcc:0.5,chroma:0.25,rhythm:0.1"
     """The ``fusion`` model's blocks: ``name:weight[:reduction]``, comma-separated (see ``embed/fusion.py``)."""
-    cnn_runtime: CnnRuntime = "torch"
-    """How MusiCNN runs on a CPU (``embed/musicnn_runtime.py``); CUDA always runs eager torch."""
+    cnn_runtime: CnnRuntime = "auto"
+    """How MusiCNN runs on a CPU (``embed/musicnn_runtime.py``): ``auto`` is ONNX Runtime fp32, the same vectors as
+    torch at about twice the speed (bench/RESULTS.md); CUDA always runs eager torch."""
+    cache_dir: Path = Field(default_factory=lambda: user_cache_path("soundalike"))
+    """Files derived from the shipped weights (the ONNX export), shared by every home of this user."""
     musicnn_patches: int = Field(default=8, ge=1)
     """Most 3 s patches MusiCNN encodes per track (``embed/musicnn_frontend.py``); fewer is faster on short clips."""
     sample_rate: int = 22050

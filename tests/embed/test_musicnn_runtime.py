@@ -15,7 +15,7 @@ import torch
 from sqlalchemy.orm import Session
 
 from soundalike.embed.models import FusionModel, MusicnnModel, check_cnn_runtime
-from soundalike.embed.musicnn import load_musicnn
+from soundalike.embed.musicnn import MusiCNN, load_musicnn
 from soundalike.embed.musicnn_encoder import MODEL_NAME, MODEL_VERSION
 from soundalike.embed.musicnn_frontend import SAMPLE_RATE, musicnn_patches
 from soundalike.embed.musicnn_runtime import (
@@ -134,6 +134,16 @@ def test_only_int8_and_a_patch_count_change_the_version(models_dir: Path, tmp_pa
 def test_int8_before_quantisation_says_how_to_make_it(tmp_path: Path) -> None:
     with pytest.raises(NotFoundError, match="train quantise"):
         msd_encoder(Settings(home=tmp_path, cnn_runtime="onnx-int8"), CPU)
+
+
+def test_auto_runs_onnx_on_a_cpu_exported_once_into_the_cache(tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path / "home", cache_dir=tmp_path / "cache")
+    assert settings.cnn_runtime == "auto"
+    encoder = msd_encoder(settings, CPU)
+    assert isinstance(encoder.model, OnnxMusicnn) and encoder.version == MODEL_VERSION
+    assert [p.suffix for p in (tmp_path / "cache").iterdir()] == [".onnx"]
+    assert not (tmp_path / "home" / "models").exists()
+    assert isinstance(msd_encoder(settings, torch.device("meta")).model, MusiCNN)
 
 
 def test_cuda_keeps_eager_torch_whatever_the_runtime(tmp_path: Path) -> None:
