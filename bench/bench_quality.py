@@ -25,10 +25,15 @@ Metrics, each over ``--seeds`` seeds (median, min, max):
   excluded) that comes from the liked albums, with chance (the liked share of the unheard catalogue) beside it;
 - corpus genre (``--corpus``): genre accuracy on the rendered ``[demo]`` corpus split by piece (synthesised).
 
+Each metric is also kept per package (``per_package``), with the ECE of the head's stored genre calls and the
+share of its calls above 0.9 that were wrong; ``held_out`` scores each package by the row chosen on the other
+packages among ``--candidates`` (leave one package out, rotating; see ``held_out.py``), written below the table
+in ``quality.md``, and ``reliability.png`` shows every row's genre calls against their confidence.
+
 Usage: ``python bench/bench_quality.py [WORK_DIR] [--music DIR] [--debs DIR] [--rows mfcc,bliss,...] [--corpus]
-[--json]``. Writes ``quality.json``, ``quality.md`` (a table for bench/RESULTS.md) and ``quality.png`` in WORK_DIR after
-each row; rows scored by earlier runs on the same excerpts, seeds and listeners are kept unless scored again,
-so a new row can be added with ``--rows KEY`` alone.
+[--candidates KEY,...] [--json]``. Writes ``quality.json``, ``quality.md`` (tables for bench/RESULTS.md),
+``quality.png`` and ``reliability.png`` in WORK_DIR after each row; rows scored by earlier runs on the same
+excerpts, seeds and listeners are kept unless scored again, so a new row can be added with ``--rows KEY`` alone.
 """
 
 from __future__ import annotations
