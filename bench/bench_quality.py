@@ -676,7 +676,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--json", action="store_true", help="print the JSON report instead of the table")
     args = parser.parse_args(argv)
     by_key = {r.key: r for r in ROWS}
-    unknown = [k for k in args.rows.split(",") if k not in by_key]
+    candidates = args.candidates.split(",") if args.candidates else []
+    unknown = [k for k in args.rows.split(",") + candidates if k not in by_key]
     if unknown:
         parser.error(f"unknown rows {unknown}; choose from {', '.join(by_key)}")
     rows = [by_key[k] for k in args.rows.split(",")]
@@ -688,10 +689,12 @@ def main(argv: list[str] | None = None) -> None:
         seeds=args.seeds,
         listeners=args.listeners,
         corpus=args.corpus,
-        candidates=args.candidates.split(",") if args.candidates else None,
+        candidates=candidates or None,
         on_row=lambda label: print(f"scoring {label}", file=sys.stderr),
     )
-    print(json.dumps(report, indent=1) if args.json else readable(report))
+    labels = {k: r["label"] for k, r in report["rows"].items()}
+    table = readable(report) + held_out.held_out_markdown(report["held_out"], labels)
+    print(json.dumps(report, indent=1) if args.json else table)
 
 
 if __name__ == "__main__":
