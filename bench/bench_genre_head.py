@@ -18,6 +18,7 @@ import platform
 import random
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
@@ -68,11 +69,23 @@ def scores(y: np.ndarray, probs: np.ndarray, n_classes: int, predicted: np.ndarr
     }
 
 
-def predicted_genres(session: Session) -> dict[int, str]:
-    """Track id -> the head's call that ``genres predict`` stored, assigned or only suggested (closed-set tagging
-    scores every call; ``none_of_these`` in ``one_seed`` counts the suggestions)."""
-    query = select(TrackGenre.track_id, Genre.name).join(Genre).where(TrackGenre.source.in_(MACHINE_SOURCES))
-    return {int(t): str(g) for t, g in session.execute(query)}
+class StoredCall(NamedTuple):
+    """A call ``genres predict`` stored: the genre, its confidence, and whether it was assigned or only suggested."""
+
+    genre: str
+    confidence: float
+    assigned: bool
+
+
+def stored_calls(session: Session) -> dict[int, StoredCall]:
+    """Track id -> the head's call that ``genres predict`` stored (closed-set tagging scores every call;
+    ``none_of_these`` in ``one_seed`` counts the suggestions)."""
+    query = (
+        select(TrackGenre.track_id, Genre.name, TrackGenre.confidence, TrackGenre.source)
+        .join(Genre)
+        .where(TrackGenre.source.in_(MACHINE_SOURCES))
+    )
+    return {int(t): StoredCall(str(g), float(c), s == "predicted") for t, g, c, s in session.execute(query)}
 
 
 def one_seed(
@@ -84,7 +97,7 @@ def one_seed(
     model_name: str = MODEL_NAME,
 ) -> dict[str, object]:
     """Label a seeded third of each class's groups, train the head on ``model_name``'s stored rows, let it predict,
-    score its predictions and LR's on the unlabelled rest."""
+    score its predictions and LR's on the unlabelled rest; ``calls`` holds each unlabelled track's outcome."""
     session.execute(delete(TrackGenre).where(TrackGenre.source.in_(("label", "curator", *MACHINE_SOURCES))))
     rng = random.Random(seed)
     labelled: set[int] = set()
@@ -99,7 +112,7 @@ def one_seed(
     head = load_genre_head(models_dir)
     weights, bias = head.weights, head.bias
     predict_genres(session, models_dir)
-    stored = predicted_genres(session)
+    stored = stored_calls(session)
     none_of_these = int(session.scalar(select(func.count()).where(TrackGenre.source == "suggested")) or 0)
     train = labelled_tracks(session, model_name, meta.input)
     ids, rows = read_inputs(session, model_name, meta.input)
@@ -107,7 +120,8 @@ def one_seed(
     x_rest = rows[rest]
     y_rest = np.array([meta.classes.index(truth[int(ids[n])][0]) for n in rest])
     y_train = np.array([meta.classes.index(g) for g in train.genres])
-    y_head = np.array([meta.classes.index(stored[int(ids[n])]) for n in rest])
+    calls = [stored[int(ids[n])] for n in rest]
+    y_head = np.array([meta.classes.index(c.genre) for c in calls])
     baseline = LogisticRegression(max_iter=5000).fit(train.rows, y_train)
     scaled = make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000)).fit(train.rows, y_train)
     session.rollback()
@@ -121,6 +135,13 @@ def one_seed(
         "head_settings": {"l2": meta.l2, "temperature": round(meta.temperature, 3)},
         "held_out": {"split": meta.split, "n": meta.n_test, "ece": meta.ece, "ece_uncalibrated": meta.ece_uncalibrated},
         "none_of_these": none_of_these,
+        "calls": {
+            "track_ids": [int(ids[n]) for n in rest],
+            "head_right": (y_head == y_rest).tolist(),
+            "lr_right": (scaled.predict(x_rest) == y_rest).tolist(),
+            "confidence": [c.confidence for c in calls],
+            "assigned": [c.assigned for c in calls],
+        },
     }
 
 
@@ -148,6 +169,8 @@ def main(kind: str, music: Path, work: Path) -> None:
         stored = {p: t for p, t in session.execute(select(Track.path, Track.id).where(Track.status == "ok"))}
         truth = {stored[p]: truth_by_path[p] for p in truth_by_path if p in stored}
         runs = [one_seed(session, work / "models", truth, seed) for seed in SEEDS]
+    for run in runs:
+        del run["calls"]
     report = {
         "kind": kind,
         "tracks": len(truth),

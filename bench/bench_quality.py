@@ -25,10 +25,15 @@ Metrics, each over ``--seeds`` seeds (median, min, max):
   excluded) that comes from the liked albums, with chance (the liked share of the unheard catalogue) beside it;
 - corpus genre (``--corpus``): genre accuracy on the rendered ``[demo]`` corpus split by piece (synthesised).
 
+Each metric is also kept per package (``per_package``), with the ECE of the head's stored genre calls and the
+share of its calls above 0.9 that were wrong; ``held_out`` scores each package by the row chosen on the other
+packages among ``--candidates`` (leave one package out, rotating; see ``held_out.py``), written below the table
+in ``quality.md``, and ``reliability.png`` shows every row's genre calls against their confidence.
+
 Usage: ``python bench/bench_quality.py [WORK_DIR] [--music DIR] [--debs DIR] [--rows mfcc,bliss,...] [--corpus]
-[--json]``. Writes ``quality.json``, ``quality.md`` (a table for bench/RESULTS.md) and ``quality.png`` in WORK_DIR after
-each row; rows scored by earlier runs on the same excerpts, seeds and listeners are kept unless scored again,
-so a new row can be added with ``--rows KEY`` alone.
+[--candidates KEY,...] [--json]``. Writes ``quality.json``, ``quality.md`` (tables for bench/RESULTS.md),
+``quality.png`` and ``reliability.png`` in WORK_DIR after each row; rows scored by earlier runs on the same
+excerpts, seeds and listeners are kept unless scored again, so a new row can be added with ``--rows KEY`` alone.
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import held_out
 import mutagen
 import numpy as np
 import soundfile as sf
@@ -381,6 +387,10 @@ def retrieval_scores(catalogue: Catalogue, ids: np.ndarray, vectors: np.ndarray,
     albums = [catalogue.items[int(t)].album for t in ids]
     hit, precision = excerpt_neighbour_scores(vectors, groups, albums, k=10, metric=row.metric)
     return {
+        "per_package": held_out.merge(
+            held_out.package_means(hit, albums, "same_track_r1"),
+            held_out.package_means(precision, albums, "same_album_p10"),
+        ),
         "same_track_r1": spread([cluster_bootstrap_mean(hit, groups, seed=s) for s in range(seeds)]),
         "same_album_p10": spread([cluster_bootstrap_mean(precision, groups, seed=s) for s in range(seeds)]),
         "all_excerpts": {
@@ -398,9 +408,26 @@ def tagging_scores(catalogue: Catalogue, row: Row, seeds: int, prefix: str) -> d
         runs = [one_seed(session, models_dir, truth, s, model_name=row.model) for s in range(seeds)]
     accuracy = {k: [float(r[k]["accuracy"]) for r in runs] for k in ("head", "sklearn_lr_standardised")}  # type: ignore[index]
     return {
+        **call_scores(catalogue, [r.pop("calls") for r in runs]),
         f"{prefix}_head": spread(accuracy["head"]),
         f"{prefix}_lr": spread(accuracy["sklearn_lr_standardised"]),
         f"{prefix}_runs": runs,
+    }
+
+
+def call_scores(catalogue: Catalogue, calls: list[dict[str, list]]) -> dict[str, object]:
+    """Per package: tagging accuracy of head and LR and the confidence of the head's stored calls, every seed's
+    unlabelled tracks pooled; and the reliability bins of all calls."""
+    pooled = {k: [v for seed in calls for v in seed[k]] for k in calls[0]}
+    albums = [catalogue.items[t].album for t in pooled["track_ids"]]
+    confidence, right = np.array(pooled["confidence"]), np.array(pooled["head_right"])
+    return {
+        "per_package": held_out.merge(
+            held_out.package_means(right.astype(float), albums, "tagging_head"),
+            held_out.package_means(np.array(pooled["lr_right"], dtype=float), albums, "tagging_lr"),
+            held_out.package_confidence(confidence, right, albums),
+        ),
+        "reliability": held_out.reliability_table(confidence, right),
     }
 
 
@@ -435,7 +462,7 @@ def listeners_of(catalogue: Catalogue, ids: np.ndarray, n: int, rng: np.random.G
 def playlist_scores(catalogue: Catalogue, row: Row, ids: np.ndarray, seeds: int, listeners: int) -> dict:
     """Share of each simulated listener's playlist from their liked albums, and chance, over seeds."""
     settings = row_settings(catalogue, row)
-    precision, chance = [], []
+    precision, chance, liked, by_listener = [], [], [], []
     with session_scope(catalogue.factory) as session:
         index = served_index(session, settings, row.model, resolve_index_backend(catalogue.device))
         vectors = track_embeddings(session, row.model, ids.tolist())
@@ -449,11 +476,17 @@ def playlist_scores(catalogue: Catalogue, row: Row, ids: np.ndarray, seeds: int,
                 playlist = [r.track_id for r in made.results]
                 per_listener.append(score(playlist, listener, vectors, facts, PLAYLIST_LENGTH)[1])
                 per_chance.append(len(listener.held_out) / (len(ids) - len(listener.history)))
+                liked += listener.groups
+                by_listener += [per_listener[-1]] * len(listener.groups)
             precision.append(float(np.mean(per_listener)))
             chance.append(float(np.mean(per_chance)))
         index.close()
         session.rollback()
-    return {"playlist_precision": spread(precision), "playlist_chance": spread(chance)}
+    return {
+        "playlist_precision": spread(precision),
+        "playlist_chance": spread(chance),
+        "per_package": held_out.package_means(by_listener, liked, "playlist_precision"),
+    }
 
 
 def score_row(catalogue: Catalogue, row: Row, seeds: int, listeners: int) -> dict:
@@ -462,9 +495,14 @@ def score_row(catalogue: Catalogue, row: Row, seeds: int, listeners: int) -> dic
     out: dict[str, object] = {"label": row.label, "model": row.model, "version": version, "embed_s": round(seconds, 1)}
     out["overrides"] = dict(row.overrides)
     out["excerpts"] = len(ids)
-    out.update(retrieval_scores(catalogue, ids, vectors, row, seeds))
-    out.update(tagging_scores(catalogue, row, seeds, "tagging"))
-    out.update(playlist_scores(catalogue, row, ids, seeds, listeners))
+    parts = [
+        retrieval_scores(catalogue, ids, vectors, row, seeds),
+        tagging_scores(catalogue, row, seeds, "tagging"),
+        playlist_scores(catalogue, row, ids, seeds, listeners),
+    ]
+    for part in parts:
+        out.update(part)
+    out["per_package"] = held_out.merge(*(part["per_package"] for part in parts))
     return out
 
 
@@ -526,7 +564,7 @@ def score_corpus_row(catalogue: Catalogue, row: Row, seeds: int) -> dict:
     """Genre accuracy of head and scaler + LR on the rendered corpus, a third of each family's pieces labelled."""
     embed_row(catalogue, row)
     scores = tagging_scores(catalogue, row, seeds, "corpus_genre")
-    return {k: v for k, v in scores.items() if not k.endswith("_runs")}
+    return {k: v for k, v in scores.items() if k.startswith("corpus_genre") and not k.endswith("_runs")}
 
 
 def run(
@@ -540,9 +578,11 @@ def run(
     listeners: int = LISTENERS,
     corpus: bool = False,
     excerpt_seconds: float = EXCERPT_SECONDS,
+    candidates: list[str] | None = None,
     on_row: Callable[[str], None] | None = None,
 ) -> dict:
-    """Prepare the data, score every row, and return the report (also written as JSON, markdown and PNG)."""
+    """Prepare the data, score every row, and return the report (also written as JSON, markdown and PNG);
+    ``candidates``: the rows the leave-one-package-out choice is made among (None: ``held_out`` default)."""
     work.mkdir(parents=True, exist_ok=True)
     manifest = prepare_excerpts(music, debs, work, packages, excerpt_seconds)
     truth = {e["path"]: (e["album"], e["group"]) for e in manifest["excerpts"]}
@@ -553,6 +593,7 @@ def run(
         "data": {k: manifest[k] for k in ("packages", "skipped_packages", "excerpt_seconds")},
         "seeds": seeds,
         "listeners": listeners,
+        "candidates": candidates,
         "rows": earlier_rows(work, manifest, seeds, listeners),
     }
     results: dict[str, dict] = report["rows"]  # type: ignore[assignment]
@@ -595,9 +636,14 @@ def write_reports(work: Path, report: dict) -> dict:
     """Write the report as JSON, the markdown table and the PNG, rows in ``ROWS`` order; returns what was written."""
     order = {r.key: n for n, r in enumerate(ROWS)}
     shown = {**report, "rows": dict(sorted(report["rows"].items(), key=lambda kv: order.get(kv[0], len(order))))}
+    shown["held_out"] = held_out.held_out_report(shown["rows"], report.get("candidates"))
     (work / "quality.json").write_text(json.dumps(shown, indent=1))
-    (work / "quality.md").write_text(markdown_table(shown))
+    labels = {k: r["label"] for k, r in shown["rows"].items()}
+    (work / "quality.md").write_text(markdown_table(shown) + held_out.held_out_markdown(shown["held_out"], labels))
     plot(shown, work / "quality.png")
+    reliable = {r["label"]: r["reliability"] for r in shown["rows"].values() if "reliability" in r}
+    if reliable:
+        held_out.reliability_png(reliable, work / "reliability.png")
     return shown
 
 
@@ -680,11 +726,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rows", default=",".join(r.key for r in ROWS), help="comma-separated row keys")
     parser.add_argument("--seeds", type=int, default=SEEDS)
     parser.add_argument("--listeners", type=int, default=LISTENERS)
+    parser.add_argument(
+        "--candidates", help="comma-separated rows the held-out choice is made among (default: all but the peers)"
+    )
     parser.add_argument("--corpus", action="store_true", help="also score genre accuracy on the rendered corpus")
     parser.add_argument("--json", action="store_true", help="print the JSON report instead of the table")
     args = parser.parse_args(argv)
     by_key = {r.key: r for r in (*ROWS, PROJECTED_LOPO)}
-    unknown = [k for k in args.rows.split(",") if k not in by_key]
+    candidates = args.candidates.split(",") if args.candidates else []
+    unknown = [k for k in args.rows.split(",") + candidates if k not in by_key]
     if unknown:
         parser.error(f"unknown rows {unknown}; choose from {', '.join(by_key)}")
     rows = [by_key[k] for k in args.rows.split(",")]
@@ -696,9 +746,12 @@ def main(argv: list[str] | None = None) -> None:
         seeds=args.seeds,
         listeners=args.listeners,
         corpus=args.corpus,
+        candidates=candidates or None,
         on_row=lambda label: print(f"scoring {label}", file=sys.stderr),
     )
-    print(json.dumps(report, indent=1) if args.json else readable(report))
+    labels = {k: r["label"] for k, r in report["rows"].items()}
+    table = readable(report) + held_out.held_out_markdown(report["held_out"], labels)
+    print(json.dumps(report, indent=1) if args.json else table)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ gives the spread of a mean over items that come in correlated groups (excerpts o
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import numpy as np
 
@@ -61,22 +61,46 @@ def macro_f1(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> float:
     return _macro_f1(_confusion(y_true, y_pred, n_classes))
 
 
+class Reliability(NamedTuple):
+    """Calls per non-empty equal-width confidence bin ((0, 1/n], ..., ((n-1)/n, 1]): the bin's index, its
+    calls' mean confidence, the share of them that were right, and how many there were."""
+
+    bins: np.ndarray
+    confidence: np.ndarray
+    accuracy: np.ndarray
+    calls: np.ndarray
+
+
+def reliability(confidence: np.ndarray, correct: np.ndarray, *, n_bins: int = 10) -> Reliability:
+    """Bin calls by confidence (a call's probability of its class) with whether each was right."""
+    confidence, correct = np.asarray(confidence, np.float64), np.asarray(correct, bool)
+    if confidence.ndim != 1 or confidence.shape != correct.shape or not confidence.size:
+        raise InputError(f"need one right/wrong per confidence, got {confidence.shape} and {correct.shape}")
+    bins = np.clip(np.ceil(confidence * n_bins).astype(int) - 1, 0, n_bins - 1)
+    used = np.unique(bins)
+    return Reliability(
+        used,
+        np.array([confidence[bins == b].mean() for b in used]),
+        np.array([correct[bins == b].mean() for b in used]),
+        np.array([int((bins == b).sum()) for b in used]),
+    )
+
+
+def calibration_error(confidence: np.ndarray, correct: np.ndarray, *, n_bins: int = 10) -> float:
+    """Expected calibration error of calls: the gap between confidence and accuracy, averaged over equal-width
+    confidence bins weighted by how many calls fall in each (``reliability``)."""
+    table = reliability(confidence, correct, n_bins=n_bins)
+    return float(np.sum(table.calls * np.abs(table.accuracy - table.confidence)) / table.calls.sum())
+
+
 def expected_calibration_error(y_true: np.ndarray, probs: np.ndarray, *, n_bins: int = 10) -> float:
-    """Expected calibration error: the gap between confidence and accuracy, averaged over equal-width
-    confidence bins ((0, 1/n], ..., ((n-1)/n, 1]) weighted by how many calls fall in each.
+    """Expected calibration error of class probabilities (``calibration_error``).
 
     A call's confidence is its highest class probability; it is right when that class is ``y_true``.
     """
     probs = np.atleast_2d(np.asarray(probs, np.float64))
     validate_classification(np.asarray(y_true), probs.argmax(axis=1), probs.shape[1])
-    confidence = probs.max(axis=1)
-    correct = probs.argmax(axis=1) == np.asarray(y_true)
-    bins = np.clip(np.ceil(confidence * n_bins).astype(int) - 1, 0, n_bins - 1)
-    error = 0.0
-    for b in np.unique(bins):
-        members = bins == b
-        error += members.mean() * abs(correct[members].mean() - confidence[members].mean())
-    return float(error)
+    return calibration_error(probs.max(axis=1), probs.argmax(axis=1) == np.asarray(y_true), n_bins=n_bins)
 
 
 def evaluate_classification(y_true: np.ndarray, y_pred: np.ndarray, classes: list[str]) -> dict[str, object]:

@@ -9,6 +9,7 @@ from matplotlib import colormaps
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from soundalike.embed.evaluation import reliability
 from soundalike.embed.projection import pca_2d
 from soundalike.ingest.atomic_files import atomic_write
 
@@ -41,25 +42,18 @@ def reliability_png(
 ) -> Path:
     """Reliability diagram: accuracy against mean confidence per equal-width confidence bin (the diagonal is
     perfect calibration), with how many calls fall in each bin beneath."""
-    confidence, correct = np.asarray(confidence, np.float64), np.asarray(correct, bool)
-    bins = np.clip(np.ceil(confidence * n_bins).astype(int) - 1, 0, n_bins - 1)
-    used = np.unique(bins)
+    table = reliability(confidence, correct, n_bins=n_bins)
+    centres = (table.bins + 0.5) / n_bins
     figure = Figure(figsize=(4.5, 5.5))
     ax, counts = figure.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": (3, 1)})
     ax.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="perfect")
-    ax.bar((used + 0.5) / n_bins, [correct[bins == b].mean() for b in used], width=0.9 / n_bins, label="accuracy")
-    ax.plot(
-        [confidence[bins == b].mean() for b in used],
-        [correct[bins == b].mean() for b in used],
-        "o",
-        color="black",
-        label="mean confidence",
-    )
+    ax.bar(centres, table.accuracy, width=0.9 / n_bins, label="accuracy")
+    ax.plot(table.confidence, table.accuracy, "o", color="black", label="mean confidence")
     ax.set_ylim(0, 1)
     ax.set_ylabel("accuracy")
     ax.set_title(title)
     ax.legend(fontsize=7, loc="upper left")
-    counts.bar((used + 0.5) / n_bins, [int((bins == b).sum()) for b in used], width=0.9 / n_bins, color="grey")
+    counts.bar(centres, table.calls, width=0.9 / n_bins, color="grey")
     counts.set_xlim(0, 1)
     counts.set_xlabel("confidence")
     counts.set_ylabel("calls")

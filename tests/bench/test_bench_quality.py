@@ -42,14 +42,22 @@ def music(tmp_path: Path) -> Path:
 
 
 @pytest.mark.slow
-def test_the_benchmark_scores_every_metric_in_range_and_keeps_fast_variants_in_one_group(
+def test_the_benchmark_scores_every_metric_in_range_overall_and_per_package_and_keeps_fast_variants_in_one_group(
     music: Path, tmp_path: Path
 ) -> None:
     work = tmp_path / "work"
     packages = ("alpha-music", "beta-music", "gamma-music", "neverball-data")
     mfcc = [r for r in bench_quality.ROWS if r.key == "mfcc"]
     report = bench_quality.run(
-        work, music, tmp_path / "debs", mfcc, packages=packages, seeds=3, listeners=4, excerpt_seconds=2.0
+        work,
+        music,
+        tmp_path / "debs",
+        mfcc,
+        packages=packages,
+        seeds=3,
+        listeners=4,
+        excerpt_seconds=2.0,
+        candidates=["mfcc"],
     )
 
     data = report["data"]
@@ -70,8 +78,20 @@ def test_the_benchmark_scores_every_metric_in_range_and_keeps_fast_variants_in_o
     assert scores["same_album_p10"]["median"] > 0.5
     for run in scores["tagging_runs"]:
         assert run["labelled"] + run["unlabelled"] == scores["excerpts"]
-    assert (work / "quality.md").read_text().count("MFCC statistics") == 1
+    assert (work / "quality.md").read_text().count("MFCC statistics") == 2  # overall and held-out tables
     assert (work / "quality.png").stat().st_size > 1000
+    per_package = scores["per_package"]
+    assert set(per_package) == set(packages) - {"neverball-data"}
+    for values in per_package.values():
+        for metric in ("same_track_r1", "same_album_p10", "tagging_head", "tagging_lr", "ece"):
+            assert 0.0 <= values[metric] <= 1.0, metric
+    assert sum(v["calls"] for v in per_package.values()) == sum(r["unlabelled"] for r in scores["tagging_runs"])
+    assert all("calls" not in r for r in scores["tagging_runs"])
+    assert any("playlist_precision" in v for v in per_package.values())
+    assert sum(scores["reliability"]["calls"]) == sum(v["calls"] for v in per_package.values())
+    assert report["held_out"]["chosen"] == {a: "mfcc" for a in packages[:3]}
+    assert "Held-out packages" in (work / "quality.md").read_text()
+    assert (work / "reliability.png").stat().st_size > 1000
 
 
 @pytest.mark.slow

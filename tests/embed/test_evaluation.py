@@ -8,12 +8,14 @@ import numpy as np
 import pytest
 
 from soundalike.embed.evaluation import (
+    calibration_error,
     cluster_bootstrap_mean,
     evaluate_classification,
     evaluate_retrieval,
     excerpt_neighbour_scores,
     group_precision,
     macro_f1,
+    reliability,
     validate_classification,
     validate_retrieval,
 )
@@ -152,3 +154,22 @@ def test_cluster_bootstrap_keeps_clusters_whole_and_ignores_nan() -> None:
     assert len(set(np.round(replicates, 6))) > 1
     assert cluster_bootstrap_mean(values, clusters, seed=3) == cluster_bootstrap_mean(values, clusters, seed=3)
     assert cluster_bootstrap_mean(np.array([0.25, 0.75]), ["x", "x"], seed=1) == pytest.approx(0.5)
+
+
+def test_reliability_bins_calls_by_confidence_with_their_accuracy() -> None:
+    confidence = np.array([0.95, 0.91, 0.55, 0.6, 0.05])
+    right = np.array([True, False, True, False, False])
+    table = reliability(confidence, right, n_bins=10)
+    assert table.bins.tolist() == [0, 5, 9]  # (0, 0.1], (0.5, 0.6], (0.9, 1]
+    assert table.confidence == pytest.approx([0.05, 0.575, 0.93])
+    assert table.accuracy.tolist() == [0.0, 0.5, 0.5]
+    assert table.calls.tolist() == [1, 2, 2]
+    expected = (1 * 0.05 + 2 * 0.075 + 2 * 0.43) / 5
+    assert calibration_error(confidence, right, n_bins=10) == pytest.approx(expected)
+
+
+def test_reliability_needs_one_outcome_per_call() -> None:
+    with pytest.raises(InputError):
+        reliability(np.array([0.5, 0.6]), np.array([True]))
+    with pytest.raises(InputError):
+        calibration_error(np.array([]), np.array([], dtype=bool))
