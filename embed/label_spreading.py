@@ -5,8 +5,12 @@ where either row is among the other's nearest), with affinity ``W`` 1 on an edge
 ``S = D^-1/2 W D^-1/2``, the class scores iterate ``F <- alpha S F + (1 - alpha) Y`` from ``F = Y`` (one-hot
 rows for labelled rows, zeros elsewhere) until no score moves more than ``TOLERANCE``: the fixed point
 ``(1 - alpha) (I - alpha S)^-1 Y``. ``alpha`` is how much of a row's score comes from its neighbours rather
-than its own label. Each row's scores, divided by their sum, are its class distribution; a row that no
-labelled row reaches through the graph keeps zeros.
+than its own label; a label's weight falls by ``alpha`` at each step through the graph. ``ALPHA`` is
+scikit-learn's default (0.2): Zhou's 0.99 tagged held-out albums of the test catalogue as well, but with
+distributions so flat (mean top probability 0.46 against 0.96) that they needed a temperature of 0.1 to be
+calibrated. Each row's scores, divided by their sum, are its
+class distribution; a row no label reaches (no path, or scores below ``TOLERANCE``: beyond about 17 steps at
+``ALPHA``) keeps zeros.
 """
 
 from __future__ import annotations
@@ -18,9 +22,9 @@ import torch
 from soundalike.embed.unit_norm import unit_rows
 
 NEIGHBOURS = 5
-ALPHA = 0.99
-TOLERANCE = 1e-6
-MAX_ITERATIONS = 5000
+ALPHA = 0.2
+TOLERANCE = 1e-12
+MAX_ITERATIONS = 1000
 
 
 def neighbour_graph(x: np.ndarray, *, k: int = NEIGHBOURS) -> tuple[np.ndarray, np.ndarray]:

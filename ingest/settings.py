@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from soundalike.ingest.errors import ConfigError
@@ -15,6 +15,7 @@ Device = Literal["auto", "cpu", "cuda"]
 FeatureExtractor = Literal["auto", "librosa", "torch"]
 EmbeddingModelName = Literal["musicnn-msd", "musicnn-student", "mfcc-stats", "cnn-trained", "musicnn-adapted", "fusion"]
 IndexKind = Literal["auto", "flat", "hnsw", "ivf_flat", "ivf_sq8", "ivf_pq"]
+GenreTagger = Literal["head", "spreading", "combined"]
 
 
 class Settings(BaseSettings):
@@ -30,6 +31,9 @@ class Settings(BaseSettings):
     """The default was chosen on real recordings (bench/RESULTS.md, "Quality on real recordings")."""
     fusion_blocks: str = "musicnn:1,penultimate:0.5,mfcc:0.5,chroma:0.25,rhythm:0.1"
     """The ``fusion`` model's blocks: ``name:weight[:reduction]``, comma-separated (see ``embed/fusion.py``)."""
+    genre_tagger: GenreTagger = "head"
+    """What ``genres train`` fits and ``genres predict`` calls with: the genre head, label spreading over the
+    catalogue's neighbour graph, or both combined (see ``embed/genre_head.py``)."""
     sample_rate: int = 22050
     max_file_bytes: int = 2 * 1024**3
     ingest_batch_size: int = Field(default=16, ge=1)
@@ -100,8 +104,16 @@ class Settings(BaseSettings):
 
 
 def load_settings(home: Path | None = None) -> Settings:
-    """Build settings from the environment; ``home`` overrides ``SOUNDALIKE_HOME``."""
-    settings = Settings() if home is None else Settings(home=home)
+    """Build settings from the environment; ``home`` overrides ``SOUNDALIKE_HOME``. A value the settings refuse is
+    a ``ConfigError`` naming its variable."""
+    try:
+        settings = Settings() if home is None else Settings(home=home)
+    except ValidationError as exc:
+        problems = [
+            f"SOUNDALIKE_{'_'.join(str(part) for part in error['loc']).upper()}={error['input']!r}: {error['msg']}"
+            for error in exc.errors()
+        ]
+        raise ConfigError("; ".join(problems)) from exc
     if settings.home.exists() and not settings.home.is_dir():
         raise ConfigError(f"the data folder {settings.home} is a file, not a folder (--home or SOUNDALIKE_HOME)")
     settings.home.mkdir(parents=True, exist_ok=True)
