@@ -24,7 +24,9 @@ from soundalike.embed.store import put_embeddings
 from soundalike.ingest.db.models import Track
 from soundalike.ingest.errors import ConfigError
 from soundalike.ingest.repository import set_track_genre
-from soundalike.ingest.settings import load_settings
+from soundalike.ingest.settings import Settings, load_settings
+
+from support.cli_runner import run_cli
 
 MODEL = "mfcc-stats"
 DIM = 8
@@ -180,6 +182,19 @@ def test_the_saved_tagger_scores_rows_with_their_spreading_distribution(session:
     toward_g2 = call_probabilities(head, row, np.array([0.1, 0.1, 0.8]))[0]
     toward_g0 = call_probabilities(head, row, np.array([0.8, 0.1, 0.1]))[0]
     assert toward_g2.argmax() == 2 and toward_g0.argmax() == 0  # spreading alone: the head's weights do not steer
+
+
+def test_genres_train_and_predict_use_the_tagger_the_setting_names(
+    settings: Settings, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add_labelled_albums(session)
+    session.commit()
+    monkeypatch.setenv("SOUNDALIKE_GENRE_TAGGER", "combined")
+    trained = run_cli(settings.model_copy(update={"embedding_model": MODEL}), "genres", "train")
+    assert trained["tagger"] == "combined" and trained["embedded"] == 0
+    assert load_genre_head(settings.models_dir).meta.tagger == "combined"
+    predicted = run_cli(settings.model_copy(update={"embedding_model": MODEL}), "genres", "predict")
+    assert predicted["predicted"] + predicted["none_of_these"] == 3 * 10 * 2
 
 
 def test_an_unknown_tagger_is_a_config_error_naming_it(
