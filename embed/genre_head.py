@@ -379,11 +379,10 @@ def held_out_fit(
     )
 
 
-def checked_tagger(tagger: str) -> str:
-    """``tagger`` when it is one of ``TAGGERS``, else a ConfigError naming it."""
+def check_tagger(tagger: str) -> None:
+    """A ConfigError naming ``tagger`` unless it is one of ``TAGGERS``."""
     if tagger not in TAGGERS:
         raise ConfigError(f"genre tagger {tagger!r} is not one of {', '.join(TAGGERS)} (SOUNDALIKE_GENRE_TAGGER)")
-    return tagger
 
 
 def train_genre_head(
@@ -397,7 +396,7 @@ def train_genre_head(
 ) -> GenreHeadMeta:
     """Choose the L2 strength, then fit ``tagger``'s temperature and the open-set thresholds on other held-out
     rows; refit on every label and save weights, class directions and metadata as one file."""
-    checked_tagger(tagger)
+    check_tagger(tagger)
     labelled = labelled_tracks(session, model_name)
     classes = sorted(set(labelled.genres))
     if len(classes) < 2:
