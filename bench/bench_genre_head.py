@@ -29,11 +29,12 @@ from sqlalchemy.orm import Session
 
 from soundalike.embed.evaluation import expected_calibration_error, macro_f1
 from soundalike.embed.genre_head import (
+    call_probabilities,
     labelled_tracks,
     load_genre_head,
     predict_genres,
-    probabilities,
     read_inputs,
+    spread_over,
     train_genre_head,
 )
 from soundalike.embed.ingest_consumer import consumer_for
@@ -95,9 +96,11 @@ def one_seed(
     seed: int,
     *,
     model_name: str = MODEL_NAME,
+    tagger: str = "head",
 ) -> dict[str, object]:
-    """Label a seeded third of each class's groups, train the head on ``model_name``'s stored rows, let it predict,
-    score its predictions and LR's on the unlabelled rest; ``calls`` holds each unlabelled track's outcome."""
+    """Label a seeded third of each class's groups, train the head on ``model_name``'s stored rows for ``tagger``,
+    let it predict, score its predictions and LR's on the unlabelled rest; ``calls`` holds each unlabelled track's
+    outcome."""
     session.execute(delete(TrackGenre).where(TrackGenre.source.in_(("label", "curator", *MACHINE_SOURCES))))
     rng = random.Random(seed)
     labelled: set[int] = set()
@@ -108,9 +111,8 @@ def one_seed(
         labelled |= {t for t, (g, grp) in truth.items() if g == genre and grp in chosen}
     for track_id in sorted(labelled):
         set_track_genre(session, track_id, truth[track_id][0], source="label")
-    meta = train_genre_head(session, models_dir, model_name=model_name, seed=seed)
+    meta = train_genre_head(session, models_dir, model_name=model_name, seed=seed, tagger=tagger)
     head = load_genre_head(models_dir)
-    weights, bias = head.weights, head.bias
     predict_genres(session, models_dir)
     stored = stored_calls(session)
     none_of_these = int(session.scalar(select(func.count()).where(TrackGenre.source == "suggested")) or 0)
@@ -122,6 +124,10 @@ def one_seed(
     y_train = np.array([meta.classes.index(g) for g in train.genres])
     calls = [stored[int(ids[n])] for n in rest]
     y_head = np.array([meta.classes.index(c.genre) for c in calls])
+    spread = None
+    if tagger != "head":
+        seeds = {int(t): meta.classes.index(g) for t, g in zip(train.track_ids, train.genres, strict=True)}
+        spread = spread_over((ids, rows), seeds, len(meta.classes))[rest]
     baseline = LogisticRegression(max_iter=5000).fit(train.rows, y_train)
     scaled = make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000)).fit(train.rows, y_train)
     session.rollback()
@@ -129,7 +135,7 @@ def one_seed(
         "seed": seed,
         "labelled": len(labelled),
         "unlabelled": len(rest),
-        "head": scores(y_rest, probabilities(x_rest, weights, bias, meta.temperature), len(meta.classes), y_head),
+        "head": scores(y_rest, call_probabilities(head, x_rest, spread), len(meta.classes), y_head),
         "sklearn_lr": scores(y_rest, baseline.predict_proba(x_rest), len(meta.classes)),
         "sklearn_lr_standardised": scores(y_rest, scaled.predict_proba(x_rest), len(meta.classes)),
         "head_settings": {"l2": meta.l2, "temperature": round(meta.temperature, 3)},

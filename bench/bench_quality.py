@@ -159,6 +159,13 @@ ROWS = (
         FUSION,
         {"fusion_blocks": "musicnn:1,penultimate:0.5,mfcc:0.5,chroma:0.25,rhythm:0.1"},
     ),
+    Row("fusion-spread", "fusion, default blocks, tagged by label spreading", FUSION, {"genre_tagger": "spreading"}),
+    Row(
+        "fusion-combined",
+        "fusion, default blocks, tagged by head x label spreading",
+        FUSION,
+        {"genre_tagger": "combined"},
+    ),
     Row(
         "fusion-whiten",
         "fusion: pooled MusiCNN whitened to 64, mfcc 0.5, chroma 0.25, rhythm 0.1",
@@ -405,7 +412,8 @@ def tagging_scores(catalogue: Catalogue, row: Row, seeds: int, prefix: str) -> d
     truth = {t: (i.album, i.group) for t, i in catalogue.items.items()}
     models_dir = row_settings(catalogue, row).models_dir / "genre"
     with session_scope(catalogue.factory) as session:
-        runs = [one_seed(session, models_dir, truth, s, model_name=row.model) for s in range(seeds)]
+        tagger = row_settings(catalogue, row).genre_tagger
+        runs = [one_seed(session, models_dir, truth, s, model_name=row.model, tagger=tagger) for s in range(seeds)]
     accuracy = {k: [float(r[k]["accuracy"]) for r in runs] for k in ("head", "sklearn_lr_standardised")}  # type: ignore[index]
     return {
         **call_scores(catalogue, [r.pop("calls") for r in runs]),

@@ -48,7 +48,8 @@ def genres_list(
 
 @genres_app.command("train")
 def genres_train(as_json: JsonOption = False) -> None:
-    """Train the genre head on label and curator genres (file tags naming one of them count too).
+    """Train the genre head on label and curator genres (file tags naming one of them count too), calibrated for
+    the tagger ``SOUNDALIKE_GENRE_TAGGER`` names (head, spreading or combined).
 
     Tracks without a current embedding of the configured model are embedded first, as ``index build`` would.
     """
@@ -62,7 +63,7 @@ def genres_train(as_json: JsonOption = False) -> None:
         with progress_bar("embed", as_json) as (_, advance):
             embedded = embed_missing(session, model, on_track=advance)
         session.flush()
-        meta = train_genre_head(session, settings.models_dir, model_name=model.name)
+        meta = train_genre_head(session, settings.models_dir, model_name=model.name, tagger=settings.genre_tagger)
     data = {**asdict(meta), "embedded": embedded}
     emit(
         data,
@@ -72,6 +73,7 @@ def genres_train(as_json: JsonOption = False) -> None:
             (
                 "version",
                 "input",
+                "tagger",
                 "classes",
                 "train",
                 "held-out",
@@ -89,6 +91,7 @@ def genres_train(as_json: JsonOption = False) -> None:
                 [
                     meta.version,
                     f"{meta.embedding_model} {meta.input}",
+                    meta.tagger,
                     ", ".join(meta.classes),
                     meta.n_train,
                     f"{meta.n_test} ({meta.split})",
@@ -109,7 +112,7 @@ def genres_train(as_json: JsonOption = False) -> None:
 
 @genres_app.command("predict")
 def genres_predict(as_json: JsonOption = False) -> None:
-    """Tag every track without a label or accepted curator genre with the trained head (source ``predicted``).
+    """Tag every track without a label or accepted curator genre with the trained tagger (source ``predicted``).
 
     A track far from every genre, or whose rejected genre leaves no confident successor, gets none: its best
     call is kept as a suggestion (source ``suggested``) in the review queue.

@@ -122,7 +122,7 @@ def run_demo(
         meta = build_from_database(session, settings, model, backend=resolve_index_backend(device))
         summary.index = {"count": meta.count, "dim": meta.dim, "factory": meta.factory, "model": meta.model_name}
         on_step("training the genre model")
-        head = train_genre_head(session, settings.models_dir, model_name=model.name)
+        head = train_genre_head(session, settings.models_dir, model_name=model.name, tagger=settings.genre_tagger)
         summary.genre_model = {
             "classes": head.classes,
             "accuracy": head.accuracy,

@@ -10,6 +10,14 @@ album never sits on both sides; tracks when every class has a single group. The 
 the L2 strength is chosen on one half, and the temperature and the open-set thresholds (``embed/open_set.py``)
 are fitted on the other, which no setting was chosen on; the reported ECE is cross-fitted on that half
 (``embed/calibration.py``). The saved head is refitted on every labelled track.
+
+The tagger (``SOUNDALIKE_GENRE_TAGGER``) says which scores the temperature divides: the head's logits
+(``head``), the log of the class distribution label spreading gives each track over the neighbour graph of
+every catalogue row of the head's input (``spreading``, ``embed/label_spreading.py``: unlabelled tracks carry
+information the head does not use), or their sum (``combined``: the product of the head's softmax and that
+distribution). The temperature, the cross-fitted ECE and the confidence a successor needs are fitted on those
+scores, the held-out tracks spread to from the training side only; the "none of these" distance is the head
+input's, whatever the tagger.
 """
 
 from __future__ import annotations
@@ -17,7 +25,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, get_args
 
 import numpy as np
 import torch
@@ -28,6 +36,7 @@ from soundalike.embed.calibration import MIN_CALIBRATION, cross_fitted, fit_temp
 from soundalike.embed.checkpoint import load_checkpoint, save_checkpoint
 from soundalike.embed.evaluation import expected_calibration_error, macro_f1
 from soundalike.embed.genres import assigned_genres, evidence, genre_rows
+from soundalike.embed.label_spreading import spread_labels
 from soundalike.embed.musicnn_encoder import MODEL_NAME as MUSICNN
 from soundalike.embed.musicnn_encoder import POOLED_FEATURE
 from soundalike.embed.open_set import (
@@ -41,13 +50,17 @@ from soundalike.embed.review import rejected_pairs
 from soundalike.embed.store import load_embeddings
 from soundalike.embed.unit_norm import unit_rows
 from soundalike.ingest.db.models import CURATED_SOURCES, MACHINE_SOURCES, Track, TrackGenre
-from soundalike.ingest.errors import PreconditionError
+from soundalike.ingest.errors import ConfigError, PreconditionError
 from soundalike.ingest.repository import feature_matrix, set_track_genre
+from soundalike.ingest.settings import GenreTagger
 from soundalike.ingest.tags import normalise_genre
 
 HEAD_FILE = "genre-head.safetensors"
 EMBEDDING_INPUT = "embedding"
 TAGGING_FEATURES = {MUSICNN: POOLED_FEATURE}
+TAGGERS: tuple[str, ...] = get_args(GenreTagger)
+SPREAD_FLOOR = 1e-6
+"""Added to a spreading distribution before its log, so a genre no label reached is unlikely, not impossible."""
 
 
 DEFAULT_L2 = 1e-2
@@ -67,7 +80,7 @@ class GenreHeadMeta:
     Accuracy, F1 and ECE are measured on the calibration rows (held out, and no setting chosen on them):
     ``ece`` with cross-fitted temperatures, ``ece_uncalibrated`` at temperature 1; ``split`` says what was held
     out (groups, tracks or none). ``max_distance`` (None: no limit) and ``min_confidence`` are the open-set
-    thresholds of ``embed/open_set.py``.
+    thresholds of ``embed/open_set.py``; ``tagger`` what the calls come from (``TAGGERS``).
     """
 
     version: str
@@ -88,6 +101,7 @@ class GenreHeadMeta:
     n_calibration: int = 0
     max_distance: float | None = None
     min_confidence: float = DEFAULT_MIN_CONFIDENCE
+    tagger: str = "head"
 
 
 class Label(NamedTuple):
@@ -253,6 +267,21 @@ def probabilities(x: np.ndarray, weights: np.ndarray, bias: np.ndarray, temperat
     return np.exp(log_softmax(logits / temperature))
 
 
+def spread_over(catalogue: tuple[np.ndarray, np.ndarray], seeds: dict[int, int], n_classes: int) -> np.ndarray:
+    """Label spreading from ``seeds`` (track id -> class index) over every catalogue row (track ids, rows)."""
+    ids, rows = catalogue
+    return spread_labels(rows, np.array([seeds.get(int(t), -1) for t in ids], dtype=np.int64), n_classes)
+
+
+def tagger_logits(tagger: str, logits: np.ndarray, spread: np.ndarray | None) -> np.ndarray:
+    """The scores ``tagger``'s temperature divides, from the head's ``logits`` and the rows' spreading
+    distribution: the logits, the distribution's log, or the log of their product (softmax x distribution)."""
+    if tagger == "head" or spread is None:
+        return logits
+    spread_log = np.log(np.atleast_2d(spread) + SPREAD_FLOOR)
+    return spread_log if tagger == "spreading" else log_softmax(np.atleast_2d(logits)) + spread_log
+
+
 class HeldOut(NamedTuple):
     """One L2 strength's fit on the training side, scored on held-out rows."""
 
@@ -295,12 +324,22 @@ def halves(labelled: Labelled, split: Split, rows: np.ndarray, y: np.ndarray, *,
 
 
 def held_out_fit(
-    labelled: Labelled, y: np.ndarray, n_classes: int, *, test_fraction: float, seed: int, l2: float | None = None
+    labelled: Labelled,
+    y: np.ndarray,
+    n_classes: int,
+    *,
+    test_fraction: float,
+    seed: int,
+    l2: float | None = None,
+    tagger: str = "head",
+    catalogue: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Calibration:
     """Choose the L2 strength on one half of the held-out rows (``l2`` given: keep it) and calibrate on the other.
 
     With fewer than ``MIN_SELECTION + MIN_CALIBRATION`` held-out rows nothing is chosen (``DEFAULT_L2``) and
     every held-out row calibrates. Without held-out rows the temperature is 1 and there is no distance limit.
+    A tagger other than the head calibrates its own scores (``tagger_logits``), spreading over ``catalogue``
+    (track ids, head input rows of every track) from the training side's labels only.
     """
     x = labelled.rows
     split = held_out_split(labelled, test_fraction=test_fraction, seed=seed)
@@ -319,6 +358,11 @@ def held_out_fit(
         return Calibration(split, calibrate, l2, empty, 1.0, empty, None, DEFAULT_MIN_CONFIDENCE)
     weights, bias = fit_head(x[split.train], y[split.train], n_classes, l2=l2)
     logits = np.asarray(x[calibrate], np.float64) @ weights + bias
+    if tagger != "head" and catalogue is not None:
+        seeds = {int(t): int(c) for t, c in zip(labelled.track_ids[split.train], y[split.train], strict=True)}
+        spread = spread_over(catalogue, seeds, n_classes)
+        position = {int(t): n for n, t in enumerate(catalogue[0])}
+        logits = tagger_logits(tagger, logits, spread[[position[int(t)] for t in labelled.track_ids[calibrate]]])
     y_cal = y[calibrate]
     rows = np.flatnonzero(calibrate)
     probs = cross_fitted(logits, y_cal, halves(labelled, split, rows, y, seed=seed))
@@ -335,11 +379,24 @@ def held_out_fit(
     )
 
 
+def check_tagger(tagger: str) -> None:
+    """A ConfigError naming ``tagger`` unless it is one of ``TAGGERS``."""
+    if tagger not in TAGGERS:
+        raise ConfigError(f"genre tagger {tagger!r} is not one of {', '.join(TAGGERS)} (SOUNDALIKE_GENRE_TAGGER)")
+
+
 def train_genre_head(
-    session: Session, models_dir: Path, *, model_name: str, test_fraction: float = 0.3, seed: int = 0
+    session: Session,
+    models_dir: Path,
+    *,
+    model_name: str,
+    test_fraction: float = 0.3,
+    seed: int = 0,
+    tagger: str = "head",
 ) -> GenreHeadMeta:
-    """Choose the L2 strength, then fit a temperature and the open-set thresholds on other held-out rows; refit on
-    every label and save weights, class directions and metadata as one file."""
+    """Choose the L2 strength, then fit ``tagger``'s temperature and the open-set thresholds on other held-out
+    rows; refit on every label and save weights, class directions and metadata as one file."""
+    check_tagger(tagger)
     labelled = labelled_tracks(session, model_name)
     classes = sorted(set(labelled.genres))
     if len(classes) < 2:
@@ -349,7 +406,10 @@ def train_genre_head(
             f"({len(labels)} labelled tracks, {len(labelled.track_ids)} of them embedded)"
         )
     x, y = labelled.rows, np.array([classes.index(g) for g in labelled.genres])
-    fit = held_out_fit(labelled, y, len(classes), test_fraction=test_fraction, seed=seed)
+    catalogue = None if tagger == "head" else read_inputs(session, model_name, labelled.input)
+    fit = held_out_fit(
+        labelled, y, len(classes), test_fraction=test_fraction, seed=seed, tagger=tagger, catalogue=catalogue
+    )
     accuracy = f1 = ece = ece_uncalibrated = None
     if fit.calibrate.any():
         y_cal = y[fit.calibrate]
@@ -379,6 +439,7 @@ def train_genre_head(
         n_calibration=int(fit.calibrate.sum()),
         max_distance=fit.max_distance,
         min_confidence=fit.min_confidence,
+        tagger=tagger,
     )
     tensors = {
         "weights": torch.from_numpy(weights),
@@ -417,18 +478,27 @@ class GenreCall(NamedTuple):
     assigned: bool
 
 
-def genre_call(head: GenreHead, row: np.ndarray, rejected: set[str]) -> GenreCall | None:
-    """The head's call for one input row, never a genre in ``rejected`` (normalised names).
+def call_probabilities(head: GenreHead, rows: np.ndarray, spread: np.ndarray | None = None) -> np.ndarray:
+    """Calibrated class probabilities of the saved tagger for input ``rows`` and their spreading distributions."""
+    logits = np.atleast_2d(np.asarray(rows, np.float64)) @ np.asarray(head.weights, np.float64) + head.bias
+    return np.exp(log_softmax(tagger_logits(head.meta.tagger, logits, spread) / head.meta.temperature))
+
+
+def genre_call(
+    head: GenreHead, row: np.ndarray, rejected: set[str], spread: np.ndarray | None = None
+) -> GenreCall | None:
+    """The saved tagger's call for one input row (``spread``: its spreading distribution), never a genre in
+    ``rejected`` (normalised names).
 
     The confidence is the call's probability among the genres the curator left open for the track. The most
     likely genre is assigned unless the row is farther from every genre than ``max_distance`` ("none of these").
     When the curator rejected it, its successor is assigned only if confident: at least ``min_confidence`` among
     the open genres, and at least ``1 - min_confidence`` before the rejection (the doubt a confident call keeps),
-    so a rejected near-certain call never hands the track to a 0.08 runner-up. Any other call is a suggestion;
-    None when every genre was rejected.
+    so a rejected near-certain call never hands the track to a 0.08 runner-up. Label spreading alone assigns
+    nothing to a track no label reaches. Any other call is a suggestion; None when every genre was rejected.
     """
     meta = head.meta
-    probs = probabilities(row, head.weights, head.bias, meta.temperature)[0]
+    probs = call_probabilities(head, row, spread)[0]
     order = [int(c) for c in np.argsort(-probs, kind="stable")]
     allowed = [c for c in order if normalise_genre(meta.classes[c]) not in rejected]
     if not allowed:
@@ -436,6 +506,7 @@ def genre_call(head: GenreHead, row: np.ndarray, rejected: set[str]) -> GenreCal
     best = allowed[0]
     confidence = float(probs[best] / probs[allowed].sum())
     fits = meta.max_distance is None or float(genre_distance(row, head.directions)[0]) <= meta.max_distance
+    fits = fits and not (meta.tagger == "spreading" and spread is not None and not spread.any())
     successor_confident = confidence >= meta.min_confidence and probs[best] >= 1.0 - meta.min_confidence
     return GenreCall(meta.classes[best], confidence, fits and (best == order[0] or bool(successor_confident)))
 
@@ -446,10 +517,16 @@ def predict_genres(session: Session, models_dir: Path) -> int:
 
     Calls ``genre_call`` does not assign are stored as suggestions (source ``suggested``): the track has no
     genre, and the call waits in the review queue. File tags neither stop nor steer a call. Label, curator and
-    tag rows are never touched; earlier predictions and suggestions are replaced.
+    tag rows are never touched; earlier predictions and suggestions are replaced. A tagger that spreads labels
+    spreads today's labels of the head's genres (``training_labels``) over every track the head can read.
     """
     head = load_genre_head(models_dir)
     ids, vectors = read_inputs(session, head.meta.embedding_model, head.meta.input)
+    spread = None
+    if head.meta.tagger != "head":
+        classes = {genre: n for n, genre in enumerate(head.meta.classes)}
+        seeds = {t: classes[label.genre] for t, label in training_labels(session).items() if label.genre in classes}
+        spread = spread_over((ids, vectors), seeds, len(classes))
     curated = {r.track_id for r in genre_rows(session) if r.source in CURATED_SOURCES and not r.rejected}
     rejected: dict[int, set[str]] = {}
     for track_id, genre in rejected_pairs(session):
@@ -462,7 +539,7 @@ def predict_genres(session: Session, models_dir: Path) -> int:
     for n, track_id in enumerate(int(t) for t in ids):
         if track_id in curated:
             continue
-        call = genre_call(head, vectors[n], rejected.get(track_id, set()))
+        call = genre_call(head, vectors[n], rejected.get(track_id, set()), None if spread is None else spread[n])
         if call is None:
             continue
         source = "predicted" if call.assigned else "suggested"
@@ -491,7 +568,17 @@ def held_out_predictions(
         *([field[n] for n in keep] for field in (labelled.genres, labelled.groups, labelled.sources)),
     )
     y = np.array([meta.classes.index(g) for g in labelled.genres], dtype=np.int64)
-    fit = held_out_fit(labelled, y, len(meta.classes), test_fraction=meta.test_fraction, seed=meta.seed, l2=meta.l2)
+    catalogue = None if meta.tagger == "head" else read_inputs(session, meta.embedding_model, meta.input)
+    fit = held_out_fit(
+        labelled,
+        y,
+        len(meta.classes),
+        test_fraction=meta.test_fraction,
+        seed=meta.seed,
+        l2=meta.l2,
+        tagger=meta.tagger,
+        catalogue=catalogue,
+    )
     if not fit.calibrate.any():
         raise PreconditionError("no held-out tracks: label more tracks per genre")
     return meta, labelled.track_ids[fit.calibrate], y[fit.calibrate], fit.probs

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Literal, get_args
 
 from platformdirs import user_cache_path
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from soundalike.ingest.errors import ConfigError
@@ -19,6 +19,7 @@ EmbeddingModelName = Literal[
 ]
 CnnRuntime = Literal["auto", "torch", "compile", "onnx", "onnx-int8"]
 IndexKind = Literal["auto", "flat", "hnsw", "ivf_flat", "ivf_sq8", "ivf_pq"]
+GenreTagger = Literal["head", "spreading", "combined"]
 
 
 class Settings(BaseSettings):
@@ -41,6 +42,9 @@ class Settings(BaseSettings):
     """Files derived from the shipped weights (the ONNX export), shared by every home of this user."""
     musicnn_patches: int = Field(default=8, ge=1)
     """Most 3 s patches MusiCNN encodes per track (``embed/musicnn_frontend.py``); fewer is faster on short clips."""
+    genre_tagger: GenreTagger = "head"
+    """What ``genres train`` fits and ``genres predict`` calls with: the genre head, label spreading over the
+    catalogue's neighbour graph, or both combined (see ``embed/genre_head.py``)."""
     sample_rate: int = 22050
     max_file_bytes: int = 2 * 1024**3
     ingest_batch_size: int = Field(default=16, ge=1)
@@ -118,8 +122,16 @@ class Settings(BaseSettings):
 
 
 def load_settings(home: Path | None = None) -> Settings:
-    """Build settings from the environment; ``home`` overrides ``SOUNDALIKE_HOME``."""
-    settings = Settings() if home is None else Settings(home=home)
+    """Build settings from the environment; ``home`` overrides ``SOUNDALIKE_HOME``. A value the settings refuse is
+    a ``ConfigError`` naming its variable."""
+    try:
+        settings = Settings() if home is None else Settings(home=home)
+    except ValidationError as exc:
+        problems = [
+            f"SOUNDALIKE_{'_'.join(str(part) for part in error['loc']).upper()}={error['input']!r}: {error['msg']}"
+            for error in exc.errors()
+        ]
+        raise ConfigError("; ".join(problems)) from exc
     if settings.home.exists() and not settings.home.is_dir():
         raise ConfigError(f"the data folder {settings.home} is a file, not a folder (--home or SOUNDALIKE_HOME)")
     settings.home.mkdir(parents=True, exist_ok=True)

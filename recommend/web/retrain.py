@@ -66,7 +66,9 @@ class Retrainer:
         try:
             job.state = "training"
             with session_scope(service.factory) as session:
-                meta = train_genre_head(session, settings.models_dir, model_name=settings.embedding_model)
+                meta = train_genre_head(
+                    session, settings.models_dir, model_name=settings.embedding_model, tagger=settings.genre_tagger
+                )
             job.state = "predicting"
             with session_scope(service.factory) as session:
                 count = predict_genres(session, settings.models_dir)
