@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from soundalike.ingest.errors import ConfigError
@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     """The default was chosen on real recordings (bench/RESULTS.md, "Quality on real recordings")."""
     fusion_blocks: str = "musicnn:1,penultimate:0.5,mfcc:0.5,chroma:0.25,rhythm:0.1"
     """The ``fusion`` model's blocks: ``name:weight[:reduction]``, comma-separated (see ``embed/fusion.py``)."""
+    segment_weight: float = 0.0
+    """Similar tracks re-ranked by their best-matching segments: the weight in [0, 1] of the best segment cosine
+    mixed with the track's score (0: off; see ``embed/segments.py``)."""
     sample_rate: int = 22050
     max_file_bytes: int = 2 * 1024**3
     ingest_batch_size: int = Field(default=16, ge=1)
@@ -65,6 +68,17 @@ class Settings(BaseSettings):
     """Requests one server process lets wait in line; beyond it a request is answered 503 with Retry-After."""
     queue_wait_s: float = Field(default=10.0, gt=0)
     """Longest a request waits in line before it is answered 503 with Retry-After."""
+
+    @field_validator("segment_weight", mode="before")
+    @classmethod
+    def _segment_weight(cls, value: object) -> float:
+        try:
+            weight = float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise ConfigError(f"SOUNDALIKE_SEGMENT_WEIGHT is {value!r}, not a number") from None
+        if not 0.0 <= weight <= 1.0:
+            raise ConfigError(f"SOUNDALIKE_SEGMENT_WEIGHT is {value!r}; it must be between 0 (off) and 1")
+        return weight
 
     @property
     def db_url(self) -> str:
