@@ -72,3 +72,29 @@ def test_the_benchmark_scores_every_metric_in_range_and_keeps_fast_variants_in_o
         assert run["labelled"] + run["unlabelled"] == scores["excerpts"]
     assert (work / "quality.md").read_text().count("MFCC statistics") == 1
     assert (work / "quality.png").stat().st_size > 1000
+
+
+@pytest.mark.slow
+def test_retrieval_through_the_similar_track_ranking_matches_the_stored_vectors_and_segments_are_backfilled(
+    music: Path, tmp_path: Path
+) -> None:
+    """Without segments the ranking path counts what the stored vectors give; the segment row computes the segments
+    the ingest (without MusiCNN here) left out, through the product's refresh, and scores in range."""
+    keys = ("fusion-penult", "fusion-penult-ranked", "fusion-segments")
+    rows = [r for r in bench_quality.ROWS if r.key in keys]
+    report = bench_quality.run(
+        tmp_path / "work",
+        music,
+        tmp_path / "debs",
+        rows,
+        packages=("alpha-music", "beta-music", "gamma-music"),
+        seeds=2,
+        listeners=2,
+        excerpt_seconds=2.0,
+    )
+    plain, control, segments = (report["rows"][k] for k in keys)
+    assert control["all_excerpts"] == plain["all_excerpts"]
+    assert segments["excerpts"] == plain["excerpts"]
+    for metric in ("same_track_r1", "same_album_p10"):
+        assert 0.0 <= segments[metric]["min"] <= segments[metric]["max"] <= 1.0, metric
+    assert "tagging_head" not in segments
