@@ -67,6 +67,7 @@ from soundalike.embed.evaluation import Metric, cluster_bootstrap_mean, excerpt_
 from soundalike.embed.ingest_consumer import consumer_for
 from soundalike.embed.models import embedding_model
 from soundalike.embed.musicnn_encoder import MODEL_NAME as MUSICNN
+from soundalike.embed.segments import segment_scoring
 from soundalike.embed.store import embedding_version, load_embeddings, replace_embeddings, track_embeddings
 from soundalike.index.backends import IndexBackend, resolve_index_backend
 from soundalike.index.sync import sync_index
@@ -79,8 +80,10 @@ from soundalike.ingest.paths import from_db_path
 from soundalike.ingest.pipeline import IngestOptions, ingest
 from soundalike.ingest.settings import Settings
 from soundalike.recommend.evaluation import score
+from soundalike.recommend.filters import Filters
 from soundalike.recommend.playlist import PlaylistOptions, playlist_from_events
 from soundalike.recommend.served_index import ServedIndex
+from soundalike.recommend.similar import Options, similar_to_track
 from soundalike.recommend.simulated_listeners import (
     MIN_GROUP_TRACKS,
     Listener,
@@ -125,13 +128,16 @@ BLISS_VERSION = "0.1.11-standardised"
 
 @dataclass(frozen=True)
 class Row:
-    """One representation: key for ``--rows``, label, embedding model name, settings overrides, ranking metric."""
+    """One representation: key for ``--rows``, label, embedding model name, settings overrides, ranking metric;
+    ``ranked``: retrieval scored through the product's similar-track ranking (``ranked_retrieval_scores``), for
+    settings that change the ranking rather than the vectors (tagging and playlists are then the plain row's)."""
 
     key: str
     label: str
     model: str
     overrides: Mapping[str, object] = field(default_factory=dict)
     metric: Metric = "cosine"
+    ranked: bool = False
 
 
 ROWS = (
@@ -165,6 +171,20 @@ ROWS = (
         "fusion, default blocks, tagged by head x label spreading",
         FUSION,
         {"genre_tagger": "combined"},
+    ),
+    Row(
+        "fusion-penult-ranked",
+        "fusion-penult, scored through the similar-track ranking (control for segments)",
+        FUSION,
+        {"fusion_blocks": "musicnn:1,penultimate:0.5,mfcc:0.5,chroma:0.25,rhythm:0.1"},
+        ranked=True,
+    ),
+    Row(
+        "fusion-segments",
+        "fusion-penult re-ranked by best segment pairs (weight 0.5, 3 segments of 2 patches)",
+        FUSION,
+        {"fusion_blocks": "musicnn:1,penultimate:0.5,mfcc:0.5,chroma:0.25,rhythm:0.1", "segment_weight": 0.5},
+        ranked=True,
     ),
     Row(
         "fusion-whiten",
@@ -407,6 +427,39 @@ def retrieval_scores(catalogue: Catalogue, ids: np.ndarray, vectors: np.ndarray,
     }
 
 
+def ranked_retrieval_scores(catalogue: Catalogue, row: Row, ids: np.ndarray, seeds: int) -> dict:
+    """Same-track R@1 and same-album P@10 as ``retrieval_scores`` counts them, each excerpt's neighbours ranked by
+    ``similar_to_track`` on the product's index (no diversity; the row's segment re-ranking)."""
+    settings = row_settings(catalogue, row)
+    groups = [catalogue.items[int(t)].group for t in ids]
+    members: dict[str, list[int]] = {}
+    for t, g in zip(ids.tolist(), groups, strict=True):
+        members.setdefault(g, []).append(t)
+    hit, precision = np.full(len(ids), np.nan), np.full(len(ids), np.nan)
+    with session_scope(catalogue.factory) as session:
+        index = served_index(session, settings, row.model, resolve_index_backend(catalogue.device))
+        options = Options(diversity=0.0, segments=segment_scoring(settings))
+        for n, t in enumerate(ids.tolist()):
+            item = catalogue.items[t]
+            if len(members[item.group]) > 1:
+                nearest = similar_to_track(session, index, t, 1, options)
+                hit[n] = float(bool(nearest) and catalogue.items[nearest[0].track_id].group == item.group)
+            others = Options(Filters(exclude=frozenset(members[item.group])), diversity=0.0, segments=options.segments)
+            top = similar_to_track(session, index, t, 10, others)
+            if top:
+                precision[n] = float(np.mean([catalogue.items[r.track_id].album == item.album for r in top]))
+        index.close()
+        session.rollback()
+    return {
+        "same_track_r1": spread([cluster_bootstrap_mean(hit, groups, seed=s) for s in range(seeds)]),
+        "same_album_p10": spread([cluster_bootstrap_mean(precision, groups, seed=s) for s in range(seeds)]),
+        "all_excerpts": {
+            "same_track_r1": round(float(np.nanmean(hit)), 4),
+            "same_album_p10": round(float(np.nanmean(precision)), 4),
+        },
+    }
+
+
 def tagging_scores(catalogue: Catalogue, row: Row, seeds: int, prefix: str) -> dict:
     """Head and scaler + LR accuracy over seeds, a third of each class's groups labelled (``one_seed``)."""
     truth = {t: (i.album, i.group) for t, i in catalogue.items.items()}
@@ -503,6 +556,9 @@ def score_row(catalogue: Catalogue, row: Row, seeds: int, listeners: int) -> dic
     out: dict[str, object] = {"label": row.label, "model": row.model, "version": version, "embed_s": round(seconds, 1)}
     out["overrides"] = dict(row.overrides)
     out["excerpts"] = len(ids)
+    if row.ranked:
+        out.update(ranked_retrieval_scores(catalogue, row, ids, seeds))
+        return out
     parts = [
         retrieval_scores(catalogue, ids, vectors, row, seeds),
         tagging_scores(catalogue, row, seeds, "tagging"),

@@ -72,8 +72,8 @@ def similar(
         year_max=year_max,
         exclude=exclude,
     )
-    options = Options(filters=filters, artist_cap=artist_cap, diversity=diversity)
     service = open_service()
+    options = Options(filters=filters, artist_cap=artist_cap, diversity=diversity, segments=service.segments)
     with session_scope(service.factory) as session:
         if describe is not None:
             results = described(service.index.table, describe, k, options)

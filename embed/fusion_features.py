@@ -3,9 +3,11 @@
 Every block is a feature ingestion stores: ``musicnn`` the pooled 1506-d MSD MusiCNN features,
 ``penultimate`` the 200-d MSD MusiCNN embedding, ``mfcc``, ``chroma`` and ``rhythm`` the statistics of
 ``ingest.track_features``. ``mtt`` (pooled features of the MTT checkpoint) needs a second network pass, so
-it is computed only when the blocks ask for it, at ``index build``. A track analysed before a feature
-existed gets it from its audio at the next refresh, through the same functions ingestion uses; outside
-audio goes through those functions too, so a query file and a catalogue track are described alike.
+it is computed only when the blocks ask for it, at ``index build``; so are the ``musicnn`` block's segments
+of tracks analysed before they were stored, when segment re-ranking is on (``embed/segments.py``). A track
+analysed before a feature existed gets it from its audio at the next refresh, through the same functions
+ingestion uses; outside audio goes through those functions too, so a query file and a catalogue track are
+described alike.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from soundalike.embed.fusion import (
 from soundalike.embed.musicnn import MusiCNN, load_musicnn
 from soundalike.embed.musicnn_frontend import SAMPLE_RATE, musicnn_patches
 from soundalike.embed.patch_embeddings import patch_embeddings
+from soundalike.embed.segments import complete_segments
 from soundalike.embed.store import has_other_version, load_embeddings, put_embeddings, replace_embeddings, stale_tracks
 from soundalike.ingest.audio import at_rate, decode, load
 from soundalike.ingest.errors import ConfigError, DecodeError, NotFoundError, PreconditionError
@@ -124,6 +127,8 @@ def complete_catalogue(
     replaced = bool(names & MSD_BLOCKS) and has_other_version(session, musicnn_encoder.MODEL_NAME, networks.msd_version)
     if names & MSD_BLOCKS and stale_tracks(session, musicnn_encoder.MODEL_NAME, networks.msd_version):
         musicnn_encoder.refresh_embeddings(session, networks.msd, on_track=on_track)
+    if "musicnn" in names and settings.segment_weight > 0:
+        complete_segments(session, networks.msd, max_bytes=max_bytes, on_track=on_track)
     if names & INGEST_BLOCKS:
         missing = tracks_missing_features(session, [STORED[n] for n in names & INGEST_BLOCKS])
 

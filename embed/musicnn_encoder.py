@@ -7,7 +7,9 @@ Track embedding: mean over patches of the 200-d penultimate layer, L2-normalised
 The 50 tag probabilities (mean over patches) are stored as the feature ``musicnn_tags``, and the
 1506-d pooled mid-level features (mean over patches) as ``musicnn_pooled``: the genre head reads
 those, which tag better than the penultimate layer, while similarity keeps the compact embedding
-(bench/RESULTS.md, "Embeddings").
+(bench/RESULTS.md, "Embeddings"). The patches split into up to ``SEGMENTS`` consecutive runs give the pooled
+features of each segment, stored as one ``musicnn_segments`` row of ``k * 1506`` values (``embed/segments.py``
+reads them back).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from torch import nn
 
 from soundalike.embed.musicnn import MusiCNN, load_musicnn
 from soundalike.embed.musicnn_frontend import LOOPED_NOTE, MAX_PATCHES, SAMPLE_RATE, is_short, musicnn_patches
+from soundalike.embed.patch_embeddings import segment_means
 from soundalike.embed.store import embed_stale_tracks
 from soundalike.embed.unit_norm import unit
 from soundalike.ingest.audio import load
@@ -33,6 +36,9 @@ MODEL_NAME = "musicnn-msd"
 MODEL_VERSION = "2-penultimate-mean"
 TAGS_FEATURE = "musicnn_tags"
 POOLED_FEATURE = "musicnn_pooled"
+SEGMENTS_FEATURE = "musicnn_segments"
+SEGMENTS = 3
+POOLED_DIM = 1506
 BATCH_PATCHES = 32
 
 
@@ -45,12 +51,16 @@ class Encoded(NamedTuple):
     """(50,) mean tag probabilities."""
     pooled: np.ndarray
     """(1506,) mean pooled mid-level features: the genre head's input."""
+    segments: np.ndarray
+    """(k, 1506) mean pooled features of up to ``SEGMENTS`` consecutive runs of patches, in time order."""
 
 
 def store_track_features(session: Session, track_id: int, encoded: Encoded, version: str = MODEL_VERSION) -> None:
-    """Write a track's tag probabilities and pooled mid-level features (the embedding is stored apart)."""
+    """Write a track's tag probabilities, pooled mid-level features and its segments' (the embedding is stored
+    apart)."""
     set_feature(session, track_id, TAGS_FEATURE, version, encoded.tags)
     set_feature(session, track_id, POOLED_FEATURE, version, encoded.pooled)
+    set_feature(session, track_id, SEGMENTS_FEATURE, version, encoded.segments.ravel())
 
 
 Network = TypeVar("Network", bound=nn.Module)
@@ -109,6 +119,7 @@ class PatchEncoder(Generic[Network]):
                     unit(all_emb[lo:hi].mean(axis=0)),
                     all_tags[lo:hi].mean(axis=0).astype(np.float32),
                     all_pooled[lo:hi].mean(axis=0).astype(np.float32),
+                    segment_means(all_pooled[lo:hi], SEGMENTS),
                 )
             )
         return results

@@ -27,10 +27,18 @@ def patch_embeddings(model: nn.Module, logmel_patches: np.ndarray, *, pooled: bo
     return np.concatenate(outputs) if outputs else np.zeros((0, width), dtype=np.float32)
 
 
-def excerpt_means(per_patch: np.ndarray, n: int) -> np.ndarray:
-    """(n, d) unit-norm means of ``n`` consecutive, disjoint runs of patches; DecodeError if too few."""
+def segment_means(per_patch: np.ndarray, n: int) -> np.ndarray:
+    """(min(n, patches), d) float32 means of as many consecutive, disjoint runs of patches (sizes differ by one)."""
     if n < 1:
         raise ValueError(f"n must be at least 1, got {n}")
-    if len(per_patch) < n:
+    if len(per_patch) == 0:
+        raise DecodeError("no patches to pool")
+    runs = np.array_split(per_patch, min(n, len(per_patch)))
+    return np.stack([part.mean(axis=0) for part in runs]).astype(np.float32)
+
+
+def excerpt_means(per_patch: np.ndarray, n: int) -> np.ndarray:
+    """(n, d) unit-norm means of ``n`` consecutive, disjoint runs of patches; DecodeError if too few."""
+    if n >= 1 and len(per_patch) < n:
         raise DecodeError(f"{len(per_patch)} patches cannot make {n} excerpts")
-    return unit_rows(np.stack([part.mean(axis=0) for part in np.array_split(per_patch, n)]))
+    return unit_rows(segment_means(per_patch, n))

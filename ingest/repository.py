@@ -150,6 +150,16 @@ def feature_matrix(session: Session, name: str) -> tuple[np.ndarray, np.ndarray]
     return ids, np.stack([from_blob(r.vector, r.dim) for r in rows])
 
 
+def feature_vectors(session: Session, name: str, track_ids: Collection[int]) -> dict[int, np.ndarray]:
+    """One named feature of each of ``track_ids`` that has it, in one query."""
+    rows = session.execute(
+        select(Feature.track_id, Feature.dim, Feature.vector).where(
+            Feature.name == name, Feature.track_id.in_([int(t) for t in track_ids])
+        )
+    ).all()
+    return {int(r.track_id): from_blob(r.vector, r.dim) for r in rows}
+
+
 def tracks_missing_features(session: Session, names: Collection[str]) -> list[tuple[int, Path]]:
     """(id, file path) of ok tracks that lack any of the named features, by id (e.g. analysed before one existed)."""
     complete = (

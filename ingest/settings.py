@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     genre_tagger: GenreTagger = "head"
     """What ``genres train`` fits and ``genres predict`` calls with: the genre head, label spreading over the
     catalogue's neighbour graph, or both combined (see ``embed/genre_head.py``)."""
+    segment_weight: float = 0.0
+    """Similar tracks re-ranked by their best-matching segments: the weight in [0, 1] of the best segment cosine
+    mixed with the track's score (0: off; see ``embed/segments.py``)."""
     sample_rate: int = 22050
     max_file_bytes: int = 2 * 1024**3
     ingest_batch_size: int = Field(default=16, ge=1)
@@ -87,6 +90,17 @@ class Settings(BaseSettings):
         if value not in get_args(CnnRuntime):
             raise ConfigError(f"SOUNDALIKE_CNN_RUNTIME={value!r}: expected one of {', '.join(get_args(CnnRuntime))}")
         return value
+
+    @field_validator("segment_weight", mode="before")
+    @classmethod
+    def _segment_weight(cls, value: object) -> float:
+        try:
+            weight = float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise ConfigError(f"SOUNDALIKE_SEGMENT_WEIGHT is {value!r}, not a number") from None
+        if not 0.0 <= weight <= 1.0:
+            raise ConfigError(f"SOUNDALIKE_SEGMENT_WEIGHT is {value!r}; it must be between 0 (off) and 1")
+        return weight
 
     @property
     def db_url(self) -> str:

@@ -41,8 +41,10 @@ class Pool:
 
 
 Relevance = Callable[[np.ndarray], np.ndarray]
-Score = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
-"""Unit candidate vectors -> (relevance of each, the group it serves)."""
+Score = Callable[[list[int], np.ndarray], tuple[np.ndarray, np.ndarray]]
+"""Candidate ids and their unit vectors (row-aligned) -> (relevance of each, the group it serves)."""
+Rescore = Callable[[list[int], np.ndarray], np.ndarray]
+"""Candidate ids and their cosines to the queries (candidates x queries) -> the scores relevance reads instead."""
 Choose = Callable[[list[Candidate], np.ndarray], list[int]]
 """Candidates and their unit vectors (row-aligned) -> the positions chosen, in pick order."""
 
@@ -74,19 +76,23 @@ def pick(
     diversity: float,
     group_weights: Sequence[float],
     relevance: Relevance,
+    rescore: Rescore | None = None,
 ) -> Picked:
     """The ``k`` best neighbours of the unit ``queries`` by MMR (fewer when the catalogue runs out).
 
     Candidates pass ``filters`` and are not in ``taken`` (by track or canonical audio). A candidate's group
-    is its nearest query, its relevance is ``relevance`` of its cosines to the queries (candidates x queries);
+    is its nearest query, its relevance is ``relevance`` of its cosines to the queries (candidates x queries),
+    after ``rescore`` (e.g. segment re-ranking) when given;
     ``select`` interleaves the groups by ``group_weights`` and holds ``artist_cap``. The first try looks at
     ``pool`` neighbours for ``3 * k`` candidates; each try that picks fewer than ``k`` is widened.
     """
     neighbours = Neighbours(session, index, queries, taken)
     prefetch(neighbours, want=3 * k, pool=pool, filters=filters, k=k, artist_cap=artist_cap)
 
-    def score(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def score(ids: list[int], vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         sims = vectors @ queries.T
+        if rescore is not None:
+            sims = rescore(ids, sims)
         return relevance(sims), sims.argmax(axis=1)
 
     def choose(candidates: list[Candidate], vectors: np.ndarray) -> list[int]:
@@ -113,7 +119,7 @@ def widen_until_chosen(
     while True:
         want_now, pool_now = next(tries)
         found = gather(nb, want=want_now, pool=pool_now, filters=filters)
-        relevance, group = score(found.vectors)
+        relevance, group = score(found.ids, found.vectors)
         candidates = [
             Candidate(t, float(relevance[i]), int(group[i]), found.artists[i], found.canonical[i], found.albums[i])
             for i, t in enumerate(found.ids)

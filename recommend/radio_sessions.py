@@ -164,7 +164,7 @@ def rank_next(session: Session, index: CatalogueIndex, state: Steering, n: int) 
         want=4 * n + 2 * len(skipped),
         pool=pool_size(n, Filters()) + len(taken) + 2 * len(skipped),
         filters=Filters(),
-        score=lambda vectors: (relevance(vectors, positives, skip_matrix, skip_weights), np.zeros(len(vectors))),
+        score=lambda _ids, vectors: (relevance(vectors, positives, skip_matrix, skip_weights), np.zeros(len(vectors))),
         choose=lambda candidates, vectors: pick(candidates, vectors, n, recent=recent, before=before, taken=taken),
     )
     anchors = table.facts(queries)

@@ -136,6 +136,34 @@ def select(
     return picked
 
 
+def mix_segment_scores(
+    sims: np.ndarray,
+    seed_segments: Sequence[np.ndarray | None],
+    candidate_segments: Sequence[np.ndarray | None],
+    weight: float,
+) -> np.ndarray:
+    """(candidates, seeds) scores of track cosines ``sims`` re-ranked by best-matching segments.
+
+    A pair's score is ``(1 - weight) * sims + weight * max_ij <s_i, c_j>``, the best cosine between the seed's
+    and the candidate's unit segment rows: a candidate sharing one passage with the seed rises even when its
+    track mean does not match. A pair where either side has no segments keeps its track cosine.
+    """
+    if not 0.0 <= weight <= 1.0:
+        raise InputError(f"segment weight must be within [0, 1], got {weight}")
+    if sims.shape != (len(candidate_segments), len(seed_segments)):
+        raise InputError(
+            f"scores of shape {sims.shape} for {len(candidate_segments)} candidates and {len(seed_segments)} seeds"
+        )
+    mixed = np.array(sims, dtype=np.float64)
+    for s, seed in enumerate(seed_segments):
+        if seed is None:
+            continue
+        for c, candidate in enumerate(candidate_segments):
+            if candidate is not None:
+                mixed[c, s] = (1.0 - weight) * sims[c, s] + weight * float((seed @ candidate.T).max())
+    return mixed
+
+
 def intra_list_distance(vectors: np.ndarray) -> float:
     """Mean pairwise cosine distance of unit rows (0 for fewer than two)."""
     if len(vectors) < 2:

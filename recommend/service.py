@@ -9,6 +9,7 @@ import torch
 from sqlalchemy.orm import Session, sessionmaker
 
 from soundalike.embed.models import EmbeddingModel, check_cnn_runtime, embedding_model
+from soundalike.embed.segments import SegmentScoring, segment_scoring
 from soundalike.embed.store import embedding_version
 from soundalike.index.backends import IndexBackend, resolve_index_backend
 from soundalike.index.sync import sync_index
@@ -30,6 +31,8 @@ class Service:
     index: ServedIndex
     model: EmbeddingModel
     backend: IndexBackend
+    segments: SegmentScoring | None = None
+    """Similar tracks re-ranked by best-matching segments (``SOUNDALIKE_SEGMENT_WEIGHT``), read at open."""
     watch: IndexWatch | None = field(default=None, init=False)
 
     @classmethod
@@ -51,7 +54,7 @@ class Service:
             with session_scope(factory) as session:
                 sync_index(session, settings, model.name, backend=backend)
             index, table = _load(settings, factory, model, backend)
-        return cls(settings, factory, ServedIndex(index, table), model, backend)
+        return cls(settings, factory, ServedIndex(index, table), model, backend, segment_scoring(settings))
 
     def follow_published(self, every: float) -> IndexWatch:
         """Check the index folder every ``every`` seconds and swap to each index another process publishes."""

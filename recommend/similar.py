@@ -9,23 +9,27 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from soundalike.embed.fusion import layout_of
+from soundalike.embed.segments import SegmentScoring
 from soundalike.embed.unit_norm import unit, unit_rows
 from soundalike.ingest.errors import InputError, NotFoundError
-from soundalike.recommend.candidates import pick, pool_size, served_embeddings
+from soundalike.recommend.candidates import Rescore, pick, pool_size, served_embeddings
 from soundalike.recommend.defaults import DEFAULTS
 from soundalike.recommend.facts import TrackFacts
 from soundalike.recommend.filters import Filters
+from soundalike.recommend.ranking import mix_segment_scores
 from soundalike.recommend.results import Result, explain, matching_aspects, result_of
 from soundalike.recommend.track_table import CatalogueIndex
 
 
 @dataclass(frozen=True)
 class Options:
-    """How results are shaped: filters, artist cap and MMR diversity (0 = pure similarity)."""
+    """How results are shaped: filters, artist cap, MMR diversity (0 = pure similarity) and the segment
+    re-ranking (``Service.segments``; None: track scores alone)."""
 
     filters: Filters = Filters()
     artist_cap: int | None = None
     diversity: float = DEFAULTS.similar_diversity
+    segments: SegmentScoring | None = None
 
 
 def rank_near(
@@ -56,6 +60,7 @@ def rank_near(
         diversity=options.diversity,
         group_weights=[1.0] * len(seeds),
         relevance=lambda sims: sims.mean(axis=1),
+        rescore=None if options.segments is None else segment_rescore(session, options.segments, anchors),
     )
     chosen = index.table.facts(c.track_id for c, _ in found)
     layout = layout_of(index.meta.model_name, index.meta.model_version)
@@ -68,6 +73,19 @@ def rank_near(
             result_of(facts, c.relevance, explain(basis, facts, anchors[c.group], similarity, aspects=aspects))
         )
     return results
+
+
+def segment_rescore(session: Session, scoring: SegmentScoring, anchors: Sequence[TrackFacts | None]) -> Rescore:
+    """Candidates' cosines to the seeds re-ranked by best-matching segments (``mix_segment_scores``); the
+    segments of the seed tracks are read once, each candidate pool's as it is scored."""
+    seeds = scoring.read(session, [a.track_id for a in anchors if a is not None])
+    seed_segments = [None if a is None else seeds.get(a.track_id) for a in anchors]
+
+    def rescore(ids: list[int], sims: np.ndarray) -> np.ndarray:
+        found = scoring.read(session, ids)
+        return mix_segment_scores(sims, seed_segments, [found.get(t) for t in ids], scoring.weight)
+
+    return rescore
 
 
 def similar_to_tracks(

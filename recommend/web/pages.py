@@ -26,7 +26,7 @@ from soundalike.recommend.m3u import m3u_bytes
 from soundalike.recommend.mix_store import stored_mixes
 from soundalike.recommend.path import sonic_path
 from soundalike.recommend.playlist import playlist_for_user
-from soundalike.recommend.similar import similar_to_tracks
+from soundalike.recommend.similar import Options, similar_to_tracks
 from soundalike.recommend.track_table import TrackTable
 from soundalike.recommend.web.curation import shown_genres, undoable
 from soundalike.recommend.web.embedding_map import embedding_map
@@ -98,7 +98,10 @@ def track(request: Request, track_id: TrackId, who: Who, service: ServiceDep, se
     detail = track_detail(session, track_id)
     history = genre_history(session, track_id)
     try:
-        similar, similar_error = similar_to_tracks(session, service.index, [track_id], SIMILAR), None
+        similar, similar_error = (
+            similar_to_tracks(session, service.index, [track_id], SIMILAR, Options(segments=service.segments)),
+            None,
+        )
     except NotFoundError as exc:
         similar, similar_error = [], str(exc)
     return page(

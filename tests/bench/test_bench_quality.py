@@ -113,3 +113,29 @@ def test_projected_lopo_scores_every_package_held_out_beside_untouched_fusion(mu
         for metric in ("same_track_r1", "same_album_p10"):
             assert 0.0 <= scores[name][metric]["min"] <= scores[name][metric]["max"] <= 1.0
     assert scores["same_album_p10"] == scores["held_out_projected"]["same_album_p10"]
+
+
+@pytest.mark.slow
+def test_retrieval_through_the_similar_track_ranking_matches_the_stored_vectors_and_segments_are_backfilled(
+    music: Path, tmp_path: Path
+) -> None:
+    """Without segments the ranking path counts what the stored vectors give; the segment row computes the segments
+    the ingest (without MusiCNN here) left out, through the product's refresh, and scores in range."""
+    keys = ("fusion-penult", "fusion-penult-ranked", "fusion-segments")
+    rows = [r for r in bench_quality.ROWS if r.key in keys]
+    report = bench_quality.run(
+        tmp_path / "work",
+        music,
+        tmp_path / "debs",
+        rows,
+        packages=("alpha-music", "beta-music", "gamma-music"),
+        seeds=2,
+        listeners=2,
+        excerpt_seconds=2.0,
+    )
+    plain, control, segments = (report["rows"][k] for k in keys)
+    assert control["all_excerpts"] == plain["all_excerpts"]
+    assert segments["excerpts"] == plain["excerpts"]
+    for metric in ("same_track_r1", "same_album_p10"):
+        assert 0.0 <= segments[metric]["min"] <= segments[metric]["max"] <= 1.0, metric
+    assert "tagging_head" not in segments

@@ -24,10 +24,14 @@ Diversity = Annotated[float, Query(ge=0.0, le=1.0, description="MMR trade-off: 0
 
 
 def get_options(
-    filters: FiltersDep, artist_cap: ArtistCap = None, diversity: Diversity = DEFAULTS.similar_diversity
+    filters: FiltersDep,
+    service: ServiceDep,
+    artist_cap: ArtistCap = None,
+    diversity: Diversity = DEFAULTS.similar_diversity,
 ) -> Options:
-    """How results are shaped, from the query string: filters, artist cap and MMR diversity."""
-    return Options(filters=filters, artist_cap=artist_cap, diversity=diversity)
+    """How results are shaped, from the query string: filters, artist cap and MMR diversity; the service's
+    segment re-ranking."""
+    return Options(filters=filters, artist_cap=artist_cap, diversity=diversity, segments=service.segments)
 
 
 OptionsDep = Annotated[Options, Depends(get_options)]
