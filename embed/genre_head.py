@@ -105,27 +105,31 @@ class GenreHeadMeta:
 
 
 class Label(NamedTuple):
-    """A training label: the genre, the group the split keeps whole, and where the genre came from."""
+    """A training label: the genre, the group the split keeps whole, where the genre came from, and the work (one
+    piece: the same title on the same album) that a split by tracks keeps whole."""
 
     genre: str
     group: str
     source: str
+    work: str
 
 
 def training_labels(session: Session) -> dict[int, Label]:
     """Track id -> label for playable tracks with a label, accepted curator genre or taxonomy file tag.
 
     Precedence is label > curator > tag (``assigned_genres``); a genre a curator rejected for a track is
-    never its label. The group is the album, else the artist, else the track itself.
+    never its label. The group is the album, else the artist, else the track itself; the work is the title on its
+    album (excerpts, versions and copies of one piece), else the track itself.
     """
     assigned = assigned_genres(evidence(genre_rows(session)))
-    tracks = session.execute(select(Track.id, Track.album, Track.artist).where(Track.status == "ok"))
+    tracks = session.execute(select(Track.id, Track.album, Track.artist, Track.title).where(Track.status == "ok"))
     labels = {}
-    for track_id, album, artist in tracks:
+    for track_id, album, artist, title in tracks:
         row = assigned.get(track_id)
         if row is not None:
             group = f"album:{album}" if album else f"artist:{artist}" if artist else f"track:{track_id}"
-            labels[track_id] = Label(row.genre, group, row.source)
+            work = f"work:{album or ''}/{title.strip().casefold()}" if title and title.strip() else f"track:{track_id}"
+            labels[track_id] = Label(row.genre, group, row.source, work)
     return dict(sorted(labels.items()))
 
 
@@ -158,6 +162,7 @@ class Labelled(NamedTuple):
     genres: list[str]
     groups: list[str]
     sources: list[str]
+    works: list[str]
 
 
 def labelled_tracks(session: Session, model_name: str, input_name: str | None = None) -> Labelled:
@@ -180,6 +185,7 @@ def labelled_tracks(session: Session, model_name: str, input_name: str | None = 
         [labels[t].genre for t in chosen],
         [labels[t].group for t in chosen],
         [labels[t].source for t in chosen],
+        [labels[t].work for t in chosen],
     )
 
 
@@ -209,8 +215,9 @@ class Split(NamedTuple):
 def held_out_split(labelled: Labelled, *, test_fraction: float, seed: int) -> Split:
     """Hold out label and curator rows only (file-tag evidence is never scored), by whole groups.
 
-    When no class has two groups (each album its own genre) tracks are held out instead. Training rows
-    exclude every row of a held-out group, file-tag evidence included.
+    When no class has two groups (each album its own genre) works are held out instead (all tracks of one title on
+    one album together, so no excerpt or copy of a held-out piece is trained on). Training rows exclude every row
+    of a held-out group or work, file-tag evidence included.
     """
     curated = np.array([s in CURATED_SOURCES for s in labelled.sources], dtype=bool)
     at = np.flatnonzero(curated)
@@ -219,14 +226,13 @@ def held_out_split(labelled: Labelled, *, test_fraction: float, seed: int) -> Sp
     kind, held = "groups", group_split(list(groups[at]), genres, test_fraction=test_fraction, seed=seed)
     if not held.any():
         kind = "tracks"
-        held = group_split(
-            [f"track:{t}" for t in labelled.track_ids[at]], genres, test_fraction=test_fraction, seed=seed
-        )
+        held = group_split([labelled.works[i] for i in at], genres, test_fraction=test_fraction, seed=seed)
     test = np.zeros(len(curated), dtype=bool)
     test[at[held]] = True
     if not test.any():
         return Split(np.ones(len(curated), dtype=bool), test, "none")
-    train = ~test & ~np.isin(groups, list(groups[test])) if kind == "groups" else ~test
+    units = groups if kind == "groups" else np.array(labelled.works, dtype=object)
+    train = ~test & ~np.isin(units, list(units[test]))
     return Split(train, test, kind)
 
 
@@ -319,7 +325,7 @@ class Calibration(NamedTuple):
 
 def halves(labelled: Labelled, split: Split, rows: np.ndarray, y: np.ndarray, *, seed: int) -> np.ndarray:
     """Mask over ``rows`` (indices of held-out rows): about half of each class's held-out units, whole groups."""
-    units = [f"track:{labelled.track_ids[n]}" if split.kind == "tracks" else labelled.groups[n] for n in rows.tolist()]
+    units = [labelled.works[n] if split.kind == "tracks" else labelled.groups[n] for n in rows.tolist()]
     return group_split(units, [str(c) for c in y[rows]], test_fraction=0.5, seed=seed + 1)
 
 
@@ -565,7 +571,7 @@ def held_out_predictions(
         labelled.input,
         labelled.track_ids[keep],
         labelled.rows[keep],
-        *([field[n] for n in keep] for field in (labelled.genres, labelled.groups, labelled.sources)),
+        *([field[n] for n in keep] for field in (labelled.genres, labelled.groups, labelled.sources, labelled.works)),
     )
     y = np.array([meta.classes.index(g) for g in labelled.genres], dtype=np.int64)
     catalogue = None if meta.tagger == "head" else read_inputs(session, meta.embedding_model, meta.input)

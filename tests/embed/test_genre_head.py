@@ -15,6 +15,8 @@ from soundalike.embed.genre_head import (
     fit_softmax,
     fit_temperature,
     group_split,
+    held_out_split,
+    labelled_tracks,
     load_genre_head,
     probabilities,
     train_genre_head,
@@ -61,6 +63,38 @@ def test_group_split_keeps_groups_whole_and_every_class_in_training() -> None:
     assert train_labels == {"a", "b", "c"}
     assert not any(t for lab, t in zip(labels, test, strict=True) if lab == "c")
     assert 0 < test.sum() < 30
+
+
+def test_when_each_album_is_its_own_genre_the_pieces_are_held_out_whole(session: Session) -> None:
+    """Excerpts (or copies) of one title on one album never sit on both sides of the calibration split."""
+    rng = np.random.default_rng(1)
+    ids, vectors = [], []
+    for album in ("north", "south"):
+        for piece in range(6):
+            for excerpt in range(3):
+                track = Track(
+                    path=f"/music/{album}/{piece}_{excerpt}.flac",
+                    size=1,
+                    mtime=0.0,
+                    album=album,
+                    title=f"Piece {piece}",
+                    status="ok",
+                )
+                session.add(track)
+                session.flush()
+                ids.append(track.id)
+                vectors.append(rng.standard_normal(4))
+                set_track_genre(session, track.id, album, source="label")
+    put_embeddings(session, MODEL, "1", np.array(ids), np.asarray(vectors, dtype=np.float32))
+    session.flush()
+    labelled = labelled_tracks(session, MODEL)
+    split = held_out_split(labelled, test_fraction=0.3, seed=0)
+    assert split.kind == "tracks" and split.test.any()
+    for work in set(labelled.works):
+        rows = [n for n, w in enumerate(labelled.works) if w == work]
+        assert len(rows) == 3
+        assert len({bool(split.test[n]) for n in rows}) == 1, work
+        assert not (split.test[rows].any() and split.train[rows].any())
 
 
 def test_softmax_head_separates_held_out_clusters_well_above_chance() -> None:

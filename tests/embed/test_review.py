@@ -53,7 +53,8 @@ def test_accepted_curator_genre_becomes_a_training_label(session: Session) -> No
     unlabelled = ids["drone"][-1]
     before = set(labelled_tracks(session, MODEL).track_ids.tolist())
     review_genre(session, unlabelled, "drone", accept=True)
-    _, labelled, _, genres, _, _ = labelled_tracks(session, MODEL)
+    found = labelled_tracks(session, MODEL)
+    labelled, genres = found.track_ids, found.genres
     assert unlabelled not in before
     assert dict(zip(labelled.tolist(), genres, strict=True))[unlabelled] == "drone"
 
@@ -63,7 +64,8 @@ def test_curator_label_outranks_a_tag_of_another_genre(session: Session) -> None
     track_id = ids["beat"][-1]
     set_track_genre(session, track_id, "drone", source="tag")
     review_genre(session, track_id, "beat", accept=True)
-    _, labelled, _, genres, _, _ = labelled_tracks(session, MODEL)
+    found = labelled_tracks(session, MODEL)
+    labelled, genres = found.track_ids, found.genres
     assert dict(zip(labelled.tolist(), genres, strict=True))[track_id] == "beat"
 
 
@@ -71,11 +73,13 @@ def test_rejected_genre_is_never_a_training_label(session: Session) -> None:
     ids = add_catalogue(session)
     labelled_drone = ids["drone"][0]
     review_genre(session, labelled_drone, "drone", accept=False)
-    _, labelled, _, genres, _, _ = labelled_tracks(session, MODEL)
+    found = labelled_tracks(session, MODEL)
+    labelled, genres = found.track_ids, found.genres
     assert labelled_drone not in labelled.tolist()
     set_track_genre(session, labelled_drone, "drone", source="tag")
     set_track_genre(session, labelled_drone, "beat", source="tag")
-    _, labelled, _, genres, _, _ = labelled_tracks(session, MODEL)
+    found = labelled_tracks(session, MODEL)
+    labelled, genres = found.track_ids, found.genres
     assert dict(zip(labelled.tolist(), genres, strict=True))[labelled_drone] == "beat"
 
 

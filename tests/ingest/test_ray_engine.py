@@ -115,6 +115,10 @@ class CountingEncoder:
     def version(self) -> str:
         return self.inner.version
 
+    @property
+    def patch_limit(self) -> int:
+        return self.inner.patch_limit
+
     def encode_patches(self, per_track: list[np.ndarray]) -> list[Any]:
         self.tracks += len(per_track)
         return self.inner.encode_patches(per_track)
