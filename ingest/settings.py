@@ -42,9 +42,10 @@ class Settings(BaseSettings):
     """Files derived from the shipped weights (the ONNX export), shared by every home of this user."""
     musicnn_patches: int = Field(default=8, ge=1)
     """Most 3 s patches MusiCNN encodes per track (``embed/musicnn_frontend.py``); fewer is faster on short clips."""
-    genre_tagger: GenreTagger = "head"
+    genre_tagger: GenreTagger = "combined"
     """What ``genres train`` fits and ``genres predict`` calls with: the genre head, label spreading over the
-    catalogue's neighbour graph, or both combined (see ``embed/genre_head.py``)."""
+    catalogue's neighbour graph, or both combined (see ``embed/genre_head.py``); ``combined`` won on every
+    held-out package of the real-recording benchmark (bench/RESULTS.md)."""
     segment_weight: float = 0.0
     """Similar tracks re-ranked by their best-matching segments: the weight in [0, 1] of the best segment cosine
     mixed with the track's score (0: off; see ``embed/segments.py``)."""
