@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal, get_args
+from typing import Literal
 
 from platformdirs import user_cache_path
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -84,13 +84,6 @@ class Settings(BaseSettings):
     """Requests one server process lets wait in line; beyond it a request is answered 503 with Retry-After."""
     queue_wait_s: float = Field(default=10.0, gt=0)
     """Longest a request waits in line before it is answered 503 with Retry-After."""
-
-    @field_validator("cnn_runtime", mode="before")
-    @classmethod
-    def _known_runtime(cls, value: object) -> object:
-        if value not in get_args(CnnRuntime):
-            raise ConfigError(f"SOUNDALIKE_CNN_RUNTIME={value!r}: expected one of {', '.join(get_args(CnnRuntime))}")
-        return value
 
     @field_validator("segment_weight", mode="before")
     @classmethod
