@@ -130,7 +130,7 @@ def variants(
         "torch.compile fp32, dynamic shapes (runtime compile)": compiled_dynamic,
         "ONNX Runtime fp32 (runtime onnx)": lambda: penultimate(OnnxMusicnn(fp32_onnx(models_dir))),
         "ONNX Runtime static int8 (runtime onnx-int8)": lambda: penultimate(
-            OnnxMusicnn(quantise(models_dir, calibration.numpy()))
+            OnnxMusicnn(quantise(fp32_onnx(models_dir), models_dir, calibration.numpy()))
         ),
         "dynamic int8 (Linear)": dynamic_int8,
         "static int8 (x86, FX)": lambda: static_int8(teacher, x[:8]),

@@ -240,13 +240,13 @@ def train_quantise(
 ) -> None:
     """Quantise MusiCNN to int8 for ONNX Runtime, calibrated on catalogue patches (SOUNDALIKE_CNN_RUNTIME=onnx-int8).
 
-    Needs the ``[onnx]`` extra. A new calibration is a new embedding version: the next ``index build`` re-embeds.
+    A new calibration is a new embedding version: the next ``index build`` re-embeds.
     """
-    from soundalike.embed.musicnn_runtime import catalogue_patches, int8_version, quantise
+    from soundalike.embed.musicnn_runtime import catalogue_patches, fp32_onnx, int8_version, quantise
 
     settings = State.settings()
     with database() as session:
         calibration = catalogue_patches(session, settings, tracks=tracks, per_track=per_track)
-    path = quantise(settings.models_dir, calibration)
+    path = quantise(fp32_onnx(settings.cache_dir), settings.models_dir, calibration)
     data = {"path": str(path), "patches": len(calibration), "version": int8_version(settings.models_dir)}
     emit(data, as_json, lambda: table("int8 MusiCNN", ("file", "patches", "version"), [list(data.values())]))

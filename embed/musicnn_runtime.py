@@ -1,8 +1,9 @@
 """Where MusiCNN runs on a CPU: eager torch, ``torch.compile``, or ONNX Runtime in fp32 or int8.
 
 ``SOUNDALIKE_CNN_RUNTIME`` picks one, once, in ``msd_encoder``; a CUDA device always runs eager torch.
-The ONNX graphs are made here from the shipped weights, never downloaded: the fp32 graph is exported into
-the models folder at first use (named by the weights' digest); the int8 graph is the fp32 one with
+``auto`` (the default) is ``onnx`` on a CPU. The ONNX graphs are made here from the shipped weights, never
+downloaded: the fp32 graph is exported once per user into ``SOUNDALIKE_CACHE_DIR`` at first use (named by the
+weights' digest); the int8 graph, in the models folder, is the fp32 one with
 static quantisation of its convolutions and dense layers (``onnxruntime.quantization.quantize_static``, QDQ,
 per-channel int8 weights, reduced range for CPUs without VNNI), calibrated on log-mel patches of the catalogue
 by ``soundalike train quantise``.
@@ -13,7 +14,6 @@ separates two tracks), so they write torch's
 ``MODEL_VERSION`` and a catalogue may mix them. int8 vectors are different vectors: ``onnx-int8`` writes
 ``MODEL_VERSION`` + ``-int8-`` + the int8 graph's digest, so changing the runtime, or recalibrating, re-embeds
 the catalogue at the next ``index build`` and an index of one is never searched with vectors of another.
-ONNX Runtime is the optional extra ``[onnx]``.
 """
 
 from __future__ import annotations
@@ -106,17 +106,17 @@ class _Calibration:
         return None if batch is None else {"patches": batch}
 
 
-def quantise(models_dir: Path, calibration: np.ndarray) -> Path:
-    """Write the int8 graph (static quantisation of the fp32 one, calibrated on ``calibration`` patches)."""
+def quantise(fp32: Path, models_dir: Path, calibration: np.ndarray) -> Path:
+    """Write the int8 graph into ``models_dir``: static quantisation of the ``fp32`` graph (``fp32_onnx``),
+    calibrated on ``calibration`` patches."""
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
 
     if calibration.ndim != 3 or calibration.shape[1:] != (PATCH_FRAMES, N_MELS) or len(calibration) == 0:
         raise ConfigError(f"calibration needs (n >= 1, {PATCH_FRAMES}, {N_MELS}) patches, got {calibration.shape}")
-    source = fp32_onnx(models_dir)
     return atomic_write(
         models_dir / INT8_FILE,
         lambda tmp: quantize_static(
-            str(source),
+            str(fp32),
             str(tmp),
             _Calibration(calibration),
             quant_format=QuantFormat.QDQ,

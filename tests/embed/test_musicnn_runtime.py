@@ -78,7 +78,7 @@ def reference_patches() -> torch.Tensor:
 def models_dir(tmp_path_factory: pytest.TempPathFactory, library: Path) -> Path:
     """A models folder with the fp32 graph and the int8 graph calibrated on the library's patches."""
     folder = tmp_path_factory.mktemp("models")
-    quantise(folder, library_patches(library))
+    quantise(fp32_onnx(folder), folder, library_patches(library))
     return folder
 
 
