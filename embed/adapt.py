@@ -168,7 +168,8 @@ def train_projection(per_track: list[np.ndarray], config: AdaptConfig) -> nn.Mod
 
 
 def apply(head: nn.Module) -> Callable[[np.ndarray], np.ndarray]:
-    """The head as a function of (n, d) arrays to unit-norm rows."""
+    """A trained map (this adaptation's head, or the style projection) as a function of (n, d) arrays to unit-norm
+    rows."""
 
     def transform(x: np.ndarray) -> np.ndarray:
         with torch.inference_mode():
@@ -237,7 +238,7 @@ def adapt_catalogue(
 
 
 def served_version(record: AdaptRecord) -> str:
-    """The embedding model version of a kept head: its weights' digest and the decision."""
+    """The embedding model version of a kept head or style map: its record's digest and the decision."""
     return f"{record.version}-kept"
 
 

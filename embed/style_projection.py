@@ -32,7 +32,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from soundalike.embed import fusion_features
-from soundalike.embed.adapt import AdaptRecord, decide
+from soundalike.embed.adapt import AdaptRecord, apply, decide, served_version
 from soundalike.embed.checkpoint import load_checkpoint, save_checkpoint
 from soundalike.embed.decodable import each_decodable
 from soundalike.embed.evaluation import evaluate_retrieval, excerpt_neighbour_scores
@@ -85,16 +85,6 @@ class StyleMap(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """The mapped rows (not unit-norm)."""
         return x + (x @ self.down) @ self.up.T
-
-
-def apply(style_map: StyleMap) -> Callable[[np.ndarray], np.ndarray]:
-    """The map as a function of (n, d) arrays to unit-norm rows."""
-
-    def transform(x: np.ndarray) -> np.ndarray:
-        with torch.inference_mode():
-            return unit_rows(style_map(torch.from_numpy(np.asarray(x, dtype=np.float32))).numpy())
-
-    return transform
 
 
 def supervised_contrastive(
@@ -361,11 +351,6 @@ def project_catalogue(
     )
     save_checkpoint(settings.models_dir / CHECKPOINT_FILE, _state(style_map) if record.kept else {}, asdict(record))
     return record
-
-
-def served_version(record: AdaptRecord) -> str:
-    """The embedding model version of a kept map: its digest (weights and base fusion version) and the decision."""
-    return f"{record.version}-kept"
 
 
 def load_projection(models_dir: Path, base: str) -> tuple[AdaptRecord, StyleMap]:
