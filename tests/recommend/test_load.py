@@ -133,8 +133,9 @@ def test_200_concurrent_readers_all_get_answers_while_health_answers_within_a_se
 
 
 def test_past_the_line_requests_are_shed_at_once_with_503_and_retry_after(catalogue: Catalogue) -> None:
+    reads = [p for p in read_paths(80) if not p.endswith("/audio")]  # this catalogue has no audio files
     with server(catalogue, max_requests=1, max_waiting=1) as (base, _):
-        answers = crowd(base, read_paths(60))
+        answers = crowd(base, reads)
         assert httpx.get(base + "/health", timeout=5).status_code == 200
     statuses = {a.status_code for a in answers}
     assert statuses == {200, 503}
