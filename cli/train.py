@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Any, Annotated
 
 import typer
 
@@ -177,20 +177,29 @@ def train_distil(
     batch: Annotated[int | None, typer.Option(min=2, help="Patches per training step.")] = None,
     learning_rate: Annotated[float | None, typer.Option(min=0.0, help="Peak learning rate.")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed of the initialisation and the batches.")] = None,
+    pooled_weight: Annotated[
+        float | None, typer.Option(min=0.0, help="Loss weight of the pooled features (default: the fusion's).")
+    ] = None,
+    penultimate_weight: Annotated[
+        float | None, typer.Option(min=0.0, help="Loss weight of the penultimate layer (default: the fusion's).")
+    ] = None,
+    tags_weight: Annotated[float | None, typer.Option(min=0.0, help="Loss weight of the tags.")] = None,
     out: Annotated[Path | None, typer.Option(help="Weights file (default: the models folder).")] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Distil MusiCNN into the small student (use it: SOUNDALIKE_EMBEDDING_MODEL=musicnn-student).
+    """Distil MusiCNN into the small student (use it: SOUNDALIKE_CNN_RUNTIME=student).
 
     Options left out take the recipe's defaults (``embed.distil.DistilConfig``, as the shipped weights were
-    trained). The teacher's outputs are cached under the data folder, so a second run only trains.
+    trained); the pooled and penultimate targets are weighted as ``SOUNDALIKE_FUSION_BLOCKS`` weighs them. The
+    teacher's outputs (from its ONNX graph) are cached under the data folder, so a second run only trains.
     """
-    from soundalike.embed.distil import DistilConfig, distil
+    from soundalike.embed.distil import DistilConfig, distil, loss_weights
     from soundalike.embed.musicnn import load_musicnn
+    from soundalike.embed.musicnn_runtime import OnnxMusicnn, fp32_onnx
     from soundalike.embed.student import WEIGHTS_FILE
 
     settings = State.settings()
-    given = {
+    given: dict[str, float | None] = {
         "epochs": epochs,
         "batch": batch,
         "learning_rate": learning_rate,
@@ -198,8 +207,12 @@ def train_distil(
         "patches_per_track": patches_per_track,
         "held_out_patches": held_out_patches,
         "seed": seed,
+        "tags_weight": tags_weight,
+        "pooled_weight": pooled_weight,
+        "penultimate_weight": penultimate_weight,
     }
-    config = DistilConfig(**{name: value for name, value in given.items() if value is not None})
+    chosen: dict[str, Any] = {name: value for name, value in given.items() if value is not None}
+    config = DistilConfig(**(loss_weights(settings.fusion_blocks) | chosen))
     with progress_bar("decoding and teaching", transient=True) as (_, advance):
         report = distil(
             folders,
@@ -208,6 +221,7 @@ def train_distil(
             out=out or settings.models_dir / WEIGHTS_FILE,
             cache_dir=settings.home / "cache",
             config=config,
+            teacher_runtime=OnnxMusicnn(fp32_onnx(settings.cache_dir)),
             on_track=advance,
             on_epoch=lambda epoch, loss: (
                 None if as_json else stderr.print(f"epoch {epoch}: loss {loss:.4f}", highlight=False)

@@ -4,7 +4,8 @@ Recipe (``soundalike train distil``): patches of the recordings under the traini
 a package or album; no folder on both sides), the teacher's pooled features, penultimate layer and tags
 for each patch computed once and cached, then the student regresses the standardised pooled features and
 penultimate layer (MSE + cosine) and the tags (binary cross-entropy), through a frozen copy of the
-teacher's back end. Fidelity is measured on the held-out folders only.
+teacher's back end, each target weighted as the fusion embedding weighs its block (``loss_weights``).
+Fidelity is measured on the held-out folders only.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from soundalike.embed.fusion import parse_blocks
 from soundalike.embed.musicnn import MusiCNN
 from soundalike.embed.musicnn_encoder import BATCH_PATCHES
 from soundalike.embed.musicnn_frontend import SAMPLE_RATE, musicnn_patches
@@ -45,6 +47,19 @@ class DistilConfig:
     patches_per_track: int = 8
     held_out_patches: int = 16
     seed: int = 0
+    pooled_weight: float = 1.0
+    """Weight of the pooled features in the loss: the fusion's ``musicnn`` block weight."""
+    penultimate_weight: float = 0.5
+    """Weight of the penultimate layer: the fusion's ``penultimate`` block weight."""
+    tags_weight: float = 0.1
+    """Weight of the tags (read only by moods)."""
+
+
+def loss_weights(fusion_blocks: str) -> dict[str, float]:
+    """``pooled_weight`` and ``penultimate_weight`` as the fusion embedding ``fusion_blocks`` weighs those blocks
+    (0 for a block it does not read)."""
+    weights = {spec.name: spec.weight for spec in parse_blocks(fusion_blocks)}
+    return {"pooled_weight": weights.get("musicnn", 0.0), "penultimate_weight": weights.get("penultimate", 0.0)}
 
 
 @dataclass(frozen=True)
@@ -74,7 +89,8 @@ def check_disjoint(train: Sequence[Path], held_out: Sequence[Path]) -> None:
 def teacher_outputs(teacher: nn.Module, patches: np.ndarray) -> dict[str, np.ndarray]:
     """The teacher's pooled, penultimate and tag outputs of each patch, float32, on the CPU."""
     out: dict[str, list[np.ndarray]] = {name: [] for name in TARGETS}
-    device = next(teacher.parameters()).device
+    weight = next(teacher.parameters(), None)
+    device = weight.device if weight is not None else torch.device("cpu")
     with torch.inference_mode():
         for lo in range(0, len(patches), BATCH_PATCHES):
             batch = torch.from_numpy(np.asarray(patches[lo : lo + BATCH_PATCHES], dtype=np.float32)).to(device)
@@ -94,7 +110,7 @@ def _fingerprint(files: list[Path], per_track: int) -> str:
 
 def collect(
     folders: Sequence[Path],
-    teacher: MusiCNN,
+    teacher: nn.Module,
     *,
     per_track: int,
     cache_dir: Path,
@@ -187,9 +203,9 @@ def train_student(
             z = student.standardised_pooled(x)
             penultimate, predicted_tags = student.back(z * pooled_std + pooled_mean)
             loss = (
-                _match(z, pooled_z[rows])
-                + _match((penultimate - pen_mean) / pen_std, pen_z[rows])
-                + F.binary_cross_entropy(predicted_tags.clamp(1e-6, 1 - 1e-6), tags[rows])
+                config.pooled_weight * _match(z, pooled_z[rows])
+                + config.penultimate_weight * _match((penultimate - pen_mean) / pen_std, pen_z[rows])
+                + config.tags_weight * F.binary_cross_entropy(predicted_tags.clamp(1e-6, 1 - 1e-6), tags[rows])
             )
             optimiser.zero_grad()
             loss.backward()
@@ -283,13 +299,18 @@ def distil(
     out: Path,
     cache_dir: Path,
     config: DistilConfig,
+    teacher_runtime: nn.Module | None = None,
     on_track: Callable[[], None] | None = None,
     on_epoch: Callable[[int, float], None] | None = None,
 ) -> DistilReport:
-    """Train a student on ``train_folders``, score it on ``held_out_folders``, write its weights to ``out``."""
+    """Train a student on ``train_folders``, score it on ``held_out_folders``, write its weights to ``out``.
+
+    ``teacher_runtime`` computes the teacher's outputs when given (its ONNX graph: the same outputs, faster);
+    ``teacher`` gives the back end the student copies."""
     check_disjoint(train_folders, held_out_folders)
-    train = collect(train_folders, teacher, per_track=config.patches_per_track, cache_dir=cache_dir, on_track=on_track)
-    held = collect(held_out_folders, teacher, per_track=config.held_out_patches, cache_dir=cache_dir, on_track=on_track)
+    teach = teacher_runtime or teacher
+    train = collect(train_folders, teach, per_track=config.patches_per_track, cache_dir=cache_dir, on_track=on_track)
+    held = collect(held_out_folders, teach, per_track=config.held_out_patches, cache_dir=cache_dir, on_track=on_track)
     losses: list[float] = []
 
     def record(epoch: int, loss: float) -> None:
