@@ -15,7 +15,7 @@ Phases (each prints one JSON object; ``--phase all`` runs them in turn):
   run: the plain per-file librosa loop (load at 22050 Hz -> MFCC -> mel spectrogram, one process,
   librosa's JIT warmed up outside the timing), bliss-rs (``bliss-audio``, the ``[bench]`` extra), and
   the whole ``soundalike ingest`` command in a fresh process on a fresh database with each encoder
-  (``musicnn-msd``, ``musicnn-student``, and ``mfcc-stats``: no CNN, the pipeline's floor); medians of
+  (``musicnn-msd``, ``musicnn-msd@student``, and ``mfcc-stats``: no CNN, the pipeline's floor); medians of
   ``--repeats``, ratios to the librosa loop and to bliss, peak RSS, tracks per hour per core, CPU flags
   and load average, then a per-track breakdown of the stages (decode, resample, features, patches,
   CNN, database writes) timed one by one in this process on ``--breakdown-tracks`` files. An encoder may name
@@ -277,7 +277,7 @@ def phase_long(args: argparse.Namespace) -> dict[str, object]:
 
 
 REAL_MUSIC = Path("/work/data/music")
-ENCODERS = ("musicnn-msd", "musicnn-student", "mfcc-stats")
+ENCODERS = ("musicnn-msd", "musicnn-msd@student", "mfcc-stats")
 
 
 def machine() -> dict[str, object]:
@@ -440,7 +440,9 @@ def phase_real(args: argparse.Namespace) -> dict[str, object]:
             run["librosa_s"] = librosa_loop(paths)
             run["bliss_s"], run["bliss_failures"] = bliss_loop(paths)
             for encoder in args.encoders:
-                weights = args.student_weights if encoder == student.MODEL_NAME else None
+                weights = (
+                    args.student_weights if encoder_env(encoder).get("SOUNDALIKE_CNN_RUNTIME") == "student" else None
+                )
                 run[encoder] = {
                     **cli_ingest(Path(folder), encoder, workers=args.workers, weights=weights, onnx_graph=onnx_graph),
                     "load_average": os.getloadavg()[0],
@@ -449,7 +451,10 @@ def phase_real(args: argparse.Namespace) -> dict[str, object]:
         audio_minutes = sum(sf.info(str(p)).duration for p in paths) / 60
         encoders: dict[str, PatchEncoder[torch.nn.Module]] = {"musicnn-msd": MusicnnEncoder(torch.device("cpu"))}
         if args.student_weights.is_file():
-            encoders["musicnn-student"] = student.StudentEncoder(torch.device("cpu"), args.student_weights)
+            model, version = student.load_student(args.student_weights)
+            encoders["musicnn-msd@student"] = PatchEncoder(
+                model, torch.device("cpu"), model_name="student", version=version
+            )
         stages = breakdown(paths[: args.breakdown_tracks], encoders) if args.breakdown_tracks else None
     medians: dict[str, float] = {
         "librosa_s": statistics.median(float(r["librosa_s"]) for r in runs),  # type: ignore[arg-type]

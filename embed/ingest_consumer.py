@@ -17,7 +17,6 @@ import torch
 from sqlalchemy.orm import Session
 from torch import nn
 
-from soundalike.embed import student
 from soundalike.embed.fusion_features import settings_need_msd
 from soundalike.embed.musicnn_encoder import MODEL_NAME, Encoded, MusicnnEncoder, PatchEncoder, store_track_features
 from soundalike.embed.musicnn_frontend import LOOPED_NOTE, SAMPLE_RATE, PatchFrontEnd, is_short
@@ -82,11 +81,8 @@ def consumer_for(settings: Settings, device: torch.device) -> MusicnnIngestConsu
     """The consumer that embeds on ``device`` during ingestion, else None.
 
     MusiCNN when it is the embedding model or a block of the ``fusion`` model (which reads its pooled features and
-    embedding), run by ``SOUNDALIKE_CNN_RUNTIME``; the student when it is the model.
+    embedding), run by ``SOUNDALIKE_CNN_RUNTIME`` (the distilled student included).
     """
-    if settings.embedding_model == student.MODEL_NAME:
-        make_student = partial(student.StudentEncoder, path=student.weights_path(settings))
-        return MusicnnIngestConsumer(make_student(device), make_student)
     if settings.embedding_model == MODEL_NAME or settings_need_msd(settings):
         make_msd = partial(msd_encoder, settings)
         return MusicnnIngestConsumer(make_msd(device), make_msd)

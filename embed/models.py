@@ -17,7 +17,6 @@ from soundalike.embed import (
     mfcc_embedding,
     musicnn_encoder,
     musicnn_runtime,
-    student,
     style_projection,
     trained_cnn,
 )
@@ -149,15 +148,6 @@ class AdaptedMusicnnModel(MusicnnModel):
         return adapt.apply(self.head)(np.stack([part.mean(axis=0) for part in np.array_split(per_patch, n)]))
 
 
-class StudentModel(MusicnnModel):
-    """The student distilled from MusiCNN (``embed.student``): the same outputs, a twentieth of the work."""
-
-    name = student.MODEL_NAME
-
-    def _load(self) -> musicnn_encoder.PatchEncoder[torch.nn.Module]:
-        return student.StudentEncoder(self.device, student.weights_path(self.settings))
-
-
 class TrainedCnnModel:
     """The CNN trained on the catalogue's labelled tracks (``soundalike train cnn``)."""
 
@@ -252,8 +242,6 @@ def embedding_model(settings: Settings, device: torch.device) -> EmbeddingModel:
         return FusionModel(settings, device)
     if settings.embedding_model == style_projection.MODEL_NAME:
         return ProjectedFusionModel(settings, device)
-    if settings.embedding_model == student.MODEL_NAME:
-        return StudentModel(settings, device)
     return MusicnnModel(settings, device)
 
 

@@ -1,4 +1,4 @@
-"""Where MusiCNN runs on a CPU: eager torch, ``torch.compile``, or ONNX Runtime in fp32 or int8.
+"""Where MusiCNN runs on a CPU: eager torch, ``torch.compile``, ONNX Runtime in fp32 or int8, or its student.
 
 ``SOUNDALIKE_CNN_RUNTIME`` picks one, once, in ``msd_encoder``; a CUDA device always runs eager torch.
 ``auto`` (the default) is ``onnx`` on a CPU. The ONNX graphs are made here from the shipped weights, never
@@ -14,6 +14,8 @@ separates two tracks), so they write torch's
 ``MODEL_VERSION`` and a catalogue may mix them. int8 vectors are different vectors: ``onnx-int8`` writes
 ``MODEL_VERSION`` + ``-int8-`` + the int8 graph's digest, so changing the runtime, or recalibrating, re-embeds
 the catalogue at the next ``index build`` and an index of one is never searched with vectors of another.
+``student`` runs the distilled student (``embed/student.py``, the catalogue's own ``train distil`` weights or the
+shipped ones) in place of the network, and writes ``MODEL_VERSION`` + ``-`` + the student's version.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from torch import nn
 
+from soundalike.embed import student
 from soundalike.embed.decodable import each_decodable
 from soundalike.embed.musicnn import WEIGHTS_DIR, MusiCNN, MusiCNNOutput, load_musicnn
 from soundalike.embed.musicnn_encoder import MODEL_NAME, MODEL_VERSION, PatchEncoder
@@ -192,10 +195,16 @@ def cpu_runtime(settings: Settings, device: torch.device) -> str:
 def msd_version(settings: Settings, device: torch.device) -> str:
     """The model version the MSD encoder writes with these settings on ``device`` (CUDA always runs torch).
 
-    Torch's ``MODEL_VERSION``, with the int8 graph's digest for ``onnx-int8`` on a CPU and ``-pN`` when
+    Torch's ``MODEL_VERSION``, with the int8 graph's digest for ``onnx-int8`` or the student's version for
+    ``student`` on a CPU, and ``-pN`` when
     ``SOUNDALIKE_MUSICNN_PATCHES`` is not the default: both make different vectors."""
-    int8 = cpu_runtime(settings, device) == "onnx-int8"
-    version = int8_version(settings.models_dir) if int8 else MODEL_VERSION
+    runtime = cpu_runtime(settings, device)
+    if runtime == "onnx-int8":
+        version = int8_version(settings.models_dir)
+    elif runtime == "student":
+        version = f"{MODEL_VERSION}-{student.weights_version(student.weights_path(settings))}"
+    else:
+        version = MODEL_VERSION
     return version if settings.musicnn_patches == MAX_PATCHES else f"{version}-p{settings.musicnn_patches}"
 
 
@@ -212,6 +221,8 @@ def msd_encoder(settings: Settings, device: torch.device) -> PatchEncoder[nn.Mod
         model.compile(dynamic=True)
     elif runtime == "onnx":
         model = OnnxMusicnn(fp32_onnx(settings.cache_dir))
+    elif runtime == "student":
+        model = student.load_student(student.weights_path(settings))[0]
     else:
         model = OnnxMusicnn(settings.models_dir / INT8_FILE)
     return PatchEncoder(model, device, model_name=MODEL_NAME, version=version, patch_limit=settings.musicnn_patches)

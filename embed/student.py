@@ -3,10 +3,10 @@
 The student reads MusiCNN's (N, 187, 96) log-mel patches and predicts the teacher's 1506-d pooled
 mid-level features (standardised with the teacher's statistics, kept in the weights file); a copy of
 the teacher's back end (BN -> dense 200 -> BN -> dense 50 -> sigmoid), frozen, turns them into the
-penultimate layer and the tags, so ``StudentEncoder`` is a drop-in for ``MusicnnEncoder``. It is
-derived from MusiCNN (ISC licence, see ``weights/LICENSE-musicnn.txt``); ``embed.distil`` trains it
-(``soundalike train distil``, recipe in ``weights/NOTICE-musicnn-student.txt``). Its embeddings are
-stored under their own model name and a version taken from the weights, never mixed with MusiCNN's.
+penultimate layer and the tags, so it is a drop-in for the network (``SOUNDALIKE_CNN_RUNTIME=student``,
+``embed/musicnn_runtime.py``). It is derived from MusiCNN (ISC licence, see ``weights/LICENSE-musicnn.txt``);
+``embed.distil`` trains it (``soundalike train distil``, recipe in ``weights/NOTICE-musicnn-student.txt``).
+Vectors it makes carry MusiCNN's version with the weights' own, never mixed with MusiCNN's.
 """
 
 from __future__ import annotations
@@ -20,13 +20,11 @@ from torch import nn
 from torch.nn import functional as F
 
 from soundalike.embed.musicnn import BN_EPS, WEIGHTS_DIR, MusiCNN, MusiCNNOutput
-from soundalike.embed.musicnn_encoder import PatchEncoder
 from soundalike.embed.musicnn_frontend import N_MELS, PATCH_FRAMES
 from soundalike.ingest.atomic_files import atomic_write
 from soundalike.ingest.errors import NotFoundError
 from soundalike.ingest.settings import Settings
 
-MODEL_NAME = "musicnn-student"
 WEIGHTS_FILE = "musicnn-student.safetensors"
 SHIPPED_WEIGHTS = WEIGHTS_DIR / WEIGHTS_FILE
 POOLED_DIM = 1506
@@ -141,10 +139,9 @@ def save_student(model: Student, path: Path, *, recipe: str) -> str:
 
 def load_student(path: Path) -> tuple[Student, str]:
     """(student in eval mode, version) from a weights file written by ``save_student``."""
-    if not path.is_file():
-        raise NotFoundError(f"no student weights at {path} (train them: soundalike train distil)")
     from safetensors import safe_open
 
+    version = weights_version(path)
     with safe_open(str(path), "pt") as f:
         metadata = f.metadata() or {}
     model = Student(width=int(metadata.get("width", DEFAULT_WIDTH)))
@@ -153,19 +150,20 @@ def load_student(path: Path) -> tuple[Student, str]:
     if missing or unexpected:
         raise ValueError(f"{path} does not fit the student: missing {missing}, unexpected {unexpected}")
     model.back.requires_grad_(False)
-    return model.eval(), metadata.get("version", "student-unversioned")
+    return model.eval(), version
+
+
+def weights_version(path: Path) -> str:
+    """The version stored in a student weights file's metadata, without loading the weights."""
+    if not path.is_file():
+        raise NotFoundError(f"no student weights at {path} (train them: soundalike train distil)")
+    from safetensors import safe_open
+
+    with safe_open(str(path), "pt") as f:
+        return (f.metadata() or {}).get("version", "student-unversioned")
 
 
 def weights_path(settings: Settings) -> Path:
     """The catalogue's own student (``train distil``) when there is one, else the shipped weights."""
     own = settings.models_dir / WEIGHTS_FILE
     return own if own.is_file() else SHIPPED_WEIGHTS
-
-
-class StudentEncoder(PatchEncoder[Student]):
-    """The distilled student: MusicnnEncoder's outputs at a twentieth of its multiply-adds."""
-
-    def __init__(self, device: torch.device, path: Path = SHIPPED_WEIGHTS) -> None:
-        """Load the student weights at ``path`` onto ``device``."""
-        model, version = load_student(path)
-        super().__init__(model, device, model_name=MODEL_NAME, version=version)

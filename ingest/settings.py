@@ -15,9 +15,9 @@ from soundalike.ingest.errors import ConfigError
 Device = Literal["auto", "cpu", "cuda"]
 FeatureExtractor = Literal["auto", "librosa", "torch"]
 EmbeddingModelName = Literal[
-    "musicnn-msd", "musicnn-student", "mfcc-stats", "cnn-trained", "musicnn-adapted", "fusion", "fusion-projected"
+    "musicnn-msd", "mfcc-stats", "cnn-trained", "musicnn-adapted", "fusion", "fusion-projected"
 ]
-CnnRuntime = Literal["auto", "torch", "compile", "onnx", "onnx-int8"]
+CnnRuntime = Literal["auto", "torch", "compile", "onnx", "onnx-int8", "student"]
 IndexKind = Literal["auto", "flat", "hnsw", "ivf_flat", "ivf_sq8", "ivf_pq"]
 GenreTagger = Literal["head", "spreading", "combined"]
 
@@ -37,7 +37,8 @@ class Settings(BaseSettings):
     """The ``fusion`` model's blocks: ``name:weight[:reduction]``, comma-separated (see ``embed/fusion.py``)."""
     cnn_runtime: CnnRuntime = "auto"
     """How MusiCNN runs on a CPU (``embed/musicnn_runtime.py``): ``auto`` is ONNX Runtime fp32, the same vectors as
-    torch at about twice the speed (bench/RESULTS.md); CUDA always runs eager torch."""
+    torch at about twice the speed (bench/RESULTS.md); ``student`` is the distilled student's approximation of its
+    outputs (``embed/student.py``), vectors of their own version; CUDA always runs eager torch."""
     cache_dir: Path = Field(default_factory=lambda: user_cache_path("soundalike"))
     """Files derived from the shipped weights (the ONNX export), shared by every home of this user."""
     musicnn_patches: int = Field(default=8, ge=1)

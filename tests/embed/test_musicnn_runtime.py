@@ -14,6 +14,7 @@ import pytest
 import torch
 from sqlalchemy.orm import Session
 
+from soundalike.embed import student
 from soundalike.embed.models import FusionModel, MusicnnModel, check_cnn_runtime
 from soundalike.embed.musicnn import MusiCNN, load_musicnn
 from soundalike.embed.musicnn_encoder import MODEL_NAME, MODEL_VERSION
@@ -129,6 +130,28 @@ def test_only_int8_and_a_patch_count_change_the_version(models_dir: Path, tmp_pa
     assert msd_version(int8, CPU).startswith(f"{MODEL_VERSION}-int8-")
     assert msd_version(int8, torch.device("cuda")) == MODEL_VERSION
     assert msd_version(Settings(home=tmp_path, musicnn_patches=4), CPU) == f"{MODEL_VERSION}-p4"
+
+
+def test_the_student_runtime_runs_the_catalogues_student_under_its_version(tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path, cnn_runtime="student")
+    shipped = student.weights_version(student.SHIPPED_WEIGHTS)
+    assert msd_version(settings, CPU) == f"{MODEL_VERSION}-{shipped}"
+    own = student.Student(width=4)
+    own.back.copy_from(load_musicnn())
+    version = student.save_student(own.eval(), settings.models_dir / student.WEIGHTS_FILE, recipe="test")
+    encoder = msd_encoder(settings, CPU)
+    assert isinstance(encoder.model, student.Student) and encoder.model.width == 4
+    assert encoder.version == msd_version(settings, CPU) == f"{MODEL_VERSION}-{version}" != f"{MODEL_VERSION}-{shipped}"
+    assert msd_encoder(settings, torch.device("meta")).version == MODEL_VERSION
+
+
+def test_a_catalogue_embedded_by_musicnn_is_refused_to_a_student_process(session: Session, settings: Settings) -> None:
+    track = Track(path="/music/a.wav", size=1, mtime=0.0, status="ok")
+    session.add(track)
+    session.flush()
+    put_embeddings(session, MODEL_NAME, MODEL_VERSION, np.array([track.id]), np.ones((1, 200), dtype=np.float32))
+    with pytest.raises(IndexMismatchError, match=f"{MODEL_VERSION}.*-student-w.*index build"):
+        check_cnn_runtime(session, settings.model_copy(update={"cnn_runtime": "student"}), CPU)
 
 
 def test_int8_before_quantisation_says_how_to_make_it(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""The distilled student: its shapes and cost, ``train distil`` end to end, and ingest with it as the encoder."""
+"""The distilled student: its shapes and cost, ``train distil`` end to end, and ingest with it as the runtime."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ import torch
 from sqlalchemy.orm import Session, sessionmaker
 
 from soundalike.embed import student
-from soundalike.embed.distil import check_disjoint
+from soundalike.embed.distil import check_disjoint, loss_weights
 from soundalike.embed.ingest_consumer import consumer_for
 from soundalike.embed.musicnn import load_musicnn
 from soundalike.embed.musicnn_encoder import MODEL_NAME as MUSICNN_NAME
-from soundalike.embed.musicnn_encoder import POOLED_FEATURE
+from soundalike.embed.musicnn_encoder import MODEL_VERSION, POOLED_FEATURE
 from soundalike.embed.store import load_embeddings
 from soundalike.ingest.db.models import Feature
 from soundalike.ingest.errors import ConfigError
@@ -100,6 +100,7 @@ def test_train_distil_writes_loadable_weights_and_reports_held_out_fidelity(
     assert report["student_macs"] * 10 <= report["teacher_macs"]
     assert -1.0 <= report["fidelity"]["penultimate_track_cosine"] <= 1.0
     assert report["config"]["epochs"] == 1
+    assert (report["config"]["pooled_weight"], report["config"]["penultimate_weight"]) == (1.0, 0.5)
     assert student.weights_path(settings) == out
     again = run_cli(
         settings, "train", "distil", str(packages["train_a"]), "--held-out", str(packages["held"]), "--epochs", "1",
@@ -108,26 +109,31 @@ def test_train_distil_writes_loadable_weights_and_reports_held_out_fidelity(
     assert again["train_tracks"] == 2
 
 
-def test_ingest_with_the_student_stores_embeddings_under_its_own_name(
+def test_the_fusion_blocks_set_the_loss_weights_of_the_network_outputs() -> None:
+    assert loss_weights("musicnn:1,penultimate:0.5,mfcc:0.5") == {"pooled_weight": 1.0, "penultimate_weight": 0.5}
+    assert loss_weights("musicnn:2:whiten64,chroma:1") == {"pooled_weight": 2.0, "penultimate_weight": 0.0}
+
+
+def test_ingest_with_the_student_runtime_stores_vectors_of_the_students_version(
     settings: Settings, factory: sessionmaker[Session], session: Session, packages: dict[str, Path]
 ) -> None:
     model = student.Student(width=4)
     model.back.copy_from(load_musicnn())
     version = student.save_student(model.eval(), settings.models_dir / student.WEIGHTS_FILE, recipe="test")
-    settings = settings.model_copy(update={"embedding_model": student.MODEL_NAME})
+    settings = settings.model_copy(update={"embedding_model": MUSICNN_NAME, "cnn_runtime": "student"})
     consumer = consumer_for(settings, torch.device("cpu"))
-    assert consumer is not None and consumer.encoder.version == version
+    assert consumer is not None and consumer.encoder.version == f"{MODEL_VERSION}-{version}"
+    assert isinstance(consumer.encoder.model, student.Student) and consumer.encoder.model.width == 4
     ingest(
         factory,
         [packages["held"]],
         IngestOptions(settings=settings, device=torch.device("cpu"), workers=1, consumer=consumer),
     )
-    ids, vectors, stored_version = load_embeddings(session, student.MODEL_NAME)
-    assert len(ids) == 2 and stored_version == version
+    ids, vectors, stored_version = load_embeddings(session, MUSICNN_NAME)
+    assert len(ids) == 2 and stored_version == f"{MODEL_VERSION}-{version}"
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
-    assert len(load_embeddings(session, MUSICNN_NAME)[0]) == 0
     pooled_versions = {f.version for f in session.query(Feature).filter(Feature.name == POOLED_FEATURE)}
-    assert pooled_versions == {version}
+    assert pooled_versions == {stored_version}
 
 
 def test_shipped_student_loads_with_the_version_its_notice_names() -> None:
@@ -138,10 +144,10 @@ def test_shipped_student_loads_with_the_version_its_notice_names() -> None:
     assert student.multiply_adds(model) * 10 <= 1.4e9
 
 
-def test_engine_workers_build_the_student_when_it_is_the_model(tmp_path: Path) -> None:
+def test_engine_workers_build_the_student_when_it_is_the_runtime(tmp_path: Path) -> None:
     """An engine that encodes in its own workers (Ray) must run the same network the consumer stores under."""
-    consumer = consumer_for(Settings(home=tmp_path, embedding_model=student.MODEL_NAME), torch.device("cpu"))
+    consumer = consumer_for(Settings(home=tmp_path, cnn_runtime="student"), torch.device("cpu"))
     assert consumer is not None
     built = consumer.make_encoder(torch.device("cpu"))
-    assert isinstance(built, student.StudentEncoder)
+    assert isinstance(built.model, student.Student)
     assert (built.model_name, built.version) == (consumer.encoder.model_name, consumer.encoder.version)
