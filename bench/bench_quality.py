@@ -438,13 +438,13 @@ def ranked_retrieval_scores(catalogue: Catalogue, row: Row, ids: np.ndarray, see
     hit, precision = np.full(len(ids), np.nan), np.full(len(ids), np.nan)
     with session_scope(catalogue.factory) as session:
         index = served_index(session, settings, row.model, resolve_index_backend(catalogue.device))
-        options = Options(diversity=0.0, segments=segment_scoring(settings))
+        options = Options(diversity=0.0)
         for n, t in enumerate(ids.tolist()):
             item = catalogue.items[t]
             if len(members[item.group]) > 1:
                 nearest = similar_to_track(session, index, t, 1, options)
                 hit[n] = float(bool(nearest) and catalogue.items[nearest[0].track_id].group == item.group)
-            others = Options(Filters(exclude=frozenset(members[item.group])), diversity=0.0, segments=options.segments)
+            others = Options(Filters(exclude=frozenset(members[item.group])), diversity=0.0)
             top = similar_to_track(session, index, t, 10, others)
             if top:
                 precision[n] = float(np.mean([catalogue.items[r.track_id].album == item.album for r in top]))
@@ -493,11 +493,12 @@ def call_scores(catalogue: Catalogue, calls: list[dict[str, list]]) -> dict[str,
 
 
 def served_index(session: Session, settings: Settings, model_name: str, backend: IndexBackend) -> ServedIndex:
-    """The product's index of ``model_name``'s embeddings, rebuilt, with the track table: what ``serve`` loads."""
+    """The product's index of ``model_name``'s embeddings, rebuilt, with the track table and the settings' segment
+    scoring: what ``serve`` loads."""
     sync_index(session, settings, model_name, backend=backend, rebuild=True)
     version = embedding_version(session, model_name)
     index = load_index(settings.index_dir, model_name, model_version=version, backend=backend)
-    return ServedIndex(index, TrackTable.load(session))
+    return ServedIndex(index, TrackTable.load(session), segment_scoring(settings))
 
 
 def listeners_of(catalogue: Catalogue, ids: np.ndarray, n: int, rng: np.random.Generator) -> list[Listener]:

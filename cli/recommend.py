@@ -73,7 +73,7 @@ def similar(
         exclude=exclude,
     )
     service = open_service()
-    options = Options(filters=filters, artist_cap=artist_cap, diversity=diversity, segments=service.segments)
+    options = Options(filters=filters, artist_cap=artist_cap, diversity=diversity)
     with session_scope(service.factory) as session:
         if describe is not None:
             results = described(service.index.table, describe, k, options)

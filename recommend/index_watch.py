@@ -14,10 +14,9 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from soundalike.index.track_index import TrackIndex, read_meta
+from soundalike.index.track_index import read_meta
 from soundalike.ingest.errors import SoundalikeError
-from soundalike.recommend.served_index import ServedIndex
-from soundalike.recommend.track_table import TrackTable
+from soundalike.recommend.served_index import ServedIndex, ServedParts
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +29,7 @@ class IndexWatch:
         served: ServedIndex,
         directory: Path,
         model_name: str,
-        load: Callable[[], tuple[TrackIndex, TrackTable]],
+        load: Callable[[], ServedParts],
         *,
         every: float,
     ) -> None:

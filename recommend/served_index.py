@@ -1,21 +1,33 @@
-"""The index and track table that answer queries, replaced together while requests keep being served."""
+"""The index, track table and segment scoring that answer queries, replaced together while requests keep being
+served."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
+from typing import NamedTuple
 
 import numpy as np
 
+from soundalike.embed.segments import SegmentScoring
 from soundalike.index.track_index import IndexMeta, TrackIndex
 from soundalike.ingest.errors import IndexMismatchError
 from soundalike.recommend.track_table import TrackTable
 
 
+class ServedParts(NamedTuple):
+    """What a load or reload gives: the index, its tracks' facts, and the segment re-ranking fitted with it
+    (``SOUNDALIKE_SEGMENT_WEIGHT``; None: track scores alone)."""
+
+    index: TrackIndex
+    table: TrackTable
+    segments: SegmentScoring | None = None
+
+
 class ServedIndex:
-    """The current ``TrackIndex`` and the ``TrackTable`` of its tracks; a reload builds both in the background,
-    then swaps them under one lock.
+    """The current ``TrackIndex``, the ``TrackTable`` of its tracks and their ``SegmentScoring``; a reload builds
+    them in the background, then swaps them under one lock.
 
     Each search reads the current index once and runs on it to the end, so a swap never fails or mixes a
     query; the old index is freed when its last running query returns. The table is replaced just before
@@ -23,10 +35,11 @@ class ServedIndex:
     are skipped, never an error.
     """
 
-    def __init__(self, index: TrackIndex, table: TrackTable) -> None:
-        """Serve ``index`` with the facts in ``table``."""
+    def __init__(self, index: TrackIndex, table: TrackTable, segments: SegmentScoring | None = None) -> None:
+        """Serve ``index`` with the facts in ``table``, re-ranked by ``segments`` when given."""
         self._index = index
         self._table = table
+        self._segments = segments
         self._lock = threading.Lock()
         self._builder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="index-rebuild")
         self._pending: Future[TrackIndex] | None = None
@@ -49,6 +62,11 @@ class ServedIndex:
         return self._table
 
     @property
+    def segments(self) -> SegmentScoring | None:
+        """The segment re-ranking fitted with the index answering queries now (None: off)."""
+        return self._segments
+
+    @property
     def reloading(self) -> bool:
         """Whether a reload is running."""
         return self._pending is not None and not self._pending.done()
@@ -61,25 +79,27 @@ class ServedIndex:
         """``TrackIndex.vectors`` of the current index."""
         return self._index.vectors(track_ids)
 
-    def reload(self, build: Callable[[], tuple[TrackIndex, TrackTable]]) -> Future[TrackIndex]:
-        """Run ``build`` in the background and swap its index and table in; a reload already running is
-        returned instead of starting another. On error the old pair keeps serving and ``last_error`` says why."""
+    def reload(self, build: Callable[[], ServedParts]) -> Future[TrackIndex]:
+        """Run ``build`` in the background and swap its parts in; a reload already running is returned instead
+        of starting another. On error the old parts keep serving and ``last_error`` says why."""
         with self._lock:
             if self._pending is not None and not self._pending.done():
                 return self._pending
-            future = self._builder.submit(lambda: self._swap(*build()))
+            future = self._builder.submit(lambda: self._swap(build()))
             future.add_done_callback(self._finished)
             self._pending = future
             return future
 
-    def _swap(self, index: TrackIndex, table: TrackTable) -> TrackIndex:
+    def _swap(self, parts: ServedParts) -> TrackIndex:
+        index = parts.index
         old = self._index.meta
         if index.meta.dim != old.dim or index.meta.metric != old.metric:
             raise IndexMismatchError(
                 f"cannot swap a {index.meta.dim}d {index.meta.metric} index for a {old.dim}d {old.metric} one"
             )
         with self._lock:
-            self._table = table
+            self._table = parts.table
+            self._segments = parts.segments
             self._index = index
             self.generation += 1
         return index

@@ -9,7 +9,7 @@ import torch
 from sqlalchemy.orm import Session, sessionmaker
 
 from soundalike.embed.models import EmbeddingModel, check_cnn_runtime, embedding_model
-from soundalike.embed.segments import SegmentScoring, segment_scoring
+from soundalike.embed.segments import segment_scoring
 from soundalike.embed.store import embedding_version
 from soundalike.index.backends import IndexBackend, resolve_index_backend
 from soundalike.index.sync import sync_index
@@ -18,7 +18,7 @@ from soundalike.ingest.db.session import PoolLimits, open_database, session_scop
 from soundalike.ingest.errors import NotFoundError
 from soundalike.ingest.settings import Settings
 from soundalike.recommend.index_watch import IndexWatch
-from soundalike.recommend.served_index import ServedIndex
+from soundalike.recommend.served_index import ServedIndex, ServedParts
 from soundalike.recommend.track_table import TrackTable
 
 
@@ -31,8 +31,6 @@ class Service:
     index: ServedIndex
     model: EmbeddingModel
     backend: IndexBackend
-    segments: SegmentScoring | None = None
-    """Similar tracks re-ranked by best-matching segments (``SOUNDALIKE_SEGMENT_WEIGHT``), read at open."""
     watch: IndexWatch | None = field(default=None, init=False)
 
     @classmethod
@@ -49,12 +47,12 @@ class Service:
             check_cnn_runtime(session, settings, device)
         backend = resolve_index_backend(device)
         try:
-            index, table = _load(settings, factory, model, backend)
+            parts = _load(settings, factory, model, backend)
         except NotFoundError:
             with session_scope(factory) as session:
                 sync_index(session, settings, model.name, backend=backend)
-            index, table = _load(settings, factory, model, backend)
-        return cls(settings, factory, ServedIndex(index, table), model, backend, segment_scoring(settings))
+            parts = _load(settings, factory, model, backend)
+        return cls(settings, factory, ServedIndex(*parts), model, backend)
 
     def follow_published(self, every: float) -> IndexWatch:
         """Check the index folder every ``every`` seconds and swap to each index another process publishes."""
@@ -72,7 +70,7 @@ class Service:
         """In the background: bring the saved index up to date with the database (new tracks added, deleted
         ones hidden), reload it and the track facts, then swap them in; requests are served throughout."""
 
-        def build() -> tuple[TrackIndex, TrackTable]:
+        def build() -> ServedParts:
             with session_scope(self.factory) as session:
                 sync_index(session, self.settings, self.model.name, backend=self.backend)
             return _load(self.settings, self.factory, self.model, self.backend)
@@ -94,8 +92,11 @@ def server_pool(settings: Settings) -> PoolLimits:
 
 def _load(
     settings: Settings, factory: sessionmaker[Session], model: EmbeddingModel, backend: IndexBackend
-) -> tuple[TrackIndex, TrackTable]:
+) -> ServedParts:
+    """The saved index of the database's embedding version, the track facts, and the segment scoring fitted with
+    the index (read again at each reload, so a rebuilt fusion's normaliser is the one served)."""
     with session_scope(factory) as session:
         version = embedding_version(session, model.name)
         table = TrackTable.load(session)
-    return load_index(settings.index_dir, model.name, model_version=version, backend=backend), table
+    index = load_index(settings.index_dir, model.name, model_version=version, backend=backend)
+    return ServedParts(index, table, segment_scoring(settings))

@@ -23,13 +23,11 @@ from soundalike.recommend.track_table import CatalogueIndex
 
 @dataclass(frozen=True)
 class Options:
-    """How results are shaped: filters, artist cap, MMR diversity (0 = pure similarity) and the segment
-    re-ranking (``Service.segments``; None: track scores alone)."""
+    """How results are shaped: filters, artist cap and MMR diversity (0 = pure similarity)."""
 
     filters: Filters = Filters()
     artist_cap: int | None = None
     diversity: float = DEFAULTS.similar_diversity
-    segments: SegmentScoring | None = None
 
 
 def rank_near(
@@ -42,8 +40,9 @@ def rank_near(
     *,
     basis: str,
 ) -> list[Result]:
-    """The ``k`` best tracks for seed vectors: relevance is the mean cosine to the seeds, results interleave over
-    their nearest seeds, seed tracks and their duplicates are left out, filters and the artist cap hold."""
+    """The ``k`` best tracks for seed vectors: relevance is the mean cosine to the seeds (re-ranked by best-matching
+    segments when the index has a segment scoring), results interleave over their nearest seeds, seed tracks and
+    their duplicates are left out, filters and the artist cap hold."""
     if k < 1:
         raise InputError(f"k must be >= 1, got {k}")
     seeds = unit_rows(np.atleast_2d(seeds).astype(np.float32))
@@ -60,7 +59,7 @@ def rank_near(
         diversity=options.diversity,
         group_weights=[1.0] * len(seeds),
         relevance=lambda sims: sims.mean(axis=1),
-        rescore=None if options.segments is None else segment_rescore(session, options.segments, anchors),
+        rescore=None if index.segments is None else segment_rescore(session, index.segments, anchors),
     )
     chosen = index.table.facts(c.track_id for c, _ in found)
     layout = layout_of(index.meta.model_name, index.meta.model_version)

@@ -9,6 +9,7 @@ from typing import Any, Protocol
 import numpy as np
 from sqlalchemy.orm import Session
 
+from soundalike.embed.segments import SegmentScoring
 from soundalike.index.sorted_ids import ABSENT, positions
 from soundalike.ingest.tags import normalise_genre
 from soundalike.recommend.facts import TrackFacts, read_facts, track_genres
@@ -163,4 +164,9 @@ class CatalogueIndex(SearchIndex, Protocol):
     @property
     def table(self) -> TrackTable:
         """The facts of the tracks the index serves."""
+        ...
+
+    @property
+    def segments(self) -> SegmentScoring | None:
+        """The segment re-ranking of similar tracks fitted with the index (None: track scores alone)."""
         ...

@@ -99,7 +99,7 @@ def track(request: Request, track_id: TrackId, who: Who, service: ServiceDep, se
     history = genre_history(session, track_id)
     try:
         similar, similar_error = (
-            similar_to_tracks(session, service.index, [track_id], SIMILAR, Options(segments=service.segments)),
+            similar_to_tracks(session, service.index, [track_id], SIMILAR, Options()),
             None,
         )
     except NotFoundError as exc:

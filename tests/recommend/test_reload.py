@@ -15,14 +15,13 @@ from sqlalchemy import insert, select
 
 from soundalike.embed.store import put_embeddings
 from soundalike.index.streamed_build import build_index
-from soundalike.index.track_index import TrackIndex
 from soundalike.ingest.db.models import Embedding, Track
 from soundalike.ingest.db.session import session_scope
 from soundalike.ingest.db.vectors import from_blob
 from soundalike.ingest.settings import Settings
 from soundalike.recommend.api.app import create_app
 from soundalike.recommend.api_keys import create_key
-from soundalike.recommend.served_index import ServedIndex
+from soundalike.recommend.served_index import ServedIndex, ServedParts
 from soundalike.recommend.track_table import TrackTable
 
 from support.recommend_fixtures import Catalogue
@@ -106,7 +105,7 @@ def test_a_failed_rebuild_keeps_serving_the_old_index_and_reports_why(catalogue:
     old = served.current
     gate = threading.Event()
 
-    def slow_failure() -> tuple[TrackIndex, TrackTable]:
+    def slow_failure() -> ServedParts:
         gate.wait(10)
         raise OSError("disk full")
 
@@ -130,7 +129,7 @@ def test_a_rebuild_swaps_the_index_and_its_track_table_together(catalogue: Catal
     ids = np.array([r.track_id for r in rows])
     vectors = np.stack([from_blob(r.vector, r.dim) for r in rows])
     built = build_index(ids, vectors, model_name="mfcc-stats", model_version="synthetic")
-    served.reload(lambda: (built, table)).result(30)
+    served.reload(lambda: ServedParts(built, table)).result(30)
     assert served.generation == 1 and served.current is built and served.table is table
     assert NEW_TRACK in served.table.facts([NEW_TRACK])
 

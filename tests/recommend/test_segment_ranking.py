@@ -16,6 +16,7 @@ from soundalike.ingest.db.session import session_scope
 from soundalike.ingest.errors import InputError
 from soundalike.ingest.repository import set_feature
 from soundalike.recommend.ranking import mix_segment_scores
+from soundalike.recommend.served_index import ServedIndex
 from soundalike.recommend.similar import Options, similar_to_track
 
 from support.recommend_fixtures import Catalogue
@@ -62,9 +63,12 @@ def test_mix_refuses_a_weight_outside_zero_to_one_and_misaligned_scores() -> Non
         mix_segment_scores(np.zeros((1, 1)), [None], [None, None], 0.5)
 
 
-def ranked(catalogue: Catalogue, options: Options, k: int = 10) -> list[int]:
+def ranked(catalogue: Catalogue, segments: SegmentScoring | None = None, k: int = 10) -> list[int]:
+    """The seed's similar tracks, without diversity, from the catalogue's index served with ``segments``."""
+    served = catalogue.service.index
+    index = ServedIndex(served.current, served.table, segments)
     with session_scope(catalogue.service.factory) as session:
-        return [r.track_id for r in similar_to_track(session, catalogue.service.index, SEED, k, options)]
+        return [r.track_id for r in similar_to_track(session, index, SEED, k, Options(diversity=0.0))]
 
 
 def store_segments(catalogue: Catalogue, segments: dict[int, np.ndarray]) -> None:
@@ -76,24 +80,24 @@ def store_segments(catalogue: Catalogue, segments: dict[int, np.ndarray]) -> Non
 def test_similar_tracks_put_the_track_sharing_a_segment_first(catalogue: Catalogue) -> None:
     """Every track has unrelated segments except the seed's fifth neighbour, which shares one passage: by track
     means it is fifth, re-ranked by segments it is first (weight 0 changes nothing)."""
-    plain = ranked(catalogue, Options(diversity=0.0))
+    plain = ranked(catalogue)
     target = plain[4]
     rng = np.random.default_rng(2)
     segments = {t: random_segments(rng) for t in catalogue.genre_of if t != catalogue.deleted}
     segments[target] = np.vstack([random_segments(rng, 2), segments[SEED][2:3]])
     store_segments(catalogue, segments)
-    assert ranked(catalogue, Options(diversity=0.0)) == plain
-    reranked = ranked(catalogue, Options(diversity=0.0, segments=identity_scoring(0.5)))
+    assert ranked(catalogue) == plain
+    reranked = ranked(catalogue, identity_scoring(0.5))
     assert reranked[0] == target
-    assert ranked(catalogue, Options(diversity=0.0, segments=identity_scoring(0.0))) == plain
+    assert ranked(catalogue, identity_scoring(0.0)) == plain
 
 
 def test_tracks_without_segments_are_still_ranked_by_their_track_score(catalogue: Catalogue) -> None:
-    plain = ranked(catalogue, Options(diversity=0.0))
+    plain = ranked(catalogue)
     rng = np.random.default_rng(3)
     store_segments(catalogue, {SEED: random_segments(rng), plain[3]: random_segments(rng)})
-    reranked = ranked(catalogue, Options(diversity=0.0, segments=identity_scoring(0.5)))
+    reranked = ranked(catalogue, identity_scoring(0.5))
     assert [t for t in reranked if t != plain[3]][:8] == [t for t in plain if t != plain[3]][:8]
     with session_scope(catalogue.service.factory) as session:
         session.execute(delete(Feature).where(Feature.name == SEGMENTS_FEATURE))
-    assert ranked(catalogue, Options(diversity=0.0, segments=identity_scoring(0.5))) == plain
+    assert ranked(catalogue, identity_scoring(0.5)) == plain

@@ -1,4 +1,5 @@
-"""The served index under concurrent queries: swaps never fail a search, and a mismatched index is refused."""
+"""The served index under concurrent queries: swaps never fail a search, a mismatched index is refused, and the
+segment scoring is swapped with its index."""
 
 from __future__ import annotations
 
@@ -7,16 +8,20 @@ import threading
 import numpy as np
 import pytest
 
+from soundalike.embed.fusion import BlockNormaliser
+from soundalike.embed.segments import SegmentScoring
+from soundalike.embed.standardiser import Standardiser
 from soundalike.index.streamed_build import build_index
-from soundalike.index.track_index import TrackIndex
 from soundalike.ingest.errors import IndexMismatchError
-from soundalike.recommend.served_index import ServedIndex
+from soundalike.recommend.served_index import ServedIndex, ServedParts
 from soundalike.recommend.track_table import TrackTable
 
 
-def indexed(vectors: np.ndarray, n: int) -> tuple[TrackIndex, TrackTable]:
-    """An index of the first ``n`` vectors (track ids 0..n-1) and an empty track table."""
-    return build_index(np.arange(n), vectors[:n], model_name="m", model_version="1"), TrackTable([])
+def indexed(vectors: np.ndarray, n: int, segments: SegmentScoring | None = None) -> ServedParts:
+    """An index of the first ``n`` vectors (track ids 0..n-1), an empty track table and ``segments``."""
+    return ServedParts(
+        build_index(np.arange(n), vectors[:n], model_name="m", model_version="1"), TrackTable([]), segments
+    )
 
 
 def test_queries_never_fail_while_indexes_are_rebuilt_and_swapped() -> None:
@@ -50,7 +55,7 @@ def test_queries_never_fail_while_indexes_are_rebuilt_and_swapped() -> None:
 
 def test_an_index_of_another_dimension_is_refused_and_the_old_one_keeps_serving() -> None:
     rng = np.random.default_rng(1)
-    old, table = indexed(rng.standard_normal((50, 8)).astype(np.float32), 50)
+    old, table, _ = indexed(rng.standard_normal((50, 8)).astype(np.float32), 50)
     served = ServedIndex(old, table)
     wider = indexed(rng.standard_normal((50, 16)).astype(np.float32), 50)
     with pytest.raises(IndexMismatchError, match="cannot swap a 16d cosine index for a 8d cosine one"):
@@ -58,3 +63,20 @@ def test_an_index_of_another_dimension_is_refused_and_the_old_one_keeps_serving(
     served.close()
     assert served.current is old and served.table is table and served.generation == 0
     assert served.last_error is not None and served.last_error.startswith("IndexMismatchError")
+
+
+def test_a_reload_serves_the_segment_scoring_fitted_with_the_new_index() -> None:
+    """The segments' normaliser is fitted with the fusion at index build: a reload must not keep the old one."""
+    vectors = np.random.default_rng(2).standard_normal((60, 8)).astype(np.float32)
+
+    def scoring(mean: float) -> SegmentScoring:
+        return SegmentScoring(0.5, BlockNormaliser(Standardiser(np.full(8, mean, np.float32), np.ones(8, np.float32))))
+
+    first, refitted = scoring(0.0), scoring(1.0)
+    served = ServedIndex(*indexed(vectors, 50, first))
+    assert served.segments is first
+    served.reload(lambda: indexed(vectors, 60, refitted)).result(timeout=30)
+    assert served.segments is refitted and served.meta.count == 60
+    served.reload(lambda: indexed(vectors, 60)).result(timeout=30)
+    served.close()
+    assert served.segments is None

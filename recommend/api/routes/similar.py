@@ -25,13 +25,11 @@ Diversity = Annotated[float, Query(ge=0.0, le=1.0, description="MMR trade-off: 0
 
 def get_options(
     filters: FiltersDep,
-    service: ServiceDep,
     artist_cap: ArtistCap = None,
     diversity: Diversity = DEFAULTS.similar_diversity,
 ) -> Options:
-    """How results are shaped, from the query string: filters, artist cap and MMR diversity; the service's
-    segment re-ranking."""
-    return Options(filters=filters, artist_cap=artist_cap, diversity=diversity, segments=service.segments)
+    """How results are shaped, from the query string: filters, artist cap and MMR diversity."""
+    return Options(filters=filters, artist_cap=artist_cap, diversity=diversity)
 
 
 OptionsDep = Annotated[Options, Depends(get_options)]

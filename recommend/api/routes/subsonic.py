@@ -33,7 +33,6 @@ from soundalike.recommend.media_server import PathMap, SongFacts, resolve_song, 
 from soundalike.recommend.path import sonic_path
 from soundalike.recommend.radio_sessions import instant_mix
 from soundalike.recommend.results import Result, result_of
-from soundalike.recommend.service import Service
 from soundalike.recommend.similar import Options, similar_to_track
 
 router = APIRouter(prefix="/rest", tags=["opensubsonic"])
@@ -127,11 +126,10 @@ def get_open_subsonic_extensions(params: Params) -> Response:
     return render(params, envelope("ok", {"openSubsonicExtensions": EXTENSIONS}))
 
 
-def _mood_options(params: Params, service: Service) -> Options:
-    """Similar-track options keeping the songs that carry every mood ``mood`` names (comma-separated), with the
-    service's segment re-ranking."""
+def _mood_options(params: Params) -> Options:
+    """Similar-track options keeping the songs that carry every mood ``mood`` names (comma-separated)."""
     moods = [m for m in params.get("mood", "").split(",") if m.strip()]
-    return Options(filters=Filters.build(moods=moods), segments=service.segments)
+    return Options(filters=Filters.build(moods=moods))
 
 
 def get_sonic_similar_tracks(request: Request, params: Params, service: ServiceDep, session: SessionDep) -> Response:
@@ -141,7 +139,7 @@ def get_sonic_similar_tracks(request: Request, params: Params, service: ServiceD
     def compute() -> dict[str, Any]:
         track_id = _song(session, request, params, "id")
         count = _count(params, 10, 1, DEFAULTS.max_results)
-        results = similar_to_track(session, service.index, track_id, count, _mood_options(params, service))
+        results = similar_to_track(session, service.index, track_id, count, _mood_options(params))
         return sonic_matches(session, request, results)
 
     return answer(params, compute)
@@ -156,7 +154,7 @@ def search3(request: Request, params: Params, service: ServiceDep, session: Sess
         query = params.get("query", "").strip().strip('"')
         count = _count(params, 20, 0, DEFAULTS.max_results, "songCount")
         offset = _count(params, 0, 0, DEFAULTS.max_offset, "songOffset")
-        options, table = _mood_options(params, service), service.index.table
+        options, table = _mood_options(params), service.index.table
         try:
             results = described(table, query, offset + count, options)[offset:] if count else []
         except InputError:
