@@ -155,12 +155,16 @@ def mix_segment_scores(
             f"scores of shape {sims.shape} for {len(candidate_segments)} candidates and {len(seed_segments)} seeds"
         )
     mixed = np.array(sims, dtype=np.float64)
+    present = [(c, segments) for c, segments in enumerate(candidate_segments) if segments is not None and len(segments)]
+    if not present:
+        return mixed
+    having = [c for c, _ in present]
+    stacked = np.concatenate([segments for _, segments in present])
+    starts = np.cumsum([0] + [len(segments) for _, segments in present[:-1]])
     for s, seed in enumerate(seed_segments):
-        if seed is None:
-            continue
-        for c, candidate in enumerate(candidate_segments):
-            if candidate is not None:
-                mixed[c, s] = (1.0 - weight) * sims[c, s] + weight * float((seed @ candidate.T).max())
+        if seed is not None and len(seed):
+            best = np.maximum.reduceat((seed @ stacked.T).max(axis=0), starts)
+            mixed[having, s] = (1.0 - weight) * sims[having, s] + weight * best
     return mixed
 
 

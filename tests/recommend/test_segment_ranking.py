@@ -56,6 +56,22 @@ def test_a_pair_without_segments_keeps_its_track_cosine() -> None:
     assert mixed[1, 0] != 0.7
 
 
+def test_the_batched_mix_is_the_best_pair_of_every_seed_and_candidate() -> None:
+    """Candidates of 1 to 3 segments, some without any, against seeds of different counts: each pair's score is
+    its own best segment cosine mixed with its track cosine."""
+    rng = np.random.default_rng(4)
+    seeds = [random_segments(rng, 3), None, random_segments(rng, 1)]
+    candidates = [random_segments(rng, int(rng.integers(1, 4))) if c % 3 else None for c in range(10)]
+    sims = rng.uniform(-1, 1, (len(candidates), len(seeds)))
+    mixed = mix_segment_scores(sims, seeds, candidates, 0.3)
+    for c, candidate in enumerate(candidates):
+        for s, seed in enumerate(seeds):
+            expected = sims[c, s]
+            if seed is not None and candidate is not None:
+                expected = 0.7 * sims[c, s] + 0.3 * float((seed @ candidate.T).max())
+            assert mixed[c, s] == pytest.approx(expected, abs=1e-6)
+
+
 def test_mix_refuses_a_weight_outside_zero_to_one_and_misaligned_scores() -> None:
     with pytest.raises(InputError, match="segment weight"):
         mix_segment_scores(np.zeros((1, 1)), [None], [None], 1.5)
