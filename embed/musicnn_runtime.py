@@ -15,13 +15,14 @@ separates two tracks), so they write torch's
 ``MODEL_VERSION`` + ``-int8-`` + the int8 graph's digest, so changing the runtime, or recalibrating, re-embeds
 the catalogue at the next ``index build`` and an index of one is never searched with vectors of another.
 ``student`` runs the distilled student (``embed/student.py``, the catalogue's own ``train distil`` weights or the
-shipped ones) in place of the network, and writes ``MODEL_VERSION`` + ``-`` + the student's version.
+shipped ones) in place of the network, through ONNX Runtime too (its graph exported into the cache like MusiCNN's),
+and writes ``MODEL_VERSION`` + ``-`` + the student's version.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -76,10 +77,21 @@ def fp32_onnx(folder: Path) -> Path:
     """The fp32 ONNX graph of the shipped MSD MusiCNN, exported into ``folder`` on first use (named by the weights'
     digest, so one export serves every home and a new checkpoint gets a new file)."""
     weights = (WEIGHTS_DIR / f"{CHECKPOINT}.safetensors").read_bytes()
-    path = folder / f"musicnn-msd-{_digest(weights)}.onnx"
+    return _exported(folder / f"musicnn-msd-{_digest(weights)}.onnx", lambda: load_musicnn(CHECKPOINT))
+
+
+def student_onnx(weights: Path, folder: Path) -> Path:
+    """The fp32 ONNX graph of the student in ``weights``, exported into ``folder`` on first use (named by the
+    weights' digest, so retraining gives a new file)."""
+    name = f"musicnn-student-{_digest(weights.read_bytes())}.onnx"
+    return _exported(folder / name, lambda: student.load_student(weights)[0])
+
+
+def _exported(path: Path, load: Callable[[], nn.Module]) -> Path:
+    """``path``, after exporting the network ``load`` gives into it when it is not there yet."""
     if path.is_file():
         return path
-    network = _Outputs(load_musicnn(CHECKPOINT))
+    network = _Outputs(load()).eval()
     return atomic_write(
         path,
         lambda tmp: torch.onnx.export(
@@ -222,7 +234,7 @@ def msd_encoder(settings: Settings, device: torch.device) -> PatchEncoder[nn.Mod
     elif runtime == "onnx":
         model = OnnxMusicnn(fp32_onnx(settings.cache_dir))
     elif runtime == "student":
-        model = student.load_student(student.weights_path(settings))[0]
+        model = OnnxMusicnn(student_onnx(student.weights_path(settings), settings.cache_dir))
     else:
         model = OnnxMusicnn(settings.models_dir / INT8_FILE)
     return PatchEncoder(model, device, model_name=MODEL_NAME, version=version, patch_limit=settings.musicnn_patches)

@@ -132,16 +132,24 @@ def test_only_int8_and_a_patch_count_change_the_version(models_dir: Path, tmp_pa
     assert msd_version(Settings(home=tmp_path, musicnn_patches=4), CPU) == f"{MODEL_VERSION}-p4"
 
 
-def test_the_student_runtime_runs_the_catalogues_student_under_its_version(tmp_path: Path) -> None:
-    settings = Settings(home=tmp_path, cnn_runtime="student")
+def test_the_student_runtime_runs_the_catalogues_student_on_onnx_under_its_version(
+    tmp_path: Path, reference_patches: torch.Tensor
+) -> None:
+    settings = Settings(home=tmp_path / "home", cnn_runtime="student", cache_dir=tmp_path / "cache")
     shipped = student.weights_version(student.SHIPPED_WEIGHTS)
     assert msd_version(settings, CPU) == f"{MODEL_VERSION}-{shipped}"
     own = student.Student(width=4)
     own.back.copy_from(load_musicnn())
     version = student.save_student(own.eval(), settings.models_dir / student.WEIGHTS_FILE, recipe="test")
     encoder = msd_encoder(settings, CPU)
-    assert isinstance(encoder.model, student.Student) and encoder.model.width == 4
+    assert isinstance(encoder.model, OnnxMusicnn)
+    assert [p.name for p in (tmp_path / "cache").iterdir()][0].startswith("musicnn-student-")
     assert encoder.version == msd_version(settings, CPU) == f"{MODEL_VERSION}-{version}" != f"{MODEL_VERSION}-{shipped}"
+    trained, _ = student.load_student(settings.models_dir / student.WEIGHTS_FILE)
+    with torch.inference_mode():
+        expected, got = trained(reference_patches), encoder.model(reference_patches)
+    for name in ("penultimate", "pooled", "tags"):
+        torch.testing.assert_close(getattr(got, name), getattr(expected, name), rtol=1e-4, atol=1e-4)
     assert msd_encoder(settings, torch.device("meta")).version == MODEL_VERSION
 
 

@@ -15,6 +15,7 @@ from soundalike.embed.ingest_consumer import consumer_for
 from soundalike.embed.musicnn import load_musicnn
 from soundalike.embed.musicnn_encoder import MODEL_NAME as MUSICNN_NAME
 from soundalike.embed.musicnn_encoder import MODEL_VERSION, POOLED_FEATURE
+from soundalike.embed.musicnn_runtime import OnnxMusicnn
 from soundalike.embed.store import load_embeddings
 from soundalike.ingest.db.models import Feature
 from soundalike.ingest.errors import ConfigError
@@ -120,10 +121,10 @@ def test_ingest_with_the_student_runtime_stores_vectors_of_the_students_version(
     model = student.Student(width=4)
     model.back.copy_from(load_musicnn())
     version = student.save_student(model.eval(), settings.models_dir / student.WEIGHTS_FILE, recipe="test")
-    settings = settings.model_copy(update={"embedding_model": MUSICNN_NAME, "cnn_runtime": "student"})
+    update = {"embedding_model": MUSICNN_NAME, "cnn_runtime": "student", "cache_dir": settings.home / "cache"}
+    settings = settings.model_copy(update=update)
     consumer = consumer_for(settings, torch.device("cpu"))
     assert consumer is not None and consumer.encoder.version == f"{MODEL_VERSION}-{version}"
-    assert isinstance(consumer.encoder.model, student.Student) and consumer.encoder.model.width == 4
     ingest(
         factory,
         [packages["held"]],
@@ -146,8 +147,9 @@ def test_shipped_student_loads_with_the_version_its_notice_names() -> None:
 
 def test_engine_workers_build_the_student_when_it_is_the_runtime(tmp_path: Path) -> None:
     """An engine that encodes in its own workers (Ray) must run the same network the consumer stores under."""
-    consumer = consumer_for(Settings(home=tmp_path, cnn_runtime="student"), torch.device("cpu"))
+    settings = Settings(home=tmp_path, cnn_runtime="student", cache_dir=tmp_path / "cache")
+    consumer = consumer_for(settings, torch.device("cpu"))
     assert consumer is not None
     built = consumer.make_encoder(torch.device("cpu"))
-    assert isinstance(built.model, student.Student)
+    assert isinstance(built.model, OnnxMusicnn)
     assert (built.model_name, built.version) == (consumer.encoder.model_name, consumer.encoder.version)
