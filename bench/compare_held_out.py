@@ -38,9 +38,11 @@ def weighted_mean(
     return float(np.average(values, weights=counts))
 
 
-def compare(rows: Mapping[str, tuple[Mapping[str, Any], str]], packages: Sequence[str]) -> dict[str, dict[str, object]]:
+def compare(
+    rows: Mapping[str, tuple[Mapping[str, Any], str]], packages: Sequence[str]
+) -> dict[str, dict[str, dict[str, Any]]]:
     """Name -> metric -> {"spread": median/min/max over ``packages``, "mean": excerpt-weighted mean}."""
-    out: dict[str, dict[str, object]] = {}
+    out: dict[str, dict[str, dict[str, Any]]] = {}
     for name, (report, key) in rows.items():
         per_package = report["rows"][key]["per_package"]
         missing = [p for p in packages if p not in per_package]
