@@ -40,11 +40,11 @@ TARGETS = ("pooled", "penultimate", "tags")
 class DistilConfig:
     """Training recipe; the defaults are the ones the shipped weights were trained with."""
 
-    epochs: int = 8
+    epochs: int = 12
     batch: int = 64
     learning_rate: float = 3e-3
-    width: int = 16
-    patches_per_track: int = 8
+    width: int = 24
+    patches_per_track: int = 32
     held_out_patches: int = 16
     seed: int = 0
     pooled_weight: float = 1.0

@@ -1,4 +1,4 @@
-"""A small CNN distilled from MusiCNN-MSD: the same outputs from the same log-mel patches, 20x cheaper.
+"""A small CNN distilled from MusiCNN-MSD: the same outputs from the same log-mel patches, 9x cheaper (width 24).
 
 The student reads MusiCNN's (N, 187, 96) log-mel patches and predicts the teacher's 1506-d pooled
 mid-level features (standardised with the teacher's statistics, kept in the weights file); a copy of
