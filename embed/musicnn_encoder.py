@@ -38,7 +38,6 @@ TAGS_FEATURE = "musicnn_tags"
 POOLED_FEATURE = "musicnn_pooled"
 SEGMENTS_FEATURE = "musicnn_segments"
 SEGMENTS = 3
-POOLED_DIM = 1506
 BATCH_PATCHES = 32
 
 
