@@ -1,8 +1,13 @@
-"""Worker process pools whose workers die with the process that started them, even on SIGKILL.
+"""Worker process pools whose workers die with the process that started them, even on SIGKILL, and run
+single-threaded native code.
 
 A killed ingest must not leave decoding processes behind holding memory and the database file. On Linux
 each worker asks the kernel for SIGKILL when its parent dies (``PR_SET_PDEATHSIG``); elsewhere a daemon
 thread in the worker watches its parent's pid.
+
+The pool already puts one process on each core, so each worker limits its BLAS and OpenMP pools to one
+thread (``threadpoolctl``): a worker's matrix products spreading over every core made the workers and the
+ingesting process's network take turns on the same cores (bench/RESULTS.md, "CPU ingest speed").
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ import sys
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
+
+from threadpoolctl import threadpool_limits
 
 PR_SET_PDEATHSIG = 1
 WATCH_SECONDS = 1.0
@@ -30,6 +37,12 @@ def die_with_parent(parent_pid: int) -> None:
         os._exit(1)
 
 
+def start_worker(parent_pid: int) -> None:
+    """Worker initialiser: die with ``parent_pid`` and keep native thread pools to one thread."""
+    die_with_parent(parent_pid)
+    threadpool_limits(limits=1)
+
+
 def _watch_parent(parent_pid: int) -> None:
     while os.getppid() == parent_pid:
         time.sleep(WATCH_SECONDS)
@@ -37,5 +50,5 @@ def _watch_parent(parent_pid: int) -> None:
 
 
 def worker_pool(workers: int) -> ProcessPoolExecutor:
-    """A process pool of ``workers`` processes that do not outlive this one."""
-    return ProcessPoolExecutor(max_workers=workers, initializer=die_with_parent, initargs=(os.getpid(),))
+    """A process pool of ``workers`` single-threaded processes that do not outlive this one."""
+    return ProcessPoolExecutor(max_workers=workers, initializer=start_worker, initargs=(os.getpid(),))
