@@ -24,7 +24,8 @@ import torch
 
 from soundalike.ingest.device import resolve_device
 from soundalike.ingest.spectral import SpectralExtractor
-from soundalike.ingest.track_features import TorchTrackFeatures, track_features
+from soundalike.ingest.torch_features import TorchTrackFeatures
+from soundalike.ingest.track_features import track_features
 
 
 def make_clips(*, n_clips: int, n_samples: int, sr: int, seed: int = 0) -> np.ndarray:

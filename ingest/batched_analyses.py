@@ -1,6 +1,6 @@
 """File analyses completed in the ingesting process, many files per batch (the device path).
 
-When a batched extractor is chosen (``track_features.track_feature_batcher``), the decoding
+When a batched extractor is chosen (``torch_features.track_feature_batcher``), the decoding
 workers hand on each file's audio and this stage fills in their ``TrackFeatures`` a batch
 at a time, keeping the analyses in their original order. A batch closes at ``max_files`` files or
 ``max_samples`` samples, so the audio held here stays bounded.

@@ -15,16 +15,17 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
-import torch
 
 from soundalike.ingest.analysis import AudioFrontEnd, FileAnalysis, analyse_file
 from soundalike.ingest.batched_analyses import with_batched_features
 from soundalike.ingest.process_pool import worker_pool
 from soundalike.ingest.settings import Settings
-from soundalike.ingest.track_features import track_feature_batcher
+
+if TYPE_CHECKING:
+    import torch
 
 FILES_IN_FLIGHT_PER_WORKER = 4
 
@@ -37,7 +38,7 @@ class PatchEncoder(Protocol):
         ...
 
 
-EncoderFactory = Callable[[torch.device], PatchEncoder]
+EncoderFactory = Callable[["torch.device"], PatchEncoder]
 
 
 class AnalysisEngine(Protocol):
@@ -71,6 +72,8 @@ class AnalysisSteps:
 
 def analysis_steps(settings: Settings, device: torch.device, front_end: AudioFrontEnd | None) -> AnalysisSteps:
     """The steps every engine runs: features in the worker, or batched on ``device`` when that extractor is chosen."""
+    from soundalike.ingest.torch_features import track_feature_batcher  # torch: never imported by the workers
+
     batcher = track_feature_batcher(settings.feature_extractor, device)
     analyse = partial(
         analyse_file,

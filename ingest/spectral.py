@@ -164,28 +164,3 @@ def power_to_db(power: torch.Tensor) -> torch.Tensor:
     db = 10.0 * torch.log10(torch.clamp(power, min=AMIN))
     peak = db.amax(dim=(-2, -1), keepdim=True)
     return torch.maximum(db, peak - TOP_DB)
-
-
-def mfcc_statistics(*, mfcc: np.ndarray) -> np.ndarray:
-    """Summarise MFCC over time as one fixed-length vector per example.
-
-    ``mfcc`` has shape ``(n_mfcc, frames)`` or ``(B, n_mfcc, frames)`` with at least 9 frames
-    (the width of ``librosa.feature.delta``). The result has ``6 * n_mfcc`` values on its last
-    axis, in this order: mean of MFCC, std of MFCC, mean of delta, std of delta, mean of
-    delta-delta, std of delta-delta (each block ``n_mfcc`` long, coefficient order kept; std is
-    the population std, ``ddof=0``).
-    """
-    data = np.asarray(mfcc)
-    if data.ndim not in (2, 3):
-        raise ValueError(f"mfcc must have shape (n_mfcc, frames) or (B, n_mfcc, frames), got {data.shape}")
-    if not np.issubdtype(data.dtype, np.floating):
-        raise ValueError(f"mfcc must hold floating-point values, got dtype {data.dtype}")
-    width = 9
-    if data.shape[-1] < width:
-        raise ValueError(f"mfcc has {data.shape[-1]} frames; deltas need at least {width}")
-    delta = librosa.feature.delta(data, width=width, order=1, axis=-1)
-    delta2 = librosa.feature.delta(data, width=width, order=2, axis=-1)
-    blocks: list[np.ndarray] = []
-    for series in (data, delta, delta2):
-        blocks.extend((series.mean(axis=-1), series.std(axis=-1)))
-    return np.concatenate(blocks, axis=-1)

@@ -17,7 +17,7 @@ import soundalike.embed.models
 import soundalike.index.backends
 import soundalike.ingest.device
 import soundalike.ingest.pipeline
-import soundalike.ingest.track_features
+import soundalike.ingest.torch_features
 from soundalike.ingest.settings import Settings
 
 from support.cli_runner import run_cli
@@ -50,7 +50,7 @@ def test_ingest_and_index_build_resolve_the_device_once_each_and_every_component
     monkeypatch.setenv("SOUNDALIKE_DEVICE", "cpu")
     monkeypatch.setenv("SOUNDALIKE_FEATURE_EXTRACTOR", "torch")  # a feature batcher on the CPU too
     resolved = spy(monkeypatch, soundalike.ingest.device.resolve_device)
-    batchers = spy(monkeypatch, soundalike.ingest.track_features.track_feature_batcher)
+    batchers = spy(monkeypatch, soundalike.ingest.torch_features.track_feature_batcher)
     consumers = spy(monkeypatch, soundalike.embed.ingest_consumer.consumer_for)
     models = spy(monkeypatch, soundalike.embed.models.embedding_model)
     backends = spy(monkeypatch, soundalike.index.backends.resolve_index_backend)

@@ -23,7 +23,8 @@ import torch
 
 from soundalike.ingest.device import resolve_device
 from soundalike.ingest.errors import ConfigError
-from soundalike.ingest.spectral import SpectralExtractor, mfcc_statistics
+from soundalike.ingest.spectral import SpectralExtractor
+from soundalike.ingest.track_features import mfcc_statistics
 
 from support.audio_factory import write_audio
 

@@ -18,13 +18,8 @@ from soundalike.ingest.analysis import FileAnalysis
 from soundalike.ingest.audio import load
 from soundalike.ingest.batched_analyses import with_batched_features
 from soundalike.ingest.errors import ConfigError
-from soundalike.ingest.track_features import (
-    TorchTrackFeatures,
-    TrackFeatures,
-    length_batches,
-    track_feature_batcher,
-    track_features,
-)
+from soundalike.ingest.torch_features import TorchTrackFeatures, length_batches, track_feature_batcher
+from soundalike.ingest.track_features import TrackFeatures, track_features
 
 RTOL = 1e-4
 HAS_CUDA = torch.cuda.is_available()
