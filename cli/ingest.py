@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -15,6 +18,7 @@ from soundalike.ingest.db.session import open_database
 if TYPE_CHECKING:
     from soundalike.ingest.engine import AnalysisEngine
     from soundalike.ingest.pipeline import IngestReport
+    from soundalike.ingest.settings import Settings
 
 
 class EngineName(StrEnum):
@@ -24,13 +28,19 @@ class EngineName(StrEnum):
     ray = "ray"
 
 
-def analysis_engine(name: EngineName) -> AnalysisEngine | None:
-    """The engine ``--engine`` names: Ray (``RAY_ADDRESS`` or a local Ray), or None for the worker processes here."""
+@contextmanager
+def analysis_engine(name: EngineName, workers: int, settings: Settings) -> Iterator[AnalysisEngine]:
+    """The engine ``--engine`` names: Ray (``RAY_ADDRESS`` or a local Ray), or ``workers`` processes here, started
+    at once so that they load the analysis code while this process loads torch and the network."""
     if name is EngineName.ray:
         from soundalike.ingest.ray_engine import RayEngine
 
-        return RayEngine()
-    return None
+        yield RayEngine()
+        return
+    from soundalike.ingest.engine import local_engine
+
+    with local_engine(workers, settings) as engine:
+        yield engine
 
 
 @app.command()
@@ -49,32 +59,29 @@ def ingest(
     as_json: JsonOption = False,
 ) -> None:
     """Decode, tag and analyse audio files into the catalogue (incremental: moves, deletions, duplicates)."""
-    from soundalike.embed.ingest_consumer import consumer_for
-    from soundalike.ingest.device import resolve_device
-    from soundalike.ingest.pipeline import IngestOptions
-    from soundalike.ingest.pipeline import ingest as run_ingest
-
     settings = State.settings()
     if follow_symlinks:
         settings = settings.model_copy(update={"follow_symlinks": True})
-    device = resolve_device(settings.device)
-    factory = open_database(settings.db_url)
-    consumer = consumer_for(settings, device)
-    with progress_bar("ingest", as_json) as (set_total, advance):
-        report = run_ingest(
-            factory,
-            paths,
-            IngestOptions(
-                settings=settings,
-                device=device,
-                workers=workers,
-                wait=wait,
-                consumer=consumer,
-                engine=analysis_engine(engine),
-            ),
-            on_total=set_total,
-            on_file=lambda _a: advance(),
-        )
+    workers = workers or os.cpu_count() or 1
+    with analysis_engine(engine, workers, settings) as chosen:
+        from soundalike.embed.ingest_consumer import consumer_for
+        from soundalike.ingest.device import resolve_device
+        from soundalike.ingest.pipeline import IngestOptions
+        from soundalike.ingest.pipeline import ingest as run_ingest
+
+        device = resolve_device(settings.device)
+        factory = open_database(settings.db_url)
+        consumer = consumer_for(settings, device)
+        with progress_bar("ingest", as_json) as (set_total, advance):
+            report = run_ingest(
+                factory,
+                paths,
+                IngestOptions(
+                    settings=settings, device=device, workers=workers, wait=wait, consumer=consumer, engine=chosen
+                ),
+                on_total=set_total,
+                on_file=lambda _a: advance(),
+            )
     data = report.as_dict() | {"embedded": consumer.encoded if consumer else 0}
     emit(data, as_json, lambda: print_ingest_report(report))
 

@@ -68,6 +68,13 @@ class FileAnalysis:
     encoded: object | None = None
 
 
+def warm_up(sr: int) -> None:
+    """Load and run once what ``analyse_file`` computes (librosa's modules, its compiled kernels), so a decoding
+    worker does it before its first file rather than during it."""
+    noise = np.random.default_rng(0).standard_normal(2 * sr).astype(np.float32)
+    track_features(y=0.1 * noise, sr=sr)
+
+
 def analyse_file(
     path: Path,
     *,

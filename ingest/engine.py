@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -19,9 +20,9 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from soundalike.ingest.analysis import AudioFrontEnd, FileAnalysis, analyse_file
+from soundalike.ingest.analysis import AudioFrontEnd, FileAnalysis, analyse_file, warm_up
 from soundalike.ingest.batched_analyses import with_batched_features
-from soundalike.ingest.process_pool import worker_pool
+from soundalike.ingest.process_pool import started_pool, worker_pool
 from soundalike.ingest.settings import Settings
 
 if TYPE_CHECKING:
@@ -97,12 +98,18 @@ def failed_analysis(path: Path, reason: str) -> FileAnalysis:
 
 
 def analyse_bounded(
-    paths: Iterable[Path], analyse: Callable[[Path], FileAnalysis], *, workers: int, in_flight: int
+    paths: Iterable[Path],
+    analyse: Callable[[Path], FileAnalysis],
+    *,
+    workers: int,
+    in_flight: int,
+    pool: ProcessPoolExecutor | None = None,
 ) -> Iterator[FileAnalysis]:
     """Analyses of ``paths`` in order, at most ``in_flight`` submitted at once, so memory stays flat.
 
-    A worker process that dies (a decoder crash) breaks the pool: a fresh pool retries the files that
-    were in flight one at a time, and the file that breaks it again is reported as failed.
+    ``pool`` is a pool of ``workers`` processes started ahead (``started_pool``), else one starts here; it is
+    shut down at the end. A worker process that dies (a decoder crash) breaks the pool: a fresh pool retries the
+    files that were in flight one at a time, and the file that breaks it again is reported as failed.
     """
     if workers <= 1:
         yield from map(analyse, paths)
@@ -110,7 +117,7 @@ def analyse_bounded(
     source = iter(paths)
     retry: deque[Path] = deque()
     pending: deque[tuple[Path, Future[FileAnalysis]]] = deque()
-    pool = worker_pool(workers)
+    pool = pool or worker_pool(workers)
     try:
         while True:
             limit = 1 if retry else in_flight
@@ -140,9 +147,12 @@ def analyse_bounded(
 
 @dataclass(frozen=True)
 class LocalEngine:
-    """Decoding in ``workers`` processes of this machine; the consumer encodes in the ingesting process."""
+    """Decoding in ``workers`` processes of this machine; the consumer encodes in the ingesting process.
+
+    ``pool`` holds workers started ahead (``local_engine``) for the first ``analyses`` call."""
 
     workers: int
+    pool: ProcessPoolExecutor | None = None
 
     def analyses(
         self,
@@ -156,4 +166,19 @@ class LocalEngine:
         """``AnalysisEngine.analyses`` in a bounded process pool; ``make_encoder`` is not used here."""
         steps = analysis_steps(settings, device, front_end)
         in_flight = self.workers * FILES_IN_FLIGHT_PER_WORKER
-        return steps.complete(analyse_bounded(paths, steps.analyse, workers=self.workers, in_flight=in_flight))
+        bounded = analyse_bounded(paths, steps.analyse, workers=self.workers, in_flight=in_flight, pool=self.pool)
+        return steps.complete(bounded)
+
+
+@contextmanager
+def local_engine(workers: int, settings: Settings) -> Iterator[LocalEngine]:
+    """A ``LocalEngine`` for one run whose workers start now and load the analysis code (``analysis.warm_up``)
+    while the caller loads its network, so the first files cost what the others do; they stop on exit."""
+    if workers <= 1:
+        yield LocalEngine(workers)
+        return
+    pool = started_pool(workers, partial(warm_up, settings.sample_rate))
+    try:
+        yield LocalEngine(workers, pool)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)

@@ -5,6 +5,9 @@ A killed ingest must not leave decoding processes behind holding memory and the 
 each worker asks the kernel for SIGKILL when its parent dies (``PR_SET_PDEATHSIG``); elsewhere a daemon
 thread in the worker watches its parent's pid.
 
+A pool can be started ahead of its work (``started_pool``): its workers fork at once and run a warm-up (the
+imports of the analysis code) while the starting process loads what it needs itself (the network).
+
 The pool already puts one process on each core, so each worker limits its BLAS and OpenMP pools to one
 thread (``threadpoolctl``): a worker's matrix products spreading over every core made the workers and the
 ingesting process's network take turns on the same cores (bench/RESULTS.md, "CPU ingest speed").
@@ -18,6 +21,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 
 from threadpoolctl import threadpool_limits
@@ -37,10 +41,12 @@ def die_with_parent(parent_pid: int) -> None:
         os._exit(1)
 
 
-def start_worker(parent_pid: int) -> None:
-    """Worker initialiser: die with ``parent_pid`` and keep native thread pools to one thread."""
+def start_worker(parent_pid: int, warm_up: Callable[[], None] | None = None) -> None:
+    """Worker initialiser: die with ``parent_pid``, keep native thread pools to one thread, then ``warm_up``."""
     die_with_parent(parent_pid)
     threadpool_limits(limits=1)
+    if warm_up is not None:
+        warm_up()
 
 
 def _watch_parent(parent_pid: int) -> None:
@@ -49,6 +55,14 @@ def _watch_parent(parent_pid: int) -> None:
     os._exit(1)
 
 
-def worker_pool(workers: int) -> ProcessPoolExecutor:
-    """A process pool of ``workers`` single-threaded processes that do not outlive this one."""
-    return ProcessPoolExecutor(max_workers=workers, initializer=start_worker, initargs=(os.getpid(),))
+def worker_pool(workers: int, warm_up: Callable[[], None] | None = None) -> ProcessPoolExecutor:
+    """A process pool of ``workers`` single-threaded processes that do not outlive this one; each runs
+    ``warm_up`` (picklable) before its first task."""
+    return ProcessPoolExecutor(max_workers=workers, initializer=start_worker, initargs=(os.getpid(), warm_up))
+
+
+def started_pool(workers: int, warm_up: Callable[[], None] | None = None) -> ProcessPoolExecutor:
+    """``worker_pool`` with its processes started now rather than at the first real task."""
+    pool = worker_pool(workers, warm_up)
+    pool.submit(int)  # the first task forks every worker
+    return pool

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from soundalike.ingest.analysis import FileAnalysis
 from soundalike.ingest.db.models import Feature, IngestRun, Track
-from soundalike.ingest.engine import analyse_bounded
+from soundalike.ingest.engine import analyse_bounded, local_engine
 from soundalike.ingest.paths import from_db_path, to_db_path
 from soundalike.ingest.pipeline import IngestOptions, ingest
 from soundalike.ingest.settings import Settings
@@ -134,3 +134,24 @@ def test_a_failed_file_whose_name_is_not_utf8_is_reported_readably_with_its_exac
     ]
     assert failure["path"].endswith("caf\ufffd.mp3") and failure["path"].isprintable()
     assert base64.b64decode(failure["path_bytes"]) == os.fsencode(folder / name)
+
+
+def test_an_engine_started_ahead_analyses_with_its_warm_workers_and_stops_them(
+    library: Path, settings: Settings
+) -> None:
+    paths = sorted(p for p in library.rglob("*") if p.suffix in {".wav", ".flac", ".ogg", ".mp3"})[:4]
+    with local_engine(2, settings) as engine:
+        assert engine.pool is not None
+        workers = set(engine.pool._processes)  # noqa: SLF001 - the test checks the processes stop
+        assert len(workers) == 2
+        analyses = list(engine.analyses(paths, settings=settings, device=CPU, front_end=None, make_encoder=None))
+    assert [a.path for a in analyses] == paths
+    assert all(a.error is None and a.features is not None for a in analyses)
+    assert not any(Path(f"/proc/{pid}").exists() and _running(pid) for pid in workers)
+
+
+def _running(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False

@@ -1,11 +1,18 @@
-"""Decoding workers run their native thread pools (BLAS, OpenMP) on one thread each."""
+"""Decoding workers run their native thread pools (BLAS, OpenMP) on one thread each, and a pool started ahead
+forks and warms its workers at once."""
 
 from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from functools import partial
+from pathlib import Path
 
 import numpy as np
 from threadpoolctl import threadpool_info
 
-from soundalike.ingest.process_pool import worker_pool
+from soundalike.ingest.process_pool import started_pool, worker_pool
 
 
 def _native_threads() -> list[int]:
@@ -25,3 +32,35 @@ def test_the_ingesting_process_keeps_its_own_thread_pools() -> None:
     with worker_pool(1) as pool:
         assert set(pool.submit(_native_threads).result()) == {1}
     assert _native_threads() == before
+
+
+def test_a_started_pool_forks_and_warms_its_workers_before_any_task(tmp_path: Path) -> None:
+    markers = [tmp_path / "worker-0", tmp_path / "worker-1"]
+    pool = started_pool(2, partial(_mark_first_free, markers))
+    try:
+        deadline = time.monotonic() + 60
+        while not all(m.exists() for m in markers) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert all(m.exists() for m in markers)
+    finally:
+        pool.shutdown(wait=True)
+
+
+def _mark_first_free(markers: list[Path]) -> None:
+    for marker in markers:
+        try:
+            marker.touch(exist_ok=False)
+            return
+        except FileExistsError:
+            continue
+
+
+def test_the_decoding_workers_code_does_not_import_torch() -> None:
+    """Workers fork before the ingesting process loads torch; the modules they run must not load it either."""
+    code = (
+        "import sys\n"
+        "import soundalike.ingest.analysis, soundalike.ingest.engine, soundalike.embed.musicnn_frontend\n"
+        "print('torch' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
