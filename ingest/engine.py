@@ -22,7 +22,7 @@ import numpy as np
 
 from soundalike.ingest.analysis import AudioFrontEnd, FileAnalysis, analyse_file, warm_up
 from soundalike.ingest.batched_analyses import with_batched_features
-from soundalike.ingest.process_pool import started_pool, worker_pool
+from soundalike.ingest.process_pool import started_pool, stop_pool, worker_pool
 from soundalike.ingest.settings import Settings
 
 if TYPE_CHECKING:
@@ -173,7 +173,8 @@ class LocalEngine:
 @contextmanager
 def local_engine(workers: int, settings: Settings) -> Iterator[LocalEngine]:
     """A ``LocalEngine`` for one run whose workers start now and load the analysis code (``analysis.warm_up``)
-    while the caller loads its network, so the first files cost what the others do; they stop on exit."""
+    while the caller loads its network, so the first files cost what the others do. On exit workers that got no
+    work (nothing to analyse) are stopped without waiting for their warm-up."""
     if workers <= 1:
         yield LocalEngine(workers)
         return
@@ -181,4 +182,4 @@ def local_engine(workers: int, settings: Settings) -> Iterator[LocalEngine]:
     try:
         yield LocalEngine(workers, pool)
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        stop_pool(pool)

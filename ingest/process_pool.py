@@ -61,6 +61,18 @@ def worker_pool(workers: int, warm_up: Callable[[], None] | None = None) -> Proc
     return ProcessPoolExecutor(max_workers=workers, initializer=start_worker, initargs=(os.getpid(), warm_up))
 
 
+def stop_pool(pool: ProcessPoolExecutor) -> None:
+    """Shut ``pool`` down at once: workers never given work (still warming up) are terminated, not waited for.
+
+    Call it once the pool's work is done or abandoned; a task still running is ended with its worker."""
+    idle = list((pool._processes or {}).values())  # noqa: SLF001 - public only from Python 3.14 (terminate_workers)
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in idle:
+        process.terminate()
+    for process in idle:
+        process.join()
+
+
 def started_pool(workers: int, warm_up: Callable[[], None] | None = None) -> ProcessPoolExecutor:
     """``worker_pool`` with its processes started now rather than at the first real task."""
     pool = worker_pool(workers, warm_up)

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from threadpoolctl import threadpool_info
 
-from soundalike.ingest.process_pool import started_pool, worker_pool
+from soundalike.ingest.process_pool import started_pool, stop_pool, worker_pool
 
 
 def _native_threads() -> list[int]:
@@ -64,3 +64,21 @@ def test_the_decoding_workers_code_does_not_import_torch() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+def test_stopping_a_pool_that_got_no_work_does_not_wait_for_its_warm_up() -> None:
+    pool = started_pool(2, partial(time.sleep, 60))
+    time.sleep(0.5)  # the workers are in their warm-up
+    workers = list(pool._processes.values())  # noqa: SLF001 - the test checks the processes end
+    started = time.monotonic()
+    stop_pool(pool)
+    assert time.monotonic() - started < 20
+    assert not any(process.is_alive() for process in workers)
+
+
+def test_stopping_a_pool_after_its_work_keeps_every_result() -> None:
+    pool = started_pool(2)
+    futures = [pool.submit(pow, n, 2) for n in range(20)]
+    results = [future.result() for future in futures]
+    stop_pool(pool)
+    assert results == [n * n for n in range(20)]
