@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -16,9 +13,11 @@ from soundalike.cli.output import JsonOption, State, emit, progress_bar, table
 from soundalike.ingest.db.session import open_database
 
 if TYPE_CHECKING:
+    import torch
+
+    from soundalike.embed.ingest_consumer import MusicnnIngestConsumer
     from soundalike.ingest.engine import AnalysisEngine
     from soundalike.ingest.pipeline import IngestReport
-    from soundalike.ingest.settings import Settings
 
 
 class EngineName(StrEnum):
@@ -28,19 +27,13 @@ class EngineName(StrEnum):
     ray = "ray"
 
 
-@contextmanager
-def analysis_engine(name: EngineName, workers: int, settings: Settings) -> Iterator[AnalysisEngine]:
-    """The engine ``--engine`` names: Ray (``RAY_ADDRESS`` or a local Ray), or ``workers`` processes here, started
-    at once so that they load the analysis code while this process loads torch and the network."""
+def analysis_engine(name: EngineName) -> AnalysisEngine | None:
+    """The engine ``--engine`` names: Ray (``RAY_ADDRESS`` or a local Ray), or None for the worker processes here."""
     if name is EngineName.ray:
         from soundalike.ingest.ray_engine import RayEngine
 
-        yield RayEngine()
-        return
-    from soundalike.ingest.engine import local_engine
-
-    with local_engine(workers, settings) as engine:
-        yield engine
+        return RayEngine()
+    return None
 
 
 @app.command()
@@ -59,30 +52,41 @@ def ingest(
     as_json: JsonOption = False,
 ) -> None:
     """Decode, tag and analyse audio files into the catalogue (incremental: moves, deletions, duplicates)."""
+    from soundalike.ingest.pipeline import IngestOptions
+    from soundalike.ingest.pipeline import ingest as run_ingest
+
     settings = State.settings()
     if follow_symlinks:
         settings = settings.model_copy(update={"follow_symlinks": True})
-    workers = workers or os.cpu_count() or 1
-    with analysis_engine(engine, workers, settings) as chosen:
+    consumers: list[MusicnnIngestConsumer | None] = []
+
+    def prepare() -> tuple[torch.device, MusicnnIngestConsumer | None]:
+        """The device and the consumer (torch and the network), loaded only when there are files to analyse."""
         from soundalike.embed.ingest_consumer import consumer_for
         from soundalike.ingest.device import resolve_device
-        from soundalike.ingest.pipeline import IngestOptions
-        from soundalike.ingest.pipeline import ingest as run_ingest
 
         device = resolve_device(settings.device)
-        factory = open_database(settings.db_url)
-        consumer = consumer_for(settings, device)
-        with progress_bar("ingest", as_json) as (set_total, advance):
-            report = run_ingest(
-                factory,
-                paths,
-                IngestOptions(
-                    settings=settings, device=device, workers=workers, wait=wait, consumer=consumer, engine=chosen
-                ),
-                on_total=set_total,
-                on_file=lambda _a: advance(),
-            )
-    data = report.as_dict() | {"embedded": consumer.encoded if consumer else 0}
+        consumers.append(consumer_for(settings, device))
+        return device, consumers[-1]
+
+    factory = open_database(settings.db_url)
+    with progress_bar("ingest", as_json) as (set_total, advance):
+        report = run_ingest(
+            factory,
+            paths,
+            IngestOptions(
+                settings=settings,
+                device=None,
+                workers=workers,
+                wait=wait,
+                engine=analysis_engine(engine),
+                prepare=prepare,
+            ),
+            on_total=set_total,
+            on_file=lambda _a: advance(),
+        )
+    embedded = sum(consumer.encoded for consumer in consumers if consumer is not None)
+    data = report.as_dict() | {"embedded": embedded}
     emit(data, as_json, lambda: print_ingest_report(report))
 
 

@@ -11,19 +11,19 @@ import os
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-import torch
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from soundalike.ingest.analysis import AudioFrontEnd, FileAnalysis
 from soundalike.ingest.db.models import IngestRun, Track, utcnow
 from soundalike.ingest.db.session import database_engine, session_scope
-from soundalike.ingest.engine import AnalysisEngine, EncoderFactory, LocalEngine
-from soundalike.ingest.errors import NotFoundError
+from soundalike.ingest.engine import AnalysisEngine, EncoderFactory, local_engine
+from soundalike.ingest.errors import ConfigError, NotFoundError
 from soundalike.ingest.hashing import content_hash
 from soundalike.ingest.lock import ingest_lock
 from soundalike.ingest.paths import exact_path_b64, readable_path, to_db_path
@@ -31,6 +31,9 @@ from soundalike.ingest.repository import clear_track_genres, set_track_features,
 from soundalike.ingest.scan import scan
 from soundalike.ingest.settings import Settings
 from soundalike.ingest.sync import Known, OnDisk, SyncPlan, plan_sync
+
+if TYPE_CHECKING:
+    import torch
 
 OUTSIDE = "a symlink that leads out of the ingested folders (--follow-symlinks follows it)"
 
@@ -156,8 +159,9 @@ def _hashes(items: list[OnDisk], workers: int) -> list[str | None]:
 class _Run:
     """The state of one ingestion run: its report, session, hash index and pending batch."""
 
-    def __init__(self, session: Session, report: IngestReport, batch_size: int, consumer: AnalysisConsumer | None):
-        self.session, self.report, self.batch_size, self.consumer = session, report, batch_size, consumer
+    def __init__(self, session: Session, report: IngestReport, batch_size: int):
+        self.session, self.report, self.batch_size = session, report, batch_size
+        self.consumer: AnalysisConsumer | None = None  # set once there are files to analyse
         self.first_by_hash: dict[str, int] = {}
         self.uncommitted = 0
 
@@ -291,14 +295,19 @@ class IngestOptions:
     ``workers`` threads also hash touched files. A ``consumer`` gets each successful analysis, with what its
     ``front_end`` computed in the decoding workers (e.g. MusiCNN's log-mel patches), in the same
     transaction. ``wait`` is how long to wait for another run's lock (None: refuse at once).
+
+    ``prepare``, when given, replaces ``device`` and ``consumer``: it resolves both (it loads torch and the
+    network) and is called only once the run knows it has files to analyse, after the local workers have
+    started, so they load the analysis code meanwhile and a run with nothing to analyse loads neither.
     """
 
     settings: Settings
-    device: torch.device
+    device: torch.device | None
     workers: int | None = None
     consumer: AnalysisConsumer | None = None
     wait: float | None = None
     engine: AnalysisEngine | None = None
+    prepare: Callable[[], tuple[torch.device, AnalysisConsumer | None]] | None = None
 
 
 def ingest(
@@ -324,8 +333,9 @@ def ingest(
     absent = [str(r) for r in roots if not r.exists()]
     if absent:
         raise NotFoundError(f"no such file or folder: {', '.join(absent)}")
+    if options.prepare is None and options.device is None:
+        raise ConfigError("IngestOptions needs a device, or prepare to resolve one")
     workers = options.workers or os.cpu_count() or 1
-    consumer = options.consumer
     notify = on_file or (lambda _a: None)
     with ingest_lock(database_engine(factory), wait=options.wait):
         with session_scope(factory) as session:
@@ -357,7 +367,7 @@ def ingest(
         order = {item.path: n for n, item in enumerate(disk)}
         try:
             with session_scope(factory) as session:
-                run = _Run(session, report, options.settings.ingest_batch_size, consumer)
+                run = _Run(session, report, options.settings.ingest_batch_size)
                 known = _known(session)
                 plan = plan_sync(known, disk, roots=[to_db_path(r) for r in roots], keep=unreadable)
                 run.index_hashes(known, plan.missing)
@@ -368,16 +378,8 @@ def ingest(
                     notify(None)
                 _resolve_hashed(run, plan, workers, notify)
                 plan.analyse.sort(key=lambda item: order[item.path])
-                analyses = (options.engine or LocalEngine(workers)).analyses(
-                    [item.path for item in plan.analyse],
-                    settings=options.settings,
-                    device=options.device,
-                    front_end=None if consumer is None else consumer.front_end,
-                    make_encoder=None if consumer is None else consumer.make_encoder,
-                )
-                for analysis in analyses:
-                    run.store(analysis)
-                    notify(analysis)
+                if plan.analyse:
+                    _analyse(run, [item.path for item in plan.analyse], options, workers, notify)
                 _mark_deleted(run, plan.missing.values())
                 report.seconds = time.perf_counter() - started
                 run.commit()
@@ -388,6 +390,26 @@ def ingest(
             _close_run(factory, report, "interrupted")
             raise
     return report
+
+
+def _analyse(
+    run: _Run, paths: list[Path], options: IngestOptions, workers: int, notify: Callable[[FileAnalysis], None]
+) -> None:
+    """Analyse and store ``paths``: start the local workers, then prepare the device and consumer while they warm."""
+    with nullcontext(options.engine) if options.engine else local_engine(workers, options.settings) as engine:
+        device, consumer = options.prepare() if options.prepare else (options.device, options.consumer)
+        assert device is not None  # checked when the run began
+        run.consumer = consumer
+        analyses = engine.analyses(
+            paths,
+            settings=options.settings,
+            device=device,
+            front_end=None if consumer is None else consumer.front_end,
+            make_encoder=None if consumer is None else consumer.make_encoder,
+        )
+        for analysis in analyses:
+            run.store(analysis)
+            notify(analysis)
 
 
 def _close_run(factory: sessionmaker[Session], report: IngestReport, status: str) -> None:
