@@ -40,14 +40,16 @@ def indexed(settings: Settings, music: Path) -> Settings:
     return settings
 
 
-def versions_by_process(client: httpx.Client, tries: int = 200) -> dict[int, str]:
-    """The index version each server process serves, asked on fresh connections until two have answered."""
+def versions_by_process(client: httpx.Client, seconds: float = 60.0) -> dict[int, str]:
+    """The index version each server process serves, asked on fresh connections until two have answered (a
+    process still starting on a busy machine answers later, so this asks for up to ``seconds``)."""
     seen: dict[int, str] = {}
-    for _ in range(tries):
+    deadline = time.monotonic() + seconds
+    while len(seen) < 2 and time.monotonic() < deadline:
         state = client.get("/index").json()
         seen[state["process"]] = state["version"]
-        if len(seen) >= 2:
-            break
+        if len(seen) < 2:
+            time.sleep(0.02)
     return seen
 
 
