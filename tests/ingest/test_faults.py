@@ -18,6 +18,7 @@ from soundalike.ingest.settings import Settings
 from soundalike.ingest.track_features import FEATURE_VERSIONS
 
 from support.fault_corpus import BAD, GOOD, LOCKED, LONG_SECONDS, make_fault_corpus
+from support.processes import alive
 
 CPU = torch.device("cpu")
 
@@ -147,11 +148,4 @@ def test_an_engine_started_ahead_analyses_with_its_warm_workers_and_stops_them(
         analyses = list(engine.analyses(paths, settings=settings, device=CPU, front_end=None, make_encoder=None))
     assert [a.path for a in analyses] == paths
     assert all(a.error is None and a.features is not None for a in analyses)
-    assert not any(Path(f"/proc/{pid}").exists() and _running(pid) for pid in workers)
-
-
-def _running(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
+    assert not any(alive(pid) for pid in workers)

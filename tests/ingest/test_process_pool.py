@@ -14,6 +14,8 @@ from threadpoolctl import threadpool_info
 
 from soundalike.ingest.process_pool import started_pool, stop_pool, worker_pool
 
+from support.processes import alive
+
 
 def _native_threads() -> list[int]:
     np.ones((64, 64)) @ np.ones((64, 64))  # loads the BLAS the workers' mel filters use
@@ -69,11 +71,11 @@ def test_the_decoding_workers_code_does_not_import_torch() -> None:
 def test_stopping_a_pool_that_got_no_work_does_not_wait_for_its_warm_up() -> None:
     pool = started_pool(2, partial(time.sleep, 60))
     time.sleep(0.5)  # the workers are in their warm-up
-    workers = list(pool._processes.values())  # noqa: SLF001 - the test checks the processes end
+    workers = list(pool._processes)  # noqa: SLF001 - the test checks the processes end
     started = time.monotonic()
     stop_pool(pool)
     assert time.monotonic() - started < 20
-    assert not any(process.is_alive() for process in workers)
+    assert not any(alive(pid) for pid in workers)
 
 
 def test_stopping_a_pool_after_its_work_keeps_every_result() -> None:

@@ -14,31 +14,9 @@ import pytest
 from soundalike.ingest.settings import Settings
 
 from support.audio_factory import make_track
+from support.processes import alive, children
 
 CLI = "from soundalike.cli import main; main()"
-
-
-def children(pid: int) -> set[int]:
-    """Live child processes of ``pid``, from /proc."""
-    found = set()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid and fields[0] != "Z":
-            found.add(int(entry.name))
-    return found
-
-
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
 @pytest.mark.slow
