@@ -174,7 +174,8 @@ class LocalEngine:
 def local_engine(workers: int, settings: Settings) -> Iterator[LocalEngine]:
     """A ``LocalEngine`` for one run whose workers start now and load the analysis code (``analysis.warm_up``)
     while the caller loads its network, so the first files cost what the others do. On exit workers that got no
-    work (nothing to analyse) are stopped without waiting for their warm-up."""
+    work (the caller failed before analysing, e.g. loading the network) are stopped without waiting for their
+    warm-up."""
     if workers <= 1:
         yield LocalEngine(workers)
         return

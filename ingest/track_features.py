@@ -58,10 +58,10 @@ def _power_spectrogram(y: np.ndarray) -> np.ndarray:
 
 
 def mfcc_stats_vector(*, y: np.ndarray, sr: int, n_mfcc: int = N_MFCC) -> np.ndarray:
-    """MFCC statistics of a mono signal (see ``spectral.mfcc_statistics``), computed with librosa.
+    """MFCC statistics of a mono signal (see ``mfcc_statistics``), computed with librosa.
 
     librosa is the CPU path: on CPU it measured faster than the torch extractor
-    (``TorchTrackFeatures``), which serves CUDA.
+    (``torch_features.TorchTrackFeatures``), which serves CUDA.
     """
     mfcc = librosa.feature.mfcc(S=_log_mel(_power_spectrogram(y), sr), n_mfcc=n_mfcc)
     return mfcc_statistics(mfcc=mfcc).astype(np.float32)
