@@ -160,3 +160,14 @@ def sign_in(browser: webdriver.Chrome, site: Site, key: str) -> None:
 def wait_for(browser: webdriver.Chrome, condition: Callable[[webdriver.Chrome], object], seconds: float = 30) -> None:
     """Wait until ``condition`` holds (generous: the machine running the tests may be busy)."""
     WebDriverWait(browser, seconds, ignored_exceptions=[StaleElementReferenceException]).until(condition)
+
+
+def texts(browser: webdriver.Chrome, css: str, attribute: str | None = None) -> list[str]:
+    """The text (or ``attribute``) of every element matching ``css``, read in one script so that a page swap
+    between finding and reading cannot leave a stale reference."""
+    return browser.execute_script(
+        "return [...document.querySelectorAll(arguments[0])]"
+        ".map((e) => arguments[1] ? e.getAttribute(arguments[1]) : e.innerText.trim());",
+        css,
+        attribute,
+    )

@@ -10,7 +10,7 @@ from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
-from support.browser import Site, genre_rows, needs_chromium, predicted, sign_in, wait_for
+from support.browser import Site, genre_rows, needs_chromium, predicted, sign_in, texts, wait_for
 from support.cli_runner import run_cli
 
 pytestmark = [needs_chromium, pytest.mark.slow, pytest.mark.timeout(600)]
@@ -134,7 +134,7 @@ def test_a_listeners_playlist_m3u_and_sonic_path(browser: webdriver.Chrome, site
     browser.find_element(By.ID, "end").send_keys("beat 7 by beat artist")
     browser.find_element(By.CSS_SELECTOR, "#path-form button").click()
     wait_for(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "#path tr.result"))
-    path = [int(r.get_attribute("data-track-id")) for r in browser.find_elements(By.CSS_SELECTOR, "#path tr.result")]
+    path = [int(i) for i in texts(browser, "#path tr.result", "data-track-id")]
     assert path[0] == start and path[-1] == end
     screenshots(browser, "listener")
 

@@ -16,7 +16,7 @@ from selenium.webdriver.support.ui import Select
 from soundalike.ingest.db.session import open_database, session_scope
 from soundalike.ingest.repository import set_track_genre
 
-from support.browser import Site, genre_rows, needs_chromium, predicted, sign_in, wait_for
+from support.browser import Site, genre_rows, needs_chromium, predicted, sign_in, texts, wait_for
 from support.cli_runner import run_cli
 
 pytestmark = [needs_chromium, pytest.mark.slow, pytest.mark.timeout(600)]
@@ -123,16 +123,15 @@ def test_reasons_name_tracks_and_interests_never_ids(browser: webdriver.Chrome, 
     browser.get(site.url("/web/listener"))
     Select(browser.find_element(By.ID, "user")).select_by_visible_text("ann")
     browser.find_element(By.CSS_SELECTOR, "#pick-user button").click()
-    wait_for(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "#playlist td.why"))
-    reasons = [w.text for w in browser.find_elements(By.CSS_SELECTOR, "#playlist td.why")]
+    wait_for(browser, lambda b: "user=ann" in b.current_url and texts(b, "#playlist td.why"))
+    reasons = texts(browser, "#playlist td.why")
     assert all(re.match(r"like beat \d by beat artist, which you played once", w) for w in reasons), reasons
     assert not any(re.search(r"\b(track|seed|cluster) \d+", w) for w in reasons)
-    interests = [i.text for i in browser.find_elements(By.CSS_SELECTOR, "#interests .interest-name")]
+    interests = texts(browser, "#interests .interest-name")
     assert interests and all("beat" in i and not i.isdigit() for i in interests), interests
     browser.find_element(By.CSS_SELECTOR, "button.play-all[data-from='#playlist']").click()
-    queued = [li.get_attribute("data-track-id") for li in browser.find_elements(By.CSS_SELECTOR, "#queue li")]
-    rows = browser.find_elements(By.CSS_SELECTOR, "#playlist tr.result")
-    assert queued == [r.get_attribute("data-track-id") for r in rows]
+    queued = texts(browser, "#queue li", "data-track-id")
+    assert queued == texts(browser, "#playlist tr.result", "data-track-id")
     matches = browser.find_elements(By.CSS_SELECTOR, "#playlist td.match")
     assert all(m.find_elements(By.TAG_NAME, "meter") and not re.search(r"-?\d\.\d{3}", m.text) for m in matches)
     screenshots(browser, "reasons")
@@ -160,7 +159,7 @@ def test_a_new_genre_needs_confirmation(browser: webdriver.Chrome, site: Site, s
     browser.find_element(By.ID, "new-genre").send_keys("dronee")
     browser.find_element(By.CSS_SELECTOR, "#set-genre button").click()
     wait_for(browser, lambda b: b.find_elements(By.ID, "confirm-genre"))
-    assert [b.text for b in browser.find_elements(By.CSS_SELECTOR, "#near-matches button")] == ["Use “drone”"]
+    assert texts(browser, "#near-matches button") == ["Use “drone”"]
     assert not [r for r in genre_rows(site, track_id) if r[0] == "dronee"]
     screenshots(browser, "confirm-genre")
     browser.find_element(By.CSS_SELECTOR, "#confirm-genre button").click()
