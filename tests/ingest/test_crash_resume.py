@@ -37,6 +37,17 @@ def many(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
+@pytest.fixture(scope="module")
+def clean_run(many: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    """The catalogue one uninterrupted ingest of ``many`` stores (MusiCNN, as the CLI runs embed), made once."""
+    home = tmp_path_factory.mktemp("clean")
+    settings = Settings(home=home, database_url=f"sqlite:///{home / 'clean.db'}")
+    reference = open_database(settings.db_url)
+    consumer = consumer_for(settings, CPU)
+    ingest(reference, [many], IngestOptions(settings=settings, device=CPU, consumer=consumer, workers=2))
+    return catalogue(reference)
+
+
 def catalogue(factory: sessionmaker[Session]) -> dict[str, object]:
     """Everything a run stores, keyed by path, so two databases can be compared (feature vectors as float32
     arrays: a CNN batch of other tracks may move the last bits, see ``same_catalogue``)."""
@@ -90,7 +101,7 @@ def tracks_with_features(factory: sessionmaker[Session]) -> int:
     indirect=["db_url"],
 )
 def test_ingest_killed_mid_run_resumes_to_the_catalogue_of_a_clean_run(
-    many: Path, tmp_path: Path, settings: Settings, factory: sessionmaker[Session], seed: int
+    many: Path, clean_run: dict[str, object], settings: Settings, factory: sessionmaker[Session], seed: int
 ) -> None:
     """SIGKILL at a seeded point: after a seeded number of committed batches plus a seeded delay, so the kill
     lands between commits, inside a batch's decode or inside a write."""
@@ -126,8 +137,5 @@ def test_ingest_killed_mid_run_resumes_to_the_catalogue_of_a_clean_run(
     with factory() as session:
         statuses = session.scalars(select(IngestRun.status).order_by(IngestRun.id)).all()
     assert statuses == ["interrupted", "finished"]
-
-    reference = open_database(f"sqlite:///{tmp_path / 'clean.db'}")
-    ingest(reference, [many], IngestOptions(settings=settings, device=CPU, consumer=consumer, workers=2))
-    assert_same_catalogue(catalogue(factory), catalogue(reference))
+    assert_same_catalogue(catalogue(factory), clean_run)
     assert (count(factory, Track), tracks_with_features(factory), count(factory, TrackGenre)) == (FILES, FILES, FILES)

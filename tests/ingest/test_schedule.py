@@ -118,7 +118,7 @@ def test_two_scheduler_processes_run_each_due_job_once_and_the_standby_takes_ove
         while not finished_runs(factory):
             assert first.poll() is None and time.monotonic() < deadline, first_log.read_text()
             time.sleep(0.2)
-        second = start_scheduler(settings, music, 15, second_log)
+        second = start_scheduler(settings, music, 8, second_log)
         while "standby" not in second_log.read_text():
             assert second.poll() is None and time.monotonic() < deadline, second_log.read_text()
             time.sleep(0.1)
