@@ -2,29 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from soundalike.demo.debian_music import fetch_package_music
 
-
-def build_deb(root: Path, package: str, music: dict[str, Path], cache: Path) -> None:
-    """A real .deb of ``package`` with ``music`` (name -> source file) in a music folder, and a copyright file."""
-    folder = root / "usr" / "share" / "games" / "tune" / "music"
-    folder.mkdir(parents=True)
-    for name, source in music.items():
-        shutil.copy(source, folder / name)
-    doc = root / "usr" / "share" / "doc" / package
-    doc.mkdir(parents=True)
-    (doc / "copyright").write_text("Files: *\nLicense: GPL-2+\n")
-    (root / "DEBIAN").mkdir()
-    control = f"Package: {package}\nVersion: 1.0\nArchitecture: all\nMaintainer: x <x@example.org>\nDescription: t\n"
-    (root / "DEBIAN" / "control").write_text(control)
-    cache.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["dpkg-deb", "--build", str(root), str(cache / f"{package}_1.0_all.deb")], check=True)
+from support.debs import build_deb
 
 
 def test_music_and_copyright_come_out_of_a_cached_package_under_relative_folders(
