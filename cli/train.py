@@ -184,6 +184,10 @@ def train_distil(
         float | None, typer.Option(min=0.0, help="Loss weight of the penultimate layer (default: the fusion's).")
     ] = None,
     tags_weight: Annotated[float | None, typer.Option(min=0.0, help="Loss weight of the tags.")] = None,
+    relation_weight: Annotated[
+        float | None,
+        typer.Option(min=0.0, help="Loss weight of each batch's patch-to-patch similarities (pooled features)."),
+    ] = None,
     out: Annotated[Path | None, typer.Option(help="Weights file (default: the models folder).")] = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -210,6 +214,7 @@ def train_distil(
         "tags_weight": tags_weight,
         "pooled_weight": pooled_weight,
         "penultimate_weight": penultimate_weight,
+        "relation_weight": relation_weight,
     }
     chosen: dict[str, Any] = {name: value for name, value in given.items() if value is not None}
     config = DistilConfig(**(loss_weights(settings.fusion_blocks) | chosen))

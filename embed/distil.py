@@ -53,6 +53,9 @@ class DistilConfig:
     """Weight of the penultimate layer: the fusion's ``penultimate`` block weight."""
     tags_weight: float = 0.1
     """Weight of the tags (read only by moods)."""
+    relation_weight: float = 0.0
+    """Weight of matching each batch's cosine similarities between patches (pooled features) to the teacher's:
+    what retrieval reads, beside each vector's own distance to the teacher's."""
 
 
 def loss_weights(fusion_blocks: str) -> dict[str, float]:
@@ -167,6 +170,12 @@ def _match(predicted: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return F.mse_loss(predicted, target) + (1 - F.cosine_similarity(predicted, target, dim=1)).mean()
 
 
+def relation_loss(predicted: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean squared difference between the two batches' patch-to-patch cosine-similarity matrices."""
+    a, b = F.normalize(predicted, dim=1), F.normalize(target, dim=1)
+    return F.mse_loss(a @ a.T, b @ b.T)
+
+
 def train_student(
     data: PatchSet,
     teacher: MusiCNN,
@@ -207,6 +216,8 @@ def train_student(
                 + config.penultimate_weight * _match((penultimate - pen_mean) / pen_std, pen_z[rows])
                 + config.tags_weight * F.binary_cross_entropy(predicted_tags.clamp(1e-6, 1 - 1e-6), tags[rows])
             )
+            if config.relation_weight:
+                loss = loss + config.relation_weight * relation_loss(z, pooled_z[rows])
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()

@@ -10,7 +10,7 @@ import torch
 from sqlalchemy.orm import Session, sessionmaker
 
 from soundalike.embed import student
-from soundalike.embed.distil import check_disjoint, loss_weights
+from soundalike.embed.distil import check_disjoint, loss_weights, relation_loss
 from soundalike.embed.ingest_consumer import consumer_for
 from soundalike.embed.musicnn import load_musicnn
 from soundalike.embed.musicnn_encoder import MODEL_NAME as MUSICNN_NAME
@@ -90,6 +90,8 @@ def test_train_distil_writes_loadable_weights_and_reports_held_out_fidelity(
         "2",
         "--width",
         "4",
+        "--relation-weight",
+        "2",
     )
     out = settings.models_dir / student.WEIGHTS_FILE
     assert report["weights"] == str(out)
@@ -100,7 +102,7 @@ def test_train_distil_writes_loadable_weights_and_reports_held_out_fidelity(
     assert report["train_patches"] == 8 and report["held_out_patches"] == 4
     assert report["student_macs"] * 10 <= report["teacher_macs"]
     assert -1.0 <= report["fidelity"]["penultimate_track_cosine"] <= 1.0
-    assert report["config"]["epochs"] == 1
+    assert (report["config"]["epochs"], report["config"]["relation_weight"]) == (1, 2.0)
     assert (report["config"]["pooled_weight"], report["config"]["penultimate_weight"]) == (1.0, 0.5)
     assert student.weights_path(settings) == out
     again = run_cli(
@@ -113,6 +115,17 @@ def test_train_distil_writes_loadable_weights_and_reports_held_out_fidelity(
 def test_the_fusion_blocks_set_the_loss_weights_of_the_network_outputs() -> None:
     assert loss_weights("musicnn:1,penultimate:0.5,mfcc:0.5") == {"pooled_weight": 1.0, "penultimate_weight": 0.5}
     assert loss_weights("musicnn:2:whiten64,chroma:1") == {"pooled_weight": 2.0, "penultimate_weight": 0.0}
+
+
+def test_the_relation_loss_reads_only_how_patches_relate() -> None:
+    """Rotating and rescaling the teacher's vectors keeps every cosine between patches: nothing to learn. Swapping
+    which patches resemble each other changes them."""
+    generator = torch.Generator().manual_seed(0)
+    teacher = torch.randn(8, 16, generator=generator)
+    rotation, _ = torch.linalg.qr(torch.randn(16, 16, generator=generator))
+    scale = torch.rand(8, 1, generator=generator) + 0.5
+    assert float(relation_loss(teacher @ rotation * scale, teacher)) < 1e-10
+    assert float(relation_loss(teacher[torch.randperm(8, generator=generator)], teacher)) > 1e-2
 
 
 def test_ingest_with_the_student_runtime_stores_vectors_of_the_students_version(
