@@ -53,7 +53,7 @@ class DistilConfig:
     """Weight of the penultimate layer: the fusion's ``penultimate`` block weight."""
     tags_weight: float = 0.1
     """Weight of the tags (read only by moods)."""
-    relation_weight: float = 0.0
+    relation_weight: float = 5.0
     """Weight of matching each batch's cosine similarities between patches (pooled features) to the teacher's:
     what retrieval reads, beside each vector's own distance to the teacher's."""
 
