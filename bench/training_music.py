@@ -18,7 +18,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from soundalike.demo.debian_music import copy_copyright, unpacked_package
+from soundalike.demo.debian_music import copy_copyright, music_in, unpacked_package
 
 DEFAULT_DEBS = Path.home() / ".cache" / "soundalike-bench" / "debs"
 
@@ -77,8 +77,8 @@ def fetch_training_music(dest: Path, debs: Path = DEFAULT_DEBS) -> dict[str, lis
     found = {}
     for package, rule in TRAINING_PACKAGES.items():
         target = dest.absolute() / package
-        if target.is_dir() and any(p.name != "COPYRIGHT" for p in target.iterdir()):
-            found[package] = sorted(p for p in target.iterdir() if p.name != "COPYRIGHT")
+        if target.is_dir() and music_in(target):
+            found[package] = music_in(target)
             continue
         with unpacked_package(package, debs) as unpacked:
             found[package] = extract(unpacked, rule, target)

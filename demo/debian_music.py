@@ -56,16 +56,17 @@ def fetch_package_music(package: str, cache: Path, dest: Path) -> list[Path]:
     Already-extracted packages are reused. Returns the music files.
     """
     target = dest.absolute() / package
-    if target.is_dir() and _music_in(target):
-        return _music_in(target)
+    if target.is_dir() and music_in(target):
+        return music_in(target)
     with unpacked_package(package, cache) as unpacked:
         target.mkdir(parents=True, exist_ok=True)
         music = [p for p in unpacked.rglob("*") if p.suffix in MUSIC_SUFFIXES and "music" in str(p.parent).lower()]
         for path in music:
             shutil.copy2(path, target / path.name)
         copy_copyright(package, unpacked, target)
-    return _music_in(target)
+    return music_in(target)
 
 
-def _music_in(folder: Path) -> list[Path]:
+def music_in(folder: Path) -> list[Path]:
+    """The music files (``MUSIC_SUFFIXES``) in ``folder``, sorted."""
     return sorted(p for p in folder.iterdir() if p.suffix in MUSIC_SUFFIXES)
