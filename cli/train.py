@@ -188,6 +188,9 @@ def train_distil(
         float | None,
         typer.Option(min=0.0, help="Loss weight of each batch's patch-to-patch similarities (pooled features)."),
     ] = None,
+    track_patches: Annotated[
+        int | None, typer.Option(min=1, help="Patches of one track that sit together in a batch.")
+    ] = None,
     out: Annotated[Path | None, typer.Option(help="Weights file (default: the models folder).")] = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -215,6 +218,7 @@ def train_distil(
         "pooled_weight": pooled_weight,
         "penultimate_weight": penultimate_weight,
         "relation_weight": relation_weight,
+        "track_patches": track_patches,
     }
     chosen: dict[str, Any] = {name: value for name, value in given.items() if value is not None}
     config = DistilConfig(**(loss_weights(settings.fusion_blocks) | chosen))

@@ -56,6 +56,9 @@ class DistilConfig:
     relation_weight: float = 5.0
     """Weight of matching each batch's cosine similarities between patches (pooled features) to the teacher's:
     what retrieval reads, beside each vector's own distance to the teacher's."""
+    track_patches: int = 1
+    """Patches of one track that sit together in a batch: above 1, the relation loss also sees how the patches
+    of one track resemble each other, what same-track retrieval reads."""
 
 
 def loss_weights(fusion_blocks: str) -> dict[str, float]:
@@ -176,6 +179,18 @@ def relation_loss(predicted: torch.Tensor, target: torch.Tensor) -> torch.Tensor
     return F.mse_loss(a @ a.T, b @ b.T)
 
 
+def track_grouped_order(track: np.ndarray, per_group: int, rng: np.random.Generator) -> np.ndarray:
+    """Every row once, in runs of ``per_group`` rows of one track (a track's last run may be shorter), runs in
+    random order; ``per_group`` 1 is a plain permutation."""
+    if per_group <= 1:
+        return rng.permutation(len(track))
+    runs: list[np.ndarray] = []
+    for t in np.unique(track):
+        rows = rng.permutation(np.flatnonzero(track == t))
+        runs += [rows[lo : lo + per_group] for lo in range(0, len(rows), per_group)]
+    return np.concatenate([runs[i] for i in rng.permutation(len(runs))])
+
+
 def train_student(
     data: PatchSet,
     teacher: MusiCNN,
@@ -202,7 +217,7 @@ def train_student(
     for epoch in range(1, config.epochs + 1):
         student.train()
         student.back.eval()
-        order = rng.permutation(len(data.patches))
+        order = track_grouped_order(data.track, config.track_patches, rng)
         losses = []
         for lo in range(0, len(order), config.batch):
             rows = order[lo : lo + config.batch]

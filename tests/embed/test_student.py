@@ -10,7 +10,7 @@ import torch
 from sqlalchemy.orm import Session, sessionmaker
 
 from soundalike.embed import student
-from soundalike.embed.distil import check_disjoint, loss_weights, relation_loss
+from soundalike.embed.distil import check_disjoint, loss_weights, relation_loss, track_grouped_order
 from soundalike.embed.ingest_consumer import consumer_for
 from soundalike.embed.musicnn import load_musicnn
 from soundalike.embed.musicnn_encoder import MODEL_NAME as MUSICNN_NAME
@@ -92,6 +92,8 @@ def test_train_distil_writes_loadable_weights_and_reports_held_out_fidelity(
         "4",
         "--relation-weight",
         "2",
+        "--track-patches",
+        "2",
     )
     out = settings.models_dir / student.WEIGHTS_FILE
     assert report["weights"] == str(out)
@@ -103,6 +105,7 @@ def test_train_distil_writes_loadable_weights_and_reports_held_out_fidelity(
     assert report["student_macs"] * 10 <= report["teacher_macs"]
     assert -1.0 <= report["fidelity"]["penultimate_track_cosine"] <= 1.0
     assert (report["config"]["epochs"], report["config"]["relation_weight"]) == (1, 2.0)
+    assert report["config"]["track_patches"] == 2
     assert (report["config"]["pooled_weight"], report["config"]["penultimate_weight"]) == (1.0, 0.5)
     assert student.weights_path(settings) == out
     again = run_cli(
@@ -126,6 +129,18 @@ def test_the_relation_loss_reads_only_how_patches_relate() -> None:
     scale = torch.rand(8, 1, generator=generator) + 0.5
     assert float(relation_loss(teacher @ rotation * scale, teacher)) < 1e-10
     assert float(relation_loss(teacher[torch.randperm(8, generator=generator)], teacher)) > 1e-2
+
+
+def test_grouped_batches_hold_runs_of_one_tracks_patches_and_every_patch_once() -> None:
+    sizes = [9, 4, 1, 6, 8]
+    track = np.repeat(np.arange(len(sizes)), sizes)
+    order = track_grouped_order(track, 4, np.random.default_rng(3))
+    assert sorted(order.tolist()) == list(range(len(track)))
+    neighbours_of_one_track = int(np.sum(track[order][1:] == track[order][:-1]))
+    assert neighbours_of_one_track >= sum(n - -(-n // 4) for n in sizes)  # within each run of up to 4
+    plain = track_grouped_order(track, 1, np.random.default_rng(3))
+    assert plain.tolist() == np.random.default_rng(3).permutation(len(track)).tolist()
+    assert int(np.sum(track[plain][1:] == track[plain][:-1])) < neighbours_of_one_track
 
 
 def test_ingest_with_the_student_runtime_stores_vectors_of_the_students_version(
