@@ -77,8 +77,8 @@ def fetch_training_music(dest: Path, debs: Path = DEFAULT_DEBS) -> dict[str, lis
     found = {}
     for package, rule in TRAINING_PACKAGES.items():
         target = dest.absolute() / package
-        if target.is_dir() and music_in(target):
-            found[package] = music_in(target)
+        if target.is_dir() and (extracted := music_in(target)):
+            found[package] = extracted
             continue
         with unpacked_package(package, debs) as unpacked:
             found[package] = extract(unpacked, rule, target)

@@ -56,8 +56,8 @@ def fetch_package_music(package: str, cache: Path, dest: Path) -> list[Path]:
     Already-extracted packages are reused. Returns the music files.
     """
     target = dest.absolute() / package
-    if target.is_dir() and music_in(target):
-        return music_in(target)
+    if target.is_dir() and (extracted := music_in(target)):
+        return extracted
     with unpacked_package(package, cache) as unpacked:
         target.mkdir(parents=True, exist_ok=True)
         music = [p for p in unpacked.rglob("*") if p.suffix in MUSIC_SUFFIXES and "music" in str(p.parent).lower()]
