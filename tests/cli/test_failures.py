@@ -28,6 +28,7 @@ from support.cli_runner import run_main
         (("ingest", "x", "--workers", "-1"), "BadParameter", "--workers"),
         (("similar", "99999999999999999999"), "BadParameter", "track_id"),
         (("playlist", "path", "0", "5"), "BadParameter", "start"),
+        (("train", "distil", "x", "--held-out", "y", "--track-patches", "0"), "BadParameter", "--track-patches"),
     ],
 )
 def test_bad_arguments_are_a_json_error(
