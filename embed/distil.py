@@ -41,7 +41,9 @@ class DistilConfig:
     """Training recipe; the defaults are the ones the shipped weights were trained with."""
 
     epochs: int = 12
-    batch: int = 64
+    batch: int = 128
+    """Patches per training step; the relation loss compares every pair in a batch, so a larger batch gives it more
+    pairs of different tracks."""
     learning_rate: float = 3e-3
     width: int = 24
     patches_per_track: int = 32
