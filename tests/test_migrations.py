@@ -3,10 +3,13 @@ from __future__ import annotations
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, select, text
+from sqlalchemy.orm import Session
 
-from soundalike.ingest.db.models import Base
-from soundalike.ingest.db.session import make_engine, upgrade
+from alembic import command
+from soundalike.embed.musicnn_encoder import MODEL_VERSION
+from soundalike.ingest.db.models import Base, Feature
+from soundalike.ingest.db.session import alembic_config, make_engine, upgrade
 
 pytestmark = [pytest.mark.both_engines, pytest.mark.unmigrated]
 
@@ -28,5 +31,33 @@ def test_upgrade_twice_is_a_no_op(db_url: str) -> None:
     upgrade(engine)
     upgrade(engine)
     with engine.connect() as connection:
-        assert MigrationContext.configure(connection).get_current_revision() == "0010_genre_decisions"
+        assert MigrationContext.configure(connection).get_current_revision() == "0011_feature_version_width"
+    engine.dispose()
+
+
+def test_features_stored_before_the_wider_version_column_survive_it_and_a_students_version_fits(db_url: str) -> None:
+    """0011 widens ``features.version`` (a student's MusiCNN version is 39 characters, longer with ``-pN``);
+    PostgreSQL refused such a row before it, and the rows already there are kept."""
+    engine = make_engine(db_url)
+    config = alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0010_genre_decisions")
+        connection.execute(
+            text(
+                "INSERT INTO tracks (path, size, mtime, status, created_at, updated_at) "
+                "VALUES ('/m/a.flac', 1, 0, 'ok', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+            )
+        )
+        connection.execute(
+            text("INSERT INTO features (track_id, name, version, dim, vector) VALUES (1, 'mfcc', '1', 1, :v)"),
+            {"v": b"\0\0\0\0"},
+        )
+    upgrade(engine)
+    student_version = f"{MODEL_VERSION}-student-w24-{'f' * 8}-p16"
+    with Session(engine) as session:
+        session.add(Feature(track_id=1, name="musicnn_pooled", version=student_version, dim=1, vector=b"\0\0\0\0"))
+        session.commit()
+        stored = {(f.name, f.version) for f in session.scalars(select(Feature))}
+    assert stored == {("mfcc", "1"), ("musicnn_pooled", student_version)}
     engine.dispose()
