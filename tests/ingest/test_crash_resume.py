@@ -103,22 +103,25 @@ def tracks_with_features(factory: sessionmaker[Session]) -> int:
 def test_ingest_killed_mid_run_resumes_to_the_catalogue_of_a_clean_run(
     many: Path, clean_run: dict[str, object], settings: Settings, factory: sessionmaker[Session], seed: int
 ) -> None:
-    """SIGKILL at a seeded point: after a seeded number of committed batches plus a seeded delay, so the kill
-    lands between commits, inside a batch's decode or inside a write."""
+    """SIGKILL at a seeded point: after a seeded number of committed batches plus a seeded delay of up to one
+    batch at the run's own pace, so the kill lands between commits, inside a batch's decode or inside a write."""
     rng = np.random.default_rng(seed)
-    kill_after = BATCH * int(rng.integers(1, FILES // BATCH - 2))
-    extra_delay = float(rng.uniform(0.0, 0.5))
+    kill_after = BATCH * int(rng.integers(2, FILES // BATCH // 2))  # at least half the files left to ingest
+    delay_share = float(rng.uniform(0.0, 1.0))
     env = {**os.environ, "SOUNDALIKE_DATABASE_URL": settings.db_url, "SOUNDALIKE_INGEST_BATCH_SIZE": str(BATCH)}
     command = [sys.executable, "-c", CLI, "--home", str(settings.home), "ingest", str(many), "--workers", "2", "--json"]
     process = subprocess.Popen(command, env=env, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
-    committed = 0
+    committed, first_commit = 0, None
     while time.monotonic() < deadline and process.poll() is None:
         committed = count(factory, Track)
+        if committed and first_commit is None:
+            first_commit = (time.monotonic(), committed)
         if committed >= kill_after:
             break
-        time.sleep(0.02)
-    time.sleep(extra_delay)
+        time.sleep(0.01)
+    if first_commit is not None and committed > first_commit[1]:
+        time.sleep(delay_share * BATCH * (time.monotonic() - first_commit[0]) / (committed - first_commit[1]))
     assert process.poll() is None, "the ingest finished before it could be killed"
     os.killpg(process.pid, signal.SIGKILL)
     process.wait(timeout=30)
