@@ -1,12 +1,13 @@
 """Where MusiCNN runs on a CPU: eager torch, ``torch.compile``, ONNX Runtime in fp32 or int8, or its student.
 
-``SOUNDALIKE_CNN_RUNTIME`` picks one, once, in ``msd_encoder``; a CUDA device always runs eager torch.
-``auto`` (the default) is ``onnx`` on a CPU. The ONNX graphs are made here from the shipped weights, never
-downloaded: the fp32 graph is exported once per user into ``SOUNDALIKE_CACHE_DIR`` at first use (named by the
-weights' digest); the int8 graph, in the models folder, is the fp32 one with
-static quantisation of its convolutions and dense layers (``onnxruntime.quantization.quantize_static``, QDQ,
-per-channel int8 weights, reduced range for CPUs without VNNI), calibrated on log-mel patches of the catalogue
-by ``soundalike train quantise``.
+``SOUNDALIKE_CNN_RUNTIME`` picks one, once, in ``msd_encoder``; a CUDA device always runs eager torch. ``auto`` (the
+default) is ``student`` on a CPU: of the CPU rows, the fastest whose quality on held-out packages of the
+real-recording benchmark is within a point of the full model (bench/RESULTS.md). The ONNX graphs are made here from
+the shipped weights, never downloaded: the fp32 graph is exported once per user into ``SOUNDALIKE_CACHE_DIR`` at
+first use (named by the weights' digest); the int8 graph, in the models folder, is the fp32 one with static
+quantisation of its convolutions and dense layers (``onnxruntime.quantization.quantize_static``, QDQ, per-channel
+int8 weights, reduced range for CPUs without VNNI), calibrated on log-mel patches of the catalogue by ``soundalike
+train quantise``.
 
 Versions: ``compile`` and ``onnx`` give torch's vectors to float rounding (``tests/embed/test_musicnn_runtime.py``
 holds them within 1e-4 of eager torch, 1e-5 relative on the pooled features that reach 100: well under what
@@ -200,10 +201,10 @@ class OnnxMusicnn(nn.Module):
 
 
 def cpu_runtime(settings: Settings, device: torch.device) -> str:
-    """The runtime MusiCNN runs by on ``device``: eager ``torch`` on CUDA, ``onnx`` for ``auto`` on a CPU."""
+    """The runtime MusiCNN runs by on ``device``: eager ``torch`` on CUDA, ``student`` for ``auto`` on a CPU."""
     if device.type != "cpu":
         return "torch"
-    return "onnx" if settings.cnn_runtime == "auto" else settings.cnn_runtime
+    return "student" if settings.cnn_runtime == "auto" else settings.cnn_runtime
 
 
 def msd_version(settings: Settings, device: torch.device) -> str:

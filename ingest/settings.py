@@ -36,9 +36,10 @@ class Settings(BaseSettings):
     fusion_blocks: str = "musicnn:1,penultimate:0.5,mfcc:0.5,chroma:0.25,rhythm:0.1"
     """The ``fusion`` model's blocks: ``name:weight[:reduction]``, comma-separated (see ``embed/fusion.py``)."""
     cnn_runtime: CnnRuntime = "auto"
-    """How MusiCNN runs on a CPU (``embed/musicnn_runtime.py``): ``auto`` is ONNX Runtime fp32, the same vectors as
-    torch at about twice the speed (bench/RESULTS.md); ``student`` is the distilled student's approximation of its
-    outputs (``embed/student.py``), vectors of their own version; CUDA always runs eager torch."""
+    """How MusiCNN runs on a CPU (``embed/musicnn_runtime.py``): ``auto`` is ``student``, the distilled student's
+    approximation of its outputs (``embed/student.py``), vectors of their own version, within a point of the full
+    model on held-out packages at several times its speed (bench/RESULTS.md); ``onnx`` is the full model through
+    ONNX Runtime fp32, the same vectors as torch at about twice its speed; CUDA always runs eager torch."""
     cache_dir: Path = Field(default_factory=lambda: user_cache_path("soundalike"))
     """Files derived from the shipped weights (the ONNX export), shared by every home of this user."""
     musicnn_patches: int = Field(default=8, ge=1)

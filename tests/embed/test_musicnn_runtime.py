@@ -129,7 +129,7 @@ def test_only_int8_and_a_patch_count_change_the_version(models_dir: Path, tmp_pa
     int8 = with_int8(Settings(home=tmp_path, cnn_runtime="onnx-int8"), models_dir)
     assert msd_version(int8, CPU).startswith(f"{MODEL_VERSION}-int8-")
     assert msd_version(int8, torch.device("cuda")) == MODEL_VERSION
-    assert msd_version(Settings(home=tmp_path, musicnn_patches=4), CPU) == f"{MODEL_VERSION}-p4"
+    assert msd_version(Settings(home=tmp_path, cnn_runtime="onnx", musicnn_patches=4), CPU) == f"{MODEL_VERSION}-p4"
 
 
 def test_the_student_runtime_runs_the_catalogues_student_on_onnx_under_its_version(
@@ -167,11 +167,12 @@ def test_int8_before_quantisation_says_how_to_make_it(tmp_path: Path) -> None:
         msd_encoder(Settings(home=tmp_path, cnn_runtime="onnx-int8"), CPU)
 
 
-def test_auto_runs_onnx_on_a_cpu_exported_once_into_the_cache(tmp_path: Path) -> None:
+def test_auto_runs_the_shipped_student_on_a_cpu_exported_once_into_the_cache(tmp_path: Path) -> None:
     settings = Settings(home=tmp_path / "home", cache_dir=tmp_path / "cache")
     assert settings.cnn_runtime == "auto"
     encoder = msd_encoder(settings, CPU)
-    assert isinstance(encoder.model, OnnxMusicnn) and encoder.version == MODEL_VERSION
+    shipped = student.weights_version(student.SHIPPED_WEIGHTS)
+    assert isinstance(encoder.model, OnnxMusicnn) and encoder.version == f"{MODEL_VERSION}-{shipped}"
     assert [p.suffix for p in (tmp_path / "cache").iterdir()] == [".onnx"]
     assert not (tmp_path / "home" / "models").exists()
     assert isinstance(msd_encoder(settings, torch.device("meta")).model, MusiCNN)
@@ -205,7 +206,7 @@ def test_a_catalogue_embedded_with_torch_is_reembedded_with_int8_and_its_index_r
     files = library_files(library)[:3]
     session.add_all([Track(path=to_db_path(p), size=p.stat().st_size, mtime=0.0, status="ok") for p in files])
     session.flush()
-    MusicnnModel(settings, CPU).refresh(session)
+    MusicnnModel(settings.model_copy(update={"cnn_runtime": "torch"}), CPU).refresh(session)
     ids, torch_vectors, version = load_embeddings(session, MODEL_NAME)
     assert version == MODEL_VERSION
     save_index(build_index(ids, torch_vectors, model_name=MODEL_NAME, model_version=version), settings.index_dir)
@@ -276,7 +277,9 @@ def test_fusion_is_refitted_and_rewritten_when_its_musicnn_blocks_change_runtime
     files = library_files(library)[:4]
     session.add_all([Track(path=to_db_path(p), size=1, mtime=0.0, status="ok") for p in files])
     session.flush()
-    pooled_only = settings.model_copy(update={"embedding_model": "fusion", "fusion_blocks": "musicnn:1"})
+    pooled_only = settings.model_copy(
+        update={"embedding_model": "fusion", "fusion_blocks": "musicnn:1", "cnn_runtime": "torch"}
+    )
     fused = with_int8(pooled_only, models_dir)
     written, torch_version = FusionModel(fused, CPU).refresh(session)
     assert written == len(files) and load_embeddings(session, MODEL_NAME)[2] == MODEL_VERSION
