@@ -194,7 +194,7 @@ def train_distil(
     out: Annotated[Path | None, typer.Option(help="Weights file (default: the models folder).")] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Distil MusiCNN into the small student (use it: SOUNDALIKE_CNN_RUNTIME=student).
+    """Distil MusiCNN into the small student (the CPU default runs it: SOUNDALIKE_CNN_RUNTIME=auto).
 
     Options left out take the recipe's defaults (``embed.distil.DistilConfig``, as the shipped weights were
     trained); the pooled and penultimate targets are weighted as ``SOUNDALIKE_FUSION_BLOCKS`` weighs them. The
