@@ -6,10 +6,9 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, select, text
 from sqlalchemy.orm import Session
 
-from alembic import command
 from soundalike.embed.musicnn_encoder import MODEL_VERSION
 from soundalike.ingest.db.models import Base, Feature
-from soundalike.ingest.db.session import alembic_config, make_engine, upgrade
+from soundalike.ingest.db.session import make_engine, upgrade
 
 pytestmark = [pytest.mark.both_engines, pytest.mark.unmigrated]
 
@@ -39,10 +38,8 @@ def test_features_stored_before_the_wider_version_column_survive_it_and_a_studen
     """0011 widens ``features.version`` (a student's MusiCNN version is 39 characters, longer with ``-pN``);
     PostgreSQL refused such a row before it, and the rows already there are kept."""
     engine = make_engine(db_url)
-    config = alembic_config(engine.url.render_as_string(hide_password=False))
+    upgrade(engine, "0010_genre_decisions")
     with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "0010_genre_decisions")
         connection.execute(
             text(
                 "INSERT INTO tracks (path, size, mtime, status, created_at, updated_at) "

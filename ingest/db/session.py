@@ -75,12 +75,12 @@ def driver_message(error: SQLAlchemyError) -> str:
 _MIGRATION_LOCK = threading.Lock()
 
 
-def upgrade(engine: Engine) -> None:
-    """Apply every pending migration (a no-op on an up-to-date database)."""
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Apply every pending migration up to ``revision`` (a no-op on a database already there)."""
     config = alembic_config(engine.url.render_as_string(hide_password=False))
     with _MIGRATION_LOCK, engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        command.upgrade(config, revision)
 
 
 def open_database(url: str, pool: PoolLimits | None = None) -> sessionmaker[Session]:
