@@ -6,12 +6,15 @@ migrations, locks, concurrency) runs once on SQLite and once on PostgreSQL.
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import torch
 from sqlalchemy.orm import Session, sessionmaker
+from threadpoolctl import threadpool_limits
 
 from soundalike.ingest.db.session import open_database
 from soundalike.ingest.settings import Settings
@@ -28,6 +31,25 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Run a test marked ``both_engines`` on each engine: ``db_url`` takes the engine as its parameter."""
     if metafunc.definition.get_closest_marker("both_engines") and "db_url" in metafunc.fixturenames:
         metafunc.parametrize("db_url", ENGINES, indirect=True)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under several test workers, each gets its share of the cores for native threads (torch, BLAS, OpenMP),
+    here and in the processes its tests start, so the workers do not oversubscribe the machine."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if workers > 1:
+        share = max(1, (os.cpu_count() or 1) // workers)
+        for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+            os.environ.setdefault(name, str(share))
+        torch.set_num_threads(share)
+        threadpool_limits(share)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Files holding a slow test first (otherwise in collection order): the workers take whole files in this
+    order, so they start on the long ones and finish together on short ones instead of one waiting on a tail."""
+    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow_files)
 
 
 @pytest.fixture(scope="session")
