@@ -49,7 +49,7 @@ def test_interval_schedule_runs_ingest_repeatedly_never_two_at_once(
     data = schedule(
         settings,
         "--run-for",
-        "12",
+        "6",
         SOUNDALIKE_SCHEDULE_INTERVAL_MINUTES=str(1 / 60),
         SOUNDALIKE_SCHEDULE_ROOTS=str(music),
     )
