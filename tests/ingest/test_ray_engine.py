@@ -44,18 +44,19 @@ def encoder() -> MusicnnEncoder:
     return MusicnnEncoder(CPU)
 
 
-@pytest.fixture
-def folders(library: Path, tmp_path: Path) -> Iterator[list[Path]]:
-    """The fault corpus, the generated music library and, where the shared cache holds them, two recordings."""
-    faults = make_fault_corpus(library, tmp_path / "faults")
-    music = tmp_path / "music"
+@pytest.fixture(scope="module")
+def folders(library: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Path]]:
+    """The fault corpus and a copy of the generated music library."""
+    root = tmp_path_factory.mktemp("ray-folders")
+    faults = make_fault_corpus(library, root / "faults")
+    music = root / "music"
     shutil.copytree(library, music)
     yield [faults, music]
     (faults / LOCKED).chmod(0o644)
 
 
-def settings_for(tmp_path: Path, name: str) -> Settings:
-    home = tmp_path / name
+def settings_for(root: Path, name: str) -> Settings:
+    home = root / name
     home.mkdir()
     return Settings(home=home, database_url=f"sqlite:///{home / 'catalogue.db'}")
 
@@ -143,23 +144,41 @@ def run(
     return report, stored, here.tracks
 
 
-def test_ray_engine_builds_the_catalogue_the_local_engine_builds(
-    local_ray: None, folders: list[Path], encoder: MusicnnEncoder, tmp_path: Path
-) -> None:
-    """Tracks, failure records, duplicates, features, genres, embeddings and the run record all agree."""
-    local_settings, ray_settings = settings_for(tmp_path, "local"), settings_for(tmp_path, "ray")
-    local, local_seen, local_encoded_here = run(local_settings, folders, encoder, workers=2)
-    on_ray, ray_seen, ray_encoded_here = run(ray_settings, folders, encoder, workers=2, engine=RayEngine())
+@dataclass
+class Ingested:
+    """One ingest of the folders: its settings, report, the files it reported and the tracks encoded in-process."""
 
+    settings: Settings
+    report: IngestReport
+    seen: int
+    encoded_here: int
+
+
+@pytest.fixture(scope="module")
+def ingests(
+    local_ray: None, folders: list[Path], encoder: MusicnnEncoder, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Ingested, Ingested]:
+    """The folders ingested by the local engine and, into another database, by the Ray engine."""
+    root = tmp_path_factory.mktemp("ray-homes")
+    local_settings, ray_settings = settings_for(root, "local"), settings_for(root, "ray")
+    local = Ingested(local_settings, *run(local_settings, folders, encoder, workers=2))
+    on_ray = Ingested(ray_settings, *run(ray_settings, folders, encoder, workers=2, engine=RayEngine()))
+    return local, on_ray
+
+
+def test_ray_engine_builds_the_catalogue_the_local_engine_builds(ingests: tuple[Ingested, Ingested]) -> None:
+    """Tracks, failure records, duplicates, features, genres, embeddings and the run record all agree."""
+    (local_run, ray_run) = ingests
+    local, on_ray = local_run.report, ray_run.report
     assert local.failed >= 6 and local.duplicates >= 1 and local.added > 12
     strip = ("run_id", "seconds")
     assert {k: v for k, v in on_ray.as_dict().items() if k not in strip} == {
         k: v for k, v in local.as_dict().items() if k not in strip
     }
-    assert ray_seen == local_seen == local.added + local.failed
-    assert (local_encoded_here, ray_encoded_here) == (local.added, 0)  # Ray encoded in its actor pool
-    expected = catalogue(open_database(local_settings.db_url))
-    got = catalogue(open_database(ray_settings.db_url))
+    assert ray_run.seen == local_run.seen == local.added + local.failed
+    assert (local_run.encoded_here, ray_run.encoded_here) == (local.added, 0)  # Ray encoded in its actor pool
+    expected = catalogue(open_database(local_run.settings.db_url))
+    got = catalogue(open_database(ray_run.settings.db_url))
     assert got["tracks"] == expected["tracks"]
     assert got["genres"] == expected["genres"]
     assert got["runs"] == expected["runs"] == [("finished", local.added, local.failed, local.duplicates)]
@@ -169,13 +188,13 @@ def test_ray_engine_builds_the_catalogue_the_local_engine_builds(
 
 
 def test_ray_rerun_skips_every_file_and_a_held_lock_refuses_the_run(
-    local_ray: None, folders: list[Path], encoder: MusicnnEncoder, tmp_path: Path
+    ingests: tuple[Ingested, Ingested], folders: list[Path], encoder: MusicnnEncoder
 ) -> None:
-    settings = settings_for(tmp_path, "ray")
-    first, _, _ = run(settings, folders[:1], encoder, workers=2, engine=RayEngine())
-    again = run_cli(settings, "ingest", str(folders[0]), "--engine", "ray")
+    _, ray_run = ingests
+    first = ray_run.report
+    again = run_cli(ray_run.settings, "ingest", *map(str, folders), "--engine", "ray")
     assert (again["added"], again["updated"], again["failed"]) == (0, 0, 0)
     assert again["skipped"] == first.added + first.failed
-    factory = open_database(settings.db_url)
+    factory = open_database(ray_run.settings.db_url)
     with ingest_lock(factory.kw["bind"]), pytest.raises(IngestLockedError):
-        run(settings, folders[:1], encoder, workers=2, engine=RayEngine())
+        run(ray_run.settings, folders[:1], encoder, workers=2, engine=RayEngine())
