@@ -70,9 +70,9 @@ def test_second_ingest_is_refused_while_another_process_holds_the_lock(
     assert isinstance(result.exception, IngestLockedError)
     with factory() as session:
         assert session.scalars(select(IngestRun)).all() == []
-    holder.kill()  # a killed holder leaves no stale lock
+    holder.kill()  # a killed holder leaves no stale lock: the server frees it once it sees the connection gone
     holder.wait()
-    report = ingest(factory, [music], IngestOptions(settings=settings, device=CPU, workers=1))
+    report = ingest(factory, [music], IngestOptions(settings=settings, device=CPU, workers=1, wait=10))
     assert report.added == 1
 
 
