@@ -30,7 +30,6 @@ from held_out import over_packages, package_means
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedGroupKFold
-from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sqlalchemy import select
 
@@ -75,27 +74,22 @@ def load_excerpts(work: Path, model: str) -> Excerpts:
 def labelled_folds(excerpts: Excerpts, share: Fraction, seed: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """(labelled, unlabelled) excerpt indices per fold: ``share`` of each package's track groups labelled, whole
     groups on one side; with n folds every excerpt is unlabelled in n-1 folds (share 1/n) or in one ((n-1)/n)."""
-    if share.numerator == 1:
-        splits = StratifiedGroupKFold(n_splits=share.denominator, shuffle=True, random_state=seed)
-        for rest, fold in splits.split(excerpts.vectors, excerpts.albums, excerpts.groups):
-            yield fold, rest
-    elif share.denominator - share.numerator == 1:
-        splits = StratifiedGroupKFold(n_splits=share.denominator, shuffle=True, random_state=seed)
-        yield from splits.split(excerpts.vectors, excerpts.albums, excerpts.groups)
-    else:
+    if share.numerator != 1 and share.denominator - share.numerator != 1:
         raise ValueError(f"share must be 1/n or (n-1)/n, got {share}")
+    splits = StratifiedGroupKFold(n_splits=share.denominator, shuffle=True, random_state=seed)
+    for rest, fold in splits.split(excerpts.vectors, excerpts.albums, excerpts.groups):
+        yield (fold, rest) if share.numerator == 1 else (rest, fold)
 
 
 def fold_scores(excerpts: Excerpts, labelled: np.ndarray, unlabelled: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """For the unlabelled excerpts: tagging hits of a standardised logistic regression and P@10 in the LDA metric,
     both fitted on the labelled excerpts only."""
-    x, y = excerpts.vectors, excerpts.albums
-    tagger = make_pipeline(StandardScaler(), LogisticRegression(max_iter=3000)).fit(x[labelled], y[labelled])
-    hits = (tagger.predict(x[unlabelled]) == y[unlabelled]).astype(np.float64)
-    scaler = StandardScaler().fit(x[labelled])
-    lda = LinearDiscriminantAnalysis(solver="eigen", shrinkage="auto").fit(scaler.transform(x[labelled]), y[labelled])
-    mapped = lda.transform(scaler.transform(x))
-    _, precision = excerpt_neighbour_scores(mapped, list(excerpts.groups), list(y), metric="euclidean")
+    y = excerpts.albums
+    scaled = StandardScaler().fit(excerpts.vectors[labelled]).transform(excerpts.vectors)
+    tagger = LogisticRegression(max_iter=3000).fit(scaled[labelled], y[labelled])
+    hits = (tagger.predict(scaled[unlabelled]) == y[unlabelled]).astype(np.float64)
+    lda = LinearDiscriminantAnalysis(solver="eigen", shrinkage="auto").fit(scaled[labelled], y[labelled])
+    _, precision = excerpt_neighbour_scores(lda.transform(scaled), list(excerpts.groups), list(y), metric="euclidean")
     return hits, precision[unlabelled]
 
 
@@ -109,26 +103,26 @@ def ceiling(excerpts: Excerpts, share: Fraction, seed: int = 0) -> dict[str, dic
         tagging_sum[unlabelled] += hits
         p10_sum[unlabelled] += precision
         folds[unlabelled] += 1
-    with np.errstate(invalid="ignore"):
-        tagging, p10 = tagging_sum / folds, p10_sum / folds
-    out: dict[str, dict[str, object]] = {}
-    for metric, values in (("tagging", tagging), ("p10", p10)):
-        per_package = package_means(values, excerpts.albums, metric)
-        out[metric] = {
-            "packages": over_packages(v[metric] for v in per_package.values()),
-            "all": round(float(np.nanmean(values)), 4),
-            "per_package": {p: v[metric] for p, v in per_package.items()},
-        }
-    return out
+    return {
+        "tagging": summarise(tagging_sum / folds, excerpts.albums),
+        "p10": summarise(p10_sum / folds, excerpts.albums),
+    }
 
 
 def untouched_p10(excerpts: Excerpts) -> dict[str, object]:
     """Same-album P@10 of the stored vectors as they are (cosine), per package and over all excerpts."""
     _, precision = excerpt_neighbour_scores(excerpts.vectors, list(excerpts.groups), list(excerpts.albums))
-    per_package = package_means(precision, excerpts.albums, "p10")
+    return summarise(precision, excerpts.albums)
+
+
+def summarise(values: np.ndarray, albums: np.ndarray) -> dict[str, object]:
+    """Per-excerpt values (NaN: none) as the spread over packages of their means, the mean over all excerpts,
+    and each package's mean."""
+    per_package = {p: v["value"] for p, v in package_means(values, albums, "value").items()}
     return {
-        "packages": over_packages(v["p10"] for v in per_package.values()),
-        "all": round(float(np.nanmean(precision)), 4),
+        "packages": over_packages(per_package.values()),
+        "all": round(float(np.nanmean(values)), 4),
+        "per_package": per_package,
     }
 
 
