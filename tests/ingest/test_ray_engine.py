@@ -146,12 +146,20 @@ def run(
 
 @dataclass
 class Ingested:
-    """One ingest of the folders: its settings, report, the files it reported and the tracks encoded in-process."""
+    """One ingest of the folders: its settings, report, the files it reported, the tracks encoded in-process, and
+    the catalogue it wrote, read right after it (a later test's rerun adds to the database, not to this)."""
 
     settings: Settings
     report: IngestReport
     seen: int
     encoded_here: int
+    catalogue: dict[str, Any]
+
+
+def ingested(settings: Settings, folders: list[Path], encoder: MusicnnEncoder, **kwargs: Any) -> Ingested:
+    """``run`` and the catalogue it left."""
+    report, seen, encoded_here = run(settings, folders, encoder, **kwargs)
+    return Ingested(settings, report, seen, encoded_here, catalogue(open_database(settings.db_url)))
 
 
 @pytest.fixture(scope="module")
@@ -161,14 +169,13 @@ def ingests(
     """The folders ingested by the local engine and, into another database, by the Ray engine."""
     root = tmp_path_factory.mktemp("ray-homes")
     local_settings, ray_settings = settings_for(root, "local"), settings_for(root, "ray")
-    local = Ingested(local_settings, *run(local_settings, folders, encoder, workers=2))
-    on_ray = Ingested(ray_settings, *run(ray_settings, folders, encoder, workers=2, engine=RayEngine()))
-    return local, on_ray
+    local = ingested(local_settings, folders, encoder, workers=2)
+    return local, ingested(ray_settings, folders, encoder, workers=2, engine=RayEngine())
 
 
 def test_ray_engine_builds_the_catalogue_the_local_engine_builds(ingests: tuple[Ingested, Ingested]) -> None:
     """Tracks, failure records, duplicates, features, genres, embeddings and the run record all agree."""
-    (local_run, ray_run) = ingests
+    local_run, ray_run = ingests
     local, on_ray = local_run.report, ray_run.report
     assert local.failed >= 6 and local.duplicates >= 1 and local.added > 12
     strip = ("run_id", "seconds")
@@ -177,8 +184,7 @@ def test_ray_engine_builds_the_catalogue_the_local_engine_builds(ingests: tuple[
     }
     assert ray_run.seen == local_run.seen == local.added + local.failed
     assert (local_run.encoded_here, ray_run.encoded_here) == (local.added, 0)  # Ray encoded in its actor pool
-    expected = catalogue(open_database(local_run.settings.db_url))
-    got = catalogue(open_database(ray_run.settings.db_url))
+    expected, got = local_run.catalogue, ray_run.catalogue
     assert got["tracks"] == expected["tracks"]
     assert got["genres"] == expected["genres"]
     assert got["runs"] == expected["runs"] == [("finished", local.added, local.failed, local.duplicates)]
