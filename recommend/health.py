@@ -62,14 +62,16 @@ class DatabaseCheck:
         """Check integrity and writability now; why the database is damaged or refuses a write, or None.
 
         A probe that finds another writer holding the lock proves nothing either way and keeps the last verdict.
+        A write that fails because the file was made unwritable while it ran is reported as that, not as the
+        driver's I/O error.
         """
         try:
             self.verdict = self._unwritable_file() or self._probe()
         except OperationalError as error:
             if not _busy(error):
-                self.verdict = driver_message(error)
+                self.verdict = self._unwritable_file() or driver_message(error)
         except SQLAlchemyError as error:
-            self.verdict = driver_message(error)
+            self.verdict = self._unwritable_file() or driver_message(error)
         return self.verdict
 
     def problem(self) -> str | None:

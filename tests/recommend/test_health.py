@@ -11,7 +11,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import httpx
@@ -22,6 +22,7 @@ from sqlalchemy import Connection, Engine, create_engine, make_url, text
 from soundalike.index.track_index import read_meta
 from soundalike.ingest.settings import Settings
 from soundalike.recommend.api.app import create_app
+from soundalike.recommend.health import DatabaseCheck
 
 from support.recommend_fixtures import Catalogue, make_catalogue
 from support.servers import LOOPBACK, running
@@ -156,6 +157,26 @@ def test_an_unwritable_sqlite_file_degrades_health_until_it_is_writable_again(sq
             assert answer.status_code == 503 and answer.json()["status"] == "degraded"
             assert answer.json()["problems"]["database"] == f"{path} is not writable"
         assert health_until(base, 200).json()["status"] == "ok"
+
+
+def test_a_file_made_unwritable_while_the_write_probe_runs_is_reported_as_unwritable(
+    sqlite_catalogue: Catalogue, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = sqlite_file(sqlite_catalogue)
+    check = DatabaseCheck(sqlite_catalogue.settings.db_url)
+    probe = check._probe
+    refused = ExitStack()
+
+    def probe_once_the_file_is_unwritable() -> str | None:
+        refused.enter_context(unwritable(path))
+        return probe()
+
+    monkeypatch.setattr(check, "_probe", probe_once_the_file_is_unwritable)
+    try:
+        with refused:
+            assert check.sound() == f"{path} is not writable"
+    finally:
+        check.close()
 
 
 @pytest.mark.postgres
