@@ -31,8 +31,12 @@ fi
 .venv/bin/python -m pip install -q --upgrade pip
 # The CPU build of torch first: a bare requirement would pull a multi-GB CUDA build.
 .venv/bin/python -m pip install -q torch==2.13.0
+# Every other package at the version the test suite passed with (pyproject.toml keeps the supported ranges).
+# Refresh after a green run in a fresh install with the bench extra:
+#   .venv/bin/pip freeze --exclude-editable | sed 's/+cpu$//' > scripts/constraints.txt
+CONSTRAINTS=(-c scripts/constraints.txt)
 if (( DEV )); then
-    .venv/bin/python -m pip install -q -e ".[dev,postgres,demo]"
+    .venv/bin/python -m pip install -q "${CONSTRAINTS[@]}" -e ".[dev,postgres,demo]"
 else
-    .venv/bin/python -m pip install -q ".[demo]"
+    .venv/bin/python -m pip install -q "${CONSTRAINTS[@]}" ".[demo]"
 fi

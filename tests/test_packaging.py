@@ -1,5 +1,6 @@
 """Packaging: the wheel carries the MusiCNN weights and their licence and the web page's templates and static
-files, builds without setuptools warnings, and every place that reports the version reads the one constant."""
+files, builds without setuptools warnings, every place that reports the version reads the one constant, and the
+install script pins every dependency to the version the suite passed with."""
 
 from __future__ import annotations
 
@@ -8,10 +9,13 @@ import os
 import re
 import subprocess
 import sys
+import tomllib
 import zipfile
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 import soundalike
 from soundalike.ingest.settings import Settings
@@ -21,6 +25,8 @@ from soundalike.recommend.api.routes.subsonic import envelope
 ROOT = Path(__file__).resolve().parents[1]
 WEB_ASSETS = ("templates", "static")
 SETUPTOOLS_WARNING = re.compile(r"Setuptools\w*Warning|\b_Warning\b|warning:|[Dd]eprecat|is absent from")
+CONSTRAINTS = ROOT / "scripts" / "constraints.txt"
+UNPINNED_EXTRAS = {"gpu"}  # CUDA wheels: never installed where the suite runs
 
 
 @pytest.mark.slow
@@ -64,3 +70,19 @@ def test_the_version_literal_is_written_once() -> None:
     assert "recommend/api/app.py" in sources and "pyproject.toml" in sources
     holding = [name for name in sources if f'"{soundalike.__version__}"' in (ROOT / name).read_text()]
     assert holding == ["__init__.py"]
+
+
+def test_every_dependency_and_extra_is_pinned_and_the_install_script_installs_with_the_pins() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    extras = [r for name, rs in project["optional-dependencies"].items() if name not in UNPINNED_EXTRAS for r in rs]
+    declared = {canonicalize_name(Requirement(r).name) for r in [*project["dependencies"], *extras]}
+    pins = {}
+    for line in CONSTRAINTS.read_text().splitlines():
+        name, _, version = line.partition("==")
+        pins[canonicalize_name(name)] = version
+    assert all(version for version in pins.values()), "every constraint is an exact version"
+    assert declared - pins.keys() == set()
+    install = (ROOT / "scripts" / "install.sh").read_text()
+    installs = [line for line in install.splitlines() if "pip install" in line and '".[' in line]
+    assert len(installs) == 2 and all('"${CONSTRAINTS[@]}"' in line for line in installs)
+    assert "CONSTRAINTS=(-c scripts/constraints.txt)" in install
