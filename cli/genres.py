@@ -42,6 +42,8 @@ def genres_list(
                 ]
                 for r in rows
             ],
+            empty="No genres yet: they come from file tags at ingest, `soundalike labels import FILE` (path,genre), "
+            "and `soundalike genres train` then `soundalike genres predict`.",
         ),
     )
 

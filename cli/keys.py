@@ -36,7 +36,11 @@ def keys_list(as_json: JsonOption = False) -> None:
         keys = list_keys(session)
     rows = [[k["name"], k["scope"], k["created_at"], k["revoked_at"] or "live", k["subsonic_user"]] for k in keys]
     columns = ("name", "scope", "created", "revoked", "subsonic user")
-    emit({"keys": keys}, as_json, lambda: table("API keys", columns, rows))
+    empty = (
+        "No API keys yet: `soundalike keys create NAME` makes a read key, `--scope write` one for players that "
+        "record plays."
+    )
+    emit({"keys": keys}, as_json, lambda: table("API keys", columns, rows, empty=empty))
 
 
 @keys_app.command("revoke")

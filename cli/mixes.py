@@ -31,7 +31,13 @@ def mixes(ctx: typer.Context, as_json: JsonOption = False) -> None:
     emit(
         {"mixes": found},
         as_json,
-        lambda: table("Mixes", ("id", "name", "tracks"), [(m["id"], m["name"], len(m["tracks"])) for m in found]),
+        lambda: table(
+            "Mixes",
+            ("id", "name", "tracks"),
+            [(m["id"], m["name"], len(m["tracks"])) for m in found],
+            empty="No mixes yet: `soundalike mixes refresh` cuts the catalogue into mixes, and `soundalike schedule` "
+            "cuts them afresh after each ingest that changes it.",
+        ),
     )
 
 

@@ -88,14 +88,17 @@ def emit(data: dict[str, Any], as_json: bool, render: Callable[[], None]) -> Non
         render()
 
 
-def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
-    """Print a rich table on stdout."""
+def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[object]], *, empty: str | None = None) -> None:
+    """Print a rich table on stdout; without rows, ``empty`` beneath it says how to get some."""
     out = Table(title=title)
     for column in columns:
         out.add_column(column)
     for row in rows:
         out.add_row(*("" if v is None else str(v) for v in row))
-    Console().print(out)
+    console = Console()
+    console.print(out)
+    if not rows and empty:
+        console.print(empty, markup=False, highlight=False)
 
 
 def print_import(title: str, report: RowReport) -> None:

@@ -70,7 +70,12 @@ def server_list(as_json: JsonOption = False) -> None:
     emit(
         {"servers": servers},
         as_json,
-        lambda: table("Media servers", columns, [[s[c] for c in columns] for s in servers]),
+        lambda: table(
+            "Media servers",
+            columns,
+            [[s[c] for c in columns] for s in servers],
+            empty="No media servers yet: `soundalike server add NAME URL --user USER --password-stdin` adds one.",
+        ),
     )
 
 

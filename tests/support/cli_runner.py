@@ -1,4 +1,4 @@
-"""Running the ``soundalike`` command in-process for tests, with ``--json``."""
+"""Running the ``soundalike`` command in-process for tests, with ``--json`` or as people read it."""
 
 from __future__ import annotations
 
@@ -31,6 +31,15 @@ def run_cli(settings: Settings, *args: str) -> dict[str, Any]:
     )
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
+
+
+def run_for_people(settings: Settings, *args: str) -> str:
+    """What a successful ``soundalike --home HOME ARGS`` prints on stdout under ``settings``, without ``--json``, in a
+    terminal wide enough that no line wraps."""
+    env = {**cli_env(settings), "COLUMNS": "400"}
+    result = CliRunner().invoke(app, ["--home", str(settings.home), *args], env=env, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.stdout
 
 
 def run_main(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict, str]:
