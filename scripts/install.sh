@@ -27,14 +27,14 @@ if (( DEV )); then
         || $SUDO su postgres -c "createdb -O tester soundalike_test"
 fi
 
-[[ -x .venv/bin/python ]] || python3 -m venv .venv
-.venv/bin/python -m pip install -q --upgrade pip
-# The CPU build of torch first: a bare requirement would pull a multi-GB CUDA build.
-.venv/bin/python -m pip install -q torch==2.13.0
-# Every other package at the version the test suite passed with (pyproject.toml keeps the supported ranges).
+# pip and every package at the version the test suite passed with (pyproject.toml keeps the supported ranges).
 # Refresh after a green run in a fresh install with the bench extra:
-#   .venv/bin/pip freeze --exclude-editable | sed 's/+cpu$//' > scripts/constraints.txt
+#   .venv/bin/pip freeze --all --exclude-editable | sed 's/+cpu$//' > scripts/constraints.txt
 CONSTRAINTS=(-c scripts/constraints.txt)
+[[ -x .venv/bin/python ]] || python3 -m venv .venv
+.venv/bin/python -m pip install -q "${CONSTRAINTS[@]}" --upgrade pip
+# The CPU build of torch first: a bare requirement would pull a multi-GB CUDA build.
+.venv/bin/python -m pip install -q "${CONSTRAINTS[@]}" torch==2.13.0
 if (( DEV )); then
     .venv/bin/python -m pip install -q "${CONSTRAINTS[@]}" -e ".[dev,postgres,demo]"
 else
