@@ -82,7 +82,8 @@ class Why:
         if self.shared_genres:
             parts.append("shares " + ", ".join(self.shared_genres))
         if self.tempo_delta is not None and abs(self.tempo_delta) <= TEMPO_CLOSE_BPM:
-            parts.append(f"tempo within {abs(self.tempo_delta):.0f} bpm")
+            apart = round(abs(self.tempo_delta))
+            parts.append(f"tempo within {apart} bpm" if apart else "same tempo")
         if self.same_key:
             parts.append("same key")
         return "; ".join(parts)

@@ -62,6 +62,14 @@ def test_the_sentence_names_the_leading_aspects() -> None:
     assert "mostly" not in Why("like seed", 3, 0.9).text
 
 
+def test_the_sentence_says_same_tempo_under_half_a_beat_per_minute_apart() -> None:
+    assert (
+        Why("like seed", 3, 0.5, tempo_delta=0.4, same_key=True).text
+        == "like seed 3; similarity 0.50; same tempo; same key"
+    )
+    assert Why("like seed", 3, 0.5, tempo_delta=-2.6).text.endswith("; tempo within 3 bpm")
+
+
 def test_aspects_are_part_of_the_json_form() -> None:
     why = Why("like seed", 3, 0.8, aspects=[Aspect("harmony", 0.5)])
     data = Result(1, "a.ogg", 0.8, None, None, None, why=why).as_dict()
