@@ -31,7 +31,13 @@ def similar(
         list[int] | None, typer.Option("--seed", min=1, max=MAX_ID, help="Seed track id (repeatable: multi-seed).")
     ] = None,
     path: Annotated[
-        Path | None, typer.Option("--path", exists=True, dir_okay=False, help="An audio file instead of a track id.")
+        Path | None,
+        typer.Option(
+            "--path",
+            exists=True,
+            dir_okay=False,
+            help="An audio file instead of a track id (a catalogued one: its track).",
+        ),
     ] = None,
     describe: Annotated[
         str | None, typer.Option("--describe", help='Moods in words instead of seeds: "mellow guitar".')
@@ -55,6 +61,7 @@ def similar(
     as_json: JsonOption = False,
 ) -> None:
     """Tracks that sound like one or several catalogue tracks or an audio file, or that carry described moods."""
+    from soundalike.ingest.library import catalogued_track
     from soundalike.recommend.describe import described
     from soundalike.recommend.filters import Filters
     from soundalike.recommend.similar import Options, similar_to_tracks, similar_to_vector
@@ -75,9 +82,12 @@ def similar(
     service = open_service()
     options = Options(filters=filters, artist_cap=artist_cap, diversity=diversity)
     with session_scope(service.factory) as session:
+        catalogued = catalogued_track(session, path) if path is not None else None
+        if catalogued is not None:
+            seeds = [catalogued]  # a file the catalogue holds as it is: its stored vectors, and itself left out
         if describe is not None:
             results = described(service.index.table, describe, k, options)
-        elif path is not None:
+        elif path is not None and catalogued is None:
             results = similar_to_vector(session, service.index, service.model.embed_file(path), k, options)
         else:
             results = similar_to_tracks(session, service.index, seeds, k, options)

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from soundalike.ingest.db.models import IngestRun, Track
 from soundalike.ingest.errors import NotFoundError
 from soundalike.ingest.hashing import content_hash
-from soundalike.ingest.paths import from_db_path
+from soundalike.ingest.paths import from_db_path, to_db_path
 from soundalike.ingest.scan import lies_under, real_path
 
 
@@ -56,6 +56,19 @@ def library_file(session: Session, track: Track, *, follow_symlinks: bool) -> tu
     if info.st_size != track.size or (info.st_mtime != track.mtime and not _same_content(real, track.content_hash)):
         raise NotFoundError(f"track {track.id} has no playable file: it changed since it was ingested")
     return real, info
+
+
+def catalogued_track(session: Session, path: Path) -> int | None:
+    """The id of the playable track ingest stored from ``path`` when the file is still the one it read (the size it
+    saw, and its mtime or content hash); None for a file the catalogue does not hold as it is now."""
+    track = session.scalars(select(Track).where(Track.path == to_db_path(path.absolute()))).one_or_none()
+    if track is None or track.status != "ok":
+        return None
+    try:
+        library_file(session, track, follow_symlinks=True)
+    except NotFoundError:
+        return None
+    return track.id
 
 
 def _same_content(path: Path, expected: str | None) -> bool:

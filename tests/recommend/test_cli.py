@@ -72,6 +72,18 @@ def test_similar_by_path_finds_the_same_recording(
     assert results[0]["score"] > 0.99
 
 
+def test_similar_by_the_path_of_a_catalogued_file_is_similar_by_its_id_until_the_file_changes(
+    library: Path, tmp_path: Path, settings: Settings, catalogue: dict[str, int]
+) -> None:
+    catalogued = tmp_path / "music" / "drone" / "drone_02.flac"
+    by_id = run_cli(settings, "similar", str(catalogue["drone_02.flac"]), "-k", "5")
+    assert run_cli(settings, "similar", "--path", str(catalogued), "-k", "5") == by_id
+    assert by_id["seeds"] == [catalogue["drone_02.flac"]]
+    shutil.copy(library / "beat" / "beat_05.ogg", catalogued)  # not the file ingest read any more
+    changed = run_cli(settings, "similar", "--path", str(catalogued), "-k", "3")
+    assert changed["seeds"] == [] and Path(changed["results"][0]["path"]).name == "beat_05.ogg"
+
+
 @EACH_MODEL
 def test_recommend_ranks_unheard_tracks_of_the_users_style(
     settings: Settings, catalogue: dict[str, int], tmp_path: Path
