@@ -94,7 +94,7 @@ def run(home: Path, seconds: int, workers: int) -> dict[str, Any]:
     catalogue.service.close()
     key = prepare_load(home, url)
     har = home / "fuzz.har"
-    with serving(home, url=url) as port:
+    with serving(home, url=url) as (port, _):
         command = [
             *(sys.executable, "-m", "schemathesis.cli", "run", f"http://127.0.0.1:{port}/openapi.json"),
             *("--phases", PHASES, "--max-time", str(seconds), "--workers", str(workers), "--seed", str(SEED)),

@@ -7,12 +7,12 @@ per vector for each FAISS kind.
   given. Reports seconds per track and per audio minute, and the database bytes per track: the SQLite file,
   and on PostgreSQL the tables with their indexes and TOAST (``pg_total_relation_size``) over the empty
   schema's, plus the stored payload alone (path, tags, vectors).
-- ``index``: synthetic 200-d unit vectors indexed by the project builder for each kind at two sizes;
+- ``index``: synthetic unit vectors (200-d, or ``--dim``) indexed by the project builder for each kind at two sizes;
   the serialised index grows by the reported bytes per added vector (the slope between the sizes, so fixed
   parts such as IVF centroids drop out); the row map adds 16 bytes per track.
 
     .venv/bin/python bench/bench_scale.py --phase engines --music /work/data/music/wesnoth-1.16-music --tracks 8
-    .venv/bin/python bench/bench_scale.py --phase index --sizes 5000 20000
+    .venv/bin/python bench/bench_scale.py --phase index --sizes 5000 20000 [--dim 1853]
 """
 
 from __future__ import annotations
@@ -147,9 +147,9 @@ def engines_phase(args: argparse.Namespace) -> None:
             print(json.dumps({"engine": "local", "database": "postgresql"} | row), flush=True)
 
 
-def index_bytes(kind: str, n: int, seed: int) -> int:
+def index_bytes(kind: str, n: int, seed: int, dim: int) -> int:
     rng = np.random.default_rng(seed)
-    vectors = rng.standard_normal((n, DIM)).astype(np.float32)
+    vectors = rng.standard_normal((n, dim)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     built = build_index(
         np.arange(1, n + 1), vectors, model_name="bench", model_version="1", options=BuildOptions(kind=kind)
@@ -161,9 +161,9 @@ def index_phase(args: argparse.Namespace) -> None:
     small, large = args.sizes
     for kind in KINDS:
         started = time.perf_counter()
-        low, high = index_bytes(kind, small, 1), index_bytes(kind, large, 2)
+        low, high = index_bytes(kind, small, 1, args.dim), index_bytes(kind, large, 2, args.dim)
         slope = (high - low) / (large - small)
-        row = {"kind": kind, "bytes": {small: low, large: high}, "bytes_per_vector": round(slope, 1)}
+        row = {"kind": kind, "dim": args.dim, "bytes": {small: low, large: high}, "bytes_per_vector": round(slope, 1)}
         print(json.dumps(row | {"seconds": round(time.perf_counter() - started, 1)}), flush=True)
 
 
@@ -175,6 +175,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--postgres", help="a PostgreSQL URL to measure bytes per track on (emptied first)")
     parser.add_argument("--sizes", type=int, nargs=2, default=[5000, 20000])
+    parser.add_argument("--dim", type=int, default=DIM, help="vector width for --phase index (fusion: 1853)")
     args = parser.parse_args()
     engines_phase(args) if args.phase == "engines" else index_phase(args)
 

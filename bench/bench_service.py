@@ -6,7 +6,10 @@ SQLite with executemany, indexed with the production index choice, served by ``s
 subprocess. Each series is run ``--repeats`` times; the table reports the median p50/p99 over repeats.
 Baselines from the same run: ``GET /health`` (HTTP floor) and an in-process ``TrackIndex.search`` (k=50, one
 thread, as the server runs it);
-the 1-minute load average is recorded after each size (the machine is shared).
+the 1-minute load average is recorded after each size (the machine is shared). The server's resident memory
+(its processes together) is read once it has answered similar and playlist requests, and the track table's
+alone is traced in this process (``tracemalloc``); with two sizes or more the bytes each adds per track are printed
+(the slope between the smallest and the largest size).
 
     .venv/bin/python bench/bench_service.py --sizes 100000 1000000 --keep /tmp/bench-service
 
@@ -31,11 +34,13 @@ import subprocess
 import sys
 import tempfile
 import time
+import tracemalloc
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import NamedTuple
 
 import faiss
 import httpx
@@ -51,6 +56,7 @@ from soundalike.ingest.db.models import IngestRun, ListeningEvent, Track, User
 from soundalike.ingest.db.session import open_database, session_scope
 from soundalike.ingest.paths import to_db_path
 from soundalike.recommend.api_keys import create_key
+from soundalike.recommend.track_table import TrackTable
 
 DIM = 64
 CHUNK = 50_000
@@ -141,9 +147,28 @@ def series(client: httpx.Client, paths: list[str]) -> tuple[float, float]:
     return percentiles(times)
 
 
+class Served(NamedTuple):
+    """A running ``soundalike serve``: its port and process id."""
+
+    port: int
+    pid: int
+
+
+def resident_bytes(pid: int) -> int:
+    """Resident memory of process ``pid`` and every process below it (``VmRSS``)."""
+    total = 0
+    for status in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if status.startswith("VmRSS:"):
+            total += int(status.split()[1]) * 1024
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            total += resident_bytes(int(child))
+    return total
+
+
 @contextmanager
-def serving(home: Path, *, workers: int = 1, url: str = "") -> Iterator[int]:
-    """``soundalike serve`` on ``home`` in a subprocess; yields its port once ``/health`` answers."""
+def serving(home: Path, *, workers: int = 1, url: str = "") -> Iterator[Served]:
+    """``soundalike serve`` on ``home`` in a subprocess; yields its port and pid once ``/health`` answers."""
     port = free_port()
     env = {**os.environ, "SOUNDALIKE_EMBEDDING_MODEL": "mfcc-stats", "SOUNDALIKE_DATABASE_URL": url}
     script = Path(sys.executable).with_name("soundalike")
@@ -160,19 +185,36 @@ def serving(home: Path, *, workers: int = 1, url: str = "") -> Iterator[int]:
             if time.monotonic() > deadline or server.poll() is not None:
                 raise RuntimeError("server did not start")
             time.sleep(0.2)
-        yield port
+        yield Served(port, server.pid)
     finally:
         server.terminate()
         server.wait(30)
 
 
+def track_table_bytes(home: Path) -> int:
+    """Python and numpy memory the in-memory track table of ``home``'s catalogue holds once loaded."""
+    factory = open_database(f"sqlite:///{home / 'soundalike.db'}")
+    tracemalloc.start()
+    try:
+        with session_scope(factory) as session:
+            table = TrackTable.load(session)
+        held, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(table) > 0
+    return held
+
+
 def measure(home: Path, count: int, repeats: int, rng: np.random.Generator) -> dict[str, object]:
-    with serving(home) as port, httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+    """Latency percentiles of each series (median over ``repeats``), and the server's resident memory once warm."""
+    with serving(home) as (port, pid), httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
         index = load_index(home / "index", "mfcc-stats")
         faiss.omp_set_num_threads(1)  # as the server runs it (``serve --compute-threads 1``)
         queries = rng.standard_normal((200, DIM)).astype(np.float32)
         runs: dict[str, list[tuple[float, float]]] = {"health": [], "search": [], "similar": [], "playlist": []}
         series(client, [f"/tracks/{i}/similar?k=10" for i in rng.integers(1, count + 1, 20)])  # warm-up
+        series(client, [f"/users/user{u}/playlist?n=20" for u in range(USERS)])
+        server_rss = resident_bytes(pid)
         for _ in range(repeats):
             runs["health"].append(series(client, ["/health"] * 200))
             times = []
@@ -191,7 +233,11 @@ def measure(home: Path, count: int, repeats: int, rng: np.random.Generator) -> d
             "p99_ms": round(float(np.median([r[1] for r in rs])), 2),
         }
         for name, rs in runs.items()
-    } | {"factory": index.meta.factory}
+    } | {
+        "factory": index.meta.factory,
+        "server_rss_mib": round(server_rss / 2**20, 1),
+        "track_table_mib": round(track_table_bytes(home) / 2**20, 1),
+    }
 
 
 def prepare_load(home: Path, url: str) -> str:
@@ -320,7 +366,7 @@ def load(home: Path, count: int, seconds: float, url: str) -> list[dict[str, obj
     key = prepare_load(home, url or f"sqlite:///{home / 'soundalike.db'}")
     rows = []
     for workers in (1, 2):
-        with serving(home, workers=workers, url=url) as port:
+        with serving(home, workers=workers, url=url) as (port, _):
             load_run(port, 20, count, key, 1.0)  # warm-up: every worker loads its index
             for clients in LOAD_CLIENTS:
                 row = {"workers": workers, "database": "postgresql" if url else "sqlite"}
@@ -358,6 +404,15 @@ def main() -> None:
                 continue
             report[count] = timings | measure(home, count, args.repeats, rng) | {"load_avg": os.getloadavg()[0]}
             print(json.dumps({count: report[count]}), flush=True)
+    if len(report) >= 2:
+        (small, low), (large, high) = sorted(report.items())[0], sorted(report.items())[-1]
+        per_track = {
+            name.removesuffix("_mib") + "_bytes_per_track": round(
+                (float(str(high[name])) - float(str(low[name]))) * 2**20 / (large - small)
+            )
+            for name in ("server_rss_mib", "track_table_mib")
+        }
+        print(json.dumps(per_track), flush=True)
 
 
 if __name__ == "__main__":
