@@ -74,6 +74,7 @@ def schedule(
     Of several schedulers on one database one leads; the others wait on standby to take over.
     """
     from soundalike.ingest.lock import LockHeldError
+    from soundalike.ingest.paths import absolute_path
     from soundalike.ingest.schedule import (
         ScheduledJob,
         build_scheduler,
@@ -89,7 +90,7 @@ def schedule(
     home = str(settings.home.absolute())
     jobs = [ScheduledJob(SYNC_JOB_ID, "soundalike sync", scheduled_sync, {"home": home})] if sync else []
     if once:
-        report = ingest_then_mixes([str(r.absolute()) for r in roots], home, workers) if roots else None
+        report = ingest_then_mixes([str(absolute_path(r)) for r in roots], home, workers) if roots else None
         synced = scheduled_sync(home) if sync else None
         data = {
             "runs": 0 if report is None else 1,

@@ -24,7 +24,7 @@ from soundalike.ingest.history_formats import (
 )
 from soundalike.ingest.listening import check_ms_played, check_played_at, get_or_create_user, record_play
 from soundalike.ingest.names import check_user_name
-from soundalike.ingest.paths import to_db_path
+from soundalike.ingest.paths import absolute_path, to_db_path
 from soundalike.ingest.rows import RowReport, import_rows, read_rows
 from soundalike.ingest.track_match import SongRef, TrackMatcher, load_matcher
 
@@ -84,7 +84,7 @@ def resolve_track(session: Session, ref: object, base: Path) -> int:
         track_id = session.scalar(select(Track.id).where(Track.id == int(text)))
     else:
         path = Path(text) if Path(text).is_absolute() else (base / text)
-        track_id = session.scalar(select(Track.id).where(Track.path == to_db_path(path.absolute())))
+        track_id = session.scalar(select(Track.id).where(Track.path == to_db_path(absolute_path(path))))
     if track_id is None:
         raise InputError(f"unknown track {text!r}")
     return int(track_id)

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from soundalike.ingest.db.models import IngestRun, Track
 from soundalike.ingest.errors import NotFoundError
 from soundalike.ingest.hashing import content_hash
-from soundalike.ingest.paths import from_db_path, to_db_path
+from soundalike.ingest.paths import absolute_path, from_db_path, to_db_path
 from soundalike.ingest.scan import lies_under, real_path
 
 
@@ -61,7 +61,7 @@ def library_file(session: Session, track: Track, *, follow_symlinks: bool) -> tu
 def catalogued_track(session: Session, path: Path) -> int | None:
     """The id of the playable track ingest stored from ``path`` when the file is still the one it read (the size it
     saw, and its mtime or content hash); None for a file the catalogue does not hold as it is now."""
-    track = session.scalars(select(Track).where(Track.path == to_db_path(path.absolute()))).one_or_none()
+    track = session.scalars(select(Track).where(Track.path == to_db_path(absolute_path(path)))).one_or_none()
     if track is None or track.status != "ok":
         return None
     try:

@@ -17,6 +17,13 @@ _SURROGATE_TO_PRIVATE = {code: code - 0xDC80 + 0xF780 for code in range(0xDC80, 
 _PRIVATE_TO_SURROGATE = {v: k for k, v in _SURROGATE_TO_PRIVATE.items()}
 
 
+def absolute_path(path: Path | str) -> Path:
+    """``path`` made absolute with ``.`` and ``..`` removed, as a shell spells it (symlinks are kept, not resolved):
+    every spelling of a file names the same catalogue path, ``../music/a.flac`` and ``/home/me/music/a.flac``
+    alike."""
+    return Path(os.path.abspath(path))
+
+
 def to_db_path(path: Path | str) -> str:
     """The text stored for ``path``: valid UTF-8, equal to ``str(path)`` for ordinary names."""
     return str(path).translate(_SURROGATE_TO_PRIVATE)

@@ -26,7 +26,7 @@ from soundalike.ingest.engine import AnalysisEngine, EncoderFactory, local_engin
 from soundalike.ingest.errors import ConfigError, NotFoundError
 from soundalike.ingest.hashing import content_hash
 from soundalike.ingest.lock import ingest_lock
-from soundalike.ingest.paths import exact_path_b64, readable_path, to_db_path
+from soundalike.ingest.paths import absolute_path, exact_path_b64, readable_path, to_db_path
 from soundalike.ingest.repository import clear_track_genres, set_track_features, set_track_genre, track_by_path
 from soundalike.ingest.scan import scan
 from soundalike.ingest.settings import Settings
@@ -329,7 +329,7 @@ def ingest(
     skipped). Every session comes from ``factory`` through ``session_scope``.
     """
     started = time.perf_counter()
-    roots = [Path(r).absolute() for r in roots]
+    roots = [absolute_path(r) for r in roots]
     absent = [str(r) for r in roots if not r.exists()]
     if absent:
         raise NotFoundError(f"no such file or folder: {', '.join(absent)}")

@@ -6,6 +6,8 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
+from soundalike.ingest.paths import absolute_path
+
 AUDIO_EXTENSIONS = frozenset(
     {".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".m4a", ".aac", ".wma", ".alac"}
 )
@@ -108,7 +110,7 @@ def scan(
     records it as a failure rather than hiding it. Pipes, sockets and devices are never yielded (opening a
     pipe would block).
     """
-    roots = [root.absolute() for root in paths]
+    roots = [absolute_path(root) for root in paths]
     real_roots = [real_path(root) for root in roots]
 
     def stays(link: Path) -> bool:

@@ -30,6 +30,7 @@ from soundalike.ingest.db.session import close_database, make_engine, open_datab
 from soundalike.ingest.device import resolve_device
 from soundalike.ingest.errors import ConfigError, SoundalikeError
 from soundalike.ingest.lock import IngestLockedError, LockHeldError, database_lock, where
+from soundalike.ingest.paths import absolute_path
 from soundalike.ingest.pipeline import IngestOptions, IngestReport, ingest
 from soundalike.ingest.settings import Settings, load_settings
 
@@ -126,7 +127,7 @@ def build_scheduler(
         JOB_ID,
         "soundalike ingest",
         ingest_job,
-        {"roots": [str(r.absolute()) for r in roots], "home": str(settings.home.absolute()), "workers": workers},
+        {"roots": [str(absolute_path(r)) for r in roots], "home": str(settings.home.absolute()), "workers": workers},
     )
     for job in ([ingest] if roots else []) + list(jobs):
         stored = _stored_next_run(jobstore, job.id)

@@ -96,6 +96,22 @@ def test_reingest_of_unchanged_folder_adds_nothing(
         assert count(session, TrackGenre) == 8  # the four wav files carry no tags
 
 
+def test_another_spelling_of_the_same_folder_is_the_same_catalogue(
+    library: Path, settings: Settings, factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    """``..`` in a named folder is spelled out, as a shell would: the folder named two ways is one set of tracks."""
+    detour = tmp_path / "elsewhere"
+    detour.mkdir()
+    roundabout = detour / ".." / os.path.relpath(library, tmp_path)
+    first = ingest(factory, [roundabout], IngestOptions(settings=settings, device=CPU, workers=1))
+    again = ingest(factory, [library], IngestOptions(settings=settings, device=CPU, workers=1))
+    assert first.added == 12
+    assert (again.added, again.duplicates, again.skipped) == (0, 0, 13)
+    with factory() as session:
+        paths = session.scalars(select(Track.path)).all()
+    assert len(paths) == 13 and all(path.startswith(str(library) + os.sep) for path in paths)
+
+
 @pytest.mark.both_engines
 def test_changed_file_is_updated_in_place(
     library: Path, tmp_path: Path, settings: Settings, factory: sessionmaker[Session]
