@@ -95,6 +95,17 @@ def test_labels_import_attaches_label_genres(
         import_labels(session, csv)
 
 
+def test_a_label_row_naming_the_file_through_dotdot_finds_its_track(
+    library: Path, tmp_path: Path, settings: Settings, factory: sessionmaker[Session]
+) -> None:
+    ingested(library, tmp_path, settings, factory)
+    csv = tmp_path / "labels" / "labels.csv"
+    csv.parent.mkdir()
+    csv.write_text("path,genre\n../music/drone_00.wav,Ambient\n")
+    with factory() as session:
+        assert import_labels(session, csv).imported == 1
+
+
 def test_history_by_artist_and_title_ignores_case_and_reports_bad_rows(
     library: Path, tmp_path: Path, settings: Settings, factory: sessionmaker[Session]
 ) -> None:
