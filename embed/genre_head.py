@@ -409,7 +409,8 @@ def train_genre_head(
         labels = training_labels(session)
         raise PreconditionError(
             f"need labelled tracks of at least 2 genres with {model_name} inputs, found {classes or 'none'} "
-            f"({len(labels)} labelled tracks, {len(labelled.track_ids)} of them embedded)"
+            f"({len(labels)} labelled tracks, {len(labelled.track_ids)} of them embedded): label tracks of two "
+            "genres or more first, from a path,genre file or by curator review"
         )
     x, y = labelled.rows, np.array([classes.index(g) for g in labelled.genres])
     catalogue = None if tagger == "head" else read_inputs(session, model_name, labelled.input)
