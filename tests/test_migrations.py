@@ -30,7 +30,7 @@ def test_upgrade_twice_is_a_no_op(db_url: str) -> None:
     upgrade(engine)
     upgrade(engine)
     with engine.connect() as connection:
-        assert MigrationContext.configure(connection).get_current_revision() == "0011_feature_version_width"
+        assert MigrationContext.configure(connection).get_current_revision() == "0012_spelled_out_paths"
     engine.dispose()
 
 
@@ -57,4 +57,26 @@ def test_features_stored_before_the_wider_version_column_survive_it_and_a_studen
         session.commit()
         stored = {(f.name, f.version) for f in session.scalars(select(Feature))}
     assert stored == {("mfcc", "1"), ("musicnn_pooled", student_version)}
+    engine.dispose()
+
+
+def test_paths_stored_with_dot_steps_are_spelled_out_unless_the_spelled_out_path_is_taken(db_url: str) -> None:
+    """0012: ingest now spells out ``..`` in the folders it is given; rows stored before it follow, except one
+    whose folder was also ingested under the plain name (that row stays, its twin is its duplicate)."""
+    engine = make_engine(db_url)
+    upgrade(engine, "0011_feature_version_width")
+    stored = ["/m/x/../a.flac", "/m/./b.flac", "/m/y/../c.flac", "/m/c.flac", "/m/d..e.flac"]
+    with engine.begin() as connection:
+        for path in stored:
+            connection.execute(
+                text(
+                    "INSERT INTO tracks (path, size, mtime, status, created_at, updated_at) "
+                    "VALUES (:path, 1, 0, 'ok', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                ),
+                {"path": path},
+            )
+    upgrade(engine)
+    with engine.connect() as connection:
+        paths = list(connection.execute(text("SELECT path FROM tracks ORDER BY id")).scalars())
+    assert paths == ["/m/a.flac", "/m/b.flac", "/m/y/../c.flac", "/m/c.flac", "/m/d..e.flac"]
     engine.dispose()
