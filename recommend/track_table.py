@@ -22,7 +22,7 @@ NO_TRACK = ABSENT
 
 
 class TrackTable:
-    """Per-track facts as arrays aligned on sorted track ids; repeated strings are shared, genres kept per row.
+    """Per-track facts as arrays aligned on sorted track ids; repeated strings and genre sets are shared.
 
     Filters and canonical-audio checks run vectorised over candidate rows; ``facts`` builds ``TrackFacts``
     only for the rows a request returns.
@@ -56,9 +56,10 @@ class TrackTable:
         self.key_code = np.array(
             [NO_TRACK if k is None else self.key_names[str(k).strip().lower()] for k in self.key], dtype=np.int32
         )
-        self.genres = [t.genres for t in tracks]
+        self.genres = column(t.genres for t in tracks)
         self.note = column(t.note for t in tracks)
-        self.genre_keys = [_keys(g) for g in self.genres]
+        self._keys_of: dict[frozenset[str], frozenset[str]] = {}
+        self.genre_keys = [self._genre_keys(g) for g in self.genres]
         self.moods = moods if moods is not None else MoodTable.empty(len(tracks))
 
     @classmethod
@@ -139,7 +140,14 @@ class TrackTable:
         for t, r in zip(ids, self.rows(ids), strict=True):
             if r != NO_TRACK:
                 self.genres[int(r)] = found.get(t, frozenset())
-                self.genre_keys[int(r)] = _keys(self.genres[int(r)])
+                self.genre_keys[int(r)] = self._genre_keys(self.genres[int(r)])
+
+    def _genre_keys(self, genres: frozenset[str]) -> frozenset[str]:
+        """``_keys`` of ``genres``, one shared set for each distinct set of genres."""
+        keys = self._keys_of.get(genres)
+        if keys is None:
+            keys = self._keys_of[genres] = _keys(genres)
+        return keys
 
 
 def _keys(genres: frozenset[str]) -> frozenset[str]:
