@@ -20,6 +20,7 @@ from soundalike.ingest.db.models import IngestRun, Track
 from soundalike.ingest.errors import NotFoundError
 from soundalike.ingest.hashing import content_hash
 from soundalike.ingest.paths import absolute_path, from_db_path, to_db_path
+from soundalike.ingest.repository import track_by_path
 from soundalike.ingest.scan import lies_under, real_path
 
 
@@ -61,7 +62,7 @@ def library_file(session: Session, track: Track, *, follow_symlinks: bool) -> tu
 def catalogued_track(session: Session, path: Path) -> int | None:
     """The id of the playable track ingest stored from ``path`` when the file is still the one it read (the size it
     saw, and its mtime or content hash); None for a file the catalogue does not hold as it is now."""
-    track = session.scalars(select(Track).where(Track.path == to_db_path(absolute_path(path)))).one_or_none()
+    track = track_by_path(session, to_db_path(absolute_path(path)))
     if track is None or track.status != "ok":
         return None
     try:
