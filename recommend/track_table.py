@@ -58,8 +58,7 @@ class TrackTable:
         )
         self.genres = column(t.genres for t in tracks)
         self.note = column(t.note for t in tracks)
-        self._keys_of: dict[frozenset[str], frozenset[str]] = {}
-        self.genre_keys = [self._genre_keys(g) for g in self.genres]
+        self.genre_keys = column(_keys(g) for g in self.genres)
         self.moods = moods if moods is not None else MoodTable.empty(len(tracks))
 
     @classmethod
@@ -140,14 +139,7 @@ class TrackTable:
         for t, r in zip(ids, self.rows(ids), strict=True):
             if r != NO_TRACK:
                 self.genres[int(r)] = found.get(t, frozenset())
-                self.genre_keys[int(r)] = self._genre_keys(self.genres[int(r)])
-
-    def _genre_keys(self, genres: frozenset[str]) -> frozenset[str]:
-        """``_keys`` of ``genres``, one shared set for each distinct set of genres."""
-        keys = self._keys_of.get(genres)
-        if keys is None:
-            keys = self._keys_of[genres] = _keys(genres)
-        return keys
+                self.genre_keys[int(r)] = _keys(self.genres[int(r)])
 
 
 def _keys(genres: frozenset[str]) -> frozenset[str]:
