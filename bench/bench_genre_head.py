@@ -42,6 +42,7 @@ from soundalike.embed.musicnn_encoder import MODEL_NAME
 from soundalike.ingest.db.models import MACHINE_SOURCES, Genre, Track, TrackGenre
 from soundalike.ingest.db.session import open_database, session_scope
 from soundalike.ingest.device import resolve_device
+from soundalike.ingest.paths import absolute_path
 from soundalike.ingest.pipeline import IngestOptions, ingest
 from soundalike.ingest.repository import set_track_genre
 from soundalike.ingest.settings import Settings
@@ -191,4 +192,4 @@ def main(kind: str, music: Path, work: Path) -> None:
 if __name__ == "__main__":
     if len(sys.argv) != 4 or sys.argv[1] not in ("corpus", "real"):
         sys.exit(__doc__)
-    main(sys.argv[1], Path(sys.argv[2]).absolute(), Path(sys.argv[3]).absolute())
+    main(sys.argv[1], absolute_path(sys.argv[2]), absolute_path(sys.argv[3]))

@@ -76,7 +76,7 @@ from soundalike.ingest.db.models import Track
 from soundalike.ingest.db.session import open_database, session_scope
 from soundalike.ingest.device import resolve_device
 from soundalike.ingest.errors import ConfigError
-from soundalike.ingest.paths import from_db_path
+from soundalike.ingest.paths import absolute_path, from_db_path
 from soundalike.ingest.pipeline import IngestOptions, ingest
 from soundalike.ingest.settings import Settings
 from soundalike.recommend.evaluation import score
@@ -804,9 +804,9 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"unknown rows {unknown}; choose from {', '.join(by_key)}")
     rows = [by_key[k] for k in args.rows.split(",")]
     report = run(
-        args.work.absolute(),
-        args.music.absolute(),
-        args.debs.absolute(),
+        absolute_path(args.work),
+        absolute_path(args.music),
+        absolute_path(args.debs),
         rows,
         seeds=args.seeds,
         listeners=args.listeners,

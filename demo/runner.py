@@ -25,6 +25,7 @@ from soundalike.ingest.device import resolve_device
 from soundalike.ingest.errors import NotFoundError
 from soundalike.ingest.history import import_history
 from soundalike.ingest.labels import import_labels
+from soundalike.ingest.paths import absolute_path
 from soundalike.ingest.pipeline import IngestOptions, ingest
 from soundalike.ingest.repository import set_track_genre
 from soundalike.ingest.settings import Settings
@@ -96,7 +97,7 @@ def run_demo(
         manifest = build_corpus(demo_dir / "corpus", per_genre=CORPUS_PER_GENRE, seconds=CORPUS_SECONDS)
         train, test = split_by_piece(manifest)
         genre_of = {p.path: p.genre for p in manifest.pieces}
-        held_out = {str(p.absolute()): genre_of[p] for p in test}
+        held_out = {str(absolute_path(p)): genre_of[p] for p in test}  # spelled as the catalogue stores it
         roots = [music, manifest.root]
     factory = open_database(settings.db_url)
     on_step("ingesting " + ", ".join(map(str, roots)))
@@ -109,7 +110,7 @@ def run_demo(
         with training_labels.open("w", newline="") as handle:
             writer = csv.writer(handle)
             writer.writerow(["path", "genre"])
-            writer.writerows((str(p.absolute()), genre_of[p]) for p in train)
+            writer.writerows((str(absolute_path(p)), genre_of[p]) for p in train)
         with session_scope(factory) as session:
             import_labels(session, training_labels)
     else:
